@@ -1,0 +1,8 @@
+//! Links the sparc64 firmware image with its own linker script.
+fn main() {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    println!("cargo:rerun-if-changed=link.ld");
+    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("sparc64") {
+        println!("cargo:rustc-link-arg-bins=-T{dir}/link.ld");
+    }
+}

@@ -1,0 +1,418 @@
+! The hypervisor's assembly: reset entry, the hyperprivileged trap table, the trap
+! entry/exit path, register-window handling and guest entry.
+!
+! Register windows. The guest and the hypervisor share the register file. On entry the
+! guest's restorable and "other" windows (CANRESTORE + OTHERWIN), and then the trapping
+! window itself, are all marked OTHER, with WSTATE.OTHER = 1: if the hypervisor's Rust code
+! needs those windows, spill_1_other saves them into the strand's window stash (never to
+! the guest's stack, which may be a virtual address). The hypervisor's own windows spill
+! to its stack with WSTATE.NORMAL = 0. On exit the stashed windows are loaded back and the
+! guest's window registers restored exactly.
+!
+! Hyperprivileged register access is hand-encoded: LLVM's SPARC assembler has no
+! rdhpr/wrhpr. `rdhpr %hpr, %rd` = 0x80000000 | rd << 25 | 0x29 << 19 | hpr << 14;
+! `wrhpr %rs1, %g0, %hpr` = 0x80000000 | hpr << 25 | 0x33 << 19 | rs1 << 14.
+!
+! Constants in braces are struct offsets from arch/sparc64/mod.rs.
+
+.macro WRHPR rs1, hpr
+    .word 0x80000000 | (\hpr << 25) | (0x33 << 19) | (\rs1 << 14)
+.endm
+
+.macro SETX sym, tmp, reg
+    sethi %hh(\sym), \reg
+    or    \reg, %hm(\sym), \reg
+    sllx  \reg, 32, \reg
+    sethi %lm(\sym), \tmp
+    or    \tmp, %lo(\sym), \tmp
+    or    \reg, \tmp, \reg
+.endm
+
+! %g1 <- this strand's StrandState (HSCRATCH 0x20; the guest cannot reach it).
+.macro STRAND reg
+    mov   0x20, \reg
+    ldxa  [\reg] 0x4f, \reg
+.endm
+
+! A trap-table entry that goes to the common path.
+.macro TRAP_COMMON
+    ba,a,pt %xcc, hv_trap_common
+    nop
+    nop
+    nop
+    nop
+    nop
+    nop
+    nop
+.endm
+
+.macro TRAP_COMMON_N n
+    .rept \n
+    TRAP_COMMON
+    .endr
+.endm
+
+! ---------------------------------------------------------------------------------------
+! Reset: QEMU enters at PROM + 0x20 (power on) and PROM + 0x40 (later resets) at TL 6:
+! nothing may trap before TL is lowered.
+.section .text.reset, "ax"
+.global hv_reset_vector
+hv_reset_vector:
+    ba,a    hv_reset
+    .org    0x20
+    ba,a    hv_reset
+    .org    0x40
+    ba,a    hv_reset
+
+hv_reset:
+    mov     %g2, %o1                ! RAM size (-m), in the reset GL's %g2
+    wrpr    %g0, 0, %tl
+    wrpr    %g0, 0x14, %pstate      ! PRIV | PEF, RED and IE clear
+    wrpr    %g0, 0, %gl
+    wrpr    %g0, 6, %cansave
+    wrpr    %g0, 0, %canrestore
+    wrpr    %g0, 0, %otherwin
+    wrpr    %g0, 7, %cleanwin
+    wrpr    %g0, 0, %wstate
+    wr      %g0, 0, %fprs           ! FP off: the hypervisor never touches guest FP state
+    SETX    hv_trap_table, %g2, %g1
+    WRHPR   1, 5                    ! %htba
+    stxa    %g0, [%g0] 0x45         ! LSU control: I and D MMU off
+    mov     8, %g1
+    stxa    %g0, [%g1] 0x21         ! primary context 0
+    mov     0x10, %g1
+    stxa    %g0, [%g1] 0x21         ! secondary context 0
+    rd      %asr26, %o0             ! strand status: cpu id in bits 12:8
+    srlx    %o0, 8, %o0
+    and     %o0, 0x1f, %o0
+    brnz,pn %o0, 2f                 ! only the boot strand sets up memory
+    nop
+    SETX    __data_load, %g2, %g1   ! copy .data from the PROM to HV RAM
+    SETX    __data_start, %g2, %g3
+    SETX    __data_end, %g2, %g4
+1:  cmp     %g3, %g4
+    bgeu,pn %xcc, 1f
+    nop
+    ldx     [%g1], %g5
+    stx     %g5, [%g3]
+    add     %g1, 8, %g1
+    ba      1b
+    add     %g3, 8, %g3
+1:  SETX    __bss_start, %g2, %g3   ! zero .bss
+    SETX    __bss_end, %g2, %g4
+1:  cmp     %g3, %g4
+    bgeu,pn %xcc, 2f
+    nop
+    stx     %g0, [%g3]
+    ba      1b
+    add     %g3, 8, %g3
+2:  SETX    hv_strands, %g2, %g1    ! %g1 = &hv_strands[id]
+    mulx    %o0, {STRAND_SIZE}, %g3
+    add     %g1, %g3, %g1
+    mov     0x20, %g3
+    stxa    %g1, [%g3] 0x4f
+    SETX    hv_stacks, %g2, %g3     ! top of this strand's stack, biased
+    add     %o0, 1, %g4
+    sllx    %g4, {STACK_SHIFT}, %g4
+    add     %g3, %g4, %g3
+    sub     %g3, 2047 + 192, %sp
+    stx     %sp, [%g1 + {S_STACK_TOP}]
+    stx     %o0, [%g1 + {S_STRAND_ID}]
+    mov     1, %g3
+    stx     %g3, [%g1 + {S_IN_HV}]
+    call    hv_start                ! hv_start(strand, ram_size) -> !
+    nop
+
+! ---------------------------------------------------------------------------------------
+! The hyperprivileged trap table: 512 entries of 32 bytes at HTBA (16 KiB aligned).
+.section .text.htraptable, "ax"
+.balign 0x4000
+.global hv_trap_table
+hv_trap_table:
+    TRAP_COMMON_N 0x80              ! 0x000-0x07f
+
+    ! 0x080 spill_0_normal: a hypervisor window to the hypervisor stack.
+    STRAND  %g1
+    ldx     [%g1 + {S_IN_HV}], %g1
+    brz,pn  %g1, hv_trap_common     ! a guest spill at TL > MAXPTL: not ours
+    nop
+    stx     %l0, [%sp + 2047 + 0x00]
+    stx     %l1, [%sp + 2047 + 0x08]
+    stx     %l2, [%sp + 2047 + 0x10]
+    stx     %l3, [%sp + 2047 + 0x18]
+    stx     %l4, [%sp + 2047 + 0x20]
+    stx     %l5, [%sp + 2047 + 0x28]
+    stx     %l6, [%sp + 2047 + 0x30]
+    stx     %l7, [%sp + 2047 + 0x38]
+    stx     %i0, [%sp + 2047 + 0x40]
+    stx     %i1, [%sp + 2047 + 0x48]
+    stx     %i2, [%sp + 2047 + 0x50]
+    stx     %i3, [%sp + 2047 + 0x58]
+    stx     %i4, [%sp + 2047 + 0x60]
+    stx     %i5, [%sp + 2047 + 0x68]
+    stx     %i6, [%sp + 2047 + 0x70]
+    stx     %i7, [%sp + 2047 + 0x78]
+    saved
+    retry
+    .org    hv_trap_table + 0x84 * 32
+
+    TRAP_COMMON_N 0x20              ! 0x084-0x0a3
+
+    ! 0x0a4 spill_1_other: a guest window, into the strand's window stash.
+    STRAND  %g1
+    ldx     [%g1 + {S_IN_HV}], %g2
+    brz,pn  %g2, hv_trap_common
+    ldx     [%g1 + {S_STASH_COUNT}], %g2
+    mulx    %g2, {STASH_ENTRY}, %g3
+    add     %g3, %g1, %g3
+    add     %g3, {S_STASH}, %g3     ! %g3 = &stash[count]
+    add     %g2, 1, %g2
+    stx     %g2, [%g1 + {S_STASH_COUNT}]
+    rdpr    %cwp, %g2
+    stx     %g2, [%g3 + 0x00]
+    stx     %l0, [%g3 + 0x08]
+    stx     %l1, [%g3 + 0x10]
+    stx     %l2, [%g3 + 0x18]
+    stx     %l3, [%g3 + 0x20]
+    stx     %l4, [%g3 + 0x28]
+    stx     %l5, [%g3 + 0x30]
+    stx     %l6, [%g3 + 0x38]
+    stx     %l7, [%g3 + 0x40]
+    stx     %i0, [%g3 + 0x48]
+    stx     %i1, [%g3 + 0x50]
+    stx     %i2, [%g3 + 0x58]
+    stx     %i3, [%g3 + 0x60]
+    stx     %i4, [%g3 + 0x68]
+    stx     %i5, [%g3 + 0x70]
+    stx     %i6, [%g3 + 0x78]
+    stx     %i7, [%g3 + 0x80]
+    saved
+    retry
+    .org    hv_trap_table + 0xa8 * 32
+
+    TRAP_COMMON_N 0x18              ! 0x0a8-0x0bf
+
+    ! 0x0c0 fill_0_normal: a hypervisor window from the hypervisor stack.
+    STRAND  %g1
+    ldx     [%g1 + {S_IN_HV}], %g1
+    brz,pn  %g1, hv_trap_common
+    nop
+    ldx     [%sp + 2047 + 0x00], %l0
+    ldx     [%sp + 2047 + 0x08], %l1
+    ldx     [%sp + 2047 + 0x10], %l2
+    ldx     [%sp + 2047 + 0x18], %l3
+    ldx     [%sp + 2047 + 0x20], %l4
+    ldx     [%sp + 2047 + 0x28], %l5
+    ldx     [%sp + 2047 + 0x30], %l6
+    ldx     [%sp + 2047 + 0x38], %l7
+    ldx     [%sp + 2047 + 0x40], %i0
+    ldx     [%sp + 2047 + 0x48], %i1
+    ldx     [%sp + 2047 + 0x50], %i2
+    ldx     [%sp + 2047 + 0x58], %i3
+    ldx     [%sp + 2047 + 0x60], %i4
+    ldx     [%sp + 2047 + 0x68], %i5
+    ldx     [%sp + 2047 + 0x70], %i6
+    ldx     [%sp + 2047 + 0x78], %i7
+    restored
+    retry
+    .org    hv_trap_table + 0xc4 * 32
+
+    TRAP_COMMON_N 0xbc              ! 0x0c4-0x17f
+    TRAP_COMMON_N 0x80              ! 0x180-0x1ff: hypervisor traps (ta 0x80-0xff)
+    .org    hv_trap_table + 0x4000
+
+! ---------------------------------------------------------------------------------------
+! Common trap path: save the guest's state into the strand's TrapFrame, make the guest's
+! windows "other", switch to the hypervisor stack and call hv_trap(strand).
+! (same section as the table: branches from the table resolve without relocations)
+hv_trap_common:
+    STRAND  %g1
+    ldx     [%g1 + {S_IN_HV}], %g2
+    brnz,pn %g2, hv_trap_in_hv
+    mov     1, %g2
+    stx     %g2, [%g1 + {S_IN_HV}]
+    stx     %o0, [%g1 + {F_O} + 0x00]
+    stx     %o1, [%g1 + {F_O} + 0x08]
+    stx     %o2, [%g1 + {F_O} + 0x10]
+    stx     %o3, [%g1 + {F_O} + 0x18]
+    stx     %o4, [%g1 + {F_O} + 0x20]
+    stx     %o5, [%g1 + {F_O} + 0x28]
+    stx     %o6, [%g1 + {F_O} + 0x30]
+    stx     %o7, [%g1 + {F_O} + 0x38]
+    rdpr    %tt, %g2
+    stx     %g2, [%g1 + {F_TT}]
+    rdpr    %tl, %g2
+    stx     %g2, [%g1 + {F_TL}]
+    rdpr    %tpc, %g2
+    stx     %g2, [%g1 + {F_TPC}]
+    rdpr    %tnpc, %g2
+    stx     %g2, [%g1 + {F_TNPC}]
+    rdpr    %tstate, %g2
+    stx     %g2, [%g1 + {F_TSTATE}]
+    rdpr    %tba, %g2
+    stx     %g2, [%g1 + {F_TBA}]
+    rdpr    %cwp, %g2
+    stx     %g2, [%g1 + {S_CWP}]
+    rdpr    %cansave, %g2
+    stx     %g2, [%g1 + {S_CANSAVE}]
+    rdpr    %canrestore, %g3
+    stx     %g3, [%g1 + {S_CANRESTORE}]
+    rdpr    %otherwin, %g4
+    stx     %g4, [%g1 + {S_OTHERWIN}]
+    rdpr    %cleanwin, %g2
+    stx     %g2, [%g1 + {S_CLEANWIN}]
+    rdpr    %wstate, %g2
+    stx     %g2, [%g1 + {S_WSTATE}]
+    stx     %g0, [%g1 + {S_STASH_COUNT}]
+    add     %g3, %g4, %g4           ! every guest window is "other"
+    wrpr    %g4, %otherwin
+    wrpr    %g0, 0, %canrestore
+    wrpr    %g0, 7, %cleanwin       ! the hypervisor needs no clean windows
+    wrpr    %g0, 8, %wstate         ! OTHER = 1 (stash), NORMAL = 0 (hypervisor stack)
+    save                            ! may stash the oldest guest window
+    rdpr    %otherwin, %g2          ! the trapping window is the guest's too
+    add     %g2, 1, %g2
+    wrpr    %g2, %otherwin
+    wrpr    %g0, 0, %canrestore
+    ldx     [%g1 + {S_STACK_TOP}], %sp
+    call    hv_trap                 ! hv_trap(&mut StrandState); returns to resume
+    mov     %g1, %o0
+
+    ! Back in the hypervisor's first window (the guest's %o are our %i).
+    STRAND  %g1
+    ldx     [%g1 + {F_O} + 0x00], %i0
+    ldx     [%g1 + {F_O} + 0x08], %i1
+    ldx     [%g1 + {F_O} + 0x10], %i2
+    ldx     [%g1 + {F_O} + 0x18], %i3
+    ldx     [%g1 + {F_O} + 0x20], %i4
+    ldx     [%g1 + {F_O} + 0x28], %i5
+    ldx     [%g1 + {F_O} + 0x30], %i6
+    ldx     [%g1 + {F_O} + 0x38], %i7
+    ldx     [%g1 + {S_STASH_COUNT}], %g2
+    add     %g1, {S_STASH}, %g3
+1:  brz,pn  %g2, 2f                 ! load every stashed guest window back
+    nop
+    ldx     [%g3 + 0x00], %g4
+    wrpr    %g4, %cwp
+    ldx     [%g3 + 0x08], %l0
+    ldx     [%g3 + 0x10], %l1
+    ldx     [%g3 + 0x18], %l2
+    ldx     [%g3 + 0x20], %l3
+    ldx     [%g3 + 0x28], %l4
+    ldx     [%g3 + 0x30], %l5
+    ldx     [%g3 + 0x38], %l6
+    ldx     [%g3 + 0x40], %l7
+    ldx     [%g3 + 0x48], %i0
+    ldx     [%g3 + 0x50], %i1
+    ldx     [%g3 + 0x58], %i2
+    ldx     [%g3 + 0x60], %i3
+    ldx     [%g3 + 0x68], %i4
+    ldx     [%g3 + 0x70], %i5
+    ldx     [%g3 + 0x78], %i6
+    ldx     [%g3 + 0x80], %i7
+    add     %g3, {STASH_ENTRY}, %g3
+    ba      1b
+    sub     %g2, 1, %g2
+2:  ldx     [%g1 + {S_CWP}], %g2
+    wrpr    %g2, %cwp
+    ldx     [%g1 + {S_CANSAVE}], %g2
+    wrpr    %g2, %cansave
+    ldx     [%g1 + {S_CANRESTORE}], %g2
+    wrpr    %g2, %canrestore
+    ldx     [%g1 + {S_OTHERWIN}], %g2
+    wrpr    %g2, %otherwin
+    ldx     [%g1 + {S_CLEANWIN}], %g2
+    wrpr    %g2, %cleanwin
+    ldx     [%g1 + {S_WSTATE}], %g2
+    wrpr    %g2, %wstate
+    stx     %g0, [%g1 + {S_IN_HV}]
+    ldx     [%g1 + {F_RESUME}], %g2
+    brnz,pn %g2, 3f
+    nop
+    done                            ! RESUME_DONE: after the trapping instruction
+3:  cmp     %g2, 1
+    bne,pn  %xcc, 4f
+    nop
+    retry                           ! RESUME_RETRY: the trapping instruction again
+4:  ldx     [%g1 + {F_TARGET_TT}], %g2   ! RESUME_REVECTOR: into the guest's trap table
+    wrpr    %g2, %tt
+    ldx     [%g1 + {F_TARGET_PC}], %g2
+    wrpr    %g0, 0x14, %pstate      ! PRIV | PEF, as a trap sets them
+    jmp     %g2
+    WRHPR   0, 0                    ! delay slot: %hpstate = 0, the guest's mode
+
+! A trap while the hypervisor itself runs (not a window trap): report and park.
+hv_trap_in_hv:
+    rdpr    %tt, %o0
+    rdpr    %tpc, %o1
+    rdpr    %tl, %o2
+    rdpr    %tstate, %o3
+    wrpr    %g0, 6, %cansave
+    wrpr    %g0, 0, %canrestore
+    wrpr    %g0, 0, %otherwin
+    wrpr    %g0, 7, %cleanwin
+    wrpr    %g0, 0, %wstate
+    wrpr    %g0, 0x14, %pstate
+    ldx     [%g1 + {S_STACK_TOP}], %sp
+    call    hv_fatal_trap           ! -> !
+    nop
+
+! ---------------------------------------------------------------------------------------
+! hv_launch_guest(&LaunchState, &mut StrandState) -> !: enter a guest as the sun4v spec
+! starts a vCPU (hv-api.md §4.7): TL = MAXPTL, GL = MAXPGL, PSTATE = PRIV (TSO, IE = 0,
+! PEF = 0), PIL 15, MMU off, %tba = RTBA, %o0 = start argument, %i0/%i1 = memory base and
+! size. QEMU 7.2 ignores HTSTATE, so the entry clears %hpstate in the jmp's delay slot.
+.global hv_launch_guest
+hv_launch_guest:
+    stx     %g0, [%o1 + {S_IN_HV}]
+    mov     %o0, %g1
+    wrpr    %g0, 0, %cwp
+    wrpr    %g0, 6, %cansave
+    wrpr    %g0, 0, %canrestore
+    wrpr    %g0, 0, %otherwin
+    wrpr    %g0, 6, %cleanwin
+    wrpr    %g0, 0, %wstate
+    ldx     [%g1 + {L_RTBA}], %g2
+    wrpr    %g2, %tba
+    wrpr    %g0, 15, %pil
+    wr      %g0, 0, %fprs
+    stxa    %g0, [%g0] 0x45         ! MMU off
+    mov     8, %g2
+    stxa    %g0, [%g2] 0x21
+    mov     0x10, %g2
+    stxa    %g0, [%g2] 0x21
+    ldx     [%g1 + {L_PC}], %l0
+    ldx     [%g1 + {L_O0}], %o0
+    ldx     [%g1 + {L_I0}], %i0
+    ldx     [%g1 + {L_I1}], %i1
+    clr     %l1
+    clr     %l2
+    clr     %l3
+    clr     %l4
+    clr     %l5
+    clr     %l6
+    clr     %l7
+    clr     %i2
+    clr     %i3
+    clr     %i4
+    clr     %i5
+    clr     %i6
+    clr     %i7
+    clr     %o1
+    clr     %o2
+    clr     %o3
+    clr     %o4
+    clr     %o5
+    clr     %o6
+    clr     %o7
+    wrpr    %g0, 2, %tl
+    wrpr    %g0, 2, %gl
+    wrpr    %g0, 0x4, %pstate
+    jmp     %l0
+    WRHPR   0, 0                    ! delay slot: %hpstate = 0
+
+! hv_park() -> !: nothing left to run on this strand.
+.global hv_park
+hv_park:
+1:  ba      1b
+    nop

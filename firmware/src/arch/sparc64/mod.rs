@@ -1,0 +1,284 @@
+//! The UltraSPARC T1 arch layer on QEMU niagara: everything that needs assembly or
+//! `unsafe`. The assembly (`entry.s`) holds the reset entry, the hyperprivileged trap
+//! table, trap entry/exit and guest entry; this module holds the per-strand state it uses,
+//! the Rust entry points it calls, and the [`Hardware`] implementation.
+#![allow(unsafe_code)]
+
+use crate::addr::Pa;
+use crate::console::{ByteSink, Logger};
+use crate::hardware::{Hardware, UartInput};
+use crate::hypervisor::Hypervisor;
+use crate::trap::{Action, LaunchState, TrapFrame};
+use core::mem::offset_of;
+use platform::memory_map::{HV_MD_ROM, PARTITION_RAM_BASE, RTC_ADDR, UART_BASE};
+use platform::uart;
+
+/// Strands the tables are sized for (a full T1).
+pub const MAX_STRANDS: usize = platform::T1_STRANDS as usize;
+/// log2 of the hypervisor stack size per strand (64 KiB).
+pub const STACK_SHIFT: u32 = 16;
+const STACK_SIZE: usize = 1 << STACK_SHIFT;
+/// Register windows a strand can stash: every guest window plus the trapping one.
+const STASH_WINDOWS: usize = 8;
+/// One stashed window: its CWP, then %l0–%l7 and %i0–%i7.
+type StashedWindow = [u64; 17];
+
+/// Everything the trap path keeps per strand. The assembly reaches it through HSCRATCH
+/// 0x20 and uses the offsets pinned below.
+#[repr(C)]
+pub struct StrandState {
+    /// The guest state of the current trap.
+    pub frame: TrapFrame,
+    /// Guest window registers at trap entry.
+    saved_cwp: u64,
+    saved_cansave: u64,
+    saved_canrestore: u64,
+    saved_otherwin: u64,
+    saved_cleanwin: u64,
+    saved_wstate: u64,
+    /// Guest windows stashed by spill_1_other during this trap.
+    stash_count: u64,
+    /// Non-zero while the hypervisor runs (a trap then is the hypervisor's own fault).
+    in_hv: u64,
+    /// Biased %sp at the top of this strand's stack.
+    stack_top: u64,
+    /// This strand's id.
+    strand_id: u64,
+    /// Index of the vCPU running here.
+    vcpu: u64,
+    stash: [StashedWindow; STASH_WINDOWS],
+}
+
+const STRAND_SIZE: usize = core::mem::size_of::<StrandState>();
+static_assertions::const_assert!(STRAND_SIZE < 4096);
+static_assertions::const_assert_eq!(offset_of!(StrandState, frame), 0);
+
+#[repr(C, align(64))]
+struct Strands([StrandState; MAX_STRANDS]);
+
+#[repr(C, align(16))]
+struct Stacks([[u8; STACK_SIZE]; MAX_STRANDS]);
+
+// Zeroed by the reset code before any Rust runs; each strand uses its own entry only.
+#[no_mangle]
+static mut hv_strands: core::mem::MaybeUninit<Strands> = core::mem::MaybeUninit::uninit();
+#[no_mangle]
+static mut hv_stacks: core::mem::MaybeUninit<Stacks> = core::mem::MaybeUninit::uninit();
+
+core::arch::global_asm!(
+    include_str!("entry.s"),
+    STRAND_SIZE = const STRAND_SIZE,
+    STACK_SHIFT = const STACK_SHIFT,
+    STASH_ENTRY = const core::mem::size_of::<StashedWindow>(),
+    S_CWP = const offset_of!(StrandState, saved_cwp),
+    S_CANSAVE = const offset_of!(StrandState, saved_cansave),
+    S_CANRESTORE = const offset_of!(StrandState, saved_canrestore),
+    S_OTHERWIN = const offset_of!(StrandState, saved_otherwin),
+    S_CLEANWIN = const offset_of!(StrandState, saved_cleanwin),
+    S_WSTATE = const offset_of!(StrandState, saved_wstate),
+    S_STASH_COUNT = const offset_of!(StrandState, stash_count),
+    S_IN_HV = const offset_of!(StrandState, in_hv),
+    S_STACK_TOP = const offset_of!(StrandState, stack_top),
+    S_STRAND_ID = const offset_of!(StrandState, strand_id),
+    S_STASH = const offset_of!(StrandState, stash),
+    F_O = const offset_of!(TrapFrame, o),
+    F_TT = const offset_of!(TrapFrame, tt),
+    F_TL = const offset_of!(TrapFrame, tl),
+    F_TPC = const offset_of!(TrapFrame, tpc),
+    F_TNPC = const offset_of!(TrapFrame, tnpc),
+    F_TSTATE = const offset_of!(TrapFrame, tstate),
+    F_TBA = const offset_of!(TrapFrame, tba),
+    F_RESUME = const offset_of!(TrapFrame, resume),
+    F_TARGET_PC = const offset_of!(TrapFrame, target_pc),
+    F_TARGET_TT = const offset_of!(TrapFrame, target_tt),
+    L_PC = const offset_of!(LaunchState, pc),
+    L_RTBA = const offset_of!(LaunchState, rtba),
+    L_O0 = const offset_of!(LaunchState, o0),
+    L_I0 = const offset_of!(LaunchState, i0),
+    L_I1 = const offset_of!(LaunchState, i1),
+);
+
+extern "C" {
+    fn hv_launch_guest(state: &LaunchState, strand: *mut StrandState) -> !;
+    fn hv_park() -> !;
+}
+
+/// The niagara UART as the hypervisor's log sink.
+pub struct UartSink;
+
+impl ByteSink for UartSink {
+    fn put(&self, byte: u8) {
+        while !uart_try_put(byte) {}
+    }
+}
+
+fn uart_try_put(byte: u8) -> bool {
+    // SAFETY: hyperprivileged loads and stores are physical; these are the UART's
+    // byte registers (platform::memory_map::UART_BASE).
+    unsafe {
+        let lsr = core::ptr::read_volatile((UART_BASE + uart::LSR) as *const u8);
+        if lsr & uart::LSR_THR_EMPTY == 0 {
+            return false;
+        }
+        core::ptr::write_volatile((UART_BASE + uart::RBR_THR) as *mut u8, byte);
+    }
+    true
+}
+
+static UART_SINK: UartSink = UartSink;
+static LOGGER: Logger<UartSink> = Logger::new(&UART_SINK);
+static HYPERVISOR: spin::Mutex<Option<Hypervisor>> = spin::Mutex::new(None);
+
+/// The machine itself.
+pub struct Machine;
+
+impl Hardware for Machine {
+    fn read_phys(&mut self, pa: Pa, buf: &mut [u8]) {
+        // SAFETY: callers pass ranges checked against a domain's memory or a ROM slot of
+        // the configuration; hyperprivileged accesses are physical.
+        unsafe { core::ptr::copy_nonoverlapping(pa.raw() as *const u8, buf.as_mut_ptr(), buf.len()) }
+    }
+
+    fn write_phys(&mut self, pa: Pa, data: &[u8]) {
+        // SAFETY: as read_phys; the range is guest memory, never the hypervisor's.
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), pa.raw() as *mut u8, data.len()) }
+    }
+
+    fn copy_phys(&mut self, to: Pa, from: Pa, len: u64) {
+        // SAFETY: as read_phys and write_phys.
+        unsafe { core::ptr::copy(from.raw() as *const u8, to.raw() as *mut u8, len as usize) }
+    }
+
+    fn uart_put(&mut self, byte: u8) -> bool {
+        uart_try_put(byte)
+    }
+
+    fn uart_get(&mut self) -> UartInput {
+        // SAFETY: the UART's line status and receive registers.
+        unsafe {
+            let lsr = core::ptr::read_volatile((UART_BASE + uart::LSR) as *const u8);
+            if lsr & uart::LSR_BREAK != 0 {
+                let _ = core::ptr::read_volatile((UART_BASE + uart::RBR_THR) as *const u8);
+                return UartInput::Break;
+            }
+            if lsr & uart::LSR_DATA_READY == 0 {
+                return UartInput::Empty;
+            }
+            UartInput::Byte(core::ptr::read_volatile((UART_BASE + uart::RBR_THR) as *const u8))
+        }
+    }
+
+    fn rtc_seconds(&mut self) -> u64 {
+        // SAFETY: the sun4v RTC register (8 bytes, read only).
+        unsafe { core::ptr::read_volatile(RTC_ADDR as *const u64) }
+    }
+}
+
+fn strand_state(strand: u64) -> *mut StrandState {
+    // SAFETY: only the address is taken; the strand index is below MAX_STRANDS (5 bits).
+    unsafe { (core::ptr::addr_of_mut!(hv_strands) as *mut StrandState).add(strand as usize) }
+}
+
+fn park() -> ! {
+    // SAFETY: hv_park spins forever.
+    unsafe { hv_park() }
+}
+
+fn launch(state: &LaunchState, strand: *mut StrandState) -> ! {
+    // SAFETY: the state describes a guest the hypervisor configured; the strand state
+    // is this strand's.
+    unsafe { hv_launch_guest(state, strand) }
+}
+
+/// First Rust code on each strand, called by the reset path with a stack and the strand
+/// state in place.
+#[no_mangle]
+extern "C" fn hv_start(strand: u64, ram_size: u64) -> ! {
+    if strand == 0 {
+        let _ = log::set_logger(&LOGGER);
+        log::set_max_level(log::LevelFilter::Info);
+        log::info!("{}", crate::BANNER);
+        log::info!("strand {strand}, partition RAM {} MiB at {:#x}", ram_size >> 20, PARTITION_RAM_BASE);
+    }
+    let mut hw = Machine;
+    // SAFETY: the HV MD ROM slot is 8 KiB of RAM that QEMU filled from 1up-hv.bin.
+    let hv_md = unsafe { core::slice::from_raw_parts(HV_MD_ROM.base as *const u8, HV_MD_ROM.size as usize) };
+    let launch_state = {
+        let mut guard = HYPERVISOR.lock();
+        if guard.is_none() {
+            match Hypervisor::boot(&mut hw, hv_md, (PARTITION_RAM_BASE, ram_size)) {
+                Ok(hv) => {
+                    for d in &hv.config.domains {
+                        log::info!(
+                            "domain {}: {} MiB at {:#x}, image {:#x} bytes",
+                            d.name,
+                            d.memory.size >> 20,
+                            d.memory.realbase.raw(),
+                            d.romsize
+                        );
+                    }
+                    *guard = Some(hv);
+                }
+                Err(e) => {
+                    log::info!("{e}");
+                    log::info!("boot stopped");
+                    drop(guard);
+                    park();
+                }
+            }
+        }
+        let hv = guard.as_mut().expect("configured above");
+        match hv.start_strand(&mut hw, strand) {
+            Some((vcpu, state)) => {
+                // SAFETY: this strand's own state; no trap is in progress.
+                unsafe { (*strand_state(strand)).vcpu = vcpu as u64 };
+                state
+            }
+            None => {
+                log::info!("strand {strand}: no vCPU to start");
+                drop(guard);
+                park();
+            }
+        }
+    };
+    launch(&launch_state, strand_state(strand))
+}
+
+/// Every trap from a guest, after the assembly saved its state.
+#[no_mangle]
+extern "C" fn hv_trap(strand: &mut StrandState) {
+    let mut hw = Machine;
+    let action = {
+        let mut guard = HYPERVISOR.lock();
+        let hv = guard.as_mut().expect("traps come only from started guests");
+        hv.handle_trap(&mut hw, strand.vcpu as usize, &mut strand.frame)
+    };
+    match action {
+        Action::Resume => {}
+        Action::Launch(state) => launch(&state, strand),
+        Action::Park => park(),
+    }
+}
+
+/// A trap taken while the hypervisor itself ran: a hypervisor bug.
+#[no_mangle]
+extern "C" fn hv_fatal_trap(tt: u64, tpc: u64, tl: u64, tstate: u64) -> ! {
+    LOGGER.write_line_unlocked(format_args!(
+        "PANIC: trap {tt:#x} in the hypervisor at pc {tpc:#x}, tl {tl}, tstate {tstate:#x}"
+    ));
+    park()
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    match info.location() {
+        Some(l) => LOGGER.write_line_unlocked(format_args!(
+            "PANIC at {}:{}: {}",
+            l.file(),
+            l.line(),
+            info.message()
+        )),
+        None => LOGGER.write_line_unlocked(format_args!("PANIC: {}", info.message())),
+    }
+    park()
+}

@@ -1,0 +1,417 @@
+//! The hypervisor's configuration, read from the hypervisor MD (docs/hv-md-schema.md).
+//!
+//! Parse, validate, then commit: [`Config::from_md`] reads every domain and vCPU into
+//! fixed-size tables and checks them before the hypervisor uses any of it. Nothing here
+//! touches memory; the caller copies images and guest MDs once the whole configuration is
+//! known to be good.
+
+use crate::addr::{Pa, Ra};
+use crate::guest_memory::GuestMemory;
+use core::fmt;
+use hv_api::md::{MachineDescription, MdError, Node};
+
+/// Most domains the tables hold.
+pub const MAX_DOMAINS: usize = 8;
+/// Most vCPUs (one per T1 strand).
+pub const MAX_VCPUS: usize = 32;
+/// Longest domain name kept (longer names are cut).
+pub const MAX_NAME: usize = 31;
+/// Default entry offset: the power-on-reset vector, `TT_POR × 32` (hv-api.md §4.7).
+pub const DEFAULT_ENTRY_OFFSET: u64 = 0x20;
+
+/// What happens when a domain's guest faults beyond repair (a trap above MAXPTL, an
+/// unexpected trap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailurePolicy {
+    /// Stop the domain; the others go on.
+    Stop,
+    /// Restart the domain from its image.
+    Reset,
+}
+
+/// One domain (a `guest` node).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainConfig {
+    /// Domain index (`gid`).
+    pub gid: u64,
+    /// Name (`name`, or `guest<gid>` when absent).
+    pub name: heapless::String<MAX_NAME>,
+    /// The domain's memory.
+    pub memory: GuestMemory,
+    /// Physical address of the guest image.
+    pub rombase: Pa,
+    /// Size of the guest image.
+    pub romsize: u64,
+    /// Physical address of the guest MD served by `mach_desc`.
+    pub pdpa: Pa,
+    /// Entry PC offset from the real base.
+    pub entry_offset: u64,
+    /// vCPU id that starts the domain.
+    pub bootcpu: u64,
+    /// Physical strands of the domain (`cpuset`).
+    pub cpuset: u64,
+    /// What to do when the guest faults.
+    pub failure_policy: FailurePolicy,
+}
+
+/// One vCPU (a `cpu` node).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VcpuConfig {
+    /// Physical strand it runs on (`pid`).
+    pub strand: u64,
+    /// vCPU id the guest sees (`vid`).
+    pub vid: u64,
+    /// Index of its domain in [`Config::domains`].
+    pub domain: usize,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Domains, in `gid` order of appearance.
+    pub domains: heapless::Vec<DomainConfig, MAX_DOMAINS>,
+    /// vCPUs.
+    pub vcpus: heapless::Vec<VcpuConfig, MAX_VCPUS>,
+}
+
+/// Why a hypervisor MD was refused. Each variant names the node (by MD element index) and
+/// the property at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The MD itself is malformed.
+    Md(MdError),
+    /// No node named `root`.
+    NoRoot,
+    /// The root node lacks the arc to this node.
+    MissingArc {
+        /// Element index of the node.
+        node: usize,
+        /// Arc name.
+        arc: &'static str,
+    },
+    /// A node lacks a required property.
+    MissingProperty {
+        /// Node name.
+        node: &'static str,
+        /// Element index of the node.
+        index: usize,
+        /// Property name.
+        property: &'static str,
+    },
+    /// A property has a value the hypervisor cannot use.
+    BadValue {
+        /// Element index of the node.
+        index: usize,
+        /// Property name.
+        property: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// More domains than [`MAX_DOMAINS`].
+    TooManyDomains,
+    /// More vCPUs than [`MAX_VCPUS`].
+    TooManyVcpus,
+    /// Two `cpu` nodes name the same strand.
+    StrandTwice {
+        /// The strand.
+        strand: u64,
+    },
+    /// Two domains with the same vCPU id twice, or a cpu whose guest is not listed.
+    CpuGuestUnknown {
+        /// Element index of the cpu node.
+        index: usize,
+    },
+    /// Two domains' memory overlaps.
+    MemoryOverlap {
+        /// First domain's gid.
+        a: u64,
+        /// Second domain's gid.
+        b: u64,
+    },
+    /// A domain has no vCPU, or no vCPU with its boot vCPU id.
+    NoBootCpu {
+        /// The domain's gid.
+        gid: u64,
+    },
+    /// The MD has no domain.
+    NoDomains,
+}
+
+impl From<MdError> for ConfigError {
+    fn from(e: MdError) -> Self {
+        ConfigError::Md(e)
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Md(e) => write!(f, "{e}"),
+            ConfigError::NoRoot => write!(f, "no node named \"root\""),
+            ConfigError::MissingArc { node, arc } => {
+                write!(f, "node at element {node}: missing arc \"{arc}\"")
+            }
+            ConfigError::MissingProperty { node, index, property } => {
+                write!(f, "{node} node at element {index}: missing property \"{property}\"")
+            }
+            ConfigError::BadValue { index, property, reason } => {
+                write!(f, "node at element {index}: property \"{property}\": {reason}")
+            }
+            ConfigError::TooManyDomains => write!(f, "more than {MAX_DOMAINS} guests"),
+            ConfigError::TooManyVcpus => write!(f, "more than {MAX_VCPUS} cpus"),
+            ConfigError::StrandTwice { strand } => write!(f, "strand {strand} given twice"),
+            ConfigError::CpuGuestUnknown { index } => {
+                write!(f, "cpu node at element {index}: its guest is not under \"guests\"")
+            }
+            ConfigError::MemoryOverlap { a, b } => {
+                write!(f, "memory of guests {a} and {b} overlaps")
+            }
+            ConfigError::NoBootCpu { gid } => write!(f, "guest {gid} has no boot cpu"),
+            ConfigError::NoDomains => write!(f, "no guests"),
+        }
+    }
+}
+
+fn required_val(node: &Node<'_>, name: &'static str, property: &'static str) -> Result<u64, ConfigError> {
+    node.val(property).ok_or(ConfigError::MissingProperty { node: name, index: node.index(), property })
+}
+
+impl Config {
+    /// Reads and validates the hypervisor MD.
+    pub fn from_md(bytes: &[u8]) -> Result<Config, ConfigError> {
+        let md = MachineDescription::new(bytes)?;
+        let root = md.root().ok_or(ConfigError::NoRoot)?;
+        let guests = root.arc("guests").ok_or(ConfigError::MissingArc { node: root.index(), arc: "guests" })?;
+        let cpus = root.arc("cpus").ok_or(ConfigError::MissingArc { node: root.index(), arc: "cpus" })?;
+
+        let mut config = Config { domains: heapless::Vec::new(), vcpus: heapless::Vec::new() };
+        let mut guest_nodes: heapless::Vec<usize, MAX_DOMAINS> = heapless::Vec::new();
+        for guest in guests.arcs("guest") {
+            let domain = Self::domain(&guest)?;
+            config.domains.push(domain).map_err(|_| ConfigError::TooManyDomains)?;
+            guest_nodes.push(guest.index()).map_err(|_| ConfigError::TooManyDomains)?;
+        }
+        if config.domains.is_empty() {
+            return Err(ConfigError::NoDomains);
+        }
+        for cpu in cpus.arcs("cpu") {
+            let strand = required_val(&cpu, "cpu", "pid")?;
+            let vid = required_val(&cpu, "cpu", "vid")?;
+            let guest = cpu.arc("guest").ok_or(ConfigError::MissingArc { node: cpu.index(), arc: "guest" })?;
+            let domain = guest_nodes
+                .iter()
+                .position(|&g| g == guest.index())
+                .ok_or(ConfigError::CpuGuestUnknown { index: cpu.index() })?;
+            if strand >= 64 {
+                return Err(ConfigError::BadValue { index: cpu.index(), property: "pid", reason: "strand id above 63" });
+            }
+            if config.vcpus.iter().any(|v| v.strand == strand) {
+                return Err(ConfigError::StrandTwice { strand });
+            }
+            if config.vcpus.iter().any(|v| v.domain == domain && v.vid == vid) {
+                return Err(ConfigError::BadValue { index: cpu.index(), property: "vid", reason: "vCPU id used twice in one guest" });
+            }
+            config.vcpus.push(VcpuConfig { strand, vid, domain }).map_err(|_| ConfigError::TooManyVcpus)?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn domain(guest: &Node<'_>) -> Result<DomainConfig, ConfigError> {
+        let v = |p| required_val(guest, "guest", p);
+        let gid = v("gid")?;
+        let membase = v("membase")?;
+        let memsize = v("memsize")?;
+        let realbase = v("realbase")?;
+        let index = guest.index();
+        if memsize == 0 || membase.checked_add(memsize).is_none() || realbase.checked_add(memsize).is_none() {
+            return Err(ConfigError::BadValue { index, property: "memsize", reason: "empty or wraps around" });
+        }
+        if membase & 0x1fff != 0 || memsize & 0x1fff != 0 {
+            return Err(ConfigError::BadValue { index, property: "membase", reason: "not 8 KiB aligned" });
+        }
+        if realbase != membase {
+            return Err(ConfigError::BadValue {
+                index,
+                property: "realbase",
+                reason: "must equal membase: this platform has no RA-to-PA translation",
+            });
+        }
+        let romsize = v("romsize")?;
+        if romsize > memsize {
+            return Err(ConfigError::BadValue { index, property: "romsize", reason: "image larger than the guest memory" });
+        }
+        let mut name = heapless::String::new();
+        match guest.str("name") {
+            Some(n) => {
+                for c in n.chars().take(MAX_NAME) {
+                    let _ = name.push(c);
+                }
+            }
+            None => {
+                let _ = core::fmt::write(&mut name, format_args!("guest{gid}"));
+            }
+        }
+        let failure_policy = match guest.str("failure-policy") {
+            Some("reset") => FailurePolicy::Reset,
+            Some("stop") | Some("ignore") | None => FailurePolicy::Stop,
+            Some(_) => {
+                return Err(ConfigError::BadValue { index, property: "failure-policy", reason: "not stop, reset or ignore" })
+            }
+        };
+        let entry_offset = guest.val("entry-offset").unwrap_or(DEFAULT_ENTRY_OFFSET);
+        if entry_offset & 3 != 0 || entry_offset >= memsize {
+            return Err(ConfigError::BadValue { index, property: "entry-offset", reason: "unaligned or outside memory" });
+        }
+        Ok(DomainConfig {
+            gid,
+            name,
+            memory: GuestMemory { realbase: Ra::new(realbase), membase: Pa::new(membase), size: memsize },
+            rombase: Pa::new(v("rombase")?),
+            romsize,
+            pdpa: Pa::new(v("pdpa")?),
+            entry_offset,
+            bootcpu: guest.val("bootcpu").unwrap_or(0),
+            cpuset: guest.val("cpuset").unwrap_or(0),
+            failure_policy,
+        })
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (i, a) in self.domains.iter().enumerate() {
+            for b in self.domains.iter().skip(i + 1) {
+                let (a0, a1) = (a.memory.membase.raw(), a.memory.membase.raw() + a.memory.size);
+                let (b0, b1) = (b.memory.membase.raw(), b.memory.membase.raw() + b.memory.size);
+                if a0 < b1 && b0 < a1 {
+                    return Err(ConfigError::MemoryOverlap { a: a.gid, b: b.gid });
+                }
+            }
+            if !self.vcpus.iter().any(|v| v.domain == i && v.vid == a.bootcpu) {
+                return Err(ConfigError::NoBootCpu { gid: a.gid });
+            }
+        }
+        Ok(())
+    }
+
+    /// The vCPU that runs on `strand`, if any.
+    pub fn vcpu_on_strand(&self, strand: u64) -> Option<(usize, &VcpuConfig)> {
+        self.vcpus.iter().enumerate().find(|(_, v)| v.strand == strand)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::test_md::{MdBuilder, Value};
+
+    /// An HV MD like Sun's 1up-hv.bin, with one guest named `primary`.
+    pub(crate) fn one_guest_md(memsize: u64) -> Vec<u8> {
+        let mut b = MdBuilder::new();
+        let root = b.node("root");
+        let cpus = b.node("cpus");
+        let guests = b.node("guests");
+        let cpu = b.node("cpu");
+        let guest = b.node("guest");
+        b.prop(root, "cpus", Value::Arc(cpus));
+        b.prop(root, "guests", Value::Arc(guests));
+        b.prop(root, "hvuart", Value::Val(0xfff0c2c000));
+        b.prop(cpus, "cpu", Value::Arc(cpu));
+        b.prop(guests, "guest", Value::Arc(guest));
+        b.prop(cpu, "pid", Value::Val(0));
+        b.prop(cpu, "vid", Value::Val(0));
+        b.prop(cpu, "guest", Value::Arc(guest));
+        for (k, v) in [
+            ("gid", 0u64),
+            ("cpuset", 1),
+            ("membase", 0x8000_0000),
+            ("memsize", memsize),
+            ("realbase", 0x8000_0000),
+            ("rombase", 0xfff008_0000),
+            ("romsize", 0x1_0000),
+            ("pdpa", 0x1f_1200_0000),
+            ("bootcpu", 0),
+        ] {
+            b.prop(guest, k, Value::Val(v));
+        }
+        b.prop(guest, "name", Value::Str("primary"));
+        b.build()
+    }
+
+    #[test]
+    fn reads_one_guest() {
+        let c = Config::from_md(&one_guest_md(0x1000_0000)).unwrap();
+        assert_eq!(c.domains.len(), 1);
+        let d = &c.domains[0];
+        assert_eq!(d.name.as_str(), "primary");
+        assert_eq!(d.memory.membase, Pa::new(0x8000_0000));
+        assert_eq!(d.memory.size, 0x1000_0000);
+        assert_eq!(d.entry_offset, 0x20);
+        assert_eq!(d.failure_policy, FailurePolicy::Stop);
+        assert_eq!(c.vcpu_on_strand(0).unwrap().1.domain, 0);
+        assert!(c.vcpu_on_strand(1).is_none());
+    }
+
+    #[test]
+    fn reads_sun_1up_hv_md() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/sun-md/1up-hv.bin");
+        let Ok(bytes) = std::fs::read(path) else {
+            eprintln!("skipped: {path} not present");
+            return;
+        };
+        let c = Config::from_md(&bytes).unwrap();
+        assert_eq!(c.domains.len(), 1);
+        assert_eq!(c.domains[0].name.as_str(), "guest0");
+        assert_eq!(c.domains[0].rombase, Pa::new(0xfff0080000));
+        assert_eq!(c.domains[0].romsize, 0x80000);
+        assert_eq!(c.domains[0].memory.size, 0x1000_0000);
+        assert_eq!(c.vcpus.len(), 1);
+    }
+
+    #[test]
+    fn reads_sun_1g2p_hv_md() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/sun-md/1g2p-hv.bin");
+        let Ok(bytes) = std::fs::read(path) else {
+            eprintln!("skipped: {path} not present");
+            return;
+        };
+        let c = Config::from_md(&bytes).unwrap();
+        let strands: Vec<u64> = c.vcpus.iter().map(|v| v.strand).collect();
+        assert_eq!(strands, [0, 4]);
+        assert_eq!(c.domains[0].cpuset, 0x11);
+    }
+
+    #[test]
+    fn truncated_md_is_refused_at_every_length() {
+        let md = one_guest_md(0x1000_0000);
+        for len in 0..md.len() {
+            assert!(Config::from_md(&md[..len]).is_err(), "accepted a {len}-byte prefix");
+        }
+    }
+
+    #[test]
+    fn missing_property_is_named() {
+        let mut b = MdBuilder::new();
+        let root = b.node("root");
+        let cpus = b.node("cpus");
+        let guests = b.node("guests");
+        let guest = b.node("guest");
+        b.prop(root, "cpus", Value::Arc(cpus));
+        b.prop(root, "guests", Value::Arc(guests));
+        b.prop(guests, "guest", Value::Arc(guest));
+        b.prop(guest, "gid", Value::Val(0));
+        let err = Config::from_md(&b.build()).unwrap_err();
+        assert_eq!(err, ConfigError::MissingProperty { node: "guest", index: 9, property: "membase" });
+        assert_eq!(err.to_string(), "guest node at element 9: missing property \"membase\"");
+    }
+
+    #[test]
+    fn realbase_must_equal_membase() {
+        let md = one_guest_md(0x1000_0000);
+        let mut c = Config::from_md(&md).unwrap();
+        c.domains[0].memory.realbase = Ra::new(0);
+        // The check lives in the parser: rebuild an MD with a different realbase.
+        let mut b = MdBuilder::from_md(&md);
+        b.set_val("guest", "realbase", 0);
+        assert!(matches!(Config::from_md(&b.build()), Err(ConfigError::BadValue { property: "realbase", .. })));
+    }
+}

@@ -1,0 +1,325 @@
+//! Hypercall handlers: the CORE_TRAP calls (`ta 0xff`) and the fast traps (`ta 0x80`).
+//!
+//! Every handler validates every argument and answers with the spec's status code in
+//! `%o0` (hv-api.md §1.2, §2, §3). Registers that are not results of the call are left as
+//! the guest passed them. A bad argument is the guest's own business: nothing is logged.
+
+use crate::addr::Ra;
+use crate::config::DomainConfig;
+use crate::domain::{Domain, SOFT_STATE_TEXT_LEN};
+use crate::hardware::{Hardware, UartInput};
+use crate::trap::TrapFrame;
+use hv_api::error::{HvError, EOK};
+use hv_api::{cons, core_fn, hcall, soft_state};
+
+/// The answer of a hypercall: status and the return registers it sets (`None` leaves the
+/// register untouched).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reply {
+    /// `%o0`.
+    pub status: u64,
+    /// `%o1`–`%o4`.
+    pub rets: [Option<u64>; 4],
+}
+
+impl Reply {
+    /// `EOK`, no return values.
+    pub const fn ok() -> Self {
+        Reply { status: EOK, rets: [None; 4] }
+    }
+    /// `EOK` with `%o1`.
+    pub const fn ok1(a: u64) -> Self {
+        Reply { status: EOK, rets: [Some(a), None, None, None] }
+    }
+    /// `EOK` with `%o1`, `%o2`.
+    pub const fn ok2(a: u64, b: u64) -> Self {
+        Reply { status: EOK, rets: [Some(a), Some(b), None, None] }
+    }
+    /// An error, no return values.
+    pub const fn err(e: HvError) -> Self {
+        Reply { status: e.code(), rets: [None; 4] }
+    }
+    /// An error with `%o1`.
+    pub const fn err1(e: HvError, a: u64) -> Self {
+        Reply { status: e.code(), rets: [Some(a), None, None, None] }
+    }
+
+    /// Writes the reply into the guest's `%o` registers.
+    pub fn apply(&self, frame: &mut TrapFrame) {
+        frame.o[0] = self.status;
+        for (i, r) in self.rets.iter().enumerate() {
+            if let Some(v) = r {
+                frame.o[1 + i] = *v;
+            }
+        }
+    }
+}
+
+impl From<HvError> for Reply {
+    fn from(e: HvError) -> Self {
+        Reply::err(e)
+    }
+}
+
+/// What a hypercall asks of the hypervisor besides its reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Return to the guest with this reply.
+    Reply(Reply),
+    /// `mach_exit` / `api_exit`: stop the domain with this exit code.
+    Exit(u64),
+    /// `mach_sir`: restart the domain (software-initiated reset).
+    Sir,
+}
+
+impl From<Reply> for Outcome {
+    fn from(r: Reply) -> Self {
+        Outcome::Reply(r)
+    }
+}
+
+/// What a hypercall sees of the machine: the calling domain and vCPU.
+pub struct Context<'a> {
+    /// The calling domain's run-time state.
+    pub domain: &'a mut Domain,
+    /// The calling domain's configuration.
+    pub config: &'a DomainConfig,
+    /// The calling vCPU's id.
+    pub vid: u64,
+    /// Prefix console lines with the domain name (more than one domain).
+    pub tag_console: bool,
+    /// The machine.
+    pub hw: &'a mut dyn Hardware,
+}
+
+/// Most bytes `cons_write` sends per call (it may return fewer than asked).
+pub const CONS_WRITE_MAX: u64 = 4096;
+/// Most bytes `cons_read` returns per call.
+pub const CONS_READ_MAX: u64 = 4096;
+/// Times `cons_putchar` polls a busy transmitter before answering `EWOULDBLOCK`.
+const UART_POLLS: usize = 10_000;
+
+/// CORE_TRAP (`ta 0xff`): function in `%o5` (hv-api.md §2.1). Unversioned: always available.
+pub fn core_trap(cx: &mut Context<'_>, frame: &TrapFrame) -> Outcome {
+    let o = &frame.o;
+    match o[5] {
+        // api_set_version(group, major, minor) -> actual minor. Errors: EINVAL (unknown
+        // group), ENOTSUPPORTED (with the closest version in %o1/%o2).
+        core_fn::API_SET_VERSION => match cx.domain.versions.set(o[0], o[1], o[2]) {
+            Ok(minor) => Reply::ok1(minor).into(),
+            Err(r) => Reply { status: r.error.code(), rets: [Some(r.major), Some(r.minor), None, None] }.into(),
+        },
+        // api_putchar(c): cons_putchar through the core trap.
+        core_fn::API_PUTCHAR => cons_putchar(cx, o[0]).into(),
+        // api_exit(code): mach_exit through the core trap.
+        core_fn::API_EXIT => Outcome::Exit(o[0]),
+        // api_get_version(group) -> major, minor. Errors: EINVAL.
+        core_fn::API_GET_VERSION => match cx.domain.versions.get(o[0]) {
+            Ok((major, minor)) => Reply::ok2(major, minor).into(),
+            Err(e) => Reply::err(e).into(),
+        },
+        _ => Reply::err(HvError::BadTrap).into(),
+    }
+}
+
+/// FAST_TRAP (`ta 0x80`): function in `%o5`. Unknown functions and functions outside the
+/// negotiated API versions answer `EBADTRAP`; known functions this hypervisor does not
+/// implement yet answer `ENOTSUPPORTED`.
+pub fn fast_trap(cx: &mut Context<'_>, frame: &TrapFrame) -> Outcome {
+    let o = &frame.o;
+    let function = o[5];
+    match hv_api::hcall::function_info(function) {
+        Some(info) if cx.domain.versions.permits(info) => {}
+        _ => return Reply::err(HvError::BadTrap).into(),
+    }
+    match function {
+        hcall::MACH_EXIT => Outcome::Exit(o[0]),
+        hcall::MACH_DESC => mach_desc(cx, o[0], o[1]).into(),
+        hcall::MACH_SIR => Outcome::Sir,
+        hcall::CPU_YIELD => Reply::ok().into(),
+        hcall::CPU_MYID => Reply::ok1(cx.vid).into(),
+        hcall::TOD_GET => tod_get(cx).into(),
+        hcall::TOD_SET => tod_set(cx, o[0]).into(),
+        hcall::CONS_GETCHAR => cons_getchar(cx).into(),
+        hcall::CONS_PUTCHAR => cons_putchar(cx, o[0]).into(),
+        hcall::CONS_READ => cons_read(cx, o[0], o[1]).into(),
+        hcall::CONS_WRITE => cons_write(cx, o[0], o[1]).into(),
+        hcall::SOFT_STATE_SET => soft_state_set(cx, o[0], o[1]).into(),
+        hcall::SOFT_STATE_GET => soft_state_get(cx, o[0]).into(),
+        _ => Reply::err(HvError::NotSupported).into(),
+    }
+}
+
+/// `mach_desc` (0x01): copies the guest MD to `[buf_ra, buf_ra + len)` and returns its size.
+/// Checks in the reference order: size (rounded up to 16) above `len` → `EINVAL` with the
+/// size in `%o1`; `buf_ra` not 16-byte aligned → `EBADALIGN`; buffer not the guest's memory
+/// → `ENORADDR`.
+pub fn mach_desc(cx: &mut Context<'_>, buf_ra: u64, len: u64) -> Reply {
+    let size = (cx.domain.md.size + 15) & !15;
+    if size > len {
+        return Reply::err1(HvError::Inval, size);
+    }
+    let ra = Ra::new(buf_ra);
+    if !ra.is_aligned(16) {
+        return Reply::err(HvError::BadAlign);
+    }
+    let dest = match cx.config.memory.range(ra, cx.domain.md.size) {
+        Ok(r) => r,
+        Err(e) => return Reply::err(e),
+    };
+    cx.hw.copy_phys(dest.pa(), cx.domain.md.pa, cx.domain.md.size);
+    Reply::ok1(size)
+}
+
+/// `tod_get` (0x50): seconds since 1970-01-01 UTC, with the domain's `tod_set` offset.
+pub fn tod_get(cx: &mut Context<'_>) -> Reply {
+    let now = cx.hw.rtc_seconds();
+    Reply::ok1(now.wrapping_add(cx.domain.tod_offset as u64))
+}
+
+/// `tod_set` (0x51): sets the domain's time of day (an offset from the platform clock, which
+/// the hypervisor never changes; other domains are not affected).
+pub fn tod_set(cx: &mut Context<'_>, seconds: u64) -> Reply {
+    let now = cx.hw.rtc_seconds();
+    cx.domain.tod_offset = seconds.wrapping_sub(now) as i64;
+    Reply::ok()
+}
+
+fn put_byte(cx: &mut Context<'_>, byte: u8) -> bool {
+    if cx.tag_console && cx.domain.console_at_line_start {
+        for &b in cx.config.name.as_bytes().iter().chain(b": ") {
+            cx.hw.uart_put(b);
+        }
+    }
+    cx.domain.console_at_line_start = byte == b'\n';
+    cx.hw.uart_put(byte)
+}
+
+fn uart_put_polled(cx: &mut Context<'_>, byte: u8) -> bool {
+    for _ in 0..UART_POLLS {
+        if put_byte(cx, byte) {
+            return true;
+        }
+    }
+    false
+}
+
+/// `cons_putchar` (0x61) and `api_putchar`: one character, 0–255, or `CONS_BREAK`
+/// (accepted; the UART sends nothing for it). Errors: `EINVAL` (other values),
+/// `EWOULDBLOCK` (transmitter busy).
+pub fn cons_putchar(cx: &mut Context<'_>, c: u64) -> Reply {
+    if c == cons::CONS_BREAK {
+        return Reply::ok();
+    }
+    if c > 0xff {
+        return Reply::err(HvError::Inval);
+    }
+    if uart_put_polled(cx, c as u8) {
+        Reply::ok()
+    } else {
+        Reply::err(HvError::WouldBlock)
+    }
+}
+
+/// `cons_getchar` (0x60): a character, or `CONS_BREAK`. Errors: `EWOULDBLOCK` (nothing
+/// received).
+pub fn cons_getchar(cx: &mut Context<'_>) -> Reply {
+    match cx.hw.uart_get() {
+        UartInput::Byte(b) => Reply::ok1(b as u64),
+        UartInput::Break => Reply::ok1(cons::CONS_BREAK),
+        UartInput::Empty => Reply::err(HvError::WouldBlock),
+    }
+}
+
+/// `cons_write` (0x63, Core 1.1): sends up to `len` bytes from guest memory at `ra` and
+/// returns how many were sent (at most [`CONS_WRITE_MAX`]). Errors: `ENORADDR` (buffer
+/// outside the guest's memory), `EWOULDBLOCK` (nothing could be sent).
+pub fn cons_write(cx: &mut Context<'_>, ra: u64, len: u64) -> Reply {
+    let len = core::cmp::min(len, CONS_WRITE_MAX);
+    let range = match cx.config.memory.range(Ra::new(ra), len) {
+        Ok(r) => r,
+        Err(e) => return Reply::err(e),
+    };
+    let mut sent = 0;
+    let mut chunk = [0u8; 64];
+    while sent < len {
+        let n = core::cmp::min(64, len - sent) as usize;
+        range.read_at(cx.hw, sent, &mut chunk[..n]);
+        for &b in &chunk[..n] {
+            if !uart_put_polled(cx, b) {
+                return if sent == 0 { Reply::err(HvError::WouldBlock) } else { Reply::ok1(sent) };
+            }
+            sent += 1;
+        }
+    }
+    Reply::ok1(sent)
+}
+
+/// `cons_read` (0x62, Core 1.1): reads up to `len` received bytes into guest memory at `ra`
+/// and returns how many; returns `CONS_BREAK` (storing nothing) when a BREAK comes first.
+/// Errors: `ENORADDR`, `EWOULDBLOCK` (nothing received).
+pub fn cons_read(cx: &mut Context<'_>, ra: u64, len: u64) -> Reply {
+    let len = core::cmp::min(len, CONS_READ_MAX);
+    let range = match cx.config.memory.range(Ra::new(ra), len) {
+        Ok(r) => r,
+        Err(e) => return Reply::err(e),
+    };
+    let mut got = 0u64;
+    while got < len {
+        match cx.hw.uart_get() {
+            UartInput::Byte(b) => {
+                range.write_at(cx.hw, got, &[b]);
+                got += 1;
+            }
+            UartInput::Break if got == 0 => return Reply::ok1(cons::CONS_BREAK),
+            UartInput::Break | UartInput::Empty => break,
+        }
+    }
+    if got == 0 {
+        Reply::err(HvError::WouldBlock)
+    } else {
+        Reply::ok1(got)
+    }
+}
+
+/// `soft_state_set` (0x70): state NORMAL or TRANSITION and the RA of a 32-byte aligned,
+/// NUL-terminated 7-bit ASCII description (at most 31 characters). Errors: `EINVAL` (bad
+/// state or description), `EBADALIGN`, `ENORADDR`.
+pub fn soft_state_set(cx: &mut Context<'_>, state: u64, ra: u64) -> Reply {
+    if state != soft_state::NORMAL && state != soft_state::TRANSITION {
+        return Reply::err(HvError::Inval);
+    }
+    if !Ra::new(ra).is_aligned(SOFT_STATE_TEXT_LEN as u64) {
+        return Reply::err(HvError::BadAlign);
+    }
+    let range = match cx.config.memory.range(Ra::new(ra), SOFT_STATE_TEXT_LEN as u64) {
+        Ok(r) => r,
+        Err(e) => return Reply::err(e),
+    };
+    let mut text = [0u8; SOFT_STATE_TEXT_LEN];
+    range.read(cx.hw, &mut text);
+    let Some(nul) = text.iter().position(|&b| b == 0) else {
+        return Reply::err(HvError::Inval);
+    };
+    if text[..nul].iter().any(|&b| b >= 0x80) {
+        return Reply::err(HvError::Inval);
+    }
+    text[nul..].fill(0);
+    cx.domain.soft_state = state;
+    cx.domain.soft_state_text = text;
+    Reply::ok()
+}
+
+/// `soft_state_get` (0x71): writes the 32-byte description to the 32-byte aligned buffer at
+/// `ra` and returns the state. Errors: `EBADALIGN`, `ENORADDR`.
+pub fn soft_state_get(cx: &mut Context<'_>, ra: u64) -> Reply {
+    if !Ra::new(ra).is_aligned(SOFT_STATE_TEXT_LEN as u64) {
+        return Reply::err(HvError::BadAlign);
+    }
+    let range = match cx.config.memory.range(Ra::new(ra), SOFT_STATE_TEXT_LEN as u64) {
+        Ok(r) => r,
+        Err(e) => return Reply::err(e),
+    };
+    range.write(cx.hw, &cx.domain.soft_state_text);
+    Reply::ok1(cx.domain.soft_state)
+}

@@ -1,0 +1,225 @@
+//! Hypercall tests on the fake machine: every call with good and bad arguments, through
+//! the same `Hypervisor::handle_trap` path the sparc64 trap handler uses.
+
+use crate::arch::fake::FakeHardware;
+use crate::config::tests::one_guest_md;
+use crate::hypervisor::Hypervisor;
+use crate::test_md::{MdBuilder, Value};
+use crate::trap::{Action, TrapFrame, RESUME_DONE, RESUME_REVECTOR};
+use hv_api::error::HvError;
+use hv_api::{core_fn, group, hcall, soft_state};
+
+const BASE: u64 = 0x8000_0000;
+const SIZE: u64 = 0x1000_0000;
+const PDPA: u64 = 0x1f_1200_0000;
+const BUF: u64 = BASE + 0x10_0000;
+
+fn guest_md() -> Vec<u8> {
+    let mut b = MdBuilder::new();
+    let root = b.node("root");
+    let platform = b.node("platform");
+    b.prop(root, "fwd", Value::Arc(platform));
+    b.prop(platform, "stick-frequency", Value::Val(100_000_000));
+    b.build()
+}
+
+struct Bench {
+    hv: Hypervisor,
+    hw: FakeHardware,
+}
+
+impl Bench {
+    fn new() -> Self {
+        let mut hw = FakeHardware::new();
+        hw.load(PDPA, &guest_md());
+        hw.load(0xfff0080000, &[0xAB; 64]);
+        hw.rtc = 1_700_000_000;
+        let mut hv = Hypervisor::boot(&mut hw, &one_guest_md(SIZE), (BASE, SIZE)).unwrap();
+        let (vcpu, launch) = hv.start_strand(&mut hw, 0).unwrap();
+        assert_eq!(vcpu, 0);
+        assert_eq!((launch.pc, launch.rtba, launch.i0, launch.i1), (BASE + 0x20, BASE, BASE, SIZE));
+        assert_eq!(hw.peek(BASE, 4), vec![0xAB; 4], "image copied to the real base");
+        Bench { hv, hw }
+    }
+
+    fn trap(&mut self, tt: u64, o: [u64; 6]) -> (Action, TrapFrame) {
+        let mut frame = TrapFrame { tt, tl: 1, tba: BASE, ..Default::default() };
+        frame.o[..6].copy_from_slice(&o);
+        frame.o[6] = 0x6666;
+        frame.o[7] = 0x7777;
+        let action = self.hv.handle_trap(&mut self.hw, 0, &mut frame);
+        (action, frame)
+    }
+
+    /// A fast trap: returns (status, %o1, %o2).
+    fn fast(&mut self, function: u64, args: &[u64]) -> (u64, u64, u64) {
+        let mut o = [0; 6];
+        o[..args.len()].copy_from_slice(args);
+        o[5] = function;
+        let (action, f) = self.trap(0x180, o);
+        assert_eq!(action, Action::Resume);
+        assert_eq!(f.resume, RESUME_DONE);
+        assert_eq!((f.o[6], f.o[7]), (0x6666, 0x7777), "%o6/%o7 untouched");
+        (f.o[0], f.o[1], f.o[2])
+    }
+
+    fn core(&mut self, function: u64, args: &[u64]) -> (u64, u64, u64) {
+        let mut o = [0; 6];
+        o[..args.len()].copy_from_slice(args);
+        o[5] = function;
+        let (_, f) = self.trap(0x1ff, o);
+        (f.o[0], f.o[1], f.o[2])
+    }
+}
+
+const EINVAL: u64 = HvError::Inval.code();
+const ENORADDR: u64 = HvError::NoRAddr.code();
+const EBADALIGN: u64 = HvError::BadAlign.code();
+const EBADTRAP: u64 = HvError::BadTrap.code();
+const EWOULDBLOCK: u64 = HvError::WouldBlock.code();
+
+#[test]
+fn mach_desc_checks_size_alignment_and_range() {
+    let mut b = Bench::new();
+    let size = guest_md().len() as u64;
+    let rounded = (size + 15) & !15;
+    assert_eq!(b.fast(hcall::MACH_DESC, &[0, 0]), (EINVAL, rounded, 0));
+    assert_eq!(b.fast(hcall::MACH_DESC, &[BUF, rounded - 1]).0, EINVAL);
+    assert_eq!(b.fast(hcall::MACH_DESC, &[BUF + 8, rounded]).0, EBADALIGN);
+    assert_eq!(b.fast(hcall::MACH_DESC, &[0x1000, rounded]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::MACH_DESC, &[BASE + SIZE - 16, rounded]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::MACH_DESC, &[BUF, 8192]), (0, rounded, 0));
+    assert_eq!(b.hw.peek(BUF, size as usize), guest_md());
+}
+
+#[test]
+fn unknown_and_unnegotiated_calls_are_ebadtrap() {
+    let mut b = Bench::new();
+    assert_eq!(b.fast(0xfe, &[]).0, EBADTRAP);
+    assert_eq!(b.fast(hcall::CONS_WRITE, &[BUF, 1]).0, EBADTRAP, "core 1.1 not negotiated");
+    assert_eq!(b.fast(hcall::SOFT_STATE_GET, &[BUF]).0, EBADTRAP, "group not negotiated");
+    assert_eq!(b.core(9, &[]).0, EBADTRAP);
+    let (_, f) = b.trap(0x186, [0; 6]);
+    assert_eq!(f.o[0], EBADTRAP);
+    assert_eq!(b.fast(hcall::CPU_QINFO, &[0x3c]).0, HvError::NotSupported.code());
+}
+
+#[test]
+fn version_negotiation_through_the_core_trap() {
+    let mut b = Bench::new();
+    assert_eq!(b.core(core_fn::API_GET_VERSION, &[group::CORE]), (0, 1, 0));
+    assert_eq!(b.core(core_fn::API_SET_VERSION, &[group::CORE, 1, 9]), (0, 1, 9), "%o2 is not a result");
+    assert_eq!(b.core(core_fn::API_SET_VERSION, &[group::CORE, 3, 0]), (HvError::NotSupported.code(), 1, 1));
+    assert_eq!(b.core(core_fn::API_SET_VERSION, &[0x555, 1, 0]).0, EINVAL);
+    assert_eq!(b.fast(hcall::CONS_WRITE, &[BUF, 0]).0, 0, "core 1.1 callable now");
+}
+
+#[test]
+fn console_calls() {
+    let mut b = Bench::new();
+    b.core(core_fn::API_SET_VERSION, &[group::CORE, 1, 1]);
+    assert_eq!(b.fast(hcall::CONS_PUTCHAR, &[b'h' as u64]).0, 0);
+    assert_eq!(b.core(core_fn::API_PUTCHAR, &[b'i' as u64]).0, 0);
+    assert_eq!(b.fast(hcall::CONS_PUTCHAR, &[0x100]).0, EINVAL);
+    b.hw.load(BUF, b"lo\n");
+    assert_eq!(b.fast(hcall::CONS_WRITE, &[BUF, 3]), (0, 3, 0));
+    assert_eq!(b.hw.console(), "hilo\n");
+    assert_eq!(b.fast(hcall::CONS_WRITE, &[BASE + SIZE - 1, 2]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::CONS_GETCHAR, &[]).0, EWOULDBLOCK);
+    b.hw.uart_in.extend([Some(b'a'), None, Some(b'b'), Some(b'c')]);
+    assert_eq!(b.fast(hcall::CONS_GETCHAR, &[]), (0, b'a' as u64, 0));
+    assert_eq!(b.fast(hcall::CONS_READ, &[BUF, 8]), (0, hv_api::cons::CONS_BREAK, 0));
+    assert_eq!(b.fast(hcall::CONS_READ, &[BUF, 8]), (0, 2, 0));
+    assert_eq!(b.hw.peek(BUF, 2), b"bc");
+    assert_eq!(b.fast(hcall::CONS_READ, &[BUF, 8]).0, EWOULDBLOCK);
+    assert_eq!(b.fast(hcall::CONS_READ, &[0, 8]).0, ENORADDR);
+    b.hw.uart_busy = true;
+    assert_eq!(b.fast(hcall::CONS_PUTCHAR, &[b'x' as u64]).0, EWOULDBLOCK);
+    assert_eq!(b.fast(hcall::CONS_WRITE, &[BUF, 1]).0, EWOULDBLOCK);
+}
+
+#[test]
+fn tod_is_per_domain_offset() {
+    let mut b = Bench::new();
+    assert_eq!(b.fast(hcall::TOD_GET, &[]), (0, 1_700_000_000, 0));
+    assert_eq!(b.fast(hcall::TOD_SET, &[1000]).0, 0);
+    b.hw.rtc += 5;
+    assert_eq!(b.fast(hcall::TOD_GET, &[]), (0, 1005, 0));
+}
+
+#[test]
+fn cpu_calls() {
+    let mut b = Bench::new();
+    assert_eq!(b.fast(hcall::CPU_MYID, &[]), (0, 0, 0));
+    assert_eq!(b.fast(hcall::CPU_YIELD, &[]).0, 0);
+}
+
+#[test]
+fn soft_state_checks_every_argument() {
+    let mut b = Bench::new();
+    assert_eq!(b.core(core_fn::API_SET_VERSION, &[group::SOFT_STATE, 1, 0]).0, 0);
+    assert_eq!(b.fast(hcall::SOFT_STATE_GET, &[BUF]), (0, soft_state::TRANSITION, 0));
+    b.hw.load(BUF, b"Solaris running\0");
+    assert_eq!(b.fast(hcall::SOFT_STATE_SET, &[soft_state::NORMAL, BUF]).0, 0);
+    assert_eq!(b.fast(hcall::SOFT_STATE_GET, &[BUF + 64]), (0, soft_state::NORMAL, 0));
+    assert_eq!(&b.hw.peek(BUF + 64, 16), b"Solaris running\0");
+    assert_eq!(b.fast(hcall::SOFT_STATE_SET, &[3, BUF]).0, EINVAL);
+    assert_eq!(b.fast(hcall::SOFT_STATE_SET, &[soft_state::NORMAL, BUF + 16]).0, EBADALIGN);
+    assert_eq!(b.fast(hcall::SOFT_STATE_SET, &[soft_state::NORMAL, 0x40]).0, ENORADDR);
+    b.hw.load(BUF, &[b'x'; 32]);
+    assert_eq!(b.fast(hcall::SOFT_STATE_SET, &[soft_state::NORMAL, BUF]).0, EINVAL);
+    b.hw.load(BUF, b"caf\xc3\xa9\0");
+    assert_eq!(b.fast(hcall::SOFT_STATE_SET, &[soft_state::NORMAL, BUF]).0, EINVAL, "8-bit text");
+    assert_eq!(b.fast(hcall::SOFT_STATE_GET, &[BUF + 1]).0, EBADALIGN);
+    assert_eq!(b.fast(hcall::SOFT_STATE_GET, &[BASE + SIZE]).0, ENORADDR);
+}
+
+#[test]
+fn exit_stops_the_domain_and_sir_restarts_it() {
+    let mut b = Bench::new();
+    let (action, _) = b.trap(0x180, [0, 0, 0, 0, 0, hcall::MACH_SIR]);
+    match action {
+        Action::Launch(l) => assert_eq!(l.pc, BASE + 0x80),
+        other => panic!("{other:?}"),
+    }
+    let (action, _) = b.trap(0x1ff, [7, 0, 0, 0, 0, core_fn::API_EXIT]);
+    assert_eq!(action, Action::Park);
+    assert_eq!(b.hv.domains[0].status, crate::domain::DomainStatus::Stopped);
+}
+
+#[test]
+fn guest_faults_are_revectored_or_stop_the_domain() {
+    let mut b = Bench::new();
+    let (action, f) = b.trap(0x3f, [0; 6]);
+    assert_eq!(action, Action::Resume);
+    assert_eq!(f.resume, RESUME_REVECTOR);
+    assert_eq!((f.target_pc, f.target_tt), (BASE + 0x32 * 32, 0x32));
+    // At guest TL 1 the vector is in the TL>0 half.
+    let mut frame = TrapFrame { tt: 0x68, tl: 2, tba: BASE, ..Default::default() };
+    assert_eq!(b.hv.handle_trap(&mut b.hw, 0, &mut frame), Action::Resume);
+    assert_eq!(frame.target_pc, BASE + 0x4000 + 0x68 * 32);
+    // A trap above MAXPTL is the guest's failure: policy stop.
+    let mut frame = TrapFrame { tt: 0x10, tl: 3, tba: BASE, ..Default::default() };
+    assert_eq!(b.hv.handle_trap(&mut b.hw, 0, &mut frame), Action::Park);
+}
+
+#[test]
+fn boot_refuses_memory_beyond_ram() {
+    let mut hw = FakeHardware::new();
+    hw.load(PDPA, &guest_md());
+    let err = Hypervisor::boot(&mut hw, &one_guest_md(SIZE), (BASE, SIZE / 2)).unwrap_err();
+    assert!(err.to_string().contains("give QEMU more memory"), "{err}");
+}
+
+#[test]
+fn boot_refuses_a_bad_guest_md() {
+    let mut hw = FakeHardware::new();
+    hw.load(PDPA, &[0xff; 64]);
+    let err = Hypervisor::boot(&mut hw, &one_guest_md(SIZE), (BASE, SIZE)).unwrap_err();
+    assert!(err.to_string().ends_with("more than 8192"), "{err}");
+    let mut md = guest_md();
+    md[3] = 7;
+    hw.load(PDPA, &md);
+    let err = Hypervisor::boot(&mut hw, &one_guest_md(SIZE), (BASE, SIZE)).unwrap_err();
+    assert!(err.to_string().starts_with("invalid guest MD of domain primary"), "{err}");
+}

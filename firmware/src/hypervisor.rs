@@ -1,0 +1,235 @@
+//! The hypervisor's top level: boot (configuration → domains), guest start, and the trap
+//! handler every trap into the hypervisor reaches once the arch layer has saved the guest's
+//! state.
+
+use crate::addr::Pa;
+use crate::config::{Config, ConfigError, FailurePolicy};
+use crate::domain::{Domain, DomainStatus, GuestMd};
+use crate::hardware::Hardware;
+use crate::hcall::{self, Context, Outcome};
+use crate::trap::{Action, LaunchState, TrapFrame, RESUME_DONE, RESUME_REVECTOR};
+use core::fmt;
+use hv_api::md::MachineDescription;
+use hv_api::trap::tt;
+use log::info;
+
+/// Largest guest MD (the niagara MD slot).
+pub const MAX_GUEST_MD: u64 = 0x2000;
+
+/// Software-initiated reset vector offset from RTBA (`TT_SIR × 32`, hv-api.md §4.6).
+pub const SIR_OFFSET: u64 = 0x80;
+
+/// Why the hypervisor cannot start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BootError {
+    /// The hypervisor MD is invalid.
+    Config(ConfigError),
+    /// A domain's guest MD is invalid.
+    GuestMd {
+        /// Domain name.
+        domain: heapless::String<31>,
+        /// What is wrong.
+        error: hv_api::md::MdError,
+    },
+    /// A guest MD is larger than its slot.
+    GuestMdTooLarge {
+        /// Domain name.
+        domain: heapless::String<31>,
+        /// Its size.
+        size: u64,
+    },
+    /// A domain's memory is not all backed by RAM.
+    MemoryNotPresent {
+        /// Domain name.
+        domain: heapless::String<31>,
+        /// End of the domain's memory.
+        end: u64,
+        /// End of the RAM there is.
+        ram_end: u64,
+    },
+}
+
+impl fmt::Display for BootError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BootError::Config(e) => write!(f, "invalid hypervisor MD: {e}"),
+            BootError::GuestMd { domain, error } => write!(f, "invalid guest MD of domain {domain}: {error}"),
+            BootError::GuestMdTooLarge { domain, size } => {
+                write!(f, "guest MD of domain {domain} is {size} bytes, more than {MAX_GUEST_MD}")
+            }
+            BootError::MemoryNotPresent { domain, end, ram_end } => write!(
+                f,
+                "domain {domain} memory ends at {end:#x} but RAM ends at {ram_end:#x} (give QEMU more memory with -m)"
+            ),
+        }
+    }
+}
+
+/// All domains and vCPUs.
+#[derive(Debug)]
+pub struct Hypervisor {
+    /// The configuration read at boot.
+    pub config: Config,
+    /// Run-time state, one per `config.domains` entry.
+    pub domains: heapless::Vec<Domain, { crate::config::MAX_DOMAINS }>,
+}
+
+impl Hypervisor {
+    /// Parses and validates the hypervisor MD and every guest MD it names. `ram` is the
+    /// partition RAM there is (`(base, size)`); every domain's memory must lie in it.
+    pub fn boot(hw: &mut dyn Hardware, hv_md: &[u8], ram: (u64, u64)) -> Result<Hypervisor, BootError> {
+        let config = Config::from_md(hv_md).map_err(BootError::Config)?;
+        let mut domains = heapless::Vec::new();
+        for d in &config.domains {
+            let mem_end = d.memory.membase.raw() + d.memory.size;
+            if d.memory.membase.raw() < ram.0 || mem_end > ram.0 + ram.1 {
+                return Err(BootError::MemoryNotPresent { domain: d.name.clone(), end: mem_end, ram_end: ram.0 + ram.1 });
+            }
+            let mut header = [0u8; 16];
+            hw.read_phys(d.pdpa, &mut header);
+            let total = 16
+                + u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as u64
+                + u32::from_be_bytes([header[8], header[9], header[10], header[11]]) as u64
+                + u32::from_be_bytes([header[12], header[13], header[14], header[15]]) as u64;
+            if total > MAX_GUEST_MD {
+                return Err(BootError::GuestMdTooLarge { domain: d.name.clone(), size: total });
+            }
+            let mut buf = [0u8; MAX_GUEST_MD as usize];
+            hw.read_phys(d.pdpa, &mut buf[..total as usize]);
+            let md = MachineDescription::new(&buf[..total as usize])
+                .map_err(|error| BootError::GuestMd { domain: d.name.clone(), error })?;
+            let size = md.size() as u64;
+            // The table has room for every configured domain (same capacity).
+            let _ = domains.push(Domain::new(GuestMd { pa: d.pdpa, size }));
+        }
+        Ok(Hypervisor { config, domains })
+    }
+
+    /// Starts the domain of the vCPU on `strand`, if that vCPU is its boot vCPU: copies the
+    /// guest image into the domain's memory and returns the entry state.
+    pub fn start_strand(&mut self, hw: &mut dyn Hardware, strand: u64) -> Option<(usize, LaunchState)> {
+        let (vcpu, v) = self.config.vcpu_on_strand(strand)?;
+        let domain = v.domain;
+        if self.config.domains[domain].bootcpu != v.vid {
+            return None;
+        }
+        Some((vcpu, self.power_on(hw, domain)))
+    }
+
+    /// Power-on start of a domain: image copied from its ROM, entry at RTBA + entry offset.
+    fn power_on(&mut self, hw: &mut dyn Hardware, domain: usize) -> LaunchState {
+        let d = &self.config.domains[domain];
+        hw.copy_phys(d.memory.membase, d.rombase, d.romsize);
+        self.domains[domain].reset_for_start();
+        info!("starting domain {} at {:#x} ({} MiB)", d.name, d.memory.realbase.raw(), d.memory.size >> 20);
+        self.launch_state(domain, d.entry_offset)
+    }
+
+    fn launch_state(&self, domain: usize, offset: u64) -> LaunchState {
+        let d = &self.config.domains[domain];
+        let base = d.memory.realbase.raw();
+        LaunchState { pc: base + offset, rtba: base, o0: 0, i0: base, i1: d.memory.size }
+    }
+
+    /// Handles one trap from the guest running on vCPU `vcpu`.
+    pub fn handle_trap(&mut self, hw: &mut dyn Hardware, vcpu: usize, frame: &mut TrapFrame) -> Action {
+        frame.resume = RESUME_DONE;
+        let v = self.config.vcpus[vcpu];
+        let domain = v.domain;
+        // The guest's own trap level when it trapped.
+        let guest_tl = frame.tl.saturating_sub(1);
+        if guest_tl > platform::MAXPTL {
+            return self.guest_failed(hw, domain, frame, "trap above MAXPTL");
+        }
+        let tag_console = self.config.domains.len() > 1;
+        let mut cx = Context {
+            domain: &mut self.domains[domain],
+            config: &self.config.domains[domain],
+            vid: v.vid,
+            tag_console,
+            hw,
+        };
+        let outcome = match frame.tt {
+            0x180 => hcall::fast_trap(&mut cx, frame),
+            0x1ff => hcall::core_trap(&mut cx, frame),
+            0x183 | 0x184 => hcall::Reply::err(hv_api::error::HvError::NotSupported).into(),
+            0x181..=0x1fe => hcall::Reply::err(hv_api::error::HvError::BadTrap).into(),
+            tt::INSTRUCTION_ACCESS_EXCEPTION
+            | tt::DATA_ACCESS_EXCEPTION
+            | tt::FAST_INSTRUCTION_ACCESS_MMU_MISS
+            | tt::FAST_DATA_ACCESS_MMU_MISS
+            | tt::FAST_DATA_ACCESS_PROTECTION => {
+                revector(frame, frame.tt);
+                return Action::Resume;
+            }
+            // MMU off and an address nothing answers at: a data / instruction access error.
+            tt::DATA_REAL_TRANSLATION_MISS => {
+                revector(frame, tt::DATA_ACCESS_ERROR);
+                return Action::Resume;
+            }
+            tt::INSTRUCTION_REAL_TRANSLATION_MISS => {
+                revector(frame, tt::INSTRUCTION_ACCESS_ERROR);
+                return Action::Resume;
+            }
+            _ => return self.guest_failed(hw, domain, frame, "unexpected trap"),
+        };
+        match outcome {
+            Outcome::Reply(r) => {
+                r.apply(frame);
+                Action::Resume
+            }
+            Outcome::Exit(code) => {
+                info!("domain {} exited with code {code}", self.config.domains[domain].name);
+                self.stop(domain)
+            }
+            Outcome::Sir => {
+                info!("domain {} software-initiated reset", self.config.domains[domain].name);
+                self.domains[domain].reset_for_start();
+                Action::Launch(self.launch_state(domain, SIR_OFFSET))
+            }
+        }
+    }
+
+    /// A guest fault the guest cannot handle: apply the domain's failure policy.
+    fn guest_failed(&mut self, hw: &mut dyn Hardware, domain: usize, frame: &TrapFrame, why: &str) -> Action {
+        let d = &self.config.domains[domain];
+        info!(
+            "domain {}: {why} (tt {:#x} at tl {}, pc {:#x})",
+            d.name, frame.tt, frame.tl.saturating_sub(1), frame.tpc
+        );
+        match d.failure_policy {
+            FailurePolicy::Reset => {
+                info!("domain {}: failure policy reset: restarting", d.name);
+                Action::Launch(self.power_on(hw, domain))
+            }
+            FailurePolicy::Stop => {
+                info!("domain {}: failure policy stop", d.name);
+                self.stop(domain)
+            }
+        }
+    }
+
+    fn stop(&mut self, domain: usize) -> Action {
+        self.domains[domain].status = DomainStatus::Stopped;
+        if self.domains.iter().all(|d| d.status == DomainStatus::Stopped) {
+            info!("all domains stopped");
+        }
+        // One strand runs one vCPU: nothing else to run here.
+        Action::Park
+    }
+
+    /// The physical address of a domain's guest MD.
+    pub fn guest_md(&self, domain: usize) -> Pa {
+        self.domains[domain].md.pa
+    }
+}
+
+/// Enters the guest's trap table for `tt`, as the hardware would have: vector
+/// `TBA + (TL_before > 0 ? 0x4000 : 0) + tt × 32` (hv-api.md §4.6).
+pub fn revector(frame: &mut TrapFrame, tt: u64) {
+    let guest_tl = frame.tl.saturating_sub(1);
+    let half = if guest_tl > 0 { platform::registers::TBA_TL_GT_0 } else { 0 };
+    frame.target_pc = (frame.tba & !(platform::registers::TBA_ALIGN - 1)) + half + tt * 32;
+    frame.target_tt = tt;
+    frame.resume = RESUME_REVECTOR;
+}

@@ -1,0 +1,37 @@
+//! The sun4v hypervisor for UltraSPARC T1 (QEMU `-M niagara`).
+//!
+//! Layers, bottom up:
+//! * [`arch`]: the only place with assembly and `unsafe`: reset entry, the hyperprivileged
+//!   trap table, register-window save/restore, guest entry, physical memory and device
+//!   access. `arch::sparc64` runs on the machine; `arch::fake` stands in for it in host
+//!   unit tests (as Hafnium's `src/arch/fake`).
+//! * [`config`]: the hypervisor MD read into fixed tables (parse, validate, then commit).
+//! * [`hypervisor`], [`hcall`], [`version`], [`domain`], [`guest_memory`]: the portable core,
+//!   safe Rust over typed addresses ([`addr::Ra`], [`addr::Pa`]) and checked guest memory.
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(target_arch = "sparc64", feature(asm_experimental_arch))]
+#![deny(missing_docs)]
+
+pub mod addr;
+pub mod arch;
+pub mod config;
+pub mod console;
+pub mod domain;
+pub mod guest_memory;
+pub mod hardware;
+pub mod hcall;
+pub mod hypervisor;
+pub mod trap;
+pub mod version;
+
+#[cfg(test)]
+mod hcall_tests;
+#[cfg(test)]
+mod test_md;
+
+/// The banner the hypervisor prints at boot.
+pub const BANNER: &str = concat!(
+    "sun4v-hv ",
+    env!("CARGO_PKG_VERSION"),
+    ": Rust sun4v hypervisor for UltraSPARC T1 (QEMU niagara)"
+);

@@ -1,0 +1,64 @@
+//! What the arch layer saves on a trap into the hypervisor, and what it does on the way
+//! out. The layout is shared with the assembly in `arch::sparc64` (offsets pinned there).
+
+/// Resume the guest after the trapping instruction (`done`): hypercalls.
+pub const RESUME_DONE: u64 = 0;
+/// Resume the guest at the trapping instruction (`retry`): a handled TLB miss.
+pub const RESUME_RETRY: u64 = 1;
+/// Enter the guest's own trap table at [`TrapFrame::target_pc`] with `%tt` =
+/// [`TrapFrame::target_tt`], privileged, at the trap level of the trap (sun4v revector).
+pub const RESUME_REVECTOR: u64 = 2;
+
+/// The guest state saved on entry to the hypervisor. `o` holds the guest's `%o0`–`%o7`;
+/// handlers write return values into it.
+#[repr(C)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrapFrame {
+    /// Guest `%o0`–`%o7` (arguments in, results out).
+    pub o: [u64; 8],
+    /// Trap type.
+    pub tt: u64,
+    /// Trap level in the hypervisor (guest TL + 1).
+    pub tl: u64,
+    /// `%tpc`: the trapping instruction.
+    pub tpc: u64,
+    /// `%tnpc`.
+    pub tnpc: u64,
+    /// `%tstate`.
+    pub tstate: u64,
+    /// The guest's `%tba`.
+    pub tba: u64,
+    /// How to return: one of the `RESUME_*` constants.
+    pub resume: u64,
+    /// Revector target PC.
+    pub target_pc: u64,
+    /// Revector trap type.
+    pub target_tt: u64,
+}
+
+/// Where and how a guest vCPU starts (sun4v guest entry state, hv-api.md §4.7).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LaunchState {
+    /// Entry PC (real address; the MMU is off).
+    pub pc: u64,
+    /// Real trap base address; also written to `%tba`.
+    pub rtba: u64,
+    /// `%o0`: the start argument (0 for the boot vCPU).
+    pub o0: u64,
+    /// `%i0`: real base of the memory block holding the entry.
+    pub i0: u64,
+    /// `%i1`: size of that block.
+    pub i1: u64,
+}
+
+/// What the arch layer does after the portable trap handler ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Return to the guest as `frame.resume` says.
+    Resume,
+    /// Start (or restart) a guest from scratch.
+    Launch(LaunchState),
+    /// Nothing left to run on this strand.
+    Park,
+}

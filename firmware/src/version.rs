@@ -1,0 +1,187 @@
+//! API version negotiation: `api_set_version` / `api_get_version` (CORE_TRAP functions 0x00
+//! and 0x03; hv-api.md §1.3).
+//!
+//! Each domain holds the (major, minor) it negotiated per API group. A fast-trap function is
+//! callable only when its group is negotiated at the major that defines it and at a minor
+//! at least the one that introduced it ([`ApiVersions::permits`]).
+
+use hv_api::error::HvError;
+use hv_api::group;
+use hv_api::hcall::FunctionInfo;
+
+/// A group version the hypervisor offers: `major.0` to `major.max_minor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offered {
+    /// API group number.
+    pub group: u64,
+    /// Major version.
+    pub major: u64,
+    /// Highest minor of that major; every call up to it is implemented.
+    pub max_minor: u64,
+}
+
+/// Every group version this hypervisor offers. A minor is offered only when every call it
+/// adds is implemented. SUN4V 1.0 names the CPU errata level and carries no calls.
+pub const OFFERED: &[Offered] = &[
+    Offered { group: group::SUN4V, major: 1, max_minor: 0 },
+    Offered { group: group::CORE, major: 1, max_minor: 1 },
+    Offered { group: group::SOFT_STATE, major: 1, max_minor: 0 },
+];
+
+/// Groups a domain can hold at once.
+const SLOTS: usize = 8;
+
+/// The versions one domain has negotiated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiVersions {
+    negotiated: [(u64, u64, u64); SLOTS],
+    count: usize,
+}
+
+/// A refused `api_set_version`: the status, and the closest version offered for that group
+/// (returned in %o1/%o2 so that the guest can retry with it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    /// `EINVAL` (unknown group) or `ENOTSUPPORTED` (major not offered).
+    pub error: HvError,
+    /// Closest offered major (0 when the group is unknown).
+    pub major: u64,
+    /// Highest minor of that major.
+    pub minor: u64,
+}
+
+impl Default for ApiVersions {
+    fn default() -> Self {
+        Self::at_reset()
+    }
+}
+
+impl ApiVersions {
+    /// The state at guest start: CORE 1.0 is enabled so that guests written before
+    /// versioning (OpenBoot calls MMU services before it negotiates) work; every other
+    /// group is at 0.0 until negotiated.
+    pub fn at_reset() -> Self {
+        let mut v = ApiVersions { negotiated: [(0, 0, 0); SLOTS], count: 0 };
+        v.store(group::CORE, 1, 0);
+        v
+    }
+
+    fn store(&mut self, group: u64, major: u64, minor: u64) {
+        if let Some(slot) = self.negotiated[..self.count].iter_mut().find(|s| s.0 == group) {
+            *slot = (group, major, minor);
+        } else if self.count < SLOTS {
+            self.negotiated[self.count] = (group, major, minor);
+            self.count += 1;
+        }
+    }
+
+    /// `api_set_version(group, major, minor)`: returns the minor granted.
+    ///
+    /// * group not offered → `EINVAL`;
+    /// * major 0 → the group is disabled (EOK, minor 0);
+    /// * SUN4V with major ≠ 1, or a major not offered → `ENOTSUPPORTED`, with the closest
+    ///   offered version;
+    /// * minor above the highest offered → reduced to it (EOK).
+    pub fn set(&mut self, group: u64, major: u64, minor: u64) -> Result<u64, Refusal> {
+        let offers = || OFFERED.iter().filter(move |o| o.group == group);
+        if offers().next().is_none() {
+            return Err(Refusal { error: HvError::Inval, major: 0, minor: 0 });
+        }
+        if major == 0 {
+            self.store(group, 0, 0);
+            return Ok(0);
+        }
+        match offers().find(|o| o.major == major) {
+            Some(o) => {
+                let granted = core::cmp::min(minor, o.max_minor);
+                self.store(group, major, granted);
+                Ok(granted)
+            }
+            None => {
+                // Closest: the highest major below the request, else the lowest above it.
+                let below = offers().filter(|o| o.major < major).max_by_key(|o| o.major);
+                let above = offers().filter(|o| o.major > major).min_by_key(|o| o.major);
+                let o = below.or(above).expect("group has an offer");
+                Err(Refusal { error: HvError::NotSupported, major: o.major, minor: o.max_minor })
+            }
+        }
+    }
+
+    /// `api_get_version(group)`: the negotiated (major, minor), 0.0 if never set.
+    /// `EINVAL` for a group this hypervisor does not offer.
+    pub fn get(&self, group: u64) -> Result<(u64, u64), HvError> {
+        if !OFFERED.iter().any(|o| o.group == group) {
+            return Err(HvError::Inval);
+        }
+        Ok(self.negotiated[..self.count]
+            .iter()
+            .find(|s| s.0 == group)
+            .map(|s| (s.1, s.2))
+            .unwrap_or((0, 0)))
+    }
+
+    /// Whether a function is callable under the negotiated versions.
+    pub fn permits(&self, info: &FunctionInfo) -> bool {
+        match self.negotiated[..self.count].iter().find(|s| s.0 == info.group) {
+            Some(&(_, major, minor)) => major == info.major && minor >= info.minor,
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hv_api::hcall::{function_info, CONS_WRITE, MACH_DESC, SOFT_STATE_GET};
+
+    #[test]
+    fn core_1_0_is_enabled_at_reset() {
+        let v = ApiVersions::at_reset();
+        assert_eq!(v.get(group::CORE), Ok((1, 0)));
+        assert_eq!(v.get(group::SUN4V), Ok((0, 0)));
+        assert!(v.permits(function_info(MACH_DESC).unwrap()));
+        assert!(!v.permits(function_info(CONS_WRITE).unwrap()), "cons_write needs core 1.1");
+        assert!(!v.permits(function_info(SOFT_STATE_GET).unwrap()), "soft state not negotiated");
+    }
+
+    #[test]
+    fn minor_is_reduced_to_the_highest_offered() {
+        let mut v = ApiVersions::at_reset();
+        assert_eq!(v.set(group::CORE, 1, 6), Ok(1));
+        assert_eq!(v.get(group::CORE), Ok((1, 1)));
+        assert!(v.permits(function_info(CONS_WRITE).unwrap()));
+    }
+
+    #[test]
+    fn unknown_group_is_einval() {
+        let mut v = ApiVersions::at_reset();
+        assert_eq!(v.set(0x7777, 1, 0).unwrap_err().error, HvError::Inval);
+        assert_eq!(v.get(0x7777), Err(HvError::Inval));
+    }
+
+    #[test]
+    fn unsupported_major_gives_the_closest_offer() {
+        let mut v = ApiVersions::at_reset();
+        let r = v.set(group::CORE, 2, 0).unwrap_err();
+        assert_eq!(r, Refusal { error: HvError::NotSupported, major: 1, minor: 1 });
+        let r = v.set(group::SUN4V, 3, 0).unwrap_err();
+        assert_eq!(r, Refusal { error: HvError::NotSupported, major: 1, minor: 0 });
+        // The refusal leaves the old version in place.
+        assert_eq!(v.get(group::CORE), Ok((1, 0)));
+    }
+
+    #[test]
+    fn major_zero_disables_the_group() {
+        let mut v = ApiVersions::at_reset();
+        assert_eq!(v.set(group::CORE, 0, 5), Ok(0));
+        assert_eq!(v.get(group::CORE), Ok((0, 0)));
+        assert!(!v.permits(function_info(MACH_DESC).unwrap()));
+    }
+
+    #[test]
+    fn soft_state_after_negotiation() {
+        let mut v = ApiVersions::at_reset();
+        assert_eq!(v.set(group::SOFT_STATE, 1, 0), Ok(0));
+        assert!(v.permits(function_info(SOFT_STATE_GET).unwrap()));
+    }
+}

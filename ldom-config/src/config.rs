@@ -1,0 +1,1022 @@
+//! The configuration file: parsing (with spans) and validation of every rule that does not
+//! need the guest images. See `docs/ldom-config.md` for the format and the rules.
+
+use crate::error::{Errors, Source};
+use crate::tree::{Sv, Tv};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// PA of the partition RAM on QEMU `-M niagara` (and Sun's T1 configurations).
+pub const RAM_BASE: u64 = 0x8000_0000;
+/// Default partition RAM (QEMU is started with `-m` from the configuration).
+pub const DEFAULT_RAM_SIZE: u64 = 256 << 20;
+/// Upper bound for the partition RAM: 32 GiB (the most a T1 system takes).
+pub const MAX_RAM_SIZE: u64 = 32 << 30;
+/// Strands of an UltraSPARC T1 (8 cores × 4).
+pub const MAX_STRANDS: u64 = 32;
+/// Most domains a configuration may describe (one strand each at least; the firmware's
+/// guest table is sized for this).
+pub const MAX_DOMAINS: usize = 8;
+/// Guest memory alignment (base and size): 4 MiB, the largest page size the guest MD
+/// advertises (see docs/ldom-config.md, rule `memory-unaligned`).
+pub const MEM_ALIGN: u64 = 4 << 20;
+/// Channel ids per domain are `0..MAX_CHANNEL_ID+1`.
+pub const MAX_CHANNEL_ID: u64 = 63;
+/// Default entry offset: the power-on-reset trap vector of the guest's trap table.
+pub const DEFAULT_ENTRY_OFFSET: u64 = 0x20;
+
+/// What happens when a guest faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailurePolicy {
+    Stop,
+    Reset,
+    Ignore,
+}
+
+impl FailurePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailurePolicy::Stop => "stop",
+            FailurePolicy::Reset => "reset",
+            FailurePolicy::Ignore => "ignore",
+        }
+    }
+}
+
+/// Where a guest image comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageRef {
+    /// A path (it contains `/` or `.`), relative to the configuration file's directory.
+    Path(PathBuf),
+    /// A bare name, looked up by the [`crate::ImageResolver`].
+    Named(String),
+}
+
+impl ImageRef {
+    pub fn parse(s: &str) -> ImageRef {
+        if s.contains('/') || s.contains('.') {
+            ImageRef::Path(PathBuf::from(s))
+        } else {
+            ImageRef::Named(s.to_string())
+        }
+    }
+}
+
+/// Byte offsets in the configuration text of the things errors point at.
+#[derive(Clone, Debug, Default)]
+pub struct DomainSpans {
+    pub table: usize,
+    pub name: usize,
+    pub vcpus: usize,
+    pub memory: usize,
+    pub image: usize,
+    pub entry_offset: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Domain {
+    pub name: String,
+    /// vCPU `i` runs on strand `vcpus[i]`.
+    pub vcpus: Vec<u64>,
+    pub membase: u64,
+    pub memsize: u64,
+    pub realbase: u64,
+    pub image: ImageRef,
+    pub entry_offset: u64,
+    pub failure_policy: FailurePolicy,
+    pub spans: DomainSpans,
+}
+
+/// One end of an LDC channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Index into [`Config::domains`].
+    pub domain: usize,
+    /// Channel id as that domain sees it.
+    pub id: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Channel {
+    pub ends: [Endpoint; 2],
+    pub span: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Platform {
+    pub ram_base: u64,
+    pub ram_size: u64,
+    pub strands: u64,
+    pub span: usize,
+}
+
+/// A validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub file: PathBuf,
+    pub dir: PathBuf,
+    pub platform: Platform,
+    pub domains: Vec<Domain>,
+    pub channels: Vec<Channel>,
+    pub(crate) text: String,
+}
+
+impl Config {
+    pub(crate) fn source(&self) -> Source {
+        Source::new(&self.file, self.text.clone())
+    }
+    /// tx/rx interrupt numbers of a channel endpoint.
+    pub fn inos(id: u64) -> (u64, u64) {
+        (0x20 + 2 * id, 0x21 + 2 * id)
+    }
+}
+
+/// Reads and validates a configuration file (no image I/O).
+pub fn load(path: &Path) -> Result<Config, Errors> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            return Err(crate::error::Error {
+                file: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                rule: "file-unreadable",
+                message: format!("cannot read the configuration: {e}"),
+            }
+            .into())
+        }
+    };
+    parse_str(path, text)
+}
+
+/// Parses and validates configuration text; `path` names it in errors and anchors
+/// relative image paths.
+pub fn parse_str(path: &Path, text: String) -> Result<Config, Errors> {
+    let mut src = Source::new(path, text);
+    let tree = match toml::from_str::<Sv>(&src.text) {
+        Ok(t) => t,
+        Err(e) => {
+            let off = e.span().map(|s| s.start).unwrap_or(0);
+            let msg = e.message().trim().to_string();
+            let (rule, msg) = if msg.contains("$__toml_private_datetime") {
+                ("wrong-type", "a date-time is not valid here".to_string())
+            } else {
+                ("toml-syntax", msg)
+            };
+            src.err(off, rule, msg);
+            return Err(Errors(src.errors));
+        }
+    };
+    let raw = extract(&mut src, &tree);
+    let cfg = validate(&mut src, raw);
+    if src.errors.is_empty() {
+        let mut cfg = cfg.expect("no errors but no config");
+        cfg.text = src.text;
+        Ok(cfg)
+    } else {
+        Err(Errors(src.errors))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Extraction: tree -> raw structs with every field optional, type errors reported.
+
+#[derive(Default)]
+struct RawPlatform {
+    ram_size: Option<(u64, usize)>,
+    strands: Option<(u64, usize)>,
+    span: usize,
+}
+
+#[derive(Default)]
+struct RawDomain {
+    span: usize,
+    name: Option<(String, usize)>,
+    vcpus: Option<(Vec<(u64, usize)>, usize)>,
+    base: Option<(u64, usize)>,
+    size: Option<(u64, usize)>,
+    realbase: Option<(u64, usize)>,
+    memory_span: usize,
+    memory_ok: bool,
+    image: Option<(String, usize)>,
+    entry_offset: Option<(u64, usize)>,
+    failure_policy: Option<FailurePolicy>,
+    ok: bool,
+}
+
+#[derive(Default)]
+struct RawChannel {
+    span: usize,
+    endpoints: Option<(Vec<(String, usize)>, usize)>,
+    ids: Option<(Vec<(u64, usize)>, usize)>,
+    ok: bool,
+}
+
+struct Raw {
+    platform: RawPlatform,
+    domains: Vec<RawDomain>,
+    domain_key: Option<usize>,
+    channels: Vec<RawChannel>,
+}
+
+/// Iterates a table's entries, rejecting keys not in `known`.
+fn entries<'a>(
+    src: &mut Source,
+    what: &str,
+    table: &'a [(toml::Spanned<String>, Sv)],
+    known: &[&str],
+) -> Vec<(&'a str, &'a Sv)> {
+    let mut out = Vec::new();
+    for (k, v) in table {
+        if known.contains(&k.get_ref().as_str()) {
+            out.push((k.get_ref().as_str(), v));
+        } else {
+            src.err(
+                k.span().start,
+                "unknown-key",
+                format!(
+                    "unknown key `{}` in {what} (allowed: {})",
+                    k.get_ref(),
+                    known
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+    }
+    out
+}
+
+fn wrong_type(src: &mut Source, v: &Sv, key: &str, want: &str) {
+    src.err(
+        v.span().start,
+        "wrong-type",
+        format!("`{key}` must be {want}, not {}", v.get_ref().kind()),
+    );
+}
+
+fn get_str(src: &mut Source, v: &Sv, key: &str) -> Option<(String, usize)> {
+    match v.get_ref() {
+        Tv::Str(s) => Some((s.clone(), v.span().start)),
+        _ => {
+            wrong_type(src, v, key, "a string");
+            None
+        }
+    }
+}
+
+fn get_uint(src: &mut Source, v: &Sv, key: &str) -> Option<(u64, usize)> {
+    match v.get_ref() {
+        Tv::Int(i) if *i >= 0 => Some((*i as u64, v.span().start)),
+        Tv::Int(i) => {
+            src.err(
+                v.span().start,
+                "bad-value",
+                format!("`{key}` must not be negative (found {i})"),
+            );
+            None
+        }
+        _ => {
+            wrong_type(src, v, key, "an integer");
+            None
+        }
+    }
+}
+
+/// Parses a size or address written as a string: `0x…`, `0b…`, `0o…`, decimal, each
+/// optionally followed by `K`, `M`, `G` (×1024ⁿ; a trailing `B`/`iB` is accepted).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let bad = || format!("`{s}` is not a size (write e.g. 0x8000000, 134217728, \"128M\", \"1G\")");
+    let t = s.trim().replace('_', "");
+    let (radix, mut body) = match t.get(..2) {
+        Some("0x") | Some("0X") => (16, &t[2..]),
+        Some("0b") => (2, &t[2..]),
+        Some("0o") => (8, &t[2..]),
+        _ => (10, &t[..]),
+    };
+    if radix == 10 {
+        body = body
+            .strip_suffix("iB")
+            .or_else(|| body.strip_suffix('B'))
+            .unwrap_or(body);
+    }
+    let mult: u64 = match body.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => 1 << 10,
+        Some('M') => 1 << 20,
+        Some('G') => 1 << 30,
+        _ => 1,
+    };
+    if mult != 1 {
+        body = &body[..body.len() - 1];
+    }
+    if body.is_empty() || body.starts_with('+') {
+        return Err(bad());
+    }
+    let n = u64::from_str_radix(body, radix).map_err(|_| bad())?;
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+fn get_size(src: &mut Source, v: &Sv, key: &str) -> Option<(u64, usize)> {
+    match v.get_ref() {
+        Tv::Str(s) => match parse_size(s) {
+            Ok(n) => Some((n, v.span().start)),
+            Err(m) => {
+                src.err(v.span().start, "bad-value", format!("`{key}`: {m}"));
+                None
+            }
+        },
+        Tv::Int(_) => get_uint(src, v, key),
+        _ => {
+            wrong_type(src, v, key, "an integer or a size string such as \"128M\"");
+            None
+        }
+    }
+}
+
+fn get_table<'a>(
+    src: &mut Source,
+    v: &'a Sv,
+    key: &str,
+) -> Option<&'a [(toml::Spanned<String>, Sv)]> {
+    match v.get_ref() {
+        Tv::Table(t) => Some(t),
+        _ => {
+            wrong_type(src, v, key, "a table");
+            None
+        }
+    }
+}
+
+fn get_array<'a>(src: &mut Source, v: &'a Sv, key: &str) -> Option<&'a [Sv]> {
+    match v.get_ref() {
+        Tv::Array(a) => Some(a),
+        _ => {
+            wrong_type(src, v, key, "an array");
+            None
+        }
+    }
+}
+
+fn missing(src: &mut Source, at: usize, what: &str, key: &str) {
+    src.err(at, "missing-key", format!("{what} needs `{key}`"));
+}
+
+fn extract(src: &mut Source, tree: &Sv) -> Raw {
+    let mut raw = Raw {
+        platform: RawPlatform::default(),
+        domains: Vec::new(),
+        domain_key: None,
+        channels: Vec::new(),
+    };
+    let Tv::Table(top) = tree.get_ref() else {
+        src.err(
+            0,
+            "wrong-type",
+            "the configuration must be a TOML table".to_string(),
+        );
+        return raw;
+    };
+    for (k, v) in entries(
+        src,
+        "the top level",
+        top,
+        &["platform", "domain", "channel"],
+    ) {
+        match k {
+            "platform" => {
+                raw.platform.span = v.span().start;
+                if let Some(t) = get_table(src, v, k) {
+                    for (k, v) in entries(src, "[platform]", t, &["ram-size", "strands"]) {
+                        match k {
+                            "ram-size" => raw.platform.ram_size = get_size(src, v, k),
+                            _ => raw.platform.strands = get_uint(src, v, k),
+                        }
+                    }
+                }
+            }
+            "domain" => {
+                raw.domain_key = Some(v.span().start);
+                if let Some(a) = array_of_tables(src, v, "domain") {
+                    for t in a {
+                        raw.domains.push(extract_domain(src, t));
+                    }
+                }
+            }
+            _ => {
+                if let Some(a) = array_of_tables(src, v, "channel") {
+                    for t in a {
+                        raw.channels.push(extract_channel(src, t));
+                    }
+                }
+            }
+        }
+    }
+    raw
+}
+
+fn array_of_tables<'a>(src: &mut Source, v: &'a Sv, key: &str) -> Option<Vec<&'a Sv>> {
+    let a = match v.get_ref() {
+        Tv::Array(a) => a,
+        _ => {
+            wrong_type(
+                src,
+                v,
+                key,
+                &format!("an array of tables (write `[[{key}]]`)"),
+            );
+            return None;
+        }
+    };
+    let mut out = Vec::new();
+    for e in a {
+        if matches!(e.get_ref(), Tv::Table(_)) {
+            out.push(e);
+        } else {
+            wrong_type(src, e, key, "a table");
+        }
+    }
+    Some(out)
+}
+
+const DOMAIN_KEYS: &[&str] = &[
+    "name",
+    "vcpus",
+    "memory",
+    "image",
+    "entry-offset",
+    "console",
+    "failure-policy",
+];
+
+fn extract_domain(src: &mut Source, t: &Sv) -> RawDomain {
+    let mut d = RawDomain {
+        span: t.span().start,
+        ok: true,
+        ..Default::default()
+    };
+    let Tv::Table(tab) = t.get_ref() else {
+        unreachable!()
+    };
+    let before = src.errors.len();
+    for (k, v) in entries(src, "[[domain]]", tab, DOMAIN_KEYS) {
+        match k {
+            "name" => d.name = get_str(src, v, k),
+            "vcpus" => {
+                if let Some(a) = get_array(src, v, k) {
+                    let mut ids = Vec::new();
+                    for x in a {
+                        if let Some(n) = get_uint(src, x, "vcpus[]") {
+                            ids.push(n);
+                        }
+                    }
+                    d.vcpus = Some((ids, v.span().start));
+                }
+            }
+            "memory" => {
+                d.memory_span = v.span().start;
+                if let Some(m) = get_table(src, v, k) {
+                    let n = src.errors.len();
+                    for (k, v) in entries(src, "`memory`", m, &["base", "size", "realbase"]) {
+                        match k {
+                            "base" => d.base = get_size(src, v, k),
+                            "size" => d.size = get_size(src, v, k),
+                            _ => d.realbase = get_size(src, v, k),
+                        }
+                    }
+                    if d.base.is_none() && src.errors.len() == n {
+                        missing(src, v.span().start, "`memory`", "base");
+                    }
+                    if d.size.is_none() && src.errors.len() == n {
+                        missing(src, v.span().start, "`memory`", "size");
+                    }
+                    d.memory_ok = d.base.is_some() && d.size.is_some();
+                }
+            }
+            "image" => d.image = get_str(src, v, k),
+            "entry-offset" => d.entry_offset = get_size(src, v, k),
+            "console" => {
+                if let Some((s, at)) = get_str(src, v, k) {
+                    if s != "uart" {
+                        src.err(
+                            at,
+                            "bad-value",
+                            format!("`console = \"{s}\"` is not supported; the only console is \"uart\""),
+                        );
+                    }
+                }
+            }
+            _ => {
+                if let Some((s, at)) = get_str(src, v, k) {
+                    d.failure_policy = match s.as_str() {
+                        "stop" => Some(FailurePolicy::Stop),
+                        "reset" => Some(FailurePolicy::Reset),
+                        "ignore" => Some(FailurePolicy::Ignore),
+                        _ => {
+                            src.err(
+                                at,
+                                "bad-value",
+                                format!("`failure-policy = \"{s}\"`: expected \"stop\", \"reset\" or \"ignore\""),
+                            );
+                            None
+                        }
+                    };
+                }
+            }
+        }
+    }
+    let at = t.span().start;
+    for (key, present) in [
+        ("name", tab.iter().any(|(k, _)| k.get_ref() == "name")),
+        ("vcpus", tab.iter().any(|(k, _)| k.get_ref() == "vcpus")),
+        ("memory", tab.iter().any(|(k, _)| k.get_ref() == "memory")),
+        ("image", tab.iter().any(|(k, _)| k.get_ref() == "image")),
+    ] {
+        if !present {
+            missing(src, at, "a [[domain]]", key);
+        }
+    }
+    d.ok = src.errors.len() == before;
+    d
+}
+
+fn extract_channel(src: &mut Source, t: &Sv) -> RawChannel {
+    let mut c = RawChannel {
+        span: t.span().start,
+        ok: true,
+        ..Default::default()
+    };
+    let Tv::Table(tab) = t.get_ref() else {
+        unreachable!()
+    };
+    let before = src.errors.len();
+    for (k, v) in entries(src, "[[channel]]", tab, &["endpoints", "ids"]) {
+        if let Some(a) = get_array(src, v, k) {
+            if k == "endpoints" {
+                let mut names = Vec::new();
+                for x in a {
+                    if let Some(s) = get_str(src, x, "endpoints[]") {
+                        names.push(s);
+                    }
+                }
+                c.endpoints = Some((names, v.span().start));
+            } else {
+                let mut ids = Vec::new();
+                for x in a {
+                    if let Some(n) = get_uint(src, x, "ids[]") {
+                        ids.push(n);
+                    }
+                }
+                c.ids = Some((ids, v.span().start));
+            }
+        }
+    }
+    if !tab.iter().any(|(k, _)| k.get_ref() == "endpoints") {
+        missing(src, t.span().start, "a [[channel]]", "endpoints");
+    }
+    c.ok = src.errors.len() == before;
+    c
+}
+
+// ---------------------------------------------------------------------------------------
+// Semantic rules.
+
+fn valid_domain_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && s != "hv"
+}
+
+fn validate(src: &mut Source, raw: Raw) -> Option<Config> {
+    // Platform.
+    let ram_size = match raw.platform.ram_size {
+        Some((n, at)) => {
+            if n == 0 || n % MEM_ALIGN != 0 || n > MAX_RAM_SIZE {
+                src.err(
+                    at,
+                    "platform-ram",
+                    format!(
+                        "ram-size {n:#x} must be a non-zero multiple of 4 MiB and at most 32 GiB"
+                    ),
+                );
+            }
+            n
+        }
+        None => DEFAULT_RAM_SIZE,
+    };
+    let strands = match raw.platform.strands {
+        Some((n, at)) => {
+            if n == 0 || n > MAX_STRANDS {
+                src.err(
+                    at,
+                    "platform-strands",
+                    format!(
+                        "strands = {n}: an UltraSPARC T1 has 1 to 32 strands (QEMU niagara: 1)"
+                    ),
+                );
+            }
+            n
+        }
+        None => 1,
+    };
+    let platform = Platform {
+        ram_base: RAM_BASE,
+        ram_size,
+        strands,
+        span: raw.platform.span,
+    };
+
+    // Domain count.
+    if raw.domains.is_empty() && src.errors.is_empty() {
+        src.err(
+            raw.domain_key.unwrap_or(0),
+            "no-domains",
+            "the configuration describes no domain: add a [[domain]] table",
+        );
+    }
+    if raw.domains.len() > MAX_DOMAINS {
+        src.err(
+            raw.domains[MAX_DOMAINS].span,
+            "too-many-domains",
+            format!(
+                "{} domains; at most {MAX_DOMAINS} are supported",
+                raw.domains.len()
+            ),
+        );
+    }
+
+    // Names.
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for (i, d) in raw.domains.iter().enumerate() {
+        if let Some((name, at)) = &d.name {
+            if !valid_domain_name(name) {
+                src.err(
+                    *at,
+                    "domain-name-invalid",
+                    format!("domain name {name:?}: use 1-32 letters, digits, `-` or `_`, starting with a letter (and not \"hv\": the build writes <name>.md next to hv.md)"),
+                );
+            }
+            if let Some(&first) = by_name.get(name) {
+                let (l, _) = src.position(raw.domains[first].name.as_ref().unwrap().1);
+                src.err(
+                    *at,
+                    "domain-name-duplicate",
+                    format!("domain name {name:?} is already used at line {l}"),
+                );
+            } else {
+                by_name.insert(name.clone(), i);
+            }
+        }
+    }
+
+    // Strands.
+    let mut strand_owner: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+    for (i, d) in raw.domains.iter().enumerate() {
+        let Some((vcpus, at)) = &d.vcpus else {
+            continue;
+        };
+        if vcpus.is_empty() && d.ok {
+            src.err(
+                *at,
+                "vcpus-empty",
+                "a domain needs at least one vCPU: `vcpus = [strand, …]`",
+            );
+        }
+        for &(s, sat) in vcpus {
+            if s >= strands {
+                src.err(
+                    sat,
+                    "strand-outside-platform",
+                    format!(
+                        "strand {s} does not exist: the platform has {strands} strand{} (0..{}); set `[platform] strands`",
+                        if strands == 1 { "" } else { "s" },
+                        strands.saturating_sub(1)
+                    ),
+                );
+                continue;
+            }
+            if let Some(&(owner, oat)) = strand_owner.get(&s) {
+                let (l, _) = src.position(oat);
+                let who = dname(&raw.domains[owner], owner);
+                src.err(
+                    sat,
+                    "strand-twice",
+                    format!("strand {s} is already given to domain {who} (line {l})"),
+                );
+            } else {
+                strand_owner.insert(s, (i, sat));
+            }
+        }
+    }
+
+    // Memory.
+    let ram_end = RAM_BASE + ram_size;
+    let mut placed: Vec<(u64, u64, usize, usize)> = Vec::new();
+    for (i, d) in raw.domains.iter().enumerate() {
+        let (Some((base, bat)), Some((size, zat))) = (d.base, d.size) else {
+            continue;
+        };
+        if size == 0 {
+            src.err(zat, "memory-too-small", "memory size is 0".to_string());
+            continue;
+        }
+        let mut ok = true;
+        if base % MEM_ALIGN != 0 {
+            ok = false;
+            src.err(
+                bat,
+                "memory-unaligned",
+                format!("memory base {base:#x} is not a multiple of 4 MiB (0x400000)"),
+            );
+        }
+        if size % MEM_ALIGN != 0 {
+            ok = false;
+            src.err(
+                zat,
+                "memory-unaligned",
+                format!("memory size {size:#x} is not a multiple of 4 MiB (0x400000)"),
+            );
+        }
+        let end = base.checked_add(size);
+        if base < RAM_BASE || end.is_none_or(|e| e > ram_end) {
+            ok = false;
+            src.err(
+                bat,
+                "memory-outside-ram",
+                format!(
+                    "memory {base:#x}+{size:#x} is outside the platform RAM {RAM_BASE:#x}..{ram_end:#x} (ram-size {})",
+                    human(ram_size)
+                ),
+            );
+        }
+        if let Some((rb, rat)) = d.realbase {
+            if rb != base {
+                src.err(
+                    rat,
+                    "memory-realbase",
+                    format!("realbase {rb:#x} must equal base {base:#x}: QEMU's niagara has no RA->PA offset, the hypervisor maps RA = PA"),
+                );
+            }
+        }
+        if ok {
+            let end = base + size;
+            for &(ob, oe, oi, _) in &placed {
+                if base < oe && ob < end {
+                    src.err(
+                        bat,
+                        "memory-overlap",
+                        format!(
+                            "memory {base:#x}..{end:#x} overlaps domain {}'s memory {ob:#x}..{oe:#x}",
+                            dname(&raw.domains[oi], oi)
+                        ),
+                    );
+                }
+            }
+            placed.push((base, end, i, bat));
+        }
+    }
+
+    // Entry offset.
+    for d in &raw.domains {
+        if let Some((eo, at)) = d.entry_offset {
+            if eo % 4 != 0 || d.size.is_some_and(|(s, _)| eo >= s) {
+                src.err(
+                    at,
+                    "entry-offset",
+                    format!(
+                        "entry-offset {eo:#x} must be a multiple of 4 inside the domain's memory"
+                    ),
+                );
+            }
+        }
+    }
+
+    // Channels.
+    let mut chan_ids: Vec<BTreeMap<u64, usize>> = vec![BTreeMap::new(); raw.domains.len()];
+    // (channel index, domains of the two ends, explicit ids, span)
+    type Pending = (usize, [Option<usize>; 2], Option<[u64; 2]>, usize);
+    let mut pending: Vec<Pending> = Vec::new();
+    for (ci, c) in raw.channels.iter().enumerate() {
+        if !c.ok {
+            continue;
+        }
+        let Some((eps, eat)) = &c.endpoints else {
+            continue;
+        };
+        if eps.len() != 2 {
+            src.err(
+                *eat,
+                "ldc-endpoints",
+                format!(
+                    "`endpoints` must name exactly two domains, found {}",
+                    eps.len()
+                ),
+            );
+            continue;
+        }
+        if eps[0].0 == eps[1].0 {
+            src.err(
+                eps[1].1,
+                "ldc-endpoints",
+                format!(
+                    "a channel joins two different domains; both ends are {:?}",
+                    eps[0].0
+                ),
+            );
+            continue;
+        }
+        let mut doms = [None, None];
+        for (k, (n, at)) in eps.iter().enumerate() {
+            match by_name.get(n) {
+                Some(&di) => doms[k] = Some(di),
+                None => src.err(
+                    *at,
+                    "ldc-endpoint-no-peer",
+                    format!("channel endpoint {n:?} is not a domain of this configuration"),
+                ),
+            }
+        }
+        let ids = match &c.ids {
+            None => None,
+            Some((ids, iat)) => {
+                if ids.len() != 2 {
+                    src.err(
+                        *iat,
+                        "ldc-limits",
+                        format!(
+                            "`ids` must give two channel ids (one per endpoint), found {}",
+                            ids.len()
+                        ),
+                    );
+                    continue;
+                }
+                let mut bad = false;
+                for &(id, at) in ids {
+                    if id > MAX_CHANNEL_ID {
+                        bad = true;
+                        src.err(
+                            at,
+                            "ldc-limits",
+                            format!(
+                                "channel id {id} is out of range: ids are 0..={MAX_CHANNEL_ID}"
+                            ),
+                        );
+                    }
+                }
+                if bad {
+                    continue;
+                }
+                for k in 0..2 {
+                    if let Some(di) = doms[k] {
+                        let (id, at) = ids[k];
+                        if let Some(&prev) = chan_ids[di].get(&id) {
+                            let (l, _) = src.position(raw.channels[prev].span);
+                            src.err(
+                                at,
+                                "ldc-id-duplicate",
+                                format!(
+                                    "domain {:?} already has channel id {id} (channel at line {l})",
+                                    eps[k].0
+                                ),
+                            );
+                        } else {
+                            chan_ids[di].insert(id, ci);
+                        }
+                    }
+                }
+                Some([ids[0].0, ids[1].0])
+            }
+        };
+        pending.push((ci, doms, ids, c.span));
+    }
+    // Automatic ids: the lowest free id in each domain, after the explicit ones.
+    let mut channels = Vec::new();
+    for (ci, doms, ids, span) in pending {
+        let (Some(d0), Some(d1)) = (doms[0], doms[1]) else {
+            continue;
+        };
+        let ids = match ids {
+            Some(i) => i,
+            None => {
+                let mut out = [0u64; 2];
+                let mut full = false;
+                for (k, di) in [d0, d1].into_iter().enumerate() {
+                    match (0..=MAX_CHANNEL_ID).find(|i| !chan_ids[di].contains_key(i)) {
+                        Some(id) => {
+                            chan_ids[di].insert(id, ci);
+                            out[k] = id;
+                        }
+                        None => {
+                            full = true;
+                            src.err(span, "ldc-limits", format!("domain {} has no free channel id (at most {} channels per domain)", dname(&raw.domains[di], di), MAX_CHANNEL_ID + 1));
+                        }
+                    }
+                }
+                if full {
+                    continue;
+                }
+                out
+            }
+        };
+        channels.push(Channel {
+            ends: [
+                Endpoint {
+                    domain: d0,
+                    id: ids[0],
+                },
+                Endpoint {
+                    domain: d1,
+                    id: ids[1],
+                },
+            ],
+            span,
+        });
+    }
+
+    if !src.errors.is_empty() {
+        return None;
+    }
+    let domains = raw
+        .domains
+        .into_iter()
+        .map(|d| {
+            let (name, name_at) = d.name.unwrap();
+            let (vcpus, vat) = d.vcpus.unwrap();
+            let (base, _) = d.base.unwrap();
+            let (size, _) = d.size.unwrap();
+            let (image, iat) = d.image.unwrap();
+            Domain {
+                name,
+                vcpus: vcpus.into_iter().map(|v| v.0).collect(),
+                membase: base,
+                memsize: size,
+                realbase: base,
+                image: ImageRef::parse(&image),
+                entry_offset: d.entry_offset.map(|e| e.0).unwrap_or(DEFAULT_ENTRY_OFFSET),
+                failure_policy: d.failure_policy.unwrap_or(FailurePolicy::Stop),
+                spans: DomainSpans {
+                    table: d.span,
+                    name: name_at,
+                    vcpus: vat,
+                    memory: d.memory_span,
+                    image: iat,
+                    entry_offset: d.entry_offset.map(|e| e.1).unwrap_or(d.span),
+                },
+            }
+        })
+        .collect();
+    let dir = src.file.parent().map(Path::to_path_buf).unwrap_or_default();
+    Some(Config {
+        file: src.file.clone(),
+        dir,
+        platform,
+        domains,
+        channels,
+        text: String::new(),
+    })
+}
+
+fn dname(d: &RawDomain, i: usize) -> String {
+    match &d.name {
+        Some((n, _)) => format!("{n:?}"),
+        None => format!("#{i}"),
+    }
+}
+
+/// `268435456` -> `256M`.
+pub fn human(n: u64) -> String {
+    if n != 0 && n % (1 << 30) == 0 {
+        format!("{}G", n >> 30)
+    } else if n != 0 && n % (1 << 20) == 0 {
+        format!("{}M", n >> 20)
+    } else if n != 0 && n % (1 << 10) == 0 {
+        format!("{}K", n >> 10)
+    } else {
+        format!("{n}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("128M"), Ok(128 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("0x8000000"), Ok(0x800_0000));
+        assert_eq!(parse_size("0x80000000"), Ok(0x8000_0000));
+        assert_eq!(parse_size("0xB"), Ok(0xb));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("1_024"), Ok(1024));
+        assert!(parse_size("12Q").is_err());
+        assert!(parse_size("").is_err());
+    }
+}

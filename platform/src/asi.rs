@@ -1,0 +1,50 @@
+//! Address space identifiers the T1 hypervisor uses (hv-api.md §7.3; qemu-niagara.md §4.3,
+//! §5).
+
+/// Real (physical for the HV) cacheable access.
+pub const REAL: u8 = 0x14;
+/// Real (physical for the HV) I/O access, side effects, uncached.
+pub const REAL_IO: u8 = 0x15;
+/// Guest scratchpad registers.
+pub const SCRATCHPAD: u8 = 0x20;
+/// Primary (VA 0x8) and secondary (VA 0x10) context registers.
+pub const MMU_CONTEXT: u8 = 0x21;
+/// Mondo and error queue head/tail registers (QEMU: stores dropped, loads fault).
+pub const QUEUE: u8 = 0x25;
+/// 128-bit atomic load from a real address (TSB entries).
+pub const QUAD_LDD_REAL: u8 = 0x26;
+/// Load/store unit control: bit 2 IM, bit 3 DM.
+pub const LSU_CONTROL: u8 = 0x45;
+/// Hyperprivileged scratchpad (aliases [`SCRATCHPAD`] on QEMU).
+pub const HSCRATCHPAD: u8 = 0x4f;
+/// IMMU registers (tag target 0x0, tag access 0x30).
+pub const IMMU: u8 = 0x50;
+/// DMMU registers (tag target 0x0, SFSR 0x18, SFAR 0x20, tag access 0x30).
+pub const DMMU: u8 = 0x58;
+/// ITLB data-in (VA 0x400: sun4v TTE format).
+pub const ITLB_DATA_IN: u8 = 0x54;
+/// ITLB data access.
+pub const ITLB_DATA_ACCESS: u8 = 0x55;
+/// ITLB tag read.
+pub const ITLB_TAG_READ: u8 = 0x56;
+/// IMMU demap.
+pub const IMMU_DEMAP: u8 = 0x57;
+/// DTLB data-in (VA 0x400: sun4v TTE format).
+pub const DTLB_DATA_IN: u8 = 0x5c;
+/// DTLB data access.
+pub const DTLB_DATA_ACCESS: u8 = 0x5d;
+/// DTLB tag read.
+pub const DTLB_TAG_READ: u8 = 0x5e;
+/// DMMU demap.
+pub const DMMU_DEMAP: u8 = 0x5f;
+
+/// HSCRATCHPAD VA of the per-strand pointer. The guest cannot read or write VA 0x20/0x28
+/// (qemu-niagara.md §5), unlike 0x00–0x18 and 0x30–0x38 which Linux uses.
+pub const HSCRATCH_STRAND: u64 = 0x20;
+/// HSCRATCHPAD VA of the second hypervisor-only scratch register.
+pub const HSCRATCH_SPARE: u64 = 0x28;
+
+/// LSU control bit: instruction MMU enabled.
+pub const LSU_IM: u64 = 1 << 2;
+/// LSU control bit: data MMU enabled.
+pub const LSU_DM: u64 = 1 << 3;

@@ -1,0 +1,153 @@
+! The test guest's trap table (at its real base, so RTBA + 0x20 is the power-on entry),
+! its window spill/fill handlers, and its start code.
+
+.macro SETX sym, tmp, reg
+    sethi %hh(\sym), \reg
+    or    \reg, %hm(\sym), \reg
+    sllx  \reg, 32, \reg
+    sethi %lm(\sym), \tmp
+    or    \tmp, %lo(\sym), \tmp
+    or    \reg, \tmp, \reg
+.endm
+
+.macro UNEXPECTED
+    ba,a    guest_unexpected
+    nop
+    nop
+    nop
+    nop
+    nop
+    nop
+    nop
+.endm
+
+.macro UNEXPECTED_N n
+    .rept \n
+    UNEXPECTED
+    .endr
+.endm
+
+.macro ENTRY target
+    ba,a    \target
+    nop
+    nop
+    nop
+    nop
+    nop
+    nop
+    nop
+.endm
+
+! One half of the trap table (TL = 0, or TL > 0).
+.macro TABLE_HALF base
+    UNEXPECTED                      ! 0x000
+    ENTRY   guest_start             ! 0x001 power-on reset
+    UNEXPECTED_N 2                  ! 0x002-0x003
+    ENTRY   guest_sir_start         ! 0x004 software-initiated reset
+    UNEXPECTED_N 0x2d               ! 0x005-0x031
+    ENTRY   guest_record_trap       ! 0x032 data_access_error
+    UNEXPECTED_N 0x4d               ! 0x033-0x07f
+    ! 0x080 spill_0_normal
+    stx     %l0, [%sp + 2047 + 0x00]
+    stx     %l1, [%sp + 2047 + 0x08]
+    stx     %l2, [%sp + 2047 + 0x10]
+    stx     %l3, [%sp + 2047 + 0x18]
+    stx     %l4, [%sp + 2047 + 0x20]
+    stx     %l5, [%sp + 2047 + 0x28]
+    stx     %l6, [%sp + 2047 + 0x30]
+    stx     %l7, [%sp + 2047 + 0x38]
+    stx     %i0, [%sp + 2047 + 0x40]
+    stx     %i1, [%sp + 2047 + 0x48]
+    stx     %i2, [%sp + 2047 + 0x50]
+    stx     %i3, [%sp + 2047 + 0x58]
+    stx     %i4, [%sp + 2047 + 0x60]
+    stx     %i5, [%sp + 2047 + 0x68]
+    stx     %i6, [%sp + 2047 + 0x70]
+    stx     %i7, [%sp + 2047 + 0x78]
+    saved
+    retry
+    .org    \base + 0x84 * 32
+    UNEXPECTED_N 0x3c               ! 0x084-0x0bf
+    ! 0x0c0 fill_0_normal
+    ldx     [%sp + 2047 + 0x00], %l0
+    ldx     [%sp + 2047 + 0x08], %l1
+    ldx     [%sp + 2047 + 0x10], %l2
+    ldx     [%sp + 2047 + 0x18], %l3
+    ldx     [%sp + 2047 + 0x20], %l4
+    ldx     [%sp + 2047 + 0x28], %l5
+    ldx     [%sp + 2047 + 0x30], %l6
+    ldx     [%sp + 2047 + 0x38], %l7
+    ldx     [%sp + 2047 + 0x40], %i0
+    ldx     [%sp + 2047 + 0x48], %i1
+    ldx     [%sp + 2047 + 0x50], %i2
+    ldx     [%sp + 2047 + 0x58], %i3
+    ldx     [%sp + 2047 + 0x60], %i4
+    ldx     [%sp + 2047 + 0x68], %i5
+    ldx     [%sp + 2047 + 0x70], %i6
+    ldx     [%sp + 2047 + 0x78], %i7
+    restored
+    retry
+    .org    \base + 0xc4 * 32
+    UNEXPECTED_N 0x13c              ! 0x0c4-0x1ff
+.endm
+
+.section .text.guest_traptable, "ax"
+.balign 0x8000
+.global guest_trap_table
+guest_trap_table:
+    TABLE_HALF guest_trap_table
+    .org    guest_trap_table + 0x4000
+    TABLE_HALF guest_trap_table + 0x4000
+    .org    guest_trap_table + 0x8000
+
+! Power-on entry: %i0 = memory base, %i1 = memory size (sun4v guest entry state).
+guest_start:
+    wrpr    %g0, 0, %tl
+    wrpr    %g0, 0, %gl
+    wrpr    %g0, 7, %cleanwin
+    wrpr    %g0, 0, %wstate
+    SETX    guest_trap_table, %g1, %g2
+    wrpr    %g2, %tba
+    SETX    __bss_start, %g1, %g2
+    SETX    __bss_end, %g1, %g3
+1:  cmp     %g2, %g3
+    bgeu,pn %xcc, 2f
+    nop
+    stx     %g0, [%g2]
+    ba      1b
+    add     %g2, 8, %g2
+2:  add     %i0, %i1, %g1
+    sub     %g1, 2047 + 192, %sp
+    mov     %i0, %o0
+    call    guest_main
+    mov     %i1, %o1
+3:  ba      3b
+    nop
+
+! Software-initiated reset entry (after mach_sir): memory is preserved.
+guest_sir_start:
+    wrpr    %g0, 0, %tl
+    wrpr    %g0, 0, %gl
+    wrpr    %g0, 7, %cleanwin
+    wrpr    %g0, 0, %wstate
+    add     %i0, %i1, %g1
+    sub     %g1, 2047 + 192, %sp
+    mov     %i0, %o0
+    call    guest_after_sir
+    mov     %i1, %o1
+1:  ba      1b
+    nop
+
+! data_access_error: record the trap type and skip the faulting instruction.
+guest_record_trap:
+    rdpr    %tt, %g1
+    SETX    GUEST_LAST_TRAP, %g2, %g3
+    stx     %g1, [%g3]
+    done
+
+! Any other trap: report it from Rust (which exits).
+guest_unexpected:
+    rdpr    %tt, %o0
+    rdpr    %tpc, %o1
+    call    guest_unexpected_trap
+    rdpr    %tl, %o2

@@ -1,0 +1,916 @@
+//! QEMU test harness: boots firmware sets on `qemu-system-sparc64 -M niagara` and checks
+//! the console output.
+//!
+//! A test case is a folder `tests/cases/<name>/` with:
+//!
+//! * `case.toml` (every field optional):
+//!   - `config` — ldom-config file, relative to the workspace (default `configs/one-domain.toml`)
+//!   - `timeout_secs` — default 60
+//!   - `memory` — partition RAM (`"256M"`, `"1G"`, bare number = MiB); default: the config's
+//!   - `stop_on` — a line (string) or lines (array) that end the run as soon as one appears
+//!     (default `"hv: all domains stopped"`); the run also stops at `hv: PANIC`
+//!   - `timeout_ok` — `true`: reaching the timeout is not a failure (default `false`)
+//!   - `corrupt_hv_md` — `"truncate:N"` (keep the first N bytes) or `"byte:OFFSET:VALUE"`
+//!   - `requires` — `"sun-firmware"` and/or `"silo"` (string or array): the case is skipped
+//!     unless `--sun-firmware DIR` / `--silo DIR` was given
+//!   - `firmware_dir` — take all six files from this directory instead of building them
+//!   - `[files]` — replace single files of the set, e.g. `"1up-hv.bin" = "${SUN_FIRMWARE}/1up-hv.bin"`
+//!   - `drive` — a pflash disk image; `icount` — `-icount shift=N`; `qemu_args` — extra args
+//!   - `allow` — entries of `forbidden-always.txt` that do not apply to this case
+//!   - `description` — free text
+//!
+//!   Paths may use `${WORKSPACE}`, `${CASE_DIR}`, `${SUN_FIRMWARE}`, `${SILO}`; relative
+//!   paths (other than `config`) are relative to the case folder.
+//! * `expected.txt` — lines that must each appear in the console output, in this order
+//!   (each is a substring of a console line that comes after the previous match).
+//! * `forbidden.txt` (optional) — text that must not appear anywhere in the output.
+//!   `tests/cases/forbidden-always.txt` applies to every case.
+//!
+//! In both files blank lines and lines starting with `#` are ignored.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use qemu_sun4v::{EndedBy, FirmwareSet, Outcome, Qemu, END_MARKER, PANIC_MARKER};
+
+/// Default configuration of a case, relative to the workspace.
+pub const DEFAULT_CONFIG: &str = "configs/one-domain.toml";
+/// Default timeout of a case.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
+/// The shared forbidden list in the cases folder.
+pub const FORBIDDEN_ALWAYS: &str = "forbidden-always.txt";
+/// How many console lines a failure report shows.
+pub const TAIL_LINES: usize = 40;
+
+/// A named corruption of the HV MD, to test boot-time validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Corruption {
+    /// Keep the first N bytes.
+    Truncate(usize),
+    /// Set the byte at OFFSET to VALUE.
+    Byte { offset: usize, value: u8 },
+}
+
+fn parse_num(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16)
+    } else {
+        s.parse()
+    }
+    .map_err(|_| format!("bad number `{s}`"))
+}
+
+impl std::str::FromStr for Corruption {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = s.split(':').collect();
+        match parts.as_slice() {
+            ["truncate", n] => Ok(Corruption::Truncate(parse_num(n)? as usize)),
+            ["byte", off, val] => {
+                let value = parse_num(val)?;
+                let value = u8::try_from(value).map_err(|_| format!("byte value {value} > 255"))?;
+                Ok(Corruption::Byte {
+                    offset: parse_num(off)? as usize,
+                    value,
+                })
+            }
+            _ => Err(format!(
+                "unknown corruption `{s}` (use \"truncate:N\" or \"byte:OFFSET:VALUE\")"
+            )),
+        }
+    }
+}
+
+impl Corruption {
+    /// Applies the corruption to `data`.
+    pub fn apply(&self, data: &mut Vec<u8>) -> Result<(), String> {
+        match *self {
+            Corruption::Truncate(n) => {
+                if n > data.len() {
+                    return Err(format!(
+                        "truncate:{n}: the HV MD is only {} bytes",
+                        data.len()
+                    ));
+                }
+                data.truncate(n);
+            }
+            Corruption::Byte { offset, value } => {
+                let len = data.len();
+                let b = data.get_mut(offset).ok_or_else(|| {
+                    format!("byte:{offset}: offset past the end of the {len}-byte HV MD")
+                })?;
+                *b = value;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Something a case needs that is given on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Requirement {
+    SunFirmware,
+    Silo,
+}
+
+impl Requirement {
+    fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "sun-firmware" => Ok(Requirement::SunFirmware),
+            "silo" => Ok(Requirement::Silo),
+            _ => Err(format!(
+                "unknown requirement `{s}` (known: \"sun-firmware\", \"silo\")"
+            )),
+        }
+    }
+    fn option(self) -> &'static str {
+        match self {
+            Requirement::SunFirmware => "--sun-firmware DIR",
+            Requirement::Silo => "--silo DIR",
+        }
+    }
+}
+
+/// One test case, read from its folder.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub name: String,
+    pub dir: PathBuf,
+    pub description: Option<String>,
+    /// ldom-config file, relative to the workspace.
+    pub config: PathBuf,
+    pub timeout: Duration,
+    pub memory: Option<u64>,
+    pub stop_on: Vec<String>,
+    pub timeout_ok: bool,
+    pub corrupt_hv_md: Option<Corruption>,
+    pub requires: Vec<Requirement>,
+    pub firmware_dir: Option<String>,
+    pub files: BTreeMap<String, String>,
+    pub drive: Option<String>,
+    pub icount: Option<u32>,
+    pub qemu_args: Vec<String>,
+    pub expected: Vec<String>,
+    /// Case-specific and shared forbidden text (minus `allow`).
+    pub forbidden: Vec<String>,
+}
+
+const KNOWN_KEYS: &[&str] = &[
+    "description",
+    "config",
+    "timeout_secs",
+    "memory",
+    "stop_on",
+    "timeout_ok",
+    "corrupt_hv_md",
+    "requires",
+    "firmware_dir",
+    "files",
+    "drive",
+    "icount",
+    "qemu_args",
+    "allow",
+];
+
+const FILE_NAMES: &[&str] = &[
+    "reset.bin",
+    "q.bin",
+    "openboot.bin",
+    "1up-hv.bin",
+    "1up-md.bin",
+    "nvram1",
+];
+
+/// Reads a list file: one entry a line; blank lines and `#` comments are ignored.
+pub fn read_lines_file(path: &Path) -> Result<Vec<String>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => Ok(parse_lines(&s)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn parse_lines(s: &str) -> Vec<String> {
+    s.lines()
+        .map(|l| l.trim_end_matches(['\r', ' ', '\t']))
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+fn str_or_list(v: &toml::Value, key: &str) -> Result<Vec<String>, String> {
+    match v {
+        toml::Value::String(s) => Ok(vec![s.clone()]),
+        toml::Value::Array(a) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("`{key}` must be a string or an array of strings"))
+            })
+            .collect(),
+        _ => Err(format!("`{key}` must be a string or an array of strings")),
+    }
+}
+
+impl Case {
+    /// Parses a case from the text of its files (`shared_forbidden` = forbidden-always.txt).
+    pub fn parse(
+        name: &str,
+        dir: &Path,
+        case_toml: &str,
+        expected: &str,
+        forbidden: &str,
+        shared_forbidden: &[String],
+    ) -> Result<Case, String> {
+        let t: toml::Table = case_toml.parse().map_err(|e| format!("case.toml: {e}"))?;
+        for k in t.keys() {
+            if !KNOWN_KEYS.contains(&k.as_str()) {
+                return Err(format!(
+                    "case.toml: unknown field `{k}` (known: {})",
+                    KNOWN_KEYS.join(", ")
+                ));
+            }
+        }
+        let get_str = |k: &str| -> Result<Option<String>, String> {
+            t.get(k)
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("case.toml: `{k}` must be a string"))
+                })
+                .transpose()
+        };
+        let get_int = |k: &str| -> Result<Option<u64>, String> {
+            t.get(k)
+                .map(|v| {
+                    v.as_integer()
+                        .and_then(|i| u64::try_from(i).ok())
+                        .ok_or_else(|| format!("case.toml: `{k}` must be a non-negative integer"))
+                })
+                .transpose()
+        };
+        let memory = match t.get("memory") {
+            None => None,
+            Some(toml::Value::String(s)) => {
+                Some(qemu_sun4v::parse_size(s).map_err(|e| format!("case.toml: memory: {e}"))?)
+            }
+            Some(toml::Value::Integer(i)) if *i > 0 => Some((*i as u64) << 20),
+            Some(_) => return Err("case.toml: `memory` must be a size like \"256M\"".into()),
+        };
+        let stop_on = match t.get("stop_on") {
+            Some(v) => str_or_list(v, "stop_on").map_err(|e| format!("case.toml: {e}"))?,
+            None => vec![END_MARKER.to_string()],
+        };
+        if stop_on.iter().any(|s| s.is_empty()) {
+            return Err("case.toml: `stop_on` entries must not be empty".into());
+        }
+        let timeout_ok = match t.get("timeout_ok") {
+            None => false,
+            Some(v) => v
+                .as_bool()
+                .ok_or("case.toml: `timeout_ok` must be true or false")?,
+        };
+        let corrupt_hv_md = get_str("corrupt_hv_md")?
+            .map(|s| s.parse::<Corruption>())
+            .transpose()
+            .map_err(|e| format!("case.toml: corrupt_hv_md: {e}"))?;
+        let mut requires = match t.get("requires") {
+            Some(v) => str_or_list(v, "requires")
+                .and_then(|l| l.iter().map(|s| Requirement::parse(s)).collect())
+                .map_err(|e| format!("case.toml: {e}"))?,
+            None => Vec::new(),
+        };
+        requires.sort();
+        requires.dedup();
+        let mut files = BTreeMap::new();
+        if let Some(v) = t.get("files") {
+            let tab = v
+                .as_table()
+                .ok_or("case.toml: `files` must be a table of file name = path")?;
+            for (k, v) in tab {
+                if !FILE_NAMES.contains(&k.as_str()) {
+                    return Err(format!(
+                        "case.toml: files: `{k}` is not a firmware file (known: {})",
+                        FILE_NAMES.join(", ")
+                    ));
+                }
+                let p = v
+                    .as_str()
+                    .ok_or_else(|| format!("case.toml: files.{k} must be a path string"))?;
+                files.insert(k.clone(), p.to_string());
+            }
+        }
+        let icount = get_int("icount")?
+            .map(|i| u32::try_from(i).map_err(|_| "case.toml: icount too large".to_string()))
+            .transpose()?;
+        let qemu_args = match t.get("qemu_args") {
+            Some(v) => str_or_list(v, "qemu_args").map_err(|e| format!("case.toml: {e}"))?,
+            None => Vec::new(),
+        };
+        let allow = match t.get("allow") {
+            Some(v) => str_or_list(v, "allow").map_err(|e| format!("case.toml: {e}"))?,
+            None => Vec::new(),
+        };
+        let expected = parse_lines(expected);
+        let mut all_forbidden: Vec<String> = shared_forbidden
+            .iter()
+            .filter(|f| !allow.contains(f))
+            .cloned()
+            .collect();
+        all_forbidden.extend(parse_lines(forbidden));
+        Ok(Case {
+            name: name.to_string(),
+            dir: dir.to_path_buf(),
+            description: get_str("description")?,
+            config: PathBuf::from(get_str("config")?.unwrap_or_else(|| DEFAULT_CONFIG.into())),
+            timeout: Duration::from_secs(get_int("timeout_secs")?.unwrap_or(DEFAULT_TIMEOUT_SECS)),
+            memory,
+            stop_on,
+            timeout_ok,
+            corrupt_hv_md,
+            requires,
+            firmware_dir: get_str("firmware_dir")?,
+            files,
+            drive: get_str("drive")?,
+            icount,
+            qemu_args,
+            expected,
+            forbidden: all_forbidden,
+        })
+    }
+
+    /// Reads the case in `dir` (its name is the folder name).
+    pub fn load(dir: &Path, shared_forbidden: &[String]) -> Result<Case, String> {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let read = |f: &str, required: bool| -> Result<String, String> {
+            let p = dir.join(f);
+            match std::fs::read_to_string(&p) {
+                Ok(s) => Ok(s),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                    Ok(String::new())
+                }
+                Err(e) => Err(format!("cannot read {}: {e}", p.display())),
+            }
+        };
+        let case = Case::parse(
+            &name,
+            dir,
+            &read("case.toml", false)?,
+            &read("expected.txt", true)?,
+            &read("forbidden.txt", false)?,
+            shared_forbidden,
+        )
+        .map_err(|e| format!("case {name}: {e}"))?;
+        if case.expected.is_empty() {
+            return Err(format!("case {name}: expected.txt lists no line"));
+        }
+        Ok(case)
+    }
+
+    /// The markers that end the run: `stop_on` plus `hv: PANIC` (unless expected).
+    pub fn end_markers(&self) -> Vec<String> {
+        let mut m = self.stop_on.clone();
+        if !self.expected.iter().any(|e| e.contains(PANIC_MARKER))
+            && !m.iter().any(|s| s == PANIC_MARKER)
+        {
+            m.push(PANIC_MARKER.to_string());
+        }
+        m
+    }
+}
+
+/// Reads every case folder (a subfolder with `case.toml` or `expected.txt`) of `cases_dir`,
+/// sorted by name.
+pub fn load_cases(cases_dir: &Path) -> Result<Vec<Case>, String> {
+    let shared = read_lines_file(&cases_dir.join(FORBIDDEN_ALWAYS))?;
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(cases_dir)
+        .map_err(|e| format!("cannot read {}: {e}", cases_dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir() && (p.join("case.toml").exists() || p.join("expected.txt").exists()))
+        .collect();
+    dirs.sort();
+    dirs.iter().map(|d| Case::load(d, &shared)).collect()
+}
+
+/// Checks console output: every expected line in order, no forbidden text.
+/// Returns the list of problems (empty = pass).
+pub fn check_output(case: &Case, output: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let lines: Vec<&str> = output.lines().collect();
+    let mut next = 0usize;
+    for (i, exp) in case.expected.iter().enumerate() {
+        match lines[next..].iter().position(|l| l.contains(exp.as_str())) {
+            Some(p) => next += p + 1,
+            None => {
+                let where_ = if i == 0 {
+                    String::new()
+                } else {
+                    format!(" after `{}`", case.expected[i - 1])
+                };
+                let anywhere = if next > 0 && lines[..next].iter().any(|l| l.contains(exp.as_str()))
+                {
+                    " (it appears, but too early)"
+                } else {
+                    ""
+                };
+                problems.push(format!(
+                    "missing expected line {} of {}{where_}: `{exp}`{anywhere}",
+                    i + 1,
+                    case.expected.len()
+                ));
+                break;
+            }
+        }
+    }
+    for f in &case.forbidden {
+        if let Some(l) = lines.iter().find(|l| l.contains(f.as_str())) {
+            problems.push(format!("forbidden `{f}` found in line: {l}"));
+        }
+    }
+    problems
+}
+
+/// The last `n` lines of `s`.
+pub fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// What the harness gets from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    pub workspace: PathBuf,
+    /// Where each case's firmware set and console log are written (`<dir>/<case>/`).
+    pub out_dir: PathBuf,
+    pub sun_firmware: Option<PathBuf>,
+    pub silo: Option<PathBuf>,
+    /// QEMU binary (default `qemu-system-sparc64`).
+    pub qemu: Option<PathBuf>,
+}
+
+impl Env {
+    /// Expands `${WORKSPACE}`, `${CASE_DIR}`, `${SUN_FIRMWARE}`, `${SILO}`; a relative
+    /// result is taken relative to the case folder.
+    pub fn expand(&self, case: &Case, s: &str) -> Result<PathBuf, String> {
+        let mut out = s.to_string();
+        let vars: [(&str, Option<&Path>, &str); 4] = [
+            ("${WORKSPACE}", Some(&self.workspace), ""),
+            ("${CASE_DIR}", Some(&case.dir), ""),
+            (
+                "${SUN_FIRMWARE}",
+                self.sun_firmware.as_deref(),
+                "--sun-firmware DIR",
+            ),
+            ("${SILO}", self.silo.as_deref(), "--silo DIR"),
+        ];
+        for (var, val, opt) in vars {
+            if out.contains(var) {
+                let v = val.ok_or_else(|| format!("`{s}` needs {opt}"))?;
+                out = out.replace(var, &v.to_string_lossy());
+            }
+        }
+        let p = PathBuf::from(out);
+        Ok(if p.is_absolute() { p } else { case.dir.join(p) })
+    }
+
+    fn missing(&self, r: Requirement) -> bool {
+        match r {
+            Requirement::SunFirmware => self.sun_firmware.is_none(),
+            Requirement::Silo => self.silo.is_none(),
+        }
+    }
+}
+
+/// Produces the firmware set for an ldom-config file (the xtask builds the hypervisor and
+/// guests and runs the config compiler).
+pub trait FirmwareSource {
+    /// The firmware set and the partition RAM size for `config` (an absolute path).
+    fn firmware_set(&mut self, config: &Path) -> Result<(FirmwareSet, u64), String>;
+}
+
+/// The result of one case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Fail(String),
+    Skip(String),
+}
+
+/// Prepares the firmware set of a case and writes it to `dir`; returns the RAM size.
+fn prepare(
+    case: &Case,
+    env: &Env,
+    src: &mut dyn FirmwareSource,
+    dir: &Path,
+) -> Result<Option<u64>, String> {
+    let (mut set, ram) = match &case.firmware_dir {
+        Some(d) => (FirmwareSet::read_from(&env.expand(case, d)?)?, None),
+        None => {
+            let config = env.workspace.join(&case.config);
+            let (set, ram) = src.firmware_set(&config).map_err(|e| {
+                format!(
+                    "building the firmware set for {}: {e}",
+                    case.config.display()
+                )
+            })?;
+            (set, Some(ram))
+        }
+    };
+    for (name, path) in &case.files {
+        let p = env.expand(case, path)?;
+        let data = std::fs::read(&p)
+            .map_err(|e| format!("files.{name}: cannot read {}: {e}", p.display()))?;
+        match name.as_str() {
+            "reset.bin" => set.reset_bin = data,
+            "q.bin" => set.q_bin = data,
+            "openboot.bin" => set.openboot_bin = data,
+            "1up-hv.bin" => set.hv_md = data,
+            "1up-md.bin" => set.md_rom = data,
+            "nvram1" => set.nvram = Some(data),
+            _ => unreachable!("checked when parsing"),
+        }
+    }
+    if let Some(c) = &case.corrupt_hv_md {
+        c.apply(&mut set.hv_md)?;
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    set.write_to(dir)?;
+    Ok(ram)
+}
+
+/// Runs one case: builds its firmware set, boots it, checks the output.
+/// Returns the verdict and the console output (if QEMU ran).
+pub fn run_case(
+    case: &Case,
+    env: &Env,
+    src: &mut dyn FirmwareSource,
+) -> (Verdict, Option<Outcome>) {
+    if let Some(r) = case.requires.iter().find(|r| env.missing(**r)) {
+        return (Verdict::Skip(format!("needs {}", r.option())), None);
+    }
+    let dir = env.out_dir.join(&case.name);
+    let ram = match prepare(case, env, src, &dir) {
+        Ok(r) => r,
+        Err(e) => return (Verdict::Fail(e), None),
+    };
+    let mut q = Qemu::new(&dir);
+    if let Some(b) = &env.qemu {
+        q = q.binary(b);
+    }
+    if let Some(m) = case.memory.or(ram) {
+        q = q.memory(m);
+    }
+    if let Some(d) = &case.drive {
+        match env.expand(case, d) {
+            Ok(p) => q = q.drive(p),
+            Err(e) => return (Verdict::Fail(e), None),
+        }
+    }
+    if let Some(s) = case.icount {
+        q = q.icount(s);
+    }
+    for a in &case.qemu_args {
+        q = q.extra_arg(a);
+    }
+    let markers = case.end_markers();
+    let markers: Vec<&str> = markers.iter().map(String::as_str).collect();
+    let outcome = match q.run_capture(case.timeout, &markers) {
+        Ok(o) => o,
+        Err(e) => {
+            return (
+                Verdict::Fail(format!("{e}\ncommand: {}", q.command_line())),
+                None,
+            )
+        }
+    };
+    let _ = std::fs::write(dir.join("console.log"), &outcome.output);
+    let mut problems = Vec::new();
+    match &outcome.ended_by {
+        EndedBy::EndMarker(_) => {}
+        EndedBy::Timeout if case.timeout_ok => {}
+        EndedBy::Timeout => problems.push(format!(
+            "timed out after {} s without seeing {}",
+            case.timeout.as_secs(),
+            case.stop_on
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )),
+        e @ EndedBy::Exited(_) => problems.push(format!("{e} before a stop line")),
+    }
+    problems.extend(check_output(case, &outcome.output));
+    let verdict = if problems.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(format!(
+            "{}\ncommand: {}\nconsole log: {}",
+            problems.join("\n"),
+            q.command_line(),
+            dir.join("console.log").display()
+        ))
+    };
+    (verdict, Some(outcome))
+}
+
+/// Counts of a harness run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} passed, {} failed", self.passed, self.failed)?;
+        if self.skipped > 0 {
+            write!(f, ", {} skipped", self.skipped)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the cases in order, printing cargo-test-style lines to `out`:
+/// `test qemu::<name> ... ok|FAILED|SKIPPED (reason)`, failure details, and as the very
+/// last line the summary `N passed, N failed[, N skipped]`.
+pub fn run_all(
+    cases: &[Case],
+    env: &Env,
+    src: &mut dyn FirmwareSource,
+    out: &mut dyn Write,
+) -> Summary {
+    let mut s = Summary::default();
+    let mut failed_names = Vec::new();
+    let _ = writeln!(
+        out,
+        "\nrunning {} QEMU test case{}",
+        cases.len(),
+        if cases.len() == 1 { "" } else { "s" }
+    );
+    for case in cases {
+        let _ = write!(out, "test qemu::{} ... ", case.name);
+        let _ = out.flush();
+        let t = Instant::now();
+        let (verdict, outcome) = run_case(case, env, src);
+        match verdict {
+            Verdict::Pass => {
+                s.passed += 1;
+                let _ = writeln!(out, "ok");
+            }
+            Verdict::Skip(why) => {
+                s.skipped += 1;
+                let _ = writeln!(out, "SKIPPED ({why})");
+            }
+            Verdict::Fail(why) => {
+                s.failed += 1;
+                failed_names.push(case.name.clone());
+                let _ = writeln!(out, "FAILED");
+                let _ = writeln!(out, "  (after {:.1} s)", t.elapsed().as_secs_f64());
+                for l in why.lines() {
+                    let _ = writeln!(out, "  {l}");
+                }
+                if let Some(o) = outcome {
+                    let _ = writeln!(
+                        out,
+                        "  ---- last {TAIL_LINES} lines of console ({}) ----",
+                        o.ended_by
+                    );
+                    for l in tail(&o.output, TAIL_LINES).lines() {
+                        let _ = writeln!(out, "  | {l}");
+                    }
+                    let _ = writeln!(out, "  ----");
+                }
+            }
+        }
+        let _ = out.flush();
+    }
+    if !failed_names.is_empty() {
+        let _ = writeln!(out, "\nfailures:");
+        for n in &failed_names {
+            let _ = writeln!(out, "    qemu::{n}");
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{s}");
+    let _ = out.flush();
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(toml: &str, expected: &str, forbidden: &str) -> Result<Case, String> {
+        Case::parse(
+            "t",
+            Path::new("/cases/t"),
+            toml,
+            expected,
+            forbidden,
+            &["hv: PANIC".into(), "FAIL".into()],
+        )
+    }
+
+    #[test]
+    fn defaults() {
+        let c = case("", "a\n", "").unwrap();
+        assert_eq!(c.config, PathBuf::from(DEFAULT_CONFIG));
+        assert_eq!(c.timeout, Duration::from_secs(60));
+        assert_eq!(c.stop_on, [END_MARKER]);
+        assert_eq!(c.end_markers(), [END_MARKER, PANIC_MARKER]);
+        assert!(!c.timeout_ok && c.memory.is_none() && c.corrupt_hv_md.is_none());
+        assert_eq!(c.forbidden, ["hv: PANIC", "FAIL"]);
+    }
+
+    #[test]
+    fn fields() {
+        let c = case(
+            r#"
+            config = "configs/two.toml"
+            timeout_secs = 5
+            memory = "256M"
+            stop_on = ["x", "y"]
+            timeout_ok = true
+            corrupt_hv_md = "byte:0x10:255"
+            requires = "sun-firmware"
+            allow = ["FAIL"]
+            qemu_args = ["-d", "int"]
+            icount = 2
+            [files]
+            "1up-hv.bin" = "${SUN_FIRMWARE}/1up-hv.bin"
+            "#,
+            "# comment\n\nfirst\nsecond  \r\n",
+            "nope\n",
+        )
+        .unwrap();
+        assert_eq!(c.config, PathBuf::from("configs/two.toml"));
+        assert_eq!(c.timeout, Duration::from_secs(5));
+        assert_eq!(c.memory, Some(256 << 20));
+        assert_eq!(c.stop_on, ["x", "y"]);
+        assert!(c.timeout_ok);
+        assert_eq!(
+            c.corrupt_hv_md,
+            Some(Corruption::Byte {
+                offset: 16,
+                value: 255
+            })
+        );
+        assert_eq!(c.requires, [Requirement::SunFirmware]);
+        assert_eq!(c.expected, ["first", "second"]);
+        assert_eq!(c.forbidden, ["hv: PANIC", "nope"]);
+        assert_eq!(c.qemu_args, ["-d", "int"]);
+        assert_eq!(c.icount, Some(2));
+        let env = Env {
+            sun_firmware: Some("/sun".into()),
+            ..Env::default()
+        };
+        assert_eq!(
+            env.expand(&c, &c.files["1up-hv.bin"]).unwrap(),
+            PathBuf::from("/sun/1up-hv.bin")
+        );
+        assert_eq!(
+            env.expand(&c, "disk.img").unwrap(),
+            PathBuf::from("/cases/t/disk.img")
+        );
+        assert!(Env::default()
+            .expand(&c, "${SILO}/x")
+            .unwrap_err()
+            .contains("--silo"));
+    }
+
+    #[test]
+    fn parse_errors() {
+        assert!(case("bogus = 1", "a", "")
+            .unwrap_err()
+            .contains("unknown field `bogus`"));
+        assert!(case("corrupt_hv_md = \"zap:1\"", "a", "").is_err());
+        assert!(case("corrupt_hv_md = \"byte:1:256\"", "a", "").is_err());
+        assert!(case("requires = \"gpu\"", "a", "").is_err());
+        assert!(case("timeout_secs = -1", "a", "").is_err());
+        assert!(case("[files]\n\"x.bin\" = \"y\"", "a", "").is_err());
+        assert!(case("memory = \"lots\"", "a", "").is_err());
+    }
+
+    #[test]
+    fn corruptions() {
+        let mut d = vec![1, 2, 3, 4];
+        "truncate:2"
+            .parse::<Corruption>()
+            .unwrap()
+            .apply(&mut d)
+            .unwrap();
+        assert_eq!(d, [1, 2]);
+        "byte:1:0x7f"
+            .parse::<Corruption>()
+            .unwrap()
+            .apply(&mut d)
+            .unwrap();
+        assert_eq!(d, [1, 0x7f]);
+        assert!("byte:2:0"
+            .parse::<Corruption>()
+            .unwrap()
+            .apply(&mut d)
+            .is_err());
+        assert!("truncate:3"
+            .parse::<Corruption>()
+            .unwrap()
+            .apply(&mut d)
+            .is_err());
+    }
+
+    #[test]
+    fn checking() {
+        let c = case("", "sun4v-hv\nstart\nall tests passed\n", "oops\n").unwrap();
+        let good = "xx sun4v-hv v0.1\nguest: start\nguest: all tests passed\n";
+        assert!(check_output(&c, good).is_empty());
+        let p = check_output(&c, "guest: start\nsun4v-hv\nall tests passed\n");
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].contains("line 2 of 3") && p[0].contains("too early"),
+            "{p:?}"
+        );
+        let p = check_output(&c, &format!("{good}hv: PANIC at x\noops\n"));
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].contains("`hv: PANIC` found in line: hv: PANIC at x"));
+        // Two expected lines cannot be satisfied by one console line.
+        let c = case("", "a\na\n", "").unwrap();
+        assert_eq!(check_output(&c, "a a\n").len(), 1);
+        assert!(check_output(&c, "a\na\n").is_empty());
+    }
+
+    #[test]
+    fn summary_line() {
+        let s = Summary {
+            passed: 2,
+            failed: 1,
+            skipped: 0,
+        };
+        assert_eq!(s.to_string(), "2 passed, 1 failed");
+        let s = Summary { skipped: 3, ..s };
+        assert_eq!(s.to_string(), "2 passed, 1 failed, 3 skipped");
+        assert_eq!(tail("1\n2\n3\n", 2), "2\n3");
+    }
+
+    /// The cases checked in under tests/cases all parse.
+    #[test]
+    fn checked_in_cases_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("cases");
+        let cases = load_cases(&dir).unwrap();
+        assert!(cases.iter().any(|c| c.name == "boot-basic"));
+        for c in &cases {
+            assert!(
+                c.forbidden.iter().any(|f| f == "hv: PANIC")
+                    || c.expected.iter().any(|e| e.contains("PANIC"))
+            );
+        }
+    }
+
+    struct Fake(Result<(FirmwareSet, u64), String>);
+    impl FirmwareSource for Fake {
+        fn firmware_set(&mut self, _: &Path) -> Result<(FirmwareSet, u64), String> {
+            self.0.clone()
+        }
+    }
+
+    #[test]
+    fn run_all_reports_build_errors_and_skips() {
+        let cases = vec![
+            case("", "a", "").unwrap(),
+            Case {
+                name: "s".into(),
+                ..case("requires = \"silo\"", "a", "").unwrap()
+            },
+        ];
+        let env = Env {
+            out_dir: std::env::temp_dir().join(format!("tests-harness-{}", std::process::id())),
+            ..Env::default()
+        };
+        let mut out = Vec::new();
+        let s = run_all(&cases, &env, &mut Fake(Err("no compiler".into())), &mut out);
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            s,
+            Summary {
+                passed: 0,
+                failed: 1,
+                skipped: 1
+            }
+        );
+        assert!(out.contains("test qemu::t ... FAILED"), "{out}");
+        assert!(out.contains("no compiler"), "{out}");
+        assert!(
+            out.contains("test qemu::s ... SKIPPED (needs --silo DIR)"),
+            "{out}"
+        );
+        assert_eq!(out.lines().last().unwrap(), "0 passed, 1 failed, 1 skipped");
+    }
+}
