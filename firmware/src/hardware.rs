@@ -18,6 +18,47 @@ pub trait Hardware {
     fn uart_get(&mut self) -> UartInput;
     /// Seconds since 1970-01-01 UTC from the platform clock.
     fn rtc_seconds(&mut self) -> u64;
+
+    /// Loads a translation into this strand's TLB(s): `tte` is a sun4v-format TTE whose
+    /// address field already holds the *physical* page address, for virtual address `va`
+    /// in context `ctx`. The arch layer aligns the tag to the page size (QEMU 7.2 needs it
+    /// for pages above 8 KiB, qemu-niagara.md §13) and splits nothing: callers pass only
+    /// page sizes the TLB handles correctly (8K, 64K, 4M).
+    fn tlb_load(&mut self, tlbs: TlbSet, va: u64, ctx: u64, tte: u64);
+    /// Removes the translation of the page holding `va` in context `ctx`.
+    fn tlb_demap_page(&mut self, tlbs: TlbSet, va: u64, ctx: u64);
+    /// Removes every translation of context `ctx`.
+    fn tlb_demap_context(&mut self, tlbs: TlbSet, ctx: u64);
+    /// Removes every translation that is not locked (locked = loaded with the TTE lock
+    /// bit 61 set, which the hypervisor uses for permanent mappings only).
+    fn tlb_demap_all(&mut self, tlbs: TlbSet);
+    /// Turns the guest's instruction and data MMUs on or off (LSU control IM/DM).
+    fn mmu_set_enabled(&mut self, enabled: bool);
+}
+
+/// Which TLBs an operation touches (the `flags` of the MMU hypercalls: 1 = data,
+/// 2 = instruction, 3 = both; hv-api.md §2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlbSet {
+    /// The data TLB.
+    pub data: bool,
+    /// The instruction TLB.
+    pub instruction: bool,
+}
+
+impl TlbSet {
+    /// Both TLBs.
+    pub const BOTH: TlbSet = TlbSet { data: true, instruction: true };
+
+    /// From hypercall flags: `None` unless exactly bits 0 and/or 1 are set.
+    pub fn from_flags(flags: u64) -> Option<TlbSet> {
+        match flags {
+            1 => Some(TlbSet { data: true, instruction: false }),
+            2 => Some(TlbSet { data: false, instruction: true }),
+            3 => Some(TlbSet::BOTH),
+            _ => None,
+        }
+    }
 }
 
 /// One read of the console UART.

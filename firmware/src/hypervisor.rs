@@ -65,6 +65,13 @@ impl fmt::Display for BootError {
     }
 }
 
+/// The run-time state of one vCPU.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VcpuState {
+    /// Its MMU state.
+    pub mmu: crate::mmu::MmuState,
+}
+
 /// All domains and vCPUs.
 #[derive(Debug)]
 pub struct Hypervisor {
@@ -72,6 +79,8 @@ pub struct Hypervisor {
     pub config: Config,
     /// Run-time state, one per `config.domains` entry.
     pub domains: heapless::Vec<Domain, { crate::config::MAX_DOMAINS }>,
+    /// Run-time state, one per `config.vcpus` entry.
+    pub vcpus: heapless::Vec<VcpuState, { crate::config::MAX_VCPUS }>,
 }
 
 impl Hypervisor {
@@ -102,7 +111,11 @@ impl Hypervisor {
             // The table has room for every configured domain (same capacity).
             let _ = domains.push(Domain::new(GuestMd { pa: d.pdpa, size }));
         }
-        Ok(Hypervisor { config, domains })
+        let mut vcpus = heapless::Vec::new();
+        for _ in &config.vcpus {
+            let _ = vcpus.push(VcpuState::default());
+        }
+        Ok(Hypervisor { config, domains, vcpus })
     }
 
     /// Starts the domain of the vCPU on `strand`, if that vCPU is its boot vCPU: copies the

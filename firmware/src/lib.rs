@@ -21,6 +21,7 @@ pub mod guest_memory;
 pub mod hardware;
 pub mod hcall;
 pub mod hypervisor;
+pub mod mmu;
 pub mod trap;
 pub mod version;
 

@@ -5,6 +5,9 @@
 pub const RESUME_DONE: u64 = 0;
 /// Resume the guest at the trapping instruction (`retry`): a handled TLB miss.
 pub const RESUME_RETRY: u64 = 1;
+/// Resume the guest at [`TrapFrame::target_pc`] as if the trapping instruction were a jump
+/// there (`%tnpc` = target, then `done`): `mmu_enable`'s return address.
+pub const RESUME_DONE_AT: u64 = 3;
 /// Enter the guest's own trap table at [`TrapFrame::target_pc`] with `%tt` =
 /// [`TrapFrame::target_tt`], privileged, at the trap level of the trap (sun4v revector).
 pub const RESUME_REVECTOR: u64 = 2;
@@ -34,6 +37,10 @@ pub struct TrapFrame {
     pub target_pc: u64,
     /// Revector trap type.
     pub target_tt: u64,
+    /// IMMU tag access register at entry (`VA & !0x1fff | ctx` of the last ITLB miss).
+    pub i_tag_access: u64,
+    /// DMMU tag access register at entry (last DTLB miss or protection fault).
+    pub d_tag_access: u64,
 }
 
 /// Where and how a guest vCPU starts (sun4v guest entry state, hv-api.md §4.7).

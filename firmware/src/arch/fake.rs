@@ -3,7 +3,7 @@
 #![allow(missing_docs)]
 
 use crate::addr::Pa;
-use crate::hardware::{Hardware, UartInput};
+use crate::hardware::{Hardware, TlbSet, UartInput};
 use std::collections::{BTreeMap, VecDeque};
 
 const PAGE: u64 = 0x1000;
@@ -20,6 +20,10 @@ pub struct FakeHardware {
     pub uart_busy: bool,
     /// Seconds since 1970.
     pub rtc: u64,
+    /// The TLB: (tlbs, va, ctx, tte) in load order.
+    pub tlb: Vec<(TlbSet, u64, u64, u64)>,
+    /// Whether the guest MMU is on.
+    pub mmu_enabled: bool,
 }
 
 impl FakeHardware {
@@ -85,5 +89,25 @@ impl Hardware for FakeHardware {
 
     fn rtc_seconds(&mut self) -> u64 {
         self.rtc
+    }
+
+    fn tlb_load(&mut self, tlbs: TlbSet, va: u64, ctx: u64, tte: u64) {
+        self.tlb.push((tlbs, va, ctx, tte));
+    }
+
+    fn tlb_demap_page(&mut self, _tlbs: TlbSet, va: u64, ctx: u64) {
+        self.tlb.retain(|e| !(e.1 >> 13 == va >> 13 && e.2 == ctx));
+    }
+
+    fn tlb_demap_context(&mut self, _tlbs: TlbSet, ctx: u64) {
+        self.tlb.retain(|e| e.2 != ctx);
+    }
+
+    fn tlb_demap_all(&mut self, _tlbs: TlbSet) {
+        self.tlb.retain(|e| e.3 & (1 << 61) != 0);
+    }
+
+    fn mmu_set_enabled(&mut self, enabled: bool) {
+        self.mmu_enabled = enabled;
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::addr::Pa;
 use crate::console::{ByteSink, Logger};
-use crate::hardware::{Hardware, UartInput};
+use crate::hardware::{Hardware, TlbSet, UartInput};
 use crate::hypervisor::Hypervisor;
 use crate::trap::{Action, LaunchState, TrapFrame};
 use core::mem::offset_of;
@@ -171,6 +171,88 @@ impl Hardware for Machine {
     fn rtc_seconds(&mut self) -> u64 {
         // SAFETY: the sun4v RTC register (8 bytes, read only).
         unsafe { core::ptr::read_volatile(RTC_ADDR as *const u64) }
+    }
+
+    fn tlb_load(&mut self, tlbs: TlbSet, va: u64, ctx: u64, tte: u64) {
+        let page = 0x2000u64 << (3 * (tte & 7));
+        let tag = (va & !(page - 1)) | (ctx & CONTEXT_MASK);
+        // SAFETY: tag access then data-in (VA 0x400: sun4v TTE format) of the D/I MMU.
+        unsafe {
+            if tlbs.data {
+                core::arch::asm!("stxa {t}, [{a}] 0x58", "stxa {d}, [{i}] 0x5c", "membar #Sync",
+                    t = in(reg) tag, a = in(reg) 0x30u64, d = in(reg) tte, i = in(reg) 0x400u64, options(nostack));
+            }
+            if tlbs.instruction {
+                core::arch::asm!("stxa {t}, [{a}] 0x50", "stxa {d}, [{i}] 0x54", "membar #Sync",
+                    t = in(reg) tag, a = in(reg) 0x30u64, d = in(reg) tte, i = in(reg) 0x400u64, options(nostack));
+            }
+        }
+    }
+
+    fn tlb_demap_page(&mut self, tlbs: TlbSet, va: u64, ctx: u64) {
+        demap(tlbs, va & !0x1fff, ctx);
+    }
+
+    fn tlb_demap_context(&mut self, tlbs: TlbSet, ctx: u64) {
+        demap(tlbs, DEMAP_CONTEXT, ctx);
+    }
+
+    fn tlb_demap_all(&mut self, tlbs: TlbSet) {
+        // QEMU treats the architected demap-all as a page demap (qemu-niagara.md §9a.6):
+        // invalidate every unlocked entry through the data-access registers instead.
+        for index in 0..TLB_ENTRIES {
+            let va = index << 3;
+            // SAFETY: data-access reads and writes of TLB entry `index`.
+            unsafe {
+                if tlbs.data {
+                    let data: u64;
+                    core::arch::asm!("ldxa [{a}] 0x5d, {d}", a = in(reg) va, d = out(reg) data, options(nostack));
+                    if data & SUN4U_LOCKED == 0 {
+                        core::arch::asm!("stxa %g0, [{a}] 0x5d", "membar #Sync", a = in(reg) va, options(nostack));
+                    }
+                }
+                if tlbs.instruction {
+                    let data: u64;
+                    core::arch::asm!("ldxa [{a}] 0x55, {d}", a = in(reg) va, d = out(reg) data, options(nostack));
+                    if data & SUN4U_LOCKED == 0 {
+                        core::arch::asm!("stxa %g0, [{a}] 0x55", "membar #Sync", a = in(reg) va, options(nostack));
+                    }
+                }
+            }
+        }
+    }
+
+    fn mmu_set_enabled(&mut self, enabled: bool) {
+        let lsu = if enabled { platform::asi::LSU_IM | platform::asi::LSU_DM } else { 0 };
+        // SAFETY: the LSU control register; only IM and DM are written.
+        unsafe { core::arch::asm!("stxa {v}, [%g0] 0x45", "membar #Sync", v = in(reg) lsu, options(nostack)) }
+    }
+}
+
+/// Context numbers are 13 bits.
+const CONTEXT_MASK: u64 = 0x1fff;
+/// TLB entries per TLB on T1 (and QEMU).
+const TLB_ENTRIES: u64 = 64;
+/// The lock bit of a TTE as QEMU stores it (sun4u format, bit 6).
+const SUN4U_LOCKED: u64 = 1 << 6;
+/// Demap-address bit 6: demap a whole context.
+const DEMAP_CONTEXT: u64 = 1 << 6;
+
+/// Demaps through the primary context register, which is set to `ctx` for the operation
+/// (the demap address names a context register, not a context number).
+fn demap(tlbs: TlbSet, address: u64, ctx: u64) {
+    // SAFETY: primary context read/write (ASI 0x21 VA 8) and the demap ASIs.
+    unsafe {
+        let saved: u64;
+        core::arch::asm!("ldxa [{a}] 0x21, {v}", a = in(reg) 8u64, v = out(reg) saved, options(nostack));
+        core::arch::asm!("stxa {v}, [{a}] 0x21", v = in(reg) ctx & CONTEXT_MASK, a = in(reg) 8u64, options(nostack));
+        if tlbs.data {
+            core::arch::asm!("stxa %g0, [{a}] 0x5f", "membar #Sync", a = in(reg) address, options(nostack));
+        }
+        if tlbs.instruction {
+            core::arch::asm!("stxa %g0, [{a}] 0x57", "membar #Sync", a = in(reg) address, options(nostack));
+        }
+        core::arch::asm!("stxa {v}, [{a}] 0x21", v = in(reg) saved, a = in(reg) 8u64, options(nostack));
     }
 }
 
