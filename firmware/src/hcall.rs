@@ -8,6 +8,7 @@ use crate::addr::Ra;
 use crate::config::DomainConfig;
 use crate::domain::{Domain, SOFT_STATE_TEXT_LEN};
 use crate::hardware::{Hardware, UartInput};
+use crate::mmu::{self, MmuState};
 use crate::trap::TrapFrame;
 use hv_api::error::{HvError, EOK};
 use hv_api::{cons, core_fn, hcall, soft_state};
@@ -70,6 +71,19 @@ pub enum Outcome {
     Exit(u64),
     /// `mach_sir`: restart the domain (software-initiated reset).
     Sir,
+    /// `mmu_enable`: apply the reply, then continue at `pc` instead of after the trap
+    /// (`RESUME_DONE_AT`).
+    ReplyAt {
+        /// The reply.
+        reply: Reply,
+        /// Where the guest continues.
+        pc: u64,
+    },
+    /// The handler already set up the trap frame (a handled TLB miss or a revectored trap).
+    Resume,
+    /// The guest cannot continue (e.g. an MMU fault it has no fault area for): apply the
+    /// domain's failure policy.
+    GuestFailure(&'static str),
 }
 
 impl From<Reply> for Outcome {
@@ -86,6 +100,8 @@ pub struct Context<'a> {
     pub config: &'a DomainConfig,
     /// The calling vCPU's id.
     pub vid: u64,
+    /// The calling vCPU's MMU state.
+    pub mmu: &'a mut MmuState,
     /// Prefix console lines with the domain name (more than one domain).
     pub tag_console: bool,
     /// The machine.
@@ -146,6 +162,20 @@ pub fn fast_trap(cx: &mut Context<'_>, frame: &TrapFrame) -> Outcome {
         hcall::CONS_WRITE => cons_write(cx, o[0], o[1]).into(),
         hcall::SOFT_STATE_SET => soft_state_set(cx, o[0], o[1]).into(),
         hcall::SOFT_STATE_GET => soft_state_get(cx, o[0]).into(),
+        hcall::MMU_TSB_CTX0 => mmu::mmu_tsb(cx, false, o[0], o[1]).into(),
+        hcall::MMU_TSB_CTXNON0 => mmu::mmu_tsb(cx, true, o[0], o[1]).into(),
+        hcall::MMU_TSB_CTX0_INFO => mmu::mmu_tsb_info(cx, false, o[0], o[1]).into(),
+        hcall::MMU_TSB_CTXNON0_INFO => mmu::mmu_tsb_info(cx, true, o[0], o[1]).into(),
+        hcall::MMU_DEMAP_PAGE => mmu::mmu_demap_page(cx, (o[0], o[1]), o[2], o[3], o[4]).into(),
+        hcall::MMU_DEMAP_CTX => mmu::mmu_demap_ctx(cx, (o[0], o[1]), o[2], o[3]).into(),
+        hcall::MMU_DEMAP_ALL => mmu::mmu_demap_all(cx, (o[0], o[1]), o[2]).into(),
+        hcall::MMU_MAP_PERM_ADDR => mmu::mmu_map_perm_addr(cx, o[0], o[1], o[2], o[3]).into(),
+        hcall::MMU_UNMAP_PERM_ADDR => mmu::mmu_unmap_perm_addr(cx, o[0], o[1], o[2]).into(),
+        hcall::MMU_FAULT_AREA_CONF => mmu::mmu_fault_area_conf(cx, o[0]).into(),
+        hcall::MMU_FAULT_AREA_INFO => mmu::mmu_fault_area_info(cx).into(),
+        hcall::MMU_ENABLE => mmu::mmu_enable(cx, o[0], o[1]),
+        hcall::MEM_SCRUB => mmu::mem_scrub(cx, o[0], o[1]).into(),
+        hcall::MEM_SYNC => mmu::mem_sync(cx, o[0], o[1]).into(),
         _ => Reply::err(HvError::NotSupported).into(),
     }
 }

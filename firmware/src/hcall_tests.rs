@@ -195,9 +195,9 @@ fn guest_faults_are_revectored_or_stop_the_domain() {
     assert_eq!(f.resume, RESUME_REVECTOR);
     assert_eq!((f.target_pc, f.target_tt), (BASE + 0x32 * 32, 0x32));
     // At guest TL 1 the vector is in the TL>0 half.
-    let mut frame = TrapFrame { tt: 0x68, tl: 2, tba: BASE, ..Default::default() };
+    let mut frame = TrapFrame { tt: 0x30, tl: 2, tba: BASE, ..Default::default() };
     assert_eq!(b.hv.handle_trap(&mut b.hw, 0, &mut frame), Action::Resume);
-    assert_eq!(frame.target_pc, BASE + 0x4000 + 0x68 * 32);
+    assert_eq!(frame.target_pc, BASE + 0x4000 + 0x30 * 32);
     // A trap above MAXPTL is the guest's failure: policy stop.
     let mut frame = TrapFrame { tt: 0x10, tl: 3, tba: BASE, ..Default::default() };
     assert_eq!(b.hv.handle_trap(&mut b.hw, 0, &mut frame), Action::Park);
@@ -223,3 +223,4 @@ fn boot_refuses_a_bad_guest_md() {
     let err = Hypervisor::boot(&mut hw, &one_guest_md(SIZE), (BASE, SIZE)).unwrap_err();
     assert!(err.to_string().starts_with("invalid guest MD of domain primary"), "{err}");
 }
+

@@ -7,7 +7,8 @@ use crate::config::{Config, ConfigError, FailurePolicy};
 use crate::domain::{Domain, DomainStatus, GuestMd};
 use crate::hardware::Hardware;
 use crate::hcall::{self, Context, Outcome};
-use crate::trap::{Action, LaunchState, TrapFrame, RESUME_DONE, RESUME_REVECTOR};
+use crate::mmu::{self, MissKind};
+use crate::trap::{Action, LaunchState, TrapFrame, RESUME_DONE, RESUME_DONE_AT, RESUME_REVECTOR};
 use core::fmt;
 use hv_api::md::MachineDescription;
 use hv_api::trap::tt;
@@ -131,11 +132,21 @@ impl Hypervisor {
 
     /// Power-on start of a domain: image copied from its ROM, entry at RTBA + entry offset.
     fn power_on(&mut self, hw: &mut dyn Hardware, domain: usize) -> LaunchState {
+        self.reset_mmus(hw, domain);
         let d = &self.config.domains[domain];
         hw.copy_phys(d.memory.membase, d.rombase, d.romsize);
         self.domains[domain].reset_for_start();
         info!("starting domain {} at {:#x} ({} MiB)", d.name, d.memory.realbase.raw(), d.memory.size >> 20);
         self.launch_state(domain, d.entry_offset)
+    }
+
+    /// A (re)started domain's vCPUs have no MMU state; this strand's TLBs are cleared too.
+    fn reset_mmus(&mut self, hw: &mut dyn Hardware, domain: usize) {
+        for (i, v) in self.config.vcpus.iter().enumerate() {
+            if v.domain == domain {
+                self.vcpus[i].mmu.reset(hw);
+            }
+        }
     }
 
     fn launch_state(&self, domain: usize, offset: u64) -> LaunchState {
@@ -159,19 +170,20 @@ impl Hypervisor {
             domain: &mut self.domains[domain],
             config: &self.config.domains[domain],
             vid: v.vid,
+            mmu: &mut self.vcpus[vcpu].mmu,
             tag_console,
             hw,
         };
         let outcome = match frame.tt {
             0x180 => hcall::fast_trap(&mut cx, frame),
             0x1ff => hcall::core_trap(&mut cx, frame),
-            0x183 | 0x184 => hcall::Reply::err(hv_api::error::HvError::NotSupported).into(),
+            0x183 => mmu::mmu_map_addr(&mut cx, frame.o[0], frame.o[1], frame.o[2], frame.o[3]).into(),
+            0x184 => mmu::mmu_unmap_addr(&mut cx, frame.o[0], frame.o[1], frame.o[2]).into(),
             0x181..=0x1fe => hcall::Reply::err(hv_api::error::HvError::BadTrap).into(),
-            tt::INSTRUCTION_ACCESS_EXCEPTION
-            | tt::DATA_ACCESS_EXCEPTION
-            | tt::FAST_INSTRUCTION_ACCESS_MMU_MISS
-            | tt::FAST_DATA_ACCESS_MMU_MISS
-            | tt::FAST_DATA_ACCESS_PROTECTION => {
+            tt::FAST_INSTRUCTION_ACCESS_MMU_MISS => mmu::tlb_miss(&mut cx, MissKind::Instruction, frame).into(),
+            tt::FAST_DATA_ACCESS_MMU_MISS => mmu::tlb_miss(&mut cx, MissKind::Data, frame).into(),
+            tt::FAST_DATA_ACCESS_PROTECTION => mmu::tlb_miss(&mut cx, MissKind::Protection, frame).into(),
+            tt::INSTRUCTION_ACCESS_EXCEPTION | tt::DATA_ACCESS_EXCEPTION => {
                 revector(frame, frame.tt);
                 return Action::Resume;
             }
@@ -195,9 +207,18 @@ impl Hypervisor {
                 info!("domain {} exited with code {code}", self.config.domains[domain].name);
                 self.stop(domain)
             }
+            Outcome::ReplyAt { reply, pc } => {
+                reply.apply(frame);
+                frame.target_pc = pc;
+                frame.resume = RESUME_DONE_AT;
+                Action::Resume
+            }
+            Outcome::Resume => Action::Resume,
+            Outcome::GuestFailure(why) => self.guest_failed(hw, domain, frame, why),
             Outcome::Sir => {
                 info!("domain {} software-initiated reset", self.config.domains[domain].name);
                 self.domains[domain].reset_for_start();
+                self.reset_mmus(hw, domain);
                 Action::Launch(self.launch_state(domain, SIR_OFFSET))
             }
         }

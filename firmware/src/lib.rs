@@ -28,6 +28,8 @@ pub mod version;
 #[cfg(test)]
 mod hcall_tests;
 #[cfg(test)]
+mod mmu_tests;
+#[cfg(test)]
 mod test_md;
 
 /// The banner the hypervisor prints at boot.

@@ -5,13 +5,14 @@
 //! * [`FirmwareSet`] holds the six files QEMU wants in its `-L` directory and checks the
 //!   size limits of the niagara machine (qemu-niagara.md §2.2) before writing them.
 //! * [`Qemu`] builds the command line and runs QEMU, either with the console on the terminal
-//!   ([`Qemu::run_interactive`]) or captured with a timeout ([`Qemu::run_capture`]).
+//!   ([`Qemu::run_interactive`]) or captured with a timeout ([`Qemu::run_capture`]), optionally
+//!   typing scripted console input ([`Qemu::run_scripted`], e.g. `banner` at OpenBoot's `ok`).
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -295,8 +296,28 @@ impl fmt::Display for EndedBy {
 #[derive(Clone, Debug)]
 pub struct Outcome {
     pub output: String,
+    /// QEMU's standard output alone, as raw bytes (the console stream with `-nographic`).
+    pub stdout: Vec<u8>,
     pub ended_by: EndedBy,
     pub elapsed: Duration,
+}
+
+/// One step of scripted console input: as soon as `after` appears in the console output
+/// (after the text that matched the previous step; `\r` is ignored when matching), `send` is
+/// written to QEMU's standard input, i.e. typed on the console. An empty `after` sends at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputStep {
+    pub after: String,
+    pub send: String,
+}
+
+impl InputStep {
+    pub fn new(after: impl Into<String>, send: impl Into<String>) -> Self {
+        InputStep {
+            after: after.into(),
+            send: send.into(),
+        }
+    }
 }
 
 /// The QEMU command line for `-M niagara`.
@@ -474,14 +495,30 @@ impl Qemu {
                 }
             }
         });
-        self.supervise(child, end_markers, timeout, true)
+        self.supervise(child, end_markers, timeout, true, None)
     }
 
     /// Runs QEMU with no input and captures its output (stdout and stderr) until one of
     /// `end_markers` appears, QEMU exits, or `timeout` elapses; then kills QEMU.
     pub fn run_capture(&self, timeout: Duration, end_markers: &[&str]) -> io::Result<Outcome> {
-        let child = self.spawn(Stdio::null())?;
-        self.supervise(child, end_markers, Some(timeout), false)
+        self.run_scripted(timeout, end_markers, &[])
+    }
+
+    /// Like [`Qemu::run_capture`], but types the `script` steps on the console (QEMU's
+    /// stdin) as their `after` text appears. With an empty script stdin is `/dev/null`.
+    pub fn run_scripted(
+        &self,
+        timeout: Duration,
+        end_markers: &[&str],
+        script: &[InputStep],
+    ) -> io::Result<Outcome> {
+        if script.is_empty() {
+            let child = self.spawn(Stdio::null())?;
+            return self.supervise(child, end_markers, Some(timeout), false, None);
+        }
+        let mut child = self.spawn(Stdio::piped())?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        self.supervise(child, end_markers, Some(timeout), false, Some((stdin, script)))
     }
 
     fn supervise(
@@ -490,6 +527,7 @@ impl Qemu {
         end_markers: &[&str],
         timeout: Option<Duration>,
         echo: bool,
+        mut script: Option<(ChildStdin, &[InputStep])>,
     ) -> io::Result<Outcome> {
         let start = Instant::now();
         let (tx, rx) = mpsc::channel::<(bool, Event)>();
@@ -520,6 +558,13 @@ impl Qemu {
         let deadline = timeout.map(|t| start + t);
         let max_marker = end_markers.iter().map(|m| m.len()).max().unwrap_or(0);
         let mut text: Vec<u8> = Vec::new();
+        let mut stdout_bytes: Vec<u8> = Vec::new();
+        // The output without '\r', for the input script; where the next step looks.
+        let mut clean: Vec<u8> = Vec::new();
+        let (mut step, mut step_from) = (0usize, 0usize);
+        if let Some((stdin, steps)) = script.as_mut() {
+            feed_script(stdin, steps, &clean, &mut step, &mut step_from);
+        }
         let mut scanned = 0usize;
         let mut open_streams = 2;
         // Once a marker is seen, keep reading until the end of its line (see below).
@@ -564,6 +609,13 @@ impl Qemu {
                         };
                     }
                     text.extend_from_slice(&d);
+                    if !is_err {
+                        stdout_bytes.extend_from_slice(&d);
+                    }
+                    if let Some((stdin, steps)) = script.as_mut() {
+                        clean.extend(d.iter().copied().filter(|&b| b != b'\r'));
+                        feed_script(stdin, steps, &clean, &mut step, &mut step_from);
+                    }
                     if found.is_none() {
                         let from = scanned.saturating_sub(max_marker);
                         for m in end_markers {
@@ -596,9 +648,34 @@ impl Qemu {
         }
         Ok(Outcome {
             output: String::from_utf8_lossy(&text).replace('\r', ""),
+            stdout: stdout_bytes,
             ended_by,
             elapsed: start.elapsed(),
         })
+    }
+}
+
+/// Sends every script step whose `after` text is now in `clean` (past `*from`).
+fn feed_script(
+    stdin: &mut ChildStdin,
+    steps: &[InputStep],
+    clean: &[u8],
+    step: &mut usize,
+    from: &mut usize,
+) {
+    while let Some(s) = steps.get(*step) {
+        let Some(p) = find(&clean[*from..], s.after.as_bytes()) else {
+            return;
+        };
+        *from += p + s.after.len();
+        *step += 1;
+        // Byte by byte, with a short pause: the console is a 16550 polled by the guest.
+        for b in s.send.as_bytes() {
+            if stdin.write_all(&[*b]).and_then(|_| stdin.flush()).is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 
@@ -895,5 +972,28 @@ mod tests {
             .unwrap();
         assert_eq!(o.ended_by, EndedBy::Exited(Some(3)));
         assert_eq!(o.output, "bye\n");
+        assert_eq!(o.stdout, b"bye\n");
+    }
+
+    #[test]
+    fn scripted_input_is_typed_after_prompts() {
+        if !Path::new("/bin/sh").exists() {
+            return;
+        }
+        // A tiny "monitor": prints a prompt, echoes each line read, twice.
+        let script = "printf 'ok '; read a; echo \"got $a\"; printf 'ok '; read b; \
+                      echo \"got $b\"; echo 'hv: all domains stopped'; sleep 30";
+        let o = Qemu::new("fw")
+            .binary("/bin/sh")
+            .runner_with_args(&["-c", script])
+            .run_scripted(
+                Duration::from_secs(20),
+                &[END_MARKER],
+                &[InputStep::new("ok", "banner\r\n"), InputStep::new("ok", "words\n")],
+            )
+            .unwrap();
+        assert_eq!(o.ended_by, EndedBy::EndMarker(END_MARKER.into()));
+        assert!(o.output.contains("got banner\n"), "{}", o.output);
+        assert!(o.output.contains("got words\n"), "{}", o.output);
     }
 }

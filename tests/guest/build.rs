@@ -3,6 +3,11 @@ fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
     println!("cargo:rerun-if-changed=link.ld");
     println!("cargo:rerun-if-env-changed=GUEST_BASE");
+    println!("cargo:rerun-if-env-changed=GUEST_MODE");
+    println!("cargo:rustc-check-cfg=cfg(guest_bench)");
+    if std::env::var("GUEST_MODE").as_deref() == Ok("bench") {
+        println!("cargo:rustc-cfg=guest_bench");
+    }
     if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("sparc64") {
         let base = std::env::var("GUEST_BASE").unwrap_or_else(|_| "0x80000000".into());
         println!("cargo:rustc-link-arg-bins=--defsym=GUEST_BASE={base}");

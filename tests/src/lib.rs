@@ -11,15 +11,20 @@
 //!     (default `"hv: all domains stopped"`); the run also stops at `hv: PANIC`
 //!   - `timeout_ok` — `true`: reaching the timeout is not a failure (default `false`)
 //!   - `corrupt_hv_md` — `"truncate:N"` (keep the first N bytes) or `"byte:OFFSET:VALUE"`
-//!   - `requires` — `"sun-firmware"` and/or `"silo"` (string or array): the case is skipped
-//!     unless `--sun-firmware DIR` / `--silo DIR` was given
+//!   - `requires` — `"sun-firmware"`, `"silo"` and/or `"linux"` (string or array): the case is
+//!     skipped unless `--sun-firmware DIR` / `--silo DIR` was given / the Linux SILO ISO exists
 //!   - `firmware_dir` — take all six files from this directory instead of building them
+//!     (`"${SUN_FIRMWARE}"`: Sun's complete reference chain)
+//!   - `guest_image` — our hypervisor with this image as domain 0 (a generated one-domain
+//!     configuration, 256 MiB at 0x80000000; e.g. `"${SUN_FIRMWARE}/openboot.bin"`)
+//!   - `[[input]]` — `after = "ok"`, `send = "banner\r"`: typed on the console once `after`
+//!     appears (after the previous step's match)
 //!   - `[files]` — replace single files of the set, e.g. `"1up-hv.bin" = "${SUN_FIRMWARE}/1up-hv.bin"`
 //!   - `drive` — a pflash disk image; `icount` — `-icount shift=N`; `qemu_args` — extra args
 //!   - `allow` — entries of `forbidden-always.txt` that do not apply to this case
 //!   - `description` — free text
 //!
-//!   Paths may use `${WORKSPACE}`, `${CASE_DIR}`, `${SUN_FIRMWARE}`, `${SILO}`; relative
+//!   Paths may use `${WORKSPACE}`, `${CASE_DIR}`, `${SUN_FIRMWARE}`, `${SILO}`, `${LINUX_ISO}`; relative
 //!   paths (other than `config`) are relative to the case folder.
 //! * `expected.txt` — lines that must each appear in the console output, in this order
 //!   (each is a substring of a console line that comes after the previous match).
@@ -34,7 +39,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use qemu_sun4v::{EndedBy, FirmwareSet, Outcome, Qemu, END_MARKER, PANIC_MARKER};
+use qemu_sun4v::{EndedBy, FirmwareSet, InputStep, Outcome, Qemu, END_MARKER, PANIC_MARKER};
 
 /// Default configuration of a case, relative to the workspace.
 pub const DEFAULT_CONFIG: &str = "configs/one-domain.toml";
@@ -115,6 +120,8 @@ impl Corruption {
 pub enum Requirement {
     SunFirmware,
     Silo,
+    /// The Linux SILO ISO (`${LINUX_ISO}`), built by the xtask from Debian's kernel source.
+    Linux,
 }
 
 impl Requirement {
@@ -122,8 +129,9 @@ impl Requirement {
         match s {
             "sun-firmware" => Ok(Requirement::SunFirmware),
             "silo" => Ok(Requirement::Silo),
+            "linux" => Ok(Requirement::Linux),
             _ => Err(format!(
-                "unknown requirement `{s}` (known: \"sun-firmware\", \"silo\")"
+                "unknown requirement `{s}` (known: \"sun-firmware\", \"silo\", \"linux\")"
             )),
         }
     }
@@ -131,6 +139,10 @@ impl Requirement {
         match self {
             Requirement::SunFirmware => "--sun-firmware DIR",
             Requirement::Silo => "--silo DIR",
+            Requirement::Linux => {
+                "the Linux SILO ISO (built when --sun-firmware DIR and --silo DIR are given, \
+                 or --linux-iso FILE)"
+            }
         }
     }
 }
@@ -150,6 +162,10 @@ pub struct Case {
     pub corrupt_hv_md: Option<Corruption>,
     pub requires: Vec<Requirement>,
     pub firmware_dir: Option<String>,
+    /// Our hypervisor with this image as domain 0 (a generated configuration).
+    pub guest_image: Option<String>,
+    /// Console input typed as the output appears.
+    pub input: Vec<InputStep>,
     pub files: BTreeMap<String, String>,
     pub drive: Option<String>,
     pub icount: Option<u32>,
@@ -169,6 +185,8 @@ const KNOWN_KEYS: &[&str] = &[
     "corrupt_hv_md",
     "requires",
     "firmware_dir",
+    "guest_image",
+    "input",
     "files",
     "drive",
     "icount",
@@ -316,6 +334,39 @@ impl Case {
             Some(v) => str_or_list(v, "allow").map_err(|e| format!("case.toml: {e}"))?,
             None => Vec::new(),
         };
+        let mut input = Vec::new();
+        if let Some(v) = t.get("input") {
+            let arr = v
+                .as_array()
+                .ok_or("case.toml: `input` must be an array of tables ([[input]])")?;
+            for (i, step) in arr.iter().enumerate() {
+                let tab = step
+                    .as_table()
+                    .ok_or("case.toml: `input` must be an array of tables ([[input]])")?;
+                let field = |k: &str| -> Result<String, String> {
+                    tab.get(k)
+                        .and_then(|x| x.as_str())
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("case.toml: input[{i}].{k} must be a string"))
+                };
+                for k in tab.keys() {
+                    if k != "after" && k != "send" {
+                        return Err(format!(
+                            "case.toml: input[{i}]: unknown field `{k}` (known: after, send)"
+                        ));
+                    }
+                }
+                input.push(InputStep::new(field("after")?, field("send")?));
+            }
+        }
+        let guest_image = get_str("guest_image")?;
+        if guest_image.is_some() && (t.contains_key("firmware_dir") || t.contains_key("config")) {
+            return Err(
+                "case.toml: `guest_image` generates the configuration: it cannot be combined \
+                 with `config` or `firmware_dir`"
+                    .into(),
+            );
+        }
         let expected = parse_lines(expected);
         let mut all_forbidden: Vec<String> = shared_forbidden
             .iter()
@@ -335,6 +386,8 @@ impl Case {
             corrupt_hv_md,
             requires,
             firmware_dir: get_str("firmware_dir")?,
+            guest_image,
+            input,
             files,
             drive: get_str("drive")?,
             icount,
@@ -452,6 +505,9 @@ pub struct Env {
     pub out_dir: PathBuf,
     pub sun_firmware: Option<PathBuf>,
     pub silo: Option<PathBuf>,
+    /// The Linux SILO ISO for `${LINUX_ISO}` / `requires = "linux"`: `None` = not available
+    /// (the cases are skipped), `Some(Err)` = building it failed (the cases fail).
+    pub linux_iso: Option<Result<PathBuf, String>>,
     /// QEMU binary (default `qemu-system-sparc64`).
     pub qemu: Option<PathBuf>,
 }
@@ -461,6 +517,13 @@ impl Env {
     /// result is taken relative to the case folder.
     pub fn expand(&self, case: &Case, s: &str) -> Result<PathBuf, String> {
         let mut out = s.to_string();
+        if out.contains("${LINUX_ISO}") {
+            match &self.linux_iso {
+                Some(Ok(p)) => out = out.replace("${LINUX_ISO}", &p.to_string_lossy()),
+                Some(Err(e)) => return Err(format!("`{s}`: the Linux ISO: {e}")),
+                None => return Err(format!("`{s}` needs {}", Requirement::Linux.option())),
+            }
+        }
         let vars: [(&str, Option<&Path>, &str); 4] = [
             ("${WORKSPACE}", Some(&self.workspace), ""),
             ("${CASE_DIR}", Some(&case.dir), ""),
@@ -485,6 +548,7 @@ impl Env {
         match r {
             Requirement::SunFirmware => self.sun_firmware.is_none(),
             Requirement::Silo => self.silo.is_none(),
+            Requirement::Linux => self.linux_iso.is_none(),
         }
     }
 }
@@ -504,6 +568,19 @@ pub enum Verdict {
     Skip(String),
 }
 
+/// The one-domain configuration for running `image` as domain 0 on our hypervisor: the shape
+/// of Sun's 1up (256 MiB at 0x80000000, entry at the power-on-reset vector realbase + 0x20).
+pub fn single_guest_config(image: &Path) -> String {
+    let image = toml::Value::String(image.to_string_lossy().into_owned());
+    format!(
+        "# Generated: {image} as domain 0 of our hypervisor (Sun's 1up shape).\n\
+         [platform]\nram-size = \"256M\"\nstrands = 1\n\n\
+         [[domain]]\nname = \"primary\"\nvcpus = [0]\n\
+         memory = {{ base = 0x80000000, size = \"256M\" }}\n\
+         image = {image}\nentry-offset = 0x20\nconsole = \"uart\"\nfailure-policy = \"stop\"\n"
+    )
+}
+
 /// Prepares the firmware set of a case and writes it to `dir`; returns the RAM size.
 fn prepare(
     case: &Case,
@@ -511,9 +588,23 @@ fn prepare(
     src: &mut dyn FirmwareSource,
     dir: &Path,
 ) -> Result<Option<u64>, String> {
-    let (mut set, ram) = match &case.firmware_dir {
-        Some(d) => (FirmwareSet::read_from(&env.expand(case, d)?)?, None),
-        None => {
+    let (mut set, ram) = match (&case.firmware_dir, &case.guest_image) {
+        (Some(d), _) => (FirmwareSet::read_from(&env.expand(case, d)?)?, None),
+        (None, Some(img)) => {
+            let img = env.expand(case, img)?;
+            if !img.is_file() {
+                return Err(format!("guest_image {} not found", img.display()));
+            }
+            let config = env.out_dir.join(format!("{}.ldom.toml", case.name));
+            std::fs::create_dir_all(&env.out_dir)
+                .and_then(|_| std::fs::write(&config, single_guest_config(&img)))
+                .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
+            let (set, ram) = src
+                .firmware_set(&config)
+                .map_err(|e| format!("building the firmware set for {img:?}: {e}"))?;
+            (set, Some(ram))
+        }
+        (None, None) => {
             let config = env.workspace.join(&case.config);
             let (set, ram) = src.firmware_set(&config).map_err(|e| {
                 format!(
@@ -582,7 +673,7 @@ pub fn run_case(
     }
     let markers = case.end_markers();
     let markers: Vec<&str> = markers.iter().map(String::as_str).collect();
-    let outcome = match q.run_capture(case.timeout, &markers) {
+    let outcome = match q.run_scripted(case.timeout, &markers, &case.input) {
         Ok(o) => o,
         Err(e) => {
             return (
@@ -747,6 +838,12 @@ mod tests {
             icount = 2
             [files]
             "1up-hv.bin" = "${SUN_FIRMWARE}/1up-hv.bin"
+            [[input]]
+            after = "ok"
+            send = "banner\r"
+            [[input]]
+            after = ""
+            send = "x"
             "#,
             "# comment\n\nfirst\nsecond  \r\n",
             "nope\n",
@@ -769,6 +866,10 @@ mod tests {
         assert_eq!(c.forbidden, ["hv: PANIC", "nope"]);
         assert_eq!(c.qemu_args, ["-d", "int"]);
         assert_eq!(c.icount, Some(2));
+        assert_eq!(
+            c.input,
+            [InputStep::new("ok", "banner\r"), InputStep::new("", "x")]
+        );
         let env = Env {
             sun_firmware: Some("/sun".into()),
             ..Env::default()
@@ -798,6 +899,37 @@ mod tests {
         assert!(case("timeout_secs = -1", "a", "").is_err());
         assert!(case("[files]\n\"x.bin\" = \"y\"", "a", "").is_err());
         assert!(case("memory = \"lots\"", "a", "").is_err());
+        assert!(case("input = \"banner\"", "a", "").is_err());
+        assert!(case("[[input]]\nafter = \"ok\"", "a", "").is_err());
+        assert!(case("[[input]]\nafter = \"ok\"\nsend = \"x\"\nwait = 1", "a", "").is_err());
+        assert!(case("guest_image = \"x.bin\"\nconfig = \"c.toml\"", "a", "").is_err());
+    }
+
+    #[test]
+    fn guest_image_and_linux_iso() {
+        let c = case("guest_image = \"${SUN_FIRMWARE}/openboot.bin\"\nrequires = [\"linux\", \"sun-firmware\"]\ndrive = \"${LINUX_ISO}\"", "a", "").unwrap();
+        assert_eq!(c.requires, [Requirement::SunFirmware, Requirement::Linux]);
+        let env = Env::default();
+        assert!(env.missing(Requirement::Linux));
+        assert!(env.expand(&c, "${LINUX_ISO}").is_err());
+        let env = Env {
+            linux_iso: Some(Ok("/t/linux.iso".into())),
+            ..Env::default()
+        };
+        assert_eq!(env.expand(&c, "${LINUX_ISO}").unwrap(), PathBuf::from("/t/linux.iso"));
+        let env = Env {
+            linux_iso: Some(Err("no compiler".into())),
+            ..Env::default()
+        };
+        assert!(!env.missing(Requirement::Linux));
+        assert!(env.expand(&c, "${LINUX_ISO}").unwrap_err().contains("no compiler"));
+        let cfg = single_guest_config(Path::new("/sun \"fw\"/openboot.bin"));
+        let t: toml::Table = cfg.parse().unwrap();
+        assert_eq!(
+            t["domain"][0]["image"].as_str(),
+            Some("/sun \"fw\"/openboot.bin")
+        );
+        assert_eq!(t["platform"]["ram-size"].as_str(), Some("256M"));
     }
 
     #[test]

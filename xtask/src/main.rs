@@ -7,31 +7,58 @@
 //! * `firmware --out DIR [--config FILE]` — write the complete `-L` folder.
 //! * `test [--sun-firmware DIR] [--silo DIR] [--case NAME] [--qemu-only]` — host unit
 //!   tests, then every QEMU case of `tests/cases/`.
-//! * `bench`, `linux`, `silo-iso` — not implemented yet.
+//! * `run --guest openboot --sun-firmware DIR [--disk ISO] [--reference]` — Sun's OpenBoot as
+//!   the guest of our hypervisor (or Sun's complete reference chain).
+//! * `linux [--out DIR]` — build the Linux 6.1 test guest (see `linux.rs`).
+//! * `silo-iso --silo DIR [--kernel FILE] [--out FILE]` — the bootable SILO ISO.
+//! * `measure-linux --sun-firmware DIR --silo DIR [--reference]` — instructions from reset to
+//!   Linux's `Run /init` (see `measure.rs`).
+//! * `bench` — not implemented yet.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
+mod linux;
+mod measure;
+
 use qemu_sun4v::{elf_to_raw, FirmwareSet, Qemu, END_MARKER, PROM_BASE};
 use tests::{Env, FirmwareSource};
 
-const USAGE: &str = "\
+pub(crate) const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  run [--config FILE] [--memory SIZE] [--timeout SECS]
+  run [--config FILE] [--memory SIZE] [--timeout SECS] [--disk ISO]
         build the hypervisor, guests and config, write target/fw/<config-stem>/,
         boot it in QEMU with the console on this terminal; stops after
         `hv: all domains stopped` (or Ctrl-C)
+  run --guest openboot --sun-firmware DIR [--reference] [--disk ISO] [--timeout SECS]
+        Sun's OpenBoot (DIR/openboot.bin, DIR/nvram1) as domain 0 of our hypervisor;
+        --reference: Sun's complete chain instead (DIR's reset.bin, q.bin, openboot.bin,
+        nvram1, 1up-md.bin, 1up-hv.bin). --disk: the vdisk (-drive if=pflash), e.g. the
+        SILO ISO; type `boot` at `ok`. Ctrl-C ends the run.
   firmware --out DIR [--config FILE]
         write the complete -L folder (reset.bin, q.bin, openboot.bin, 1up-hv.bin,
         1up-md.bin, nvram1) for FILE
-  test [--sun-firmware DIR] [--silo DIR] [--case NAME] [--qemu-only]
+  test [--sun-firmware DIR] [--silo DIR] [--linux-iso FILE] [--case NAME] [--qemu-only]
         host unit tests (cargo test --workspace), then every QEMU case in tests/cases
-        (--case: only the cases whose name contains NAME; --qemu-only: skip unit tests)
-  bench | linux | silo-iso
+        (--case: only the cases whose name contains NAME; --qemu-only: skip unit tests).
+        Cases with real guests need --sun-firmware (or $SUN_FIRMWARE) and --silo (or
+        $SILO_DIR); with both, the Linux kernel and ISO are built (cached in target/linux/)
+        unless --linux-iso FILE (or $LINUX_ISO) is given.
+  linux [--out DIR] [--build-dir DIR] [--jobs N] [--force]
+        build the Linux 6.1 test guest from Debian's linux-source-6.1 with
+        guests/linux/{config-fragment,init.c,initramfs.list}; writes DIR/image
+        (default target/linux/image; sources and objects in target/linux-build/)
+  silo-iso --silo DIR [--kernel FILE] [--out FILE]
+        the bootable ISO: SILO's isofs.b/second.b from DIR, silo.conf, the kernel
+        (default target/linux/image) as /boot/vmlinux; default target/linux/linux-silo.iso
+  measure-linux --sun-firmware DIR --silo DIR [--reference] [--iso FILE] [--timeout SECS]
+        boot Linux with -icount shift=0,sleep=off, type `boot` at `ok`, and report the
+        instruction count from reset to Linux's `Run /init` line
+  bench
         not implemented yet
 
 FILE defaults to configs/one-domain.toml; SIZE is like 256M, 1G (bare number = MiB).";
@@ -43,7 +70,7 @@ const DEFAULT_CONFIG: &str = "configs/one-domain.toml";
 /// Bare image names a configuration may use: name -> (package, bin).
 const GUEST_IMAGES: &[(&str, &str, &str)] = &[("test-guest", "test-guest", "test-guest")];
 
-fn workspace() -> PathBuf {
+pub(crate) fn workspace() -> PathBuf {
     // `cargo run` sets CARGO_MANIFEST_DIR at run time too; the compile-time value is the
     // fallback when the binary is started directly.
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
@@ -67,7 +94,10 @@ fn main() -> ExitCode {
         "run" => cmd_run(rest),
         "firmware" => cmd_firmware(rest),
         "test" => cmd_test(rest),
-        "bench" | "linux" | "silo-iso" => {
+        "linux" => cmd_linux(rest),
+        "silo-iso" => cmd_silo_iso(rest),
+        "measure-linux" => measure::cmd_measure_linux(rest),
+        "bench" => {
             eprintln!("cargo xtask {cmd}: not implemented yet");
             return ExitCode::from(2);
         }
@@ -87,7 +117,7 @@ fn main() -> ExitCode {
 }
 
 /// Minimal option parser: `--name value` pairs and `--flag`s.
-struct Opts {
+pub(crate) struct Opts {
     values: HashMap<String, String>,
     flags: Vec<String>,
 }
@@ -130,7 +160,7 @@ impl Opts {
 }
 
 /// A user-given path: relative to the current directory, or else to the workspace.
-fn user_path(ws: &Path, p: &str) -> PathBuf {
+pub(crate) fn user_path(ws: &Path, p: &str) -> PathBuf {
     let p = PathBuf::from(p);
     if p.is_absolute() || p.exists() {
         return p;
@@ -157,7 +187,7 @@ fn config_path(ws: &Path, opts: &Opts) -> Result<PathBuf, String> {
 // ---------------------------------------------------------------------------------------
 // Prerequisites
 
-fn run_status(cmd: &mut Command) -> Result<(), String> {
+pub(crate) fn run_status(cmd: &mut Command) -> Result<(), String> {
     let desc = format!("{cmd:?}");
     let st = cmd
         .status()
@@ -169,7 +199,7 @@ fn run_status(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -232,7 +262,7 @@ fn ensure_rust_src() -> Result<(), String> {
     run_status(Command::new("rustup").args(["component", "add", "rust-src"]))
 }
 
-fn ensure_prerequisites(qemu: bool) -> Result<(), String> {
+pub(crate) fn ensure_prerequisites(qemu: bool) -> Result<(), String> {
     if qemu {
         ensure_qemu()?;
     }
@@ -247,7 +277,7 @@ fn cargo() -> String {
 }
 
 /// Builds the hypervisor, the guests and the configurations; caches everything.
-struct Builder {
+pub(crate) struct Builder {
     ws: PathBuf,
     firmware: Option<Result<Vec<u8>, String>>,
     guests: HashMap<(String, u64), Vec<u8>>,
@@ -416,10 +446,86 @@ fn print_written(dir: &Path, written: &[qemu_sun4v::WrittenFile]) {
 // ---------------------------------------------------------------------------------------
 // Commands
 
+/// `--sun-firmware DIR` or `$SUN_FIRMWARE`, checked.
+fn sun_firmware_dir(ws: &Path, opts: &Opts) -> Result<Option<PathBuf>, String> {
+    env_dir(ws, opts, "--sun-firmware", "SUN_FIRMWARE")
+}
+
+/// `--silo DIR` or `$SILO_DIR`, checked.
+fn silo_dir(ws: &Path, opts: &Opts) -> Result<Option<PathBuf>, String> {
+    env_dir(ws, opts, "--silo", "SILO_DIR")
+}
+
+fn env_dir(ws: &Path, opts: &Opts, name: &str, var: &str) -> Result<Option<PathBuf>, String> {
+    let v = match opts.get(name) {
+        Some(v) => v.to_string(),
+        None => match std::env::var(var) {
+            Ok(v) if !v.is_empty() => v,
+            _ => return Ok(None),
+        },
+    };
+    let p = user_path(ws, &v);
+    if p.is_dir() {
+        Ok(Some(p.canonicalize().unwrap_or(p)))
+    } else {
+        Err(format!("{name} (or ${var}): {} is not a directory", p.display()))
+    }
+}
+
+/// Sun's complete reference set in `dir` (all six files must be there).
+fn check_sun_set(dir: &Path) -> Result<(), String> {
+    FirmwareSet::read_from(dir).map(|_| ())
+}
+
+/// Our hypervisor with Sun's `openboot.bin` as domain 0, and Sun's `nvram1`; written to
+/// `target/fw/openboot/`. Returns the folder and the RAM size.
+fn openboot_on_ours(b: &mut Builder, sun: &Path) -> Result<(PathBuf, u64), String> {
+    let dir = b.ws.join("target").join("fw").join("openboot");
+    let config = b.ws.join("target").join("fw").join("openboot.ldom.toml");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::write(
+        &config,
+        tests::single_guest_config(&sun.join("openboot.bin")),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
+    let (mut set, ram) = b.firmware_set(&config)?;
+    let nvram = sun.join("nvram1");
+    set.nvram =
+        Some(std::fs::read(&nvram).map_err(|e| format!("cannot read {}: {e}", nvram.display()))?);
+    let written = set.write_to(&dir)?;
+    print_written(&dir, &written);
+    Ok((dir, ram))
+}
+
 fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
-    let opts = Opts::parse(args, &["--config", "--memory", "--timeout"], &[])?;
+    let opts = Opts::parse(
+        args,
+        &[
+            "--config",
+            "--memory",
+            "--timeout",
+            "--guest",
+            "--sun-firmware",
+            "--disk",
+        ],
+        &["--reference"],
+    )?;
     let ws = workspace();
     ensure_prerequisites(true)?;
+    let disk = opts
+        .get("--disk")
+        .map(|d| {
+            let p = user_path(&ws, d);
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(format!("--disk: {} not found", p.display()))
+            }
+        })
+        .transpose()?;
+    if opts.get("--guest").is_some() || opts.flag("--reference") {
+        return run_openboot(&ws, &opts, disk);
+    }
     let config = config_path(&ws, &opts)?;
     let mut b = Builder::new(ws.clone());
     let (set, ram) = b.firmware_set(&config)?;
@@ -442,7 +548,10 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
                 .map_err(|_| format!("bad --timeout `{t}`"))
         })
         .transpose()?;
-    let q = Qemu::new(&dir).memory(memory);
+    let mut q = Qemu::new(&dir).memory(memory);
+    if let Some(d) = &disk {
+        q = q.drive(d);
+    }
     eprintln!("xtask: {}", q.command_line());
     eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-C stops QEMU earlier");
     let o = q
@@ -456,6 +565,68 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     Ok(match o.ended_by {
         qemu_sun4v::EndedBy::EndMarker(_) => ExitCode::SUCCESS,
         qemu_sun4v::EndedBy::Exited(Some(0)) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
+}
+
+/// `run --guest openboot`: Sun's OpenBoot on our hypervisor, or Sun's reference chain.
+fn run_openboot(ws: &Path, opts: &Opts, disk: Option<PathBuf>) -> Result<ExitCode, String> {
+    match opts.get("--guest") {
+        Some("openboot") | None => {}
+        Some(g) => return Err(format!("unknown --guest `{g}` (known: openboot)")),
+    }
+    if opts.get("--config").is_some() {
+        return Err("--guest openboot generates its configuration: drop --config".into());
+    }
+    let sun = sun_firmware_dir(ws, opts)?
+        .ok_or("--guest openboot needs --sun-firmware DIR (or $SUN_FIRMWARE)")?;
+    let reference = opts.flag("--reference");
+    let (dir, ram) = if reference {
+        check_sun_set(&sun)?;
+        (sun.clone(), 256 << 20)
+    } else {
+        let mut b = Builder::new(ws.to_path_buf());
+        openboot_on_ours(&mut b, &sun)?
+    };
+    let memory = match opts.get("--memory") {
+        Some(m) => qemu_sun4v::parse_size(m)?,
+        None => ram,
+    };
+    let timeout = opts
+        .get("--timeout")
+        .map(|t| {
+            t.parse::<u64>()
+                .map(Duration::from_secs)
+                .map_err(|_| format!("bad --timeout `{t}`"))
+        })
+        .transpose()?;
+    let mut q = Qemu::new(&dir).memory(memory);
+    if let Some(d) = &disk {
+        q = q.drive(d);
+    }
+    eprintln!("xtask: {}", q.command_line());
+    eprintln!(
+        "xtask: {}; type at OpenBoot's `ok` (e.g. `banner`, `boot`); Ctrl-C stops QEMU",
+        if reference {
+            "Sun's reference chain (reset.bin, q.bin, openboot.bin)"
+        } else {
+            "our hypervisor with Sun's openboot.bin as domain 0"
+        }
+    );
+    let markers: &[&str] = if reference { &[] } else { &[END_MARKER] };
+    let o = q
+        .run_interactive(markers, timeout)
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "\nxtask: {} after {:.1} s",
+        o.ended_by,
+        o.elapsed.as_secs_f64()
+    );
+    Ok(match o.ended_by {
+        qemu_sun4v::EndedBy::EndMarker(_) | qemu_sun4v::EndedBy::Exited(Some(0)) => {
+            ExitCode::SUCCESS
+        }
+        qemu_sun4v::EndedBy::Timeout if timeout.is_some() => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
     })
 }
@@ -483,30 +654,23 @@ fn cmd_firmware(args: &[String]) -> Result<ExitCode, String> {
 fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
     let opts = Opts::parse(
         args,
-        &["--sun-firmware", "--silo", "--case"],
+        &["--sun-firmware", "--silo", "--case", "--linux-iso"],
         &["--qemu-only"],
     )?;
     let ws = workspace();
     ensure_prerequisites(true)?;
-    let dir_opt = |name: &str| -> Result<Option<PathBuf>, String> {
-        opts.get(name)
-            .map(|d| {
-                let p = user_path(&ws, d);
-                if p.is_dir() {
-                    Ok(p.canonicalize().unwrap_or(p))
-                } else {
-                    Err(format!("{name}: {} is not a directory", p.display()))
-                }
-            })
-            .transpose()
-    };
-    let env = Env {
+    let mut env = Env {
         workspace: ws.clone(),
         out_dir: ws.join("target").join("fw").join("cases"),
-        sun_firmware: dir_opt("--sun-firmware")?,
-        silo: dir_opt("--silo")?,
+        sun_firmware: sun_firmware_dir(&ws, &opts)?,
+        silo: silo_dir(&ws, &opts)?,
+        linux_iso: None,
         qemu: None,
     };
+    let iso_given = opts
+        .get("--linux-iso")
+        .map(str::to_string)
+        .or_else(|| std::env::var("LINUX_ISO").ok().filter(|v| !v.is_empty()));
 
     // 1. Host unit tests.
     let mut ok = true;
@@ -543,6 +707,29 @@ fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
             return Ok(ExitCode::FAILURE);
         }
     }
+    // The Linux ISO: given, or built when a selected case needs it and the Sun files and
+    // SILO are there (a failed build fails those cases).
+    if let Some(iso) = iso_given {
+        let p = user_path(&ws, &iso);
+        env.linux_iso = Some(if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("--linux-iso: {} not found", p.display()))
+        });
+    } else if cases
+        .iter()
+        .any(|c| c.requires.contains(&tests::Requirement::Linux))
+    {
+        if let (Some(_), Some(silo)) = (&env.sun_firmware, &env.silo) {
+            eprintln!("xtask: building the Linux guest and its SILO ISO (cached in target/linux/)");
+            let paths = linux::LinuxPaths::new(&ws);
+            let r = linux::ensure_linux_iso(&paths, silo, linux::default_jobs());
+            if let Err(e) = &r {
+                eprintln!("xtask: the Linux ISO: {e}");
+            }
+            env.linux_iso = Some(r);
+        }
+    }
     // Build every needed firmware set first, so build output does not interleave with
     // the test lines; errors are reported by the cases that need the set.
     let mut builder = Builder::new(ws.clone());
@@ -550,9 +737,11 @@ fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
         .iter()
         .filter(|c| {
             c.firmware_dir.is_none()
+                && c.guest_image.is_none()
                 && c.requires.iter().all(|r| match r {
                     tests::Requirement::SunFirmware => env.sun_firmware.is_some(),
                     tests::Requirement::Silo => env.silo.is_some(),
+                    tests::Requirement::Linux => env.linux_iso.is_some(),
                 })
         })
         .map(|c| ws.join(&c.config))
@@ -573,4 +762,61 @@ fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn cmd_linux(args: &[String]) -> Result<ExitCode, String> {
+    let opts = Opts::parse(args, &["--out", "--build-dir", "--jobs"], &["--force"])?;
+    let ws = workspace();
+    let mut paths = linux::LinuxPaths::new(&ws);
+    if let Some(o) = opts.get("--out") {
+        paths.out_dir = user_dir(o)?;
+    }
+    if let Some(b) = opts.get("--build-dir") {
+        paths.build_dir = user_dir(b)?;
+    }
+    let jobs = match opts.get("--jobs") {
+        Some(j) => j.parse().map_err(|_| format!("bad --jobs `{j}`"))?,
+        None => linux::default_jobs(),
+    };
+    let built = linux::build_linux(&paths, jobs, opts.flag("--force"))?;
+    println!("kernel: {}", built.image.display());
+    if let Some(s) = built.seconds {
+        println!("build time: {s:.0} s ({jobs} jobs)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A folder given on the command line, made absolute (it need not exist yet).
+fn user_dir(p: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(p);
+    Ok(if p.is_absolute() {
+        p
+    } else {
+        std::env::current_dir()
+            .map_err(|e| format!("no current directory: {e}"))?
+            .join(p)
+    })
+}
+
+fn cmd_silo_iso(args: &[String]) -> Result<ExitCode, String> {
+    let opts = Opts::parse(args, &["--silo", "--kernel", "--out"], &[])?;
+    let ws = workspace();
+    let paths = linux::LinuxPaths::new(&ws);
+    let silo = opts
+        .get("--silo")
+        .map(str::to_string)
+        .or_else(|| std::env::var("SILO_DIR").ok())
+        .ok_or_else(|| format!("silo-iso needs --silo DIR (or SILO_DIR)\n\n{USAGE}"))?;
+    let silo = user_path(&ws, &silo);
+    let kernel = opts
+        .get("--kernel")
+        .map(|k| user_path(&ws, k))
+        .unwrap_or_else(|| paths.image());
+    let out = match opts.get("--out") {
+        Some(o) => user_dir(o)?,
+        None => paths.iso(),
+    };
+    linux::make_silo_iso(&silo, &kernel, &out)?;
+    println!("wrote {}", out.display());
+    Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,21 @@ use crate::hardware::{Hardware, TlbSet, UartInput};
 use std::collections::{BTreeMap, VecDeque};
 
 const PAGE: u64 = 0x1000;
+const TLB_ENTRIES: usize = 64;
+const LOCK: u64 = 1 << 61;
+/// The data TLB alone.
+pub const DTLB: TlbSet = TlbSet { data: true, instruction: false };
+/// The instruction TLB alone.
+pub const ITLB: TlbSet = TlbSet { data: false, instruction: true };
+
+/// Page size of a TTE as the TLB takes it (size code bits 2:0, as the sparc64 layer).
+pub fn page_size(tte: u64) -> u64 {
+    0x2000u64 << (3 * (tte & 7))
+}
+
+fn in_set(tlbs: TlbSet, one: TlbSet) -> bool {
+    (tlbs.data && one.data) || (tlbs.instruction && one.instruction)
+}
 
 /// The fake machine.
 #[derive(Default)]
@@ -20,8 +35,13 @@ pub struct FakeHardware {
     pub uart_busy: bool,
     /// Seconds since 1970.
     pub rtc: u64,
-    /// The TLB: (tlbs, va, ctx, tte) in load order.
+    /// The TLBs: (which TLB — exactly one of data / instruction, page-aligned va, ctx, tte)
+    /// in load order. Like T1 (qemu-niagara.md §4.2): 64 entries per TLB, a load first
+    /// replaces an entry of the same context it overlaps, and a full TLB evicts its oldest
+    /// unlocked entry.
     pub tlb: Vec<(TlbSet, u64, u64, u64)>,
+    /// Every TLB load ever made: (tlbs, va, ctx, tte) as passed to `tlb_load`.
+    pub tlb_loads: Vec<(TlbSet, u64, u64, u64)>,
     /// Whether the guest MMU is on.
     pub mmu_enabled: bool,
 }
@@ -52,6 +72,19 @@ impl FakeHardware {
 
     pub fn console(&self) -> String {
         String::from_utf8_lossy(&self.uart_out).into_owned()
+    }
+
+    /// Base addresses of the 4 KiB pages ever written.
+    pub fn pages(&self) -> impl Iterator<Item = u64> + '_ {
+        self.pages.keys().copied()
+    }
+
+    /// The entry of TLB `one` that translates `va` in `ctx`: the physical address.
+    pub fn translate(&self, one: TlbSet, va: u64, ctx: u64) -> Option<u64> {
+        self.tlb.iter().find(|e| e.0 == one && e.2 == ctx && va.wrapping_sub(e.1) < page_size(e.3)).map(|e| {
+            let size = page_size(e.3);
+            (e.3 & 0x00ff_ffff_ffff_e000 & !(size - 1)) | (va & (size - 1))
+        })
     }
 }
 
@@ -92,19 +125,39 @@ impl Hardware for FakeHardware {
     }
 
     fn tlb_load(&mut self, tlbs: TlbSet, va: u64, ctx: u64, tte: u64) {
-        self.tlb.push((tlbs, va, ctx, tte));
+        self.tlb_loads.push((tlbs, va, ctx, tte));
+        for (on, one) in [(tlbs.data, DTLB), (tlbs.instruction, ITLB)] {
+            if !on {
+                continue;
+            }
+            let size = page_size(tte);
+            let va = va & !(size - 1);
+            self.tlb.retain(|e| {
+                !(e.0 == one && e.2 == ctx && e.1 < va + size && va < e.1 + page_size(e.3))
+            });
+            if self.tlb.iter().filter(|e| e.0 == one).count() >= TLB_ENTRIES {
+                if let Some(i) = self.tlb.iter().position(|e| e.0 == one && e.3 & LOCK == 0) {
+                    self.tlb.remove(i);
+                } else {
+                    continue;
+                }
+            }
+            self.tlb.push((one, va, ctx, tte));
+        }
     }
 
-    fn tlb_demap_page(&mut self, _tlbs: TlbSet, va: u64, ctx: u64) {
-        self.tlb.retain(|e| !(e.1 >> 13 == va >> 13 && e.2 == ctx));
+    fn tlb_demap_page(&mut self, tlbs: TlbSet, va: u64, ctx: u64) {
+        self.tlb.retain(|e| {
+            !(in_set(tlbs, e.0) && e.2 == ctx && va.wrapping_sub(e.1) < page_size(e.3))
+        });
     }
 
-    fn tlb_demap_context(&mut self, _tlbs: TlbSet, ctx: u64) {
-        self.tlb.retain(|e| e.2 != ctx);
+    fn tlb_demap_context(&mut self, tlbs: TlbSet, ctx: u64) {
+        self.tlb.retain(|e| !(in_set(tlbs, e.0) && e.2 == ctx));
     }
 
-    fn tlb_demap_all(&mut self, _tlbs: TlbSet) {
-        self.tlb.retain(|e| e.3 & (1 << 61) != 0);
+    fn tlb_demap_all(&mut self, tlbs: TlbSet) {
+        self.tlb.retain(|e| !in_set(tlbs, e.0) || e.3 & LOCK != 0);
     }
 
     fn mmu_set_enabled(&mut self, enabled: bool) {

@@ -44,9 +44,20 @@
     ENTRY   guest_start             ! 0x001 power-on reset
     UNEXPECTED_N 2                  ! 0x002-0x003
     ENTRY   guest_sir_start         ! 0x004 software-initiated reset
-    UNEXPECTED_N 0x2d               ! 0x005-0x031
-    ENTRY   guest_record_trap       ! 0x032 data_access_error
-    UNEXPECTED_N 0x4d               ! 0x033-0x07f
+    UNEXPECTED_N 3                  ! 0x005-0x007
+    ENTRY   guest_trap_rust         ! 0x008 instruction_access_exception
+    ENTRY   guest_trap_rust         ! 0x009 instruction_access_MMU_miss
+    UNEXPECTED_N 0x26               ! 0x00a-0x02f
+    ENTRY   guest_trap_rust         ! 0x030 data_access_exception
+    ENTRY   guest_dmiss             ! 0x031 data_access_MMU_miss
+    ENTRY   guest_trap_rust         ! 0x032 data_access_error
+    UNEXPECTED_N 0x31               ! 0x033-0x063
+    ENTRY   guest_trap_rust         ! 0x064 fast_instruction_access_MMU_miss
+    UNEXPECTED_N 3
+    ENTRY   guest_trap_rust         ! 0x068 fast_data_access_MMU_miss
+    UNEXPECTED_N 3
+    ENTRY   guest_trap_rust         ! 0x06c fast_data_access_protection
+    UNEXPECTED_N 0x13               ! 0x06d-0x07f
     ! 0x080 spill_0_normal
     stx     %l0, [%sp + 2047 + 0x00]
     stx     %l1, [%sp + 2047 + 0x08]
@@ -138,12 +149,30 @@ guest_sir_start:
 1:  ba      1b
     nop
 
-! data_access_error: record the trap type and skip the faulting instruction.
-guest_record_trap:
-    rdpr    %tt, %g1
-    SETX    GUEST_LAST_TRAP, %g2, %g3
-    stx     %g1, [%g3]
+! data_access_MMU_miss: the benchmark (BENCH_SKIP_DMISS != 0) skips the access in five
+! guest instructions; the tests handle it in Rust.
+guest_dmiss:
+    sethi   %hi(BENCH_SKIP_DMISS), %g1
+    ldx     [%g1 + %lo(BENCH_SKIP_DMISS)], %g1
+    brz,pt  %g1, guest_trap_rust
+    nop
     done
+
+! A trap the tests expect: guest_trap(tt, tpc, tl) in Rust says how to return
+! (0 = done: skip the instruction, 1 = retry it). The save gives Rust a window of its own,
+! so the interrupted code's registers are untouched.
+guest_trap_rust:
+    save    %sp, -192, %sp
+    rdpr    %tt, %o0
+    rdpr    %tpc, %o1
+    call    guest_trap
+    rdpr    %tl, %o2
+    brnz,pn %o0, 1f
+    nop
+    restore
+    done
+1:  restore
+    retry
 
 ! Any other trap: report it from Rust (which exits).
 guest_unexpected:

@@ -1,8 +1,11 @@
 //! The sun4v test guest: a bare-metal Rust guest, built on `hv_api::guest`, that calls every
-//! hypercall of the core API with good and bad arguments and prints one line per check:
-//! `test-guest: ok <name>` or `test-guest: FAIL <name>: <detail>`. It ends with
-//! `test-guest: all tests passed` (or a failure count), then `mach_sir`; the restarted guest
-//! checks the reset state and leaves with `mach_exit(0)`.
+//! hypercall it tests with good and bad arguments and prints one line per check:
+//! `test-guest: ok <name>` or `test-guest: FAIL <name>: <detail>`. Core API tests run with
+//! the MMU off; the MMU tests then turn it on (kernel in context 0, a user context with its
+//! own TSB, faults handled through the fault status area, permanent mappings, demaps,
+//! hostile TSB contents). It ends with `test-guest: all tests passed` (or a failure count),
+//! then `mach_sir`; the restarted guest checks the reset state and leaves with
+//! `mach_exit(0)`.
 #![cfg_attr(target_arch = "sparc64", no_std, no_main)]
 #![cfg_attr(target_arch = "sparc64", feature(asm_experimental_arch))]
 
@@ -12,4 +15,11 @@ fn main() {
 }
 
 #[cfg(target_arch = "sparc64")]
-mod guest;
+#[macro_use]
+mod rt;
+#[cfg(target_arch = "sparc64")]
+mod core_tests;
+#[cfg(target_arch = "sparc64")]
+mod mmu_tests;
+#[cfg(all(target_arch = "sparc64", guest_bench))]
+mod bench;

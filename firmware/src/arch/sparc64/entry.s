@@ -129,7 +129,14 @@ hv_reset:
 .balign 0x4000
 .global hv_trap_table
 hv_trap_table:
-    TRAP_COMMON_N 0x80              ! 0x000-0x07f
+    TRAP_COMMON_N 0x64              ! 0x000-0x063
+
+    ! 0x064 fast_instruction_access_MMU_miss, 0x068 fast_data_access_MMU_miss (BIG)
+    ba,a    hv_itlb_miss_fast
+    .org    hv_trap_table + 0x68 * 32
+    ba,a    hv_dtlb_miss_fast
+    .org    hv_trap_table + 0x6c * 32
+    TRAP_COMMON_N 0x14              ! 0x06c-0x07f
 
     ! 0x080 spill_0_normal: a hypervisor window to the hypervisor stack.
     STRAND  %g1
@@ -218,7 +225,18 @@ hv_trap_table:
     .org    hv_trap_table + 0xc4 * 32
 
     TRAP_COMMON_N 0xbc              ! 0x0c4-0x17f
-    TRAP_COMMON_N 0x80              ! 0x180-0x1ff: hypervisor traps (ta 0x80-0xff)
+
+    ! 0x180 ta 0x80, fast trap. cpu_myid is answered here when the domain may call it;
+    ! everything else goes to the common path.
+    cmp     %o5, 0x16
+    bne,pn  %xcc, hv_trap_common
+    mov     0x20, %g1
+    ldxa    [%g1] 0x4f, %g1
+    ldx     [%g1 + {S_FAST_MYID}], %g2
+    brlz,pn %g2, hv_trap_common
+    nop
+    ba,a    hv_cpu_myid_fast
+    TRAP_COMMON_N 0x7f              ! 0x181-0x1ff: hypervisor traps (ta 0x81-0xff)
     .org    hv_trap_table + 0x4000
 
 ! ---------------------------------------------------------------------------------------
@@ -251,6 +269,11 @@ hv_trap_common:
     stx     %g2, [%g1 + {F_TSTATE}]
     rdpr    %tba, %g2
     stx     %g2, [%g1 + {F_TBA}]
+    mov     0x30, %g3
+    ldxa    [%g3] 0x50, %g2         ! IMMU tag access
+    stx     %g2, [%g1 + {F_I_TAG_ACCESS}]
+    ldxa    [%g3] 0x58, %g2         ! DMMU tag access
+    stx     %g2, [%g1 + {F_D_TAG_ACCESS}]
     rdpr    %cwp, %g2
     stx     %g2, [%g1 + {S_CWP}]
     rdpr    %cansave, %g2
@@ -334,12 +357,104 @@ hv_trap_common:
     bne,pn  %xcc, 4f
     nop
     retry                           ! RESUME_RETRY: the trapping instruction again
-4:  ldx     [%g1 + {F_TARGET_TT}], %g2   ! RESUME_REVECTOR: into the guest's trap table
+4:  cmp     %g2, 3
+    bne,pn  %xcc, 5f
+    nop
+    ldx     [%g1 + {F_TARGET_PC}], %g2   ! RESUME_DONE_AT: continue at target_pc
+    wrpr    %g2, %tnpc
+    done
+5:  ldx     [%g1 + {F_TARGET_TT}], %g2   ! RESUME_REVECTOR: into the guest's trap table
     wrpr    %g2, %tt
     ldx     [%g1 + {F_TARGET_PC}], %g2
     wrpr    %g0, 0x14, %pstate      ! PRIV | PEF, as a trap sets them
     jmp     %g2
     WRHPR   0, 0                    ! delay slot: %hpstate = 0, the guest's mode
+
+hv_cpu_myid_fast:
+    mov     %g2, %o1
+    clr     %o0
+    done
+
+! TLB-miss fast path: the guest's TSB entry for the faulting address is found, checked
+! (valid, size 8K/64K/4M, for the ITLB executable, real address inside the domain) and
+! loaded; anything else (no entry, 256M pages, bad TTE, permanent mappings) goes to the
+! Rust slow path, which handles every case. Registers: %g1 strand, %g2 tag access,
+! %g3 tag target, %g4 the TSB table of the context class, %g5-%g7 scratch.
+.macro TSB_PROBE asi_tag, next
+    ldx     [%g4 + 0], %g5          ! TSB base PA (0: none)
+    brz,pn  %g5, hv_trap_common
+    ldx     [%g4 + 16], %g6         ! page shift
+    srlx    %g2, %g6, %g6
+    ldx     [%g4 + 8], %g7          ! index mask
+    and     %g6, %g7, %g6
+    sllx    %g6, 4, %g6
+    add     %g5, %g6, %g5
+    ldda    [%g5] 0x26, %g6         ! %g6 = tag, %g7 = TTE
+    ldx     [%g4 + 24], %g5         ! tag mask (context kept or not)
+    and     %g3, %g5, %g5
+    cmp     %g5, %g6
+    bne,pn  %xcc, \next
+    nop
+    brgez,pn %g7, \next            ! valid bit
+    nop
+.endm
+
+.macro TLB_MISS_FAST mmu_asi, data_in_asi, check_x
+    mov     0x20, %g1
+    ldxa    [%g1] 0x4f, %g1
+    ldxa    [%g0] \mmu_asi, %g3     ! tag target: ctx << 48 | VA >> 22
+    mov     0x30, %g2
+    ldxa    [%g2] \mmu_asi, %g2     ! tag access: VA | ctx
+    sllx    %g2, 51, %g4            ! context 0 or not: pick the TSB table
+    movrnz  %g4, 64, %g4
+    add     %g4, %g1, %g4
+    add     %g4, {S_FAST_TSB}, %g4
+    TSB_PROBE \mmu_asi, 1f
+    ba,a    2f
+1:  add     %g4, 32, %g4
+    TSB_PROBE \mmu_asi, hv_trap_common
+2:  and     %g7, 0xf, %g5           ! size: 8K, 64K or 4M only
+    cmp     %g5, 3
+    bgu,pn  %xcc, hv_trap_common
+    cmp     %g5, 2
+    be,pn   %xcc, hv_trap_common
+    .if \check_x
+    andcc   %g7, 0x80, %g0          ! ITLB: executable
+    be,pn   %xcc, hv_trap_common
+    .endif
+    sllx    %g5, 1, %g6             ! page shift = 13 + 3 * size
+    add     %g6, %g5, %g6
+    add     %g6, 13, %g6
+    mov     -1, %g4
+    sllx    %g4, %g6, %g4           ! %g4 = page mask
+    sllx    %g7, 8, %g5             ! RA, bits 55:13
+    srlx    %g5, 21, %g5
+    sllx    %g5, 13, %g5
+    and     %g5, %g4, %g5           ! page-aligned RA
+    ldx     [%g1 + {S_MEM_BASE}], %g6
+    cmp     %g5, %g6
+    blu,pn  %xcc, hv_trap_common
+    ldx     [%g1 + {S_MEM_END}], %g6
+    cmp     %g5, %g6
+    bgeu,pn %xcc, hv_trap_common
+    ldx     [%g1 + {S_TTE_KEEP}], %g6
+    and     %g7, %g6, %g7           ! clear the RA field and the lock bit
+    or      %g7, %g5, %g7           ! PA (RA == PA on this platform)
+    sllx    %g2, 51, %g5            ! tag access aligned to the page (QEMU 7.2, section 13)
+    srlx    %g5, 51, %g5
+    and     %g2, %g4, %g2
+    or      %g2, %g5, %g2
+    mov     0x30, %g5
+    stxa    %g2, [%g5] \mmu_asi
+    mov     0x400, %g5
+    stxa    %g7, [%g5] \data_in_asi
+    retry
+.endm
+
+hv_dtlb_miss_fast:
+    TLB_MISS_FAST 0x58, 0x5c, 0
+hv_itlb_miss_fast:
+    TLB_MISS_FAST 0x50, 0x54, 1
 
 ! A trap while the hypervisor itself runs (not a window trap): report and park.
 hv_trap_in_hv:

@@ -15,8 +15,9 @@ use platform::uart;
 
 /// Strands the tables are sized for (a full T1).
 pub const MAX_STRANDS: usize = platform::T1_STRANDS as usize;
-/// log2 of the hypervisor stack size per strand (64 KiB).
-pub const STACK_SHIFT: u32 = 16;
+/// log2 of the hypervisor stack size per strand (256 KiB: booting moves the ~20 KiB
+/// `Hypervisor` tables by value a few times).
+pub const STACK_SHIFT: u32 = 18;
 const STACK_SIZE: usize = 1 << STACK_SHIFT;
 /// Register windows a strand can stash: every guest window plus the trapping one.
 const STASH_WINDOWS: usize = 8;
@@ -46,7 +47,42 @@ pub struct StrandState {
     strand_id: u64,
     /// Index of the vCPU running here.
     vcpu: u64,
+    /// What the assembly fast paths need, refreshed by [`refresh_fast_state`] whenever the
+    /// Rust side may have changed it.
+    fast: FastState,
     stash: [StashedWindow; STASH_WINDOWS],
+}
+
+/// One TSB as the TLB-miss fast path walks it.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct FastTsbHw {
+    /// Physical address of the TSB; 0 = no TSB.
+    base_pa: u64,
+    /// `num_ttes - 1`.
+    index_mask: u64,
+    /// `13 + 3 * pgsz_idx`: the VA shift that indexes the TSB.
+    page_shift: u64,
+    /// Bits of the tag target that must match the entry's tag (the context is dropped for
+    /// unshared TSBs of nonzero contexts).
+    tag_mask: u64,
+}
+
+/// Fast-path state of the vCPU running on a strand.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct FastState {
+    /// `cpu_myid`'s answer, or -1 when the domain may not call it (the slow path answers).
+    myid: i64,
+    /// First physical address of the domain's memory.
+    mem_base: u64,
+    /// End of the domain's memory; 0 disables the TLB fast path.
+    mem_end: u64,
+    /// TTE bits kept when the RA field is replaced by the PA: all but bits 55:13 and the
+    /// lock bit 61.
+    tte_keep: u64,
+    /// Context-0 TSBs, then nonzero-context TSBs.
+    tsbs: [FastTsbHw; 4],
 }
 
 const STRAND_SIZE: usize = core::mem::size_of::<StrandState>();
@@ -81,6 +117,11 @@ core::arch::global_asm!(
     S_STACK_TOP = const offset_of!(StrandState, stack_top),
     S_STRAND_ID = const offset_of!(StrandState, strand_id),
     S_STASH = const offset_of!(StrandState, stash),
+    S_FAST_MYID = const offset_of!(StrandState, fast) + offset_of!(FastState, myid),
+    S_MEM_BASE = const offset_of!(StrandState, fast) + offset_of!(FastState, mem_base),
+    S_MEM_END = const offset_of!(StrandState, fast) + offset_of!(FastState, mem_end),
+    S_TTE_KEEP = const offset_of!(StrandState, fast) + offset_of!(FastState, tte_keep),
+    S_FAST_TSB = const offset_of!(StrandState, fast) + offset_of!(FastState, tsbs),
     F_O = const offset_of!(TrapFrame, o),
     F_TT = const offset_of!(TrapFrame, tt),
     F_TL = const offset_of!(TrapFrame, tl),
@@ -91,6 +132,8 @@ core::arch::global_asm!(
     F_RESUME = const offset_of!(TrapFrame, resume),
     F_TARGET_PC = const offset_of!(TrapFrame, target_pc),
     F_TARGET_TT = const offset_of!(TrapFrame, target_tt),
+    F_I_TAG_ACCESS = const offset_of!(TrapFrame, i_tag_access),
+    F_D_TAG_ACCESS = const offset_of!(TrapFrame, d_tag_access),
     L_PC = const offset_of!(LaunchState, pc),
     L_RTBA = const offset_of!(LaunchState, rtba),
     L_O0 = const offset_of!(LaunchState, o0),
@@ -256,6 +299,38 @@ fn demap(tlbs: TlbSet, address: u64, ctx: u64) {
     }
 }
 
+/// Copies what the fast paths need from the vCPU's state into the strand state.
+fn refresh_fast_state(fast: &mut FastState, hv: &Hypervisor, vcpu: usize) {
+    let domain = hv.config.vcpus[vcpu].domain;
+    let d = &hv.config.domains[domain];
+    let myid_ok = hv_api::hcall::function_info(hv_api::hcall::CPU_MYID)
+        .map(|info| hv.domains[domain].versions.permits(info))
+        .unwrap_or(false);
+    fast.myid = if myid_ok { hv.config.vcpus[vcpu].vid as i64 } else { -1 };
+    let base = d.memory.membase.raw();
+    let end = base + d.memory.size;
+    // The fast path checks only that a page of at most 4 MiB starts inside the domain,
+    // which proves it ends inside when the domain's bounds are 4 MiB aligned; RA == PA.
+    let aligned = (base | end) & (FAST_PATH_ALIGN - 1) == 0 && d.memory.realbase.raw() == base;
+    fast.mem_base = base;
+    fast.mem_end = if aligned { end } else { 0 };
+    fast.tte_keep = !((((1u64 << 43) - 1) << 13) | (1 << 61));
+    let mmu = &hv.vcpus[vcpu].mmu;
+    for (class, nonzero) in [(0usize, false), (1, true)] {
+        for (i, t) in mmu.fast_tsbs(nonzero).iter().enumerate() {
+            fast.tsbs[2 * class + i] = FastTsbHw {
+                base_pa: t.base_pa,
+                index_mask: t.index_mask,
+                page_shift: t.page_shift,
+                tag_mask: t.ctx_mask | ((1 << 42) - 1),
+            };
+        }
+    }
+}
+
+/// Domain memory alignment the TLB fast path needs (see `refresh_fast_state`).
+const FAST_PATH_ALIGN: u64 = 0x40_0000;
+
 fn strand_state(strand: u64) -> *mut StrandState {
     // SAFETY: only the address is taken; the strand index is below MAX_STRANDS (5 bits).
     unsafe { (core::ptr::addr_of_mut!(hv_strands) as *mut StrandState).add(strand as usize) }
@@ -313,7 +388,9 @@ extern "C" fn hv_start(strand: u64, ram_size: u64) -> ! {
         match hv.start_strand(&mut hw, strand) {
             Some((vcpu, state)) => {
                 // SAFETY: this strand's own state; no trap is in progress.
-                unsafe { (*strand_state(strand)).vcpu = vcpu as u64 };
+                let s = unsafe { &mut *strand_state(strand) };
+                s.vcpu = vcpu as u64;
+                refresh_fast_state(&mut s.fast, hv, vcpu);
                 state
             }
             None => {
@@ -333,7 +410,10 @@ extern "C" fn hv_trap(strand: &mut StrandState) {
     let action = {
         let mut guard = HYPERVISOR.lock();
         let hv = guard.as_mut().expect("traps come only from started guests");
-        hv.handle_trap(&mut hw, strand.vcpu as usize, &mut strand.frame)
+        let vcpu = strand.vcpu as usize;
+        let action = hv.handle_trap(&mut hw, vcpu, &mut strand.frame);
+        refresh_fast_state(&mut strand.fast, hv, vcpu);
+        action
     };
     match action {
         Action::Resume => {}

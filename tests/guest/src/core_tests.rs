@@ -1,89 +1,16 @@
 //! The guest proper (sparc64 only).
 
-use core::cell::UnsafeCell;
-use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicU64, Ordering};
+//! Core API tests, with the MMU off.
+
+use crate::rt::{check, failures, Buffer, LAST_TT};
+use core::sync::atomic::Ordering;
 use hv_api::error::HvError;
 use hv_api::guest as hv;
 use hv_api::md::MachineDescription;
 use hv_api::{core_fn, group, hcall, soft_state};
 
-core::arch::global_asm!(include_str!("entry.s"));
-
-/// Trap type recorded by the guest's data_access_error handler (written from assembly).
-#[no_mangle]
-static GUEST_LAST_TRAP: AtomicU64 = AtomicU64::new(0);
-
-static FAILURES: AtomicU64 = AtomicU64::new(0);
-
-/// A 16-byte aligned buffer in guest memory; its address is its real address (MMU off).
-#[repr(C, align(64))]
-struct Buffer<const N: usize>(UnsafeCell<[u8; N]>);
-
-// SAFETY: the guest runs on one vCPU; buffers are only touched from guest_main.
-unsafe impl<const N: usize> Sync for Buffer<N> {}
-
-impl<const N: usize> Buffer<N> {
-    const fn new() -> Self {
-        Buffer(UnsafeCell::new([0; N]))
-    }
-    fn ra(&self) -> u64 {
-        self.0.get() as u64
-    }
-    fn bytes(&self) -> &[u8; N] {
-        // SAFETY: single-threaded; the hypervisor wrote it before we read it.
-        unsafe { &*self.0.get() }
-    }
-    fn bytes_mut(&self) -> &mut [u8; N] {
-        // SAFETY: single-threaded.
-        unsafe { &mut *self.0.get() }
-    }
-}
-
 static MD_BUF: Buffer<8192> = Buffer::new();
 static TEXT: Buffer<64> = Buffer::new();
-
-struct Console;
-
-impl Write for Console {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        for b in s.bytes() {
-            if b == b'\n' {
-                put(b'\r');
-            }
-            put(b);
-        }
-        Ok(())
-    }
-}
-
-fn put(b: u8) {
-    while hv::cons_putchar(b as u64) == Err(HvError::WouldBlock) {}
-}
-
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        let _ = write!(Console, "test-guest: ");
-        let _ = writeln!(Console, $($arg)*);
-    }};
-}
-
-fn check(name: &str, ok: bool, detail: fmt::Arguments<'_>) {
-    if ok {
-        say!("ok {name}");
-    } else {
-        FAILURES.fetch_add(1, Ordering::Relaxed);
-        say!("FAIL {name}: {detail}");
-    }
-}
-
-macro_rules! check_eq {
-    ($name:expr, $left:expr, $right:expr) => {{
-        let l = $left;
-        let r = $right;
-        check($name, l == r, format_args!("got {:?}, expected {:?}", l, r));
-    }};
-}
 
 fn raw_fast(function: u64, args: [u64; 5]) -> (u64, [u64; 4]) {
     // SAFETY: used only with functions whose arguments point nowhere or at our buffers.
@@ -93,6 +20,8 @@ fn raw_fast(function: u64, args: [u64; 5]) -> (u64, [u64; 4]) {
 #[no_mangle]
 extern "C" fn guest_main(base: u64, size: u64) -> ! {
     say!("start (memory {:#x} bytes at {:#x})", size, base);
+    #[cfg(guest_bench)]
+    crate::bench::run(base, size);
     versions();
     errors_for_unknown_calls();
     machine_description(base);
@@ -103,7 +32,8 @@ extern "C" fn guest_main(base: u64, size: u64) -> ! {
     registers_survive_hypercalls();
     windows_survive_hypercalls();
     revectored_trap();
-    let failed = FAILURES.load(Ordering::Relaxed);
+    crate::mmu_tests::run(base, size);
+    let failed = failures();
     if failed == 0 {
         say!("all tests passed");
     } else {
@@ -125,21 +55,9 @@ extern "C" fn guest_after_sir(_base: u64, _size: u64) -> ! {
     );
     check_eq!("set soft state 1.0 again", hv::api_set_version(group::SOFT_STATE, 1, 0), Ok(0));
     check_eq!("sir resets soft state", unsafe { hv::soft_state_get(TEXT.ra()) }, Ok(soft_state::TRANSITION));
-    let failed = FAILURES.load(Ordering::Relaxed);
+    let failed = failures();
     say!("exiting with code {failed}");
     hv::mach_exit(failed)
-}
-
-#[no_mangle]
-extern "C" fn guest_unexpected_trap(tt: u64, tpc: u64, tl: u64) -> ! {
-    say!("FAIL unexpected trap {tt:#x} at pc {tpc:#x}, tl {tl}");
-    hv::mach_exit(2)
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    say!("FAIL panic: {}", info.message());
-    hv::mach_exit(3)
 }
 
 fn versions() {
@@ -344,12 +262,12 @@ fn windows_survive_hypercalls() {
 /// A load from an address nothing answers at, with the MMU off: the hypervisor turns the
 /// real-translation miss into the guest's data_access_error trap.
 fn revectored_trap() {
-    GUEST_LAST_TRAP.store(0, Ordering::SeqCst);
+    LAST_TT.store(0, Ordering::SeqCst);
     // SAFETY: the load traps; the guest's handler skips it.
     let _v: u64 = unsafe { core::ptr::read_volatile(0x1f_3000_0000 as *const u64) };
     check_eq!(
         "access to nothing is revectored as data_access_error",
-        GUEST_LAST_TRAP.load(Ordering::SeqCst),
+        LAST_TT.load(Ordering::SeqCst),
         hv_api::trap::tt::DATA_ACCESS_ERROR
     );
 }

@@ -1,0 +1,127 @@
+//! The guest's runtime: entry code and trap table, console output, check reporting, and the
+//! Rust side of the trap handlers.
+
+use core::cell::UnsafeCell;
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicU64, Ordering};
+use hv_api::error::HvError;
+use hv_api::guest as hv;
+
+core::arch::global_asm!(include_str!("entry.s"));
+
+static FAILURES: AtomicU64 = AtomicU64::new(0);
+
+/// Non-zero: the data_access_MMU_miss vector skips the access without calling Rust (used
+/// by the benchmark; read by the assembly).
+#[no_mangle]
+pub static BENCH_SKIP_DMISS: AtomicU64 = AtomicU64::new(0);
+
+/// Traps taken through `guest_trap`.
+pub static TRAP_COUNT: AtomicU64 = AtomicU64::new(0);
+/// Type of the last such trap.
+pub static LAST_TT: AtomicU64 = AtomicU64::new(0);
+/// PC of the last such trap.
+pub static LAST_TPC: AtomicU64 = AtomicU64::new(0);
+
+/// Number of failed checks so far.
+pub fn failures() -> u64 {
+    FAILURES.load(Ordering::Relaxed)
+}
+
+/// A buffer in guest memory; with the MMU off (or identity mapped) its address is its real
+/// address.
+#[repr(C, align(64))]
+pub struct Buffer<const N: usize>(UnsafeCell<[u8; N]>);
+
+// SAFETY: the guest runs on one vCPU; buffers are touched from one place at a time.
+unsafe impl<const N: usize> Sync for Buffer<N> {}
+
+impl<const N: usize> Buffer<N> {
+    /// A zeroed buffer.
+    pub const fn new() -> Self {
+        Buffer(UnsafeCell::new([0; N]))
+    }
+    /// Its real address.
+    pub fn ra(&self) -> u64 {
+        self.0.get() as u64
+    }
+    /// Its bytes.
+    pub fn bytes(&self) -> &[u8; N] {
+        // SAFETY: single-threaded; the hypervisor wrote it before we read it.
+        unsafe { &*self.0.get() }
+    }
+    /// Its bytes, mutably.
+    #[allow(clippy::mut_from_ref)]
+    pub fn bytes_mut(&self) -> &mut [u8; N] {
+        // SAFETY: single-threaded.
+        unsafe { &mut *self.0.get() }
+    }
+}
+
+/// Console output through `cons_putchar`.
+pub struct Console;
+
+impl Write for Console {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for b in s.bytes() {
+            if b == b'\n' {
+                put(b'\r');
+            }
+            put(b);
+        }
+        Ok(())
+    }
+}
+
+fn put(b: u8) {
+    while hv::cons_putchar(b as u64) == Err(HvError::WouldBlock) {}
+}
+
+/// Prints `test-guest: ` and a formatted line.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use core::fmt::Write as _;
+        let _ = write!($crate::rt::Console, "test-guest: ");
+        let _ = writeln!($crate::rt::Console, $($arg)*);
+    }};
+}
+
+/// Reports one check.
+pub fn check(name: &str, ok: bool, detail: fmt::Arguments<'_>) {
+    if ok {
+        say!("ok {name}");
+    } else {
+        FAILURES.fetch_add(1, Ordering::Relaxed);
+        say!("FAIL {name}: {detail}");
+    }
+}
+
+/// Reports one equality check.
+macro_rules! check_eq {
+    ($name:expr, $left:expr, $right:expr) => {{
+        let l = $left;
+        let r = $right;
+        $crate::rt::check($name, l == r, format_args!("got {:?}, expected {:?}", l, r));
+    }};
+}
+
+/// Rust side of the expected traps: returns 0 to skip the trapping instruction, 1 to retry.
+#[no_mangle]
+extern "C" fn guest_trap(tt: u64, tpc: u64, tl: u64) -> u64 {
+    TRAP_COUNT.fetch_add(1, Ordering::SeqCst);
+    LAST_TT.store(tt, Ordering::SeqCst);
+    LAST_TPC.store(tpc, Ordering::SeqCst);
+    crate::mmu_tests::on_trap(tt, tpc, tl)
+}
+
+#[no_mangle]
+extern "C" fn guest_unexpected_trap(tt: u64, tpc: u64, tl: u64) -> ! {
+    say!("FAIL unexpected trap {tt:#x} at pc {tpc:#x}, tl {tl}");
+    hv::mach_exit(2)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    say!("FAIL panic: {}", info.message());
+    hv::mach_exit(3)
+}
