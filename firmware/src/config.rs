@@ -52,6 +52,9 @@ pub struct DomainConfig {
     pub cpuset: u64,
     /// What to do when the guest faults.
     pub failure_policy: FailurePolicy,
+    /// Physical address of the domain's simulated disk (`diskpa`, optional): what
+    /// `disk_read` / `disk_write` access (the pflash vdisk on niagara).
+    pub diskpa: Option<Pa>,
 }
 
 /// One vCPU (a `cpu` node).
@@ -274,6 +277,7 @@ impl Config {
             bootcpu: guest.val("bootcpu").unwrap_or(0),
             cpuset: guest.val("cpuset").unwrap_or(0),
             failure_policy,
+            diskpa: guest.val("diskpa").map(Pa::new),
         })
     }
 
@@ -326,7 +330,7 @@ pub(crate) mod tests {
             ("membase", 0x8000_0000),
             ("memsize", memsize),
             ("realbase", 0x8000_0000),
-            ("rombase", 0xfff008_0000),
+            ("rombase", 0x00ff_f008_0000),
             ("romsize", 0x1_0000),
             ("pdpa", 0x1f_1200_0000),
             ("bootcpu", 0),

@@ -1,6 +1,7 @@
 //! Per-domain run-time state.
 
 use crate::addr::Pa;
+use crate::intr::Interrupts;
 use crate::version::ApiVersions;
 use hv_api::soft_state;
 
@@ -42,6 +43,21 @@ pub struct Domain {
     pub status: DomainStatus,
     /// Console: whether the next byte starts a line (for the domain-name prefix).
     pub console_at_line_start: bool,
+    /// Guest watchdog (`mach_set_watchdog`): `%stick` value at which it expires, if armed.
+    pub watchdog_deadline: Option<u64>,
+    /// Largest `mach_set_watchdog` timeout in ms (guest MD `watchdog-max-timeout`, else
+    /// [`crate::cpu::WATCHDOG_DEFAULT_MAX_MS`]).
+    pub watchdog_max_ms: u64,
+    /// The domain's virtual interrupts (INTR 1.0).
+    pub interrupts: Interrupts,
+    /// Size of the simulated disk in bytes once read from its label (0 = not read yet).
+    pub disk_size: u64,
+    /// Trap tracing frozen (`ttrace_freeze`; per domain as in Sun's hypervisor).
+    pub ttrace_frozen: bool,
+    /// Dump buffer (`dump_buf_update`): real address and size, size 0 = none.
+    pub dump_buf: (u64, u64),
+    /// vCPU id of the boot vCPU.
+    pub boot_vid: u64,
 }
 
 impl Domain {
@@ -55,15 +71,28 @@ impl Domain {
             md,
             status: DomainStatus::Running,
             console_at_line_start: true,
+            watchdog_deadline: None,
+            watchdog_max_ms: crate::cpu::WATCHDOG_DEFAULT_MAX_MS,
+            interrupts: Interrupts::default(),
+            disk_size: 0,
+            ttrace_frozen: false,
+            dump_buf: (0, 0),
+            boot_vid: 0,
         }
     }
 
     /// Resets what a guest (re)start resets: API versions and soft state
-    /// (hv-api.md §2.4: TRANSITION with an empty description).
+    /// (hv-api.md §2.4: TRANSITION with an empty description), the watchdog (off), the
+    /// virtual interrupts (disabled, idle, aimed at the boot vCPU), trap-trace freeze and
+    /// the dump buffer. The disk size stays cached (the disk does not change).
     pub fn reset_for_start(&mut self) {
         self.versions = ApiVersions::at_reset();
         self.soft_state = soft_state::TRANSITION;
         self.soft_state_text = [0; SOFT_STATE_TEXT_LEN];
         self.status = DomainStatus::Running;
+        self.watchdog_deadline = None;
+        self.interrupts.reset(self.boot_vid);
+        self.ttrace_frozen = false;
+        self.dump_buf = (0, 0);
     }
 }

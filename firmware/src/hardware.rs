@@ -18,6 +18,9 @@ pub trait Hardware {
     fn uart_get(&mut self) -> UartInput;
     /// Seconds since 1970-01-01 UTC from the platform clock.
     fn rtc_seconds(&mut self) -> u64;
+    /// The system tick counter `%stick` (bit 63, NPT, masked off), counting at
+    /// `platform::TIMER_FREQUENCY_HZ` (100 MHz on niagara).
+    fn stick(&mut self) -> u64;
 
     /// Loads a translation into this strand's TLB(s): `tte` is a sun4v-format TTE whose
     /// address field already holds the *physical* page address, for virtual address `va`

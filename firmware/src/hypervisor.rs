@@ -7,6 +7,7 @@ use crate::config::{Config, ConfigError, FailurePolicy};
 use crate::domain::{Domain, DomainStatus, GuestMd};
 use crate::hardware::Hardware;
 use crate::hcall::{self, Context, Outcome};
+use crate::intr::Interrupts;
 use crate::mmu::{self, MissKind};
 use crate::trap::{Action, LaunchState, TrapFrame, RESUME_DONE, RESUME_DONE_AT, RESUME_REVECTOR};
 use core::fmt;
@@ -71,6 +72,8 @@ impl fmt::Display for BootError {
 pub struct VcpuState {
     /// Its MMU state.
     pub mmu: crate::mmu::MmuState,
+    /// Run state, RTBA, queues, trace buffer.
+    pub cpu: crate::cpu::CpuState,
 }
 
 /// All domains and vCPUs.
@@ -109,8 +112,14 @@ impl Hypervisor {
             let md = MachineDescription::new(&buf[..total as usize])
                 .map_err(|error| BootError::GuestMd { domain: d.name.clone(), error })?;
             let size = md.size() as u64;
+            let mut domain = Domain::new(GuestMd { pa: d.pdpa, size });
+            domain.boot_vid = d.bootcpu;
+            domain.interrupts = Interrupts::from_guest_md(&md, d.bootcpu);
+            if let Some(max) = md.nodes_named("platform").find_map(|p| p.val("watchdog-max-timeout")) {
+                domain.watchdog_max_ms = max;
+            }
             // The table has room for every configured domain (same capacity).
-            let _ = domains.push(Domain::new(GuestMd { pa: d.pdpa, size }));
+            let _ = domains.push(domain);
         }
         let mut vcpus = heapless::Vec::new();
         for _ in &config.vcpus {
@@ -130,29 +139,36 @@ impl Hypervisor {
         Some((vcpu, self.power_on(hw, domain)))
     }
 
-    /// Power-on start of a domain: image copied from its ROM, entry at RTBA + entry offset.
+    /// Power-on start of a domain: image copied from its ROM, RTBA = the real base, entry
+    /// at real base + entry offset.
     fn power_on(&mut self, hw: &mut dyn Hardware, domain: usize) -> LaunchState {
-        self.reset_mmus(hw, domain);
+        let d = &self.config.domains[domain];
+        let base = d.memory.realbase.raw();
+        self.reset_vcpus(hw, domain, base);
         let d = &self.config.domains[domain];
         hw.copy_phys(d.memory.membase, d.rombase, d.romsize);
         self.domains[domain].reset_for_start();
         info!("starting domain {} at {:#x} ({} MiB)", d.name, d.memory.realbase.raw(), d.memory.size >> 20);
-        self.launch_state(domain, d.entry_offset)
+        self.launch_state(domain, base, d.entry_offset)
     }
 
-    /// A (re)started domain's vCPUs have no MMU state; this strand's TLBs are cleared too.
-    fn reset_mmus(&mut self, hw: &mut dyn Hardware, domain: usize) {
+    /// A (re)started domain's vCPUs have no MMU state (this strand's TLBs are cleared too),
+    /// no queues and no trace buffer; their RTBA is `rtba`; the boot vCPU runs, the others
+    /// are stopped.
+    fn reset_vcpus(&mut self, hw: &mut dyn Hardware, domain: usize, rtba: u64) {
+        let boot = self.config.domains[domain].bootcpu;
         for (i, v) in self.config.vcpus.iter().enumerate() {
             if v.domain == domain {
                 self.vcpus[i].mmu.reset(hw);
+                self.vcpus[i].cpu.reset(rtba, v.vid == boot);
             }
         }
     }
 
-    fn launch_state(&self, domain: usize, offset: u64) -> LaunchState {
+    fn launch_state(&self, domain: usize, rtba: u64, offset: u64) -> LaunchState {
         let d = &self.config.domains[domain];
         let base = d.memory.realbase.raw();
-        LaunchState { pc: base + offset, rtba: base, o0: 0, i0: base, i1: d.memory.size }
+        LaunchState { pc: rtba + offset, rtba, o0: 0, i0: base, i1: d.memory.size }
     }
 
     /// Handles one trap from the guest running on vCPU `vcpu`.
@@ -165,12 +181,21 @@ impl Hypervisor {
         if guest_tl > platform::MAXPTL {
             return self.guest_failed(hw, domain, frame, "trap above MAXPTL");
         }
+        // The watchdog can only be checked when the guest traps (crate::cpu module doc).
+        if crate::cpu::watchdog_expired(self.domains[domain].watchdog_deadline, hw.stick()) {
+            self.domains[domain].watchdog_deadline = None;
+            return self.guest_failed(hw, domain, frame, "watchdog reset");
+        }
         let tag_console = self.config.domains.len() > 1;
+        let vs = &mut self.vcpus[vcpu];
         let mut cx = Context {
             domain: &mut self.domains[domain],
             config: &self.config.domains[domain],
             vid: v.vid,
-            mmu: &mut self.vcpus[vcpu].mmu,
+            mmu: &mut vs.mmu,
+            cpu: &mut vs.cpu,
+            vcpus: &self.config.vcpus,
+            domain_index: domain,
             tag_console,
             hw,
         };
@@ -179,6 +204,7 @@ impl Hypervisor {
             0x1ff => hcall::core_trap(&mut cx, frame),
             0x183 => mmu::mmu_map_addr(&mut cx, frame.o[0], frame.o[1], frame.o[2], frame.o[3]).into(),
             0x184 => mmu::mmu_unmap_addr(&mut cx, frame.o[0], frame.o[1], frame.o[2]).into(),
+            0x185 => crate::ttrace::ttrace_addentry(&mut cx, frame).into(),
             0x181..=0x1fe => hcall::Reply::err(hv_api::error::HvError::BadTrap).into(),
             tt::FAST_INSTRUCTION_ACCESS_MMU_MISS => mmu::tlb_miss(&mut cx, MissKind::Instruction, frame).into(),
             tt::FAST_DATA_ACCESS_MMU_MISS => mmu::tlb_miss(&mut cx, MissKind::Data, frame).into(),
@@ -217,9 +243,11 @@ impl Hypervisor {
             Outcome::GuestFailure(why) => self.guest_failed(hw, domain, frame, why),
             Outcome::Sir => {
                 info!("domain {} software-initiated reset", self.config.domains[domain].name);
+                // The reset vector is in the calling vCPU's reset trap table (cpu_set_rtba).
+                let rtba = self.vcpus[vcpu].cpu.rtba;
                 self.domains[domain].reset_for_start();
-                self.reset_mmus(hw, domain);
-                Action::Launch(self.launch_state(domain, SIR_OFFSET))
+                self.reset_vcpus(hw, domain, rtba);
+                Action::Launch(self.launch_state(domain, rtba, SIR_OFFSET))
             }
         }
     }

@@ -16,15 +16,21 @@ pub mod addr;
 pub mod arch;
 pub mod config;
 pub mod console;
+pub mod cpu;
 pub mod domain;
 pub mod guest_memory;
 pub mod hardware;
 pub mod hcall;
 pub mod hypervisor;
+pub mod intr;
 pub mod mmu;
 pub mod trap;
+pub mod ttrace;
+pub mod vdisk;
 pub mod version;
 
+#[cfg(test)]
+mod cpu_tests;
 #[cfg(test)]
 mod hcall_tests;
 #[cfg(test)]

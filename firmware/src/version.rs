@@ -25,6 +25,7 @@ pub struct Offered {
 pub const OFFERED: &[Offered] = &[
     Offered { group: group::SUN4V, major: 1, max_minor: 0 },
     Offered { group: group::CORE, major: 1, max_minor: 1 },
+    Offered { group: group::INTR, major: 1, max_minor: 0 },
     Offered { group: group::SOFT_STATE, major: 1, max_minor: 0 },
 ];
 
@@ -58,11 +59,14 @@ impl Default for ApiVersions {
 
 impl ApiVersions {
     /// The state at guest start: CORE 1.0 is enabled so that guests written before
-    /// versioning (OpenBoot calls MMU services before it negotiates) work; every other
-    /// group is at 0.0 until negotiated.
+    /// versioning (OpenBoot calls MMU services before it negotiates) work, and INTR 1.0 so
+    /// that Linux works: it asks INTR 3.0 and, refused, uses the 1.0 calls without
+    /// negotiating them (hv-api.md §1.3, §2.5). Every other group is at 0.0 until
+    /// negotiated.
     pub fn at_reset() -> Self {
         let mut v = ApiVersions { negotiated: [(0, 0, 0); SLOTS], count: 0 };
         v.store(group::CORE, 1, 0);
+        v.store(group::INTR, 1, 0);
         v
     }
 
@@ -139,7 +143,10 @@ mod tests {
         let v = ApiVersions::at_reset();
         assert_eq!(v.get(group::CORE), Ok((1, 0)));
         assert_eq!(v.get(group::SUN4V), Ok((0, 0)));
+        assert_eq!(v.get(group::INTR), Ok((1, 0)));
         assert!(v.permits(function_info(MACH_DESC).unwrap()));
+        assert!(v.permits(function_info(hv_api::hcall::INTR_SETTARGET).unwrap()));
+        assert!(!v.permits(function_info(hv_api::hcall::VINTR_SETTARGET).unwrap()), "INTR 2.0 not offered");
         assert!(!v.permits(function_info(CONS_WRITE).unwrap()), "cons_write needs core 1.1");
         assert!(!v.permits(function_info(SOFT_STATE_GET).unwrap()), "soft state not negotiated");
     }
@@ -176,6 +183,16 @@ mod tests {
         assert_eq!(v.set(group::CORE, 0, 5), Ok(0));
         assert_eq!(v.get(group::CORE), Ok((0, 0)));
         assert!(!v.permits(function_info(MACH_DESC).unwrap()));
+    }
+
+    #[test]
+    fn intr_3_is_refused_with_1_0_and_1_0_stays() {
+        let mut v = ApiVersions::at_reset();
+        let r = v.set(group::INTR, 3, 0).unwrap_err();
+        assert_eq!(r, Refusal { error: HvError::NotSupported, major: 1, minor: 0 });
+        assert_eq!(v.set(group::INTR, 2, 0).unwrap_err().error, HvError::NotSupported);
+        assert_eq!(v.get(group::INTR), Ok((1, 0)));
+        assert_eq!(v.set(group::INTR, 1, 3), Ok(0));
     }
 
     #[test]

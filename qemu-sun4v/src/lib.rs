@@ -518,7 +518,13 @@ impl Qemu {
         }
         let mut child = self.spawn(Stdio::piped())?;
         let stdin = child.stdin.take().expect("piped stdin");
-        self.supervise(child, end_markers, Some(timeout), false, Some((stdin, script)))
+        self.supervise(
+            child,
+            end_markers,
+            Some(timeout),
+            false,
+            Some((stdin, script)),
+        )
     }
 
     fn supervise(
@@ -989,7 +995,10 @@ mod tests {
             .run_scripted(
                 Duration::from_secs(20),
                 &[END_MARKER],
-                &[InputStep::new("ok", "banner\r\n"), InputStep::new("ok", "words\n")],
+                &[
+                    InputStep::new("ok", "banner\r\n"),
+                    InputStep::new("ok", "words\n"),
+                ],
             )
             .unwrap();
         assert_eq!(o.ended_by, EndedBy::EndMarker(END_MARKER.into()));

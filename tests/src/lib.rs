@@ -916,13 +916,19 @@ mod tests {
             linux_iso: Some(Ok("/t/linux.iso".into())),
             ..Env::default()
         };
-        assert_eq!(env.expand(&c, "${LINUX_ISO}").unwrap(), PathBuf::from("/t/linux.iso"));
+        assert_eq!(
+            env.expand(&c, "${LINUX_ISO}").unwrap(),
+            PathBuf::from("/t/linux.iso")
+        );
         let env = Env {
             linux_iso: Some(Err("no compiler".into())),
             ..Env::default()
         };
         assert!(!env.missing(Requirement::Linux));
-        assert!(env.expand(&c, "${LINUX_ISO}").unwrap_err().contains("no compiler"));
+        assert!(env
+            .expand(&c, "${LINUX_ISO}")
+            .unwrap_err()
+            .contains("no compiler"));
         let cfg = single_guest_config(Path::new("/sun \"fw\"/openboot.bin"));
         let t: toml::Table = cfg.parse().unwrap();
         assert_eq!(

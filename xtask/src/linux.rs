@@ -92,7 +92,10 @@ pub fn ensure_packages(wanted: &[&str]) -> Result<(), String> {
     if still.is_empty() {
         Ok(())
     } else {
-        Err(format!("still missing after apt-get install: {}", still.join(" ")))
+        Err(format!(
+            "still missing after apt-get install: {}",
+            still.join(" ")
+        ))
     }
 }
 
@@ -153,7 +156,10 @@ fn ensure_source(paths: &LinuxPaths) -> Result<PathBuf, String> {
     }
     let b = &paths.build_dir;
     std::fs::create_dir_all(b).map_err(|e| format!("cannot create {}: {e}", b.display()))?;
-    eprintln!("xtask: apt-get download {SOURCE_PACKAGE} (139 MB) into {}", b.display());
+    eprintln!(
+        "xtask: apt-get download {SOURCE_PACKAGE} (139 MB) into {}",
+        b.display()
+    );
     run_status(
         Command::new("apt-get")
             .current_dir(b)
@@ -163,11 +169,16 @@ fn ensure_source(paths: &LinuxPaths) -> Result<PathBuf, String> {
         .map_err(|e| format!("cannot read {}: {e}", b.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("{SOURCE_PACKAGE}_")) && n.ends_with(".deb"))
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with(&format!("{SOURCE_PACKAGE}_")) && n.ends_with(".deb")
+            })
         })
-        .ok_or_else(|| format!("apt-get download left no {SOURCE_PACKAGE}_*.deb in {}", b.display()))?;
+        .ok_or_else(|| {
+            format!(
+                "apt-get download left no {SOURCE_PACKAGE}_*.deb in {}",
+                b.display()
+            )
+        })?;
     let deb_dir = b.join("deb");
     run_status(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&deb_dir))?;
     let tarball = deb_dir.join("usr/src/linux-source-6.1.tar.xz");
@@ -184,9 +195,12 @@ fn ensure_source(paths: &LinuxPaths) -> Result<PathBuf, String> {
 /// Returns `(highest p_vaddr + p_memsz - lowest p_vaddr, entry)` of the PT_LOAD segments of a
 /// big-endian ELF64 file.
 pub fn elf_load_span(elf: &[u8]) -> Result<(u64, u64), String> {
-    let be64 = |o: usize| -> Option<u64> { Some(u64::from_be_bytes(elf.get(o..o + 8)?.try_into().ok()?)) };
-    let be32 = |o: usize| -> Option<u32> { Some(u32::from_be_bytes(elf.get(o..o + 4)?.try_into().ok()?)) };
-    let be16 = |o: usize| -> Option<u16> { Some(u16::from_be_bytes(elf.get(o..o + 2)?.try_into().ok()?)) };
+    let be64 =
+        |o: usize| -> Option<u64> { Some(u64::from_be_bytes(elf.get(o..o + 8)?.try_into().ok()?)) };
+    let be32 =
+        |o: usize| -> Option<u32> { Some(u32::from_be_bytes(elf.get(o..o + 4)?.try_into().ok()?)) };
+    let be16 =
+        |o: usize| -> Option<u16> { Some(u16::from_be_bytes(elf.get(o..o + 2)?.try_into().ok()?)) };
     if elf.get(..6) != Some(&[0x7f, b'E', b'L', b'F', 2, 2]) {
         return Err("not a big-endian ELF64 file".into());
     }
@@ -262,8 +276,8 @@ pub fn build_linux(paths: &LinuxPaths, jobs: usize, force: bool) -> Result<Built
             .arg(paths.guest_dir.join("init.c")),
     )?;
     // 2. The initramfs list with the init's path filled in.
-    let list = read(&paths.guest_dir.join("initramfs.list"))?
-        .replace("@INIT@", &init.to_string_lossy());
+    let list =
+        read(&paths.guest_dir.join("initramfs.list"))?.replace("@INIT@", &init.to_string_lossy());
     let list_path = paths.build_dir.join("initramfs.list");
     write(&list_path, list)?;
     // 3. The configuration: tinyconfig + fragment (+ the initramfs source).
@@ -313,7 +327,8 @@ pub fn build_linux(paths: &LinuxPaths, jobs: usize, force: bool) -> Result<Built
     eprintln!("xtask: make -j{jobs} (about 3 minutes on 2 cores)");
     make(&[&format!("-j{jobs}")])?;
     let image = obj.join("arch/sparc/boot/image");
-    let data = std::fs::read(&image).map_err(|e| format!("cannot read {}: {e}", image.display()))?;
+    let data =
+        std::fs::read(&image).map_err(|e| format!("cannot read {}: {e}", image.display()))?;
     let (span, entry) = elf_load_span(&data).map_err(|e| format!("{}: {e}", image.display()))?;
     if span >= SILO_KERNEL_MAX {
         return Err(format!(
@@ -337,7 +352,8 @@ pub fn build_linux(paths: &LinuxPaths, jobs: usize, force: bool) -> Result<Built
 }
 
 /// The silo.conf of the ISO: boot `/boot/vmlinux` at once.
-pub const SILO_CONF: &str = "timeout = 0\ndefault = linux\nimage = /boot/vmlinux\n\tlabel = linux\n";
+pub const SILO_CONF: &str =
+    "timeout = 0\ndefault = linux\nimage = /boot/vmlinux\n\tlabel = linux\n";
 
 /// Makes the SILO ISO: `/boot/{isofs.b,second.b,silo.conf,vmlinux}`, with `isofs.b` as the
 /// Sun-label boot block (`genisoimage -G isofs.b -B ...`, as HelenOS builds its ISO).
@@ -345,7 +361,10 @@ pub fn make_silo_iso(silo: &Path, kernel: &Path, out: &Path) -> Result<(), Strin
     ensure_packages(&["genisoimage"])?;
     for f in ["isofs.b", "second.b"] {
         if !silo.join(f).is_file() {
-            return Err(format!("{} has no {f} (SILO's boot blocks)", silo.display()));
+            return Err(format!(
+                "{} has no {f} (SILO's boot blocks)",
+                silo.display()
+            ));
         }
     }
     if !kernel.is_file() {
@@ -361,14 +380,15 @@ pub fn make_silo_iso(silo: &Path, kernel: &Path, out: &Path) -> Result<(), Strin
         .unwrap_or_else(|| PathBuf::from("."));
     let root = parent.join(format!(
         "{}.root",
-        out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        out.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     ));
     let _ = std::fs::remove_dir_all(&root);
     let boot = root.join("boot");
     std::fs::create_dir_all(&boot).map_err(|e| format!("cannot create {}: {e}", boot.display()))?;
     for f in ["isofs.b", "second.b"] {
-        std::fs::copy(silo.join(f), boot.join(f))
-            .map_err(|e| format!("cannot copy {f}: {e}"))?;
+        std::fs::copy(silo.join(f), boot.join(f)).map_err(|e| format!("cannot copy {f}: {e}"))?;
     }
     std::fs::copy(kernel, boot.join("vmlinux"))
         .map_err(|e| format!("cannot copy {}: {e}", kernel.display()))?;
@@ -391,7 +411,10 @@ pub fn ensure_linux_iso(paths: &LinuxPaths, silo: &Path, jobs: usize) -> Result<
     let built = build_linux(paths, jobs, false)?;
     let iso = paths.iso();
     let newer = |a: &Path, b: &Path| -> bool {
-        match (std::fs::metadata(a).and_then(|m| m.modified()), std::fs::metadata(b).and_then(|m| m.modified())) {
+        match (
+            std::fs::metadata(a).and_then(|m| m.modified()),
+            std::fs::metadata(b).and_then(|m| m.modified()),
+        ) {
             (Ok(x), Ok(y)) => x >= y,
             _ => false,
         }
@@ -405,5 +428,7 @@ pub fn ensure_linux_iso(paths: &LinuxPaths, silo: &Path, jobs: usize) -> Result<
 
 /// Number of parallel jobs: the number of CPUs.
 pub fn default_jobs() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }

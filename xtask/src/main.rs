@@ -13,13 +13,14 @@
 //! * `silo-iso --silo DIR [--kernel FILE] [--out FILE]` — the bootable SILO ISO.
 //! * `measure-linux --sun-firmware DIR --silo DIR [--reference]` — instructions from reset to
 //!   Linux's `Run /init` (see `measure.rs`).
-//! * `bench` — not implemented yet.
+//! * `bench` — instruction counts of the hot paths (`target/bench.json`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
+mod bench;
 mod linux;
 mod measure;
 
@@ -97,10 +98,7 @@ fn main() -> ExitCode {
         "linux" => cmd_linux(rest),
         "silo-iso" => cmd_silo_iso(rest),
         "measure-linux" => measure::cmd_measure_linux(rest),
-        "bench" => {
-            eprintln!("cargo xtask {cmd}: not implemented yet");
-            return ExitCode::from(2);
-        }
+        "bench" => bench::cmd_bench(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -468,7 +466,10 @@ fn env_dir(ws: &Path, opts: &Opts, name: &str, var: &str) -> Result<Option<PathB
     if p.is_dir() {
         Ok(Some(p.canonicalize().unwrap_or(p)))
     } else {
-        Err(format!("{name} (or ${var}): {} is not a directory", p.display()))
+        Err(format!(
+            "{name} (or ${var}): {} is not a directory",
+            p.display()
+        ))
     }
 }
 
@@ -750,6 +751,19 @@ fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
     configs.dedup();
     for c in &configs {
         if let Err(e) = builder.firmware_set(c) {
+            eprintln!("xtask: {e}");
+        }
+    }
+    // Cases with `guest_image` generate their configuration; build the hypervisor now.
+    if cases.iter().any(|c| {
+        c.guest_image.is_some()
+            && c.requires.iter().all(|r| match r {
+                tests::Requirement::SunFirmware => env.sun_firmware.is_some(),
+                tests::Requirement::Silo => env.silo.is_some(),
+                tests::Requirement::Linux => env.linux_iso.is_some(),
+            })
+    }) {
+        if let Err(e) = builder.firmware_raw() {
             eprintln!("xtask: {e}");
         }
     }

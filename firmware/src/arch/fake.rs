@@ -35,6 +35,8 @@ pub struct FakeHardware {
     pub uart_busy: bool,
     /// Seconds since 1970.
     pub rtc: u64,
+    /// `%stick`.
+    pub stick: u64,
     /// The TLBs: (which TLB — exactly one of data / instruction, page-aligned va, ctx, tte)
     /// in load order. Like T1 (qemu-niagara.md §4.2): 64 entries per TLB, a load first
     /// replaces an entry of the same context it overlaps, and a full TLB evicts its oldest
@@ -122,6 +124,10 @@ impl Hardware for FakeHardware {
 
     fn rtc_seconds(&mut self) -> u64 {
         self.rtc
+    }
+
+    fn stick(&mut self) -> u64 {
+        self.stick
     }
 
     fn tlb_load(&mut self, tlbs: TlbSet, va: u64, ctx: u64, tte: u64) {

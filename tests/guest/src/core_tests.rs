@@ -11,6 +11,10 @@ use hv_api::{core_fn, group, hcall, soft_state};
 
 static MD_BUF: Buffer<8192> = Buffer::new();
 static TEXT: Buffer<64> = Buffer::new();
+/// Room for a 256-byte aligned 256-byte block (a 4-entry queue, a real trap table).
+static ALIGNED: Buffer<512> = Buffer::new();
+/// A 4-entry trap-trace buffer.
+static TRACE: Buffer<256> = Buffer::new();
 
 fn raw_fast(function: u64, args: [u64; 5]) -> (u64, [u64; 4]) {
     // SAFETY: used only with functions whose arguments point nowhere or at our buffers.
@@ -21,13 +25,27 @@ fn raw_fast(function: u64, args: [u64; 5]) -> (u64, [u64; 4]) {
 extern "C" fn guest_main(base: u64, size: u64) -> ! {
     say!("start (memory {:#x} bytes at {:#x})", size, base);
     #[cfg(guest_bench)]
-    crate::bench::run(base, size);
+    {
+        crate::bench::run(base, size)
+    }
+    #[cfg(not(guest_bench))]
+    run_tests(base, size)
+}
+
+#[cfg_attr(guest_bench, allow(dead_code))]
+fn run_tests(base: u64, size: u64) -> ! {
     versions();
     errors_for_unknown_calls();
     machine_description(base);
     console(base, size);
     time_of_day();
     cpu();
+    queues(base, size);
+    vcpus(base, size);
+    watchdog();
+    interrupts();
+    simulated_disk();
+    trap_trace(base);
     soft_state_calls(base, size);
     registers_survive_hypercalls();
     windows_survive_hypercalls();
@@ -95,9 +113,11 @@ fn errors_for_unknown_calls() {
     // SAFETY: ta 0x86 is an unassigned hypervisor trap; it only sets %o0.
     unsafe { core::arch::asm!("ta 0x86", inout("o0") 0u64 => status, options(nostack)) };
     check_eq!("unassigned hypervisor trap 0x86", status, HvError::BadTrap.code());
-    // A known function that is not implemented yet answers ENOTSUPPORTED.
-    let (status, _) = raw_fast(hcall::CPU_QINFO, [0x3c, 0, 0, 0, 0]);
-    check_eq!("known but unimplemented function", status, HvError::NotSupported.code());
+    // A known function of a version that is not offered (cpu_poke is Core 1.6).
+    let (status, _) = raw_fast(hcall::CPU_POKE, [1, 0, 0, 0, 0]);
+    check_eq!("function of a version not offered", status, HvError::BadTrap.code());
+    let (status, _) = raw_fast(hcall::NIAGARA_MMUSTAT_INFO, [0; 5]);
+    check_eq!("mmustat_info (NIAG_PERF not offered)", status, HvError::BadTrap.code());
 }
 
 fn machine_description(base: u64) {
@@ -173,6 +193,153 @@ fn time_of_day() {
 fn cpu() {
     check_eq!("cpu_myid", hv::cpu_myid(), Ok(0));
     check_eq!("cpu_yield", hv::cpu_yield(), Ok(()));
+}
+
+fn aligned_256() -> u64 {
+    (ALIGNED.ra() + 255) & !255
+}
+
+fn queues(base: u64, size: u64) {
+    let q = aligned_256();
+    // SAFETY: nothing is ever delivered into the queue (no mondos on QEMU); it is ours.
+    check_eq!("cpu_qconf nonresumable 4 entries", unsafe { hv::cpu_qconf(0x3f, q, 4) }, Ok(()));
+    check_eq!("cpu_qinfo", hv::cpu_qinfo(0x3f), Ok((q, 4)));
+    check_eq!("cpu_qinfo unconfigured", hv::cpu_qinfo(0x3c), Ok((0, 0)));
+    check_eq!("cpu_qinfo bad queue", hv::cpu_qinfo(0x40), Err(HvError::Inval));
+    // SAFETY: each of these is refused before anything is configured.
+    unsafe {
+        check_eq!("cpu_qconf bad queue", hv::cpu_qconf(0x3b, q, 4), Err(HvError::Inval));
+        check_eq!("cpu_qconf 3 entries", hv::cpu_qconf(0x3c, q, 3), Err(HvError::Inval));
+        check_eq!("cpu_qconf 512 entries", hv::cpu_qconf(0x3c, q, 512), Err(HvError::Inval));
+        check_eq!("cpu_qconf unaligned", hv::cpu_qconf(0x3c, q + 64, 4), Err(HvError::BadAlign));
+        check_eq!("cpu_qconf bad RA", hv::cpu_qconf(0x3c, 0x1000, 4), Err(HvError::NoRAddr));
+        check_eq!("cpu_qconf past the end", hv::cpu_qconf(0x3c, base + size, 2), Err(HvError::NoRAddr));
+        check_eq!("cpu_qconf unconfigure", hv::cpu_qconf(0x3f, 0, 0), Ok(()));
+    }
+    check_eq!("cpu_qinfo after unconfigure", hv::cpu_qinfo(0x3f), Ok((0, 0)));
+}
+
+fn vcpus(base: u64, size: u64) {
+    let pc = base + 0x20;
+    // SAFETY: every call is refused (no other vCPU exists or can run).
+    unsafe {
+        check_eq!("cpu_start unknown cpu 5", hv::cpu_start(5, pc, base, 0), Err(HvError::NoCpu));
+        check_eq!("cpu_start self", hv::cpu_start(0, pc, base, 0), Err(HvError::Inval));
+        check_eq!("cpu_start bad pc", hv::cpu_start(0, 0x1000, base, 0), Err(HvError::NoRAddr));
+        check_eq!("cpu_start unaligned rtba", hv::cpu_start(0, pc, base + 0x80, 0), Err(HvError::BadAlign));
+    }
+    check_eq!("cpu_state self", hv::cpu_state(0), Ok(hv_api::cpu_state::RUNNING));
+    check_eq!("cpu_state unknown cpu", hv::cpu_state(5), Err(HvError::NoCpu));
+    check_eq!("cpu_stop self", hv::cpu_stop(0), Err(HvError::Inval));
+    check_eq!("cpu_stop unknown cpu", hv::cpu_stop(5), Err(HvError::NoCpu));
+    check_eq!("cpu_get_rtba is the real base", hv::cpu_get_rtba(), Ok(base));
+    let rtba = aligned_256();
+    // SAFETY: the RTBA is only used by mach_sir, and it is put back below.
+    unsafe {
+        check_eq!("cpu_set_rtba", hv::cpu_set_rtba(rtba), Ok(base));
+        check_eq!("cpu_set_rtba unaligned", hv::cpu_set_rtba(rtba + 0x40), Err(HvError::BadAlign));
+        check_eq!("cpu_set_rtba bad RA", hv::cpu_set_rtba(0x100), Err(HvError::NoRAddr));
+        check_eq!("cpu_set_rtba past the end", hv::cpu_set_rtba(base + size - 0x80), Err(HvError::NoRAddr));
+        check_eq!("cpu_get_rtba", hv::cpu_get_rtba(), Ok(rtba));
+        check_eq!("cpu_set_rtba back to the real base", hv::cpu_set_rtba(base), Ok(rtba));
+    }
+}
+
+fn watchdog() {
+    // Core 1.1 was negotiated by versions().
+    check_eq!("mach_set_watchdog was off", hv::mach_set_watchdog(60_000), Ok(0));
+    let left = hv::mach_set_watchdog(0);
+    check("mach_set_watchdog disable", matches!(left, Ok(1..=60_000)), format_args!("{left:?}"));
+    check_eq!("mach_set_watchdog now off", hv::mach_set_watchdog(0), Ok(0));
+    let (status, rets) = raw_fast(hcall::MACH_SET_WATCHDOG, [u64::MAX, 0, 0, 0, 0]);
+    check_eq!("mach_set_watchdog above the maximum", (status, rets[0]), (HvError::Inval.code(), 0));
+}
+
+fn interrupts() {
+    check_eq!("intr 1.0 negotiation", hv::api_set_version(group::INTR, 1, 0), Ok(0));
+    check_eq!("intr 3.0 refused", hv::api_set_version(group::INTR, 3, 0), Err(HvError::NotSupported));
+    check_eq!("intr still 1.0", hv::api_get_version(group::INTR), Ok((1, 0)));
+    let (status, rets) = raw_fast(hcall::INTR_DEVINO2SYSINO, [0x100, 1, 0, 0, 0]);
+    check_eq!("intr_devino2sysino console", (status, rets[0]), (0, 0x101));
+    let sysino = rets[0];
+    let (status, _) = raw_fast(hcall::INTR_DEVINO2SYSINO, [0x200, 1, 0, 0, 0]);
+    check_eq!("intr_devino2sysino bad devhandle", status, HvError::Inval.code());
+    let (status, _) = raw_fast(hcall::INTR_DEVINO2SYSINO, [0x100, 0x3f, 0, 0, 0]);
+    check_eq!("intr_devino2sysino bad devino", status, HvError::Inval.code());
+    let call = |f, a: u64, b: u64| {
+        let (s, r) = raw_fast(f, [a, b, 0, 0, 0]);
+        (s, r[0])
+    };
+    check_eq!("intr_getenabled", call(hcall::INTR_GETENABLED, sysino, 0), (0, 0));
+    check_eq!("intr_setenabled", call(hcall::INTR_SETENABLED, sysino, 1).0, 0);
+    check_eq!("intr_getenabled after set", call(hcall::INTR_GETENABLED, sysino, 0), (0, 1));
+    check_eq!("intr_setenabled bad value", call(hcall::INTR_SETENABLED, sysino, 2).0, HvError::Inval.code());
+    check_eq!("intr_setstate", call(hcall::INTR_SETSTATE, sysino, 1).0, 0);
+    check_eq!("intr_getstate", call(hcall::INTR_GETSTATE, sysino, 0), (0, 1));
+    check_eq!("intr_setstate bad value", call(hcall::INTR_SETSTATE, sysino, 3).0, HvError::Inval.code());
+    check_eq!("intr_setstate idle", call(hcall::INTR_SETSTATE, sysino, 0).0, 0);
+    check_eq!("intr_settarget", call(hcall::INTR_SETTARGET, sysino, 0).0, 0);
+    check_eq!("intr_gettarget", call(hcall::INTR_GETTARGET, sysino, 0), (0, 0));
+    check_eq!("intr_settarget bad cpu", call(hcall::INTR_SETTARGET, sysino, 5).0, HvError::NoCpu.code());
+    check_eq!("intr_getenabled bad sysino", call(hcall::INTR_GETENABLED, 0x1ff, 0).0, HvError::NoIntr.code());
+    check_eq!("intr_setstate bad sysino", call(hcall::INTR_SETSTATE, 7, 0).0, HvError::NoIntr.code());
+    check_eq!("intr_gettarget bad sysino", call(hcall::INTR_GETTARGET, 0, 0).0, HvError::NoIntr.code());
+    check_eq!("intr_setenabled off", call(hcall::INTR_SETENABLED, sysino, 0).0, 0);
+}
+
+fn simulated_disk() {
+    // This configuration has no disk (nothing at diskpa): EINVAL; a bad RA is ENORADDR first.
+    let (status, _) = raw_fast(hcall::DISK_READ, [0, TEXT.ra(), 64, 0, 0]);
+    check_eq!("disk_read without a disk", status, HvError::Inval.code());
+    let (status, _) = raw_fast(hcall::DISK_READ, [0, 0x10, 64, 0, 0]);
+    check_eq!("disk_read bad RA", status, HvError::NoRAddr.code());
+}
+
+fn trap_trace(base: u64) {
+    let t = TRACE.ra();
+    let (status, rets) = raw_fast(hcall::TTRACE_BUF_INFO, [0; 5]);
+    check_eq!("ttrace_buf_info none", (status, rets[0], rets[1]), (0, 0, 0));
+    check_eq!("ttrace_addentry without a buffer", hv::ttrace_addentry(1, [0; 4]), Err(HvError::Inval));
+    let (status, rets) = raw_fast(hcall::TTRACE_BUF_CONF, [t, 1, 0, 0, 0]);
+    check_eq!("ttrace_buf_conf 1 entry", (status, rets[0]), (HvError::Inval.code(), 2));
+    let (status, _) = raw_fast(hcall::TTRACE_BUF_CONF, [t + 8, 4, 0, 0, 0]);
+    check_eq!("ttrace_buf_conf unaligned", status, HvError::BadAlign.code());
+    let (status, _) = raw_fast(hcall::TTRACE_BUF_CONF, [0x40, 4, 0, 0, 0]);
+    check_eq!("ttrace_buf_conf bad RA", status, HvError::NoRAddr.code());
+    let (status, rets) = raw_fast(hcall::TTRACE_BUF_CONF, [t, 4, 0, 0, 0]);
+    check_eq!("ttrace_buf_conf", (status, rets[0]), (0, 4));
+    let (status, rets) = raw_fast(hcall::TTRACE_BUF_INFO, [0; 5]);
+    check_eq!("ttrace_buf_info", (status, rets[0], rets[1]), (0, t, 4));
+    let (status, rets) = raw_fast(hcall::TTRACE_ENABLE, [1, 0, 0, 0, 0]);
+    check_eq!("ttrace_enable", (status, rets[0]), (0, 0));
+    check_eq!("ttrace_addentry", hv::ttrace_addentry(0xbeef, [1, 2, 3, 0x1234]), Ok(()));
+    let rec = &TRACE.bytes()[64..128];
+    check(
+        "ttrace_addentry record",
+        rec[0] == 0xff && rec[6..8] == [0xbe, 0xef] && rec[56..64] == 0x1234u64.to_be_bytes(),
+        format_args!("{:?}", &rec[..8]),
+    );
+    let (status, rets) = raw_fast(hcall::TTRACE_FREEZE, [1, 0, 0, 0, 0]);
+    check_eq!("ttrace_freeze", (status, rets[0]), (0, 0));
+    let (status, rets) = raw_fast(hcall::TTRACE_FREEZE, [0, 0, 0, 0, 0]);
+    check_eq!("ttrace_unfreeze", (status, rets[0]), (0, 1));
+    let (status, _) = raw_fast(hcall::TTRACE_BUF_CONF, [0, 0, 0, 0, 0]);
+    check_eq!("ttrace_buf_conf off", status, 0);
+
+    // The dump buffer is only remembered; MD_BUF (8 KiB) is free after the MD tests.
+    let d = MD_BUF.ra();
+    let (status, rets) = raw_fast(hcall::DUMP_BUF_UPDATE, [d, 0x1000, 0, 0, 0]);
+    check_eq!("dump_buf_update too small", (status, rets[0]), (HvError::Inval.code(), 0x2000));
+    let (status, _) = raw_fast(hcall::DUMP_BUF_UPDATE, [d + 8, 0x2000, 0, 0, 0]);
+    check_eq!("dump_buf_update unaligned", status, HvError::BadAlign.code());
+    let (status, _) = raw_fast(hcall::DUMP_BUF_UPDATE, [base - 0x2000, 0x2000, 0, 0, 0]);
+    check_eq!("dump_buf_update bad RA", status, HvError::NoRAddr.code());
+    let (status, rets) = raw_fast(hcall::DUMP_BUF_UPDATE, [d, 0x2000, 0, 0, 0]);
+    check_eq!("dump_buf_update", (status, rets[0]), (0, 0x2000));
+    let (status, rets) = raw_fast(hcall::DUMP_BUF_INFO, [0; 5]);
+    check_eq!("dump_buf_info", (status, rets[0], rets[1]), (0, d, 0x2000));
+    let (status, _) = raw_fast(hcall::DUMP_BUF_UPDATE, [0, 0, 0, 0, 0]);
+    check_eq!("dump_buf_update remove", status, 0);
 }
 
 fn soft_state_calls(base: u64, size: u64) {

@@ -95,10 +95,12 @@ struct Strands([StrandState; MAX_STRANDS]);
 #[repr(C, align(16))]
 struct Stacks([[u8; STACK_SIZE]; MAX_STRANDS]);
 
-// Zeroed by the reset code before any Rust runs; each strand uses its own entry only.
+// hv_strands is in .bss, cleared by the reset code before any Rust runs; the stacks are
+// in .stacks, never cleared. Each strand uses its own entries only.
 #[no_mangle]
 static mut hv_strands: core::mem::MaybeUninit<Strands> = core::mem::MaybeUninit::uninit();
 #[no_mangle]
+#[link_section = ".stacks"]
 static mut hv_stacks: core::mem::MaybeUninit<Stacks> = core::mem::MaybeUninit::uninit();
 
 core::arch::global_asm!(
@@ -214,6 +216,13 @@ impl Hardware for Machine {
     fn rtc_seconds(&mut self) -> u64 {
         // SAFETY: the sun4v RTC register (8 bytes, read only).
         unsafe { core::ptr::read_volatile(RTC_ADDR as *const u64) }
+    }
+
+    fn stick(&mut self) -> u64 {
+        let v: u64;
+        // SAFETY: reads the system tick register; no side effects.
+        unsafe { core::arch::asm!("rd %stick, {v}", v = out(reg) v, options(nomem, nostack)) };
+        v & !(1 << 63)
     }
 
     fn tlb_load(&mut self, tlbs: TlbSet, va: u64, ctx: u64, tte: u64) {

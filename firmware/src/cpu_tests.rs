@@ -1,0 +1,469 @@
+//! Tests of the vCPU, watchdog, interrupt, simulated-disk and trap-trace calls on the fake
+//! machine, through `Hypervisor::handle_trap`, plus the check that every function of every
+//! offered group version has a handler.
+//!
+//! The domain has two vCPUs (vid 0 on strand 0, the caller; vid 1 on strand 1, stopped),
+//! a guest MD with a virtual-devices node like ldom-config's (console `intr` 1) and a
+//! `watchdog-max-timeout`, and a disk at `DISK`.
+
+use crate::arch::fake::FakeHardware;
+use crate::hypervisor::Hypervisor;
+use crate::test_md::{MdBuilder, Value};
+use crate::trap::{Action, TrapFrame, RESUME_DONE};
+use crate::version::OFFERED;
+use hv_api::error::HvError;
+use hv_api::{core_fn, cpu_state, group, hcall};
+
+const BASE: u64 = 0x8000_0000;
+const SIZE: u64 = 0x1000_0000;
+const PDPA: u64 = 0x1f_1200_0000;
+const DISK: u64 = 0x1f_4000_0000;
+const BUF: u64 = BASE + 0x10_0000;
+const WATCHDOG_MAX: u64 = 100_000;
+/// The stick ticks per ms (100 MHz).
+const MS: u64 = 100_000;
+
+const ENOCPU: u64 = HvError::NoCpu.code();
+const ENORADDR: u64 = HvError::NoRAddr.code();
+const ENOINTR: u64 = HvError::NoIntr.code();
+const EINVAL: u64 = HvError::Inval.code();
+const EBADTRAP: u64 = HvError::BadTrap.code();
+const EBADALIGN: u64 = HvError::BadAlign.code();
+const ENOTSUPPORTED: u64 = HvError::NotSupported.code();
+
+fn hv_md(diskpa: Option<u64>, policy: &'static str) -> Vec<u8> {
+    let mut b = MdBuilder::new();
+    let root = b.node("root");
+    let cpus = b.node("cpus");
+    let guests = b.node("guests");
+    let cpu0 = b.node("cpu");
+    let cpu1 = b.node("cpu");
+    let guest = b.node("guest");
+    b.prop(root, "cpus", Value::Arc(cpus));
+    b.prop(root, "guests", Value::Arc(guests));
+    b.prop(cpus, "cpu", Value::Arc(cpu0));
+    b.prop(cpus, "cpu", Value::Arc(cpu1));
+    b.prop(guests, "guest", Value::Arc(guest));
+    for (cpu, id) in [(cpu0, 0), (cpu1, 1)] {
+        b.prop(cpu, "pid", Value::Val(id));
+        b.prop(cpu, "vid", Value::Val(id));
+        b.prop(cpu, "guest", Value::Arc(guest));
+    }
+    for (k, v) in [
+        ("gid", 0u64),
+        ("cpuset", 3),
+        ("membase", BASE),
+        ("memsize", SIZE),
+        ("realbase", BASE),
+        ("rombase", 0x00ff_f008_0000),
+        ("romsize", 0x1_0000),
+        ("pdpa", PDPA),
+        ("bootcpu", 0),
+    ] {
+        b.prop(guest, k, Value::Val(v));
+    }
+    if let Some(d) = diskpa {
+        b.prop(guest, "diskpa", Value::Val(d));
+    }
+    b.prop(guest, "name", Value::Str("primary"));
+    b.prop(guest, "failure-policy", Value::Str(policy));
+    b.build()
+}
+
+fn guest_md(watchdog_max: Option<u64>) -> Vec<u8> {
+    let mut b = MdBuilder::new();
+    let root = b.node("root");
+    let platform = b.node("platform");
+    let vdev = b.node("virtual-devices");
+    b.prop(root, "fwd", Value::Arc(platform));
+    b.prop(root, "fwd", Value::Arc(vdev));
+    b.prop(platform, "stick-frequency", Value::Val(100_000_000));
+    if let Some(m) = watchdog_max {
+        b.prop(platform, "watchdog-max-timeout", Value::Val(m));
+    }
+    b.prop(vdev, "cfg-handle", Value::Val(0x100));
+    for (name, intr) in [("disk", 0), ("console", 1), ("nvram", 0)] {
+        let d = b.node("virtual-device");
+        b.prop(vdev, "fwd", Value::Arc(d));
+        b.prop(d, "name", Value::Str(name));
+        b.prop(d, "intr", Value::Val(intr));
+        b.prop(d, "ino", Value::Val(if intr == 1 { 0x11 } else { 0 }));
+    }
+    b.build()
+}
+
+struct Bench {
+    hv: Hypervisor,
+    hw: FakeHardware,
+}
+
+impl Bench {
+    fn with(diskpa: Option<u64>, watchdog_max: Option<u64>, policy: &'static str) -> Self {
+        let mut hw = FakeHardware::new();
+        hw.load(PDPA, &guest_md(watchdog_max));
+        hw.stick = 1_000_000;
+        let mut hv = Hypervisor::boot(&mut hw, &hv_md(diskpa, policy), (BASE, SIZE)).unwrap();
+        let (vcpu, _) = hv.start_strand(&mut hw, 0).unwrap();
+        assert_eq!(vcpu, 0);
+        assert!(hv.start_strand(&mut hw, 1).is_none(), "vid 1 is not the boot vCPU");
+        Bench { hv, hw }
+    }
+
+    fn new() -> Self {
+        Self::with(Some(DISK), Some(WATCHDOG_MAX), "stop")
+    }
+
+    fn trap(&mut self, tt: u64, o: [u64; 6]) -> (Action, TrapFrame) {
+        let mut frame = TrapFrame { tt, tl: 1, tba: BASE, tpc: 0x8000_4000, tstate: 0x0000_0214_1600, ..Default::default() };
+        frame.o[..6].copy_from_slice(&o);
+        frame.o[6] = 0x6666;
+        frame.o[7] = 0x7777;
+        let action = self.hv.handle_trap(&mut self.hw, 0, &mut frame);
+        (action, frame)
+    }
+
+    /// A fast trap: (status, %o1, %o2).
+    fn fast(&mut self, function: u64, args: &[u64]) -> (u64, u64, u64) {
+        let mut o = [0; 6];
+        o[..args.len()].copy_from_slice(args);
+        o[5] = function;
+        let (action, f) = self.trap(0x180, o);
+        assert_eq!(action, Action::Resume);
+        assert_eq!(f.resume, RESUME_DONE);
+        (f.o[0], f.o[1], f.o[2])
+    }
+
+    fn set_version(&mut self, group: u64, major: u64, minor: u64) -> u64 {
+        let (_, f) = self.trap(0x1ff, [group, major, minor, 0, 0, core_fn::API_SET_VERSION]);
+        f.o[0]
+    }
+}
+
+#[test]
+fn cpu_qconf_checks_every_argument() {
+    let mut b = Bench::new();
+    // cpu mondo: Linux's 8192 bytes = 128 entries; non-resumable: 256 bytes = 4 entries.
+    assert_eq!(b.fast(hcall::CPU_QCONF, &[0x3c, BUF, 128]).0, 0);
+    assert_eq!(b.fast(hcall::CPU_QCONF, &[0x3f, BUF + 0x2000, 4]).0, 0);
+    assert_eq!(b.fast(hcall::CPU_QINFO, &[0x3c]), (0, BUF, 128));
+    assert_eq!(b.fast(hcall::CPU_QINFO, &[0x3f]), (0, BUF + 0x2000, 4));
+    assert_eq!(b.fast(hcall::CPU_QINFO, &[0x3d]), (0, 0, 0));
+    for n in [1, 3, 6, 512] {
+        assert_eq!(b.fast(hcall::CPU_QCONF, &[0x3d, BUF, n]).0, EINVAL, "{n} entries");
+    }
+    assert_eq!(b.fast(hcall::CPU_QCONF, &[0x3d, BUF + 0x40, 2]).0, EBADALIGN, "128-byte queue");
+    assert_eq!(b.fast(hcall::CPU_QCONF, &[0x3d, BUF + 0x1000, 256]).0, EBADALIGN, "16 KiB queue");
+    assert_eq!(b.fast(hcall::CPU_QCONF, &[0x3d, 0x4000, 2]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::CPU_QCONF, &[0x3d, BASE + SIZE, 2]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::CPU_QCONF, &[0x3d, BASE - 0x80, 2]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::CPU_QCONF, &[0x3b, BUF, 2]).0, EINVAL);
+    assert_eq!(b.fast(hcall::CPU_QCONF, &[0x40, BUF, 0]).0, EINVAL);
+    assert_eq!(b.fast(hcall::CPU_QINFO, &[0x40]).0, EINVAL);
+    assert_eq!(b.fast(hcall::CPU_QINFO, &[0x3b]).0, EINVAL);
+    // A failed call leaves the queue as it was; 0 entries unconfigures it.
+    assert_eq!(b.fast(hcall::CPU_QINFO, &[0x3c]), (0, BUF, 128));
+    assert_eq!(b.fast(hcall::CPU_QCONF, &[0x3c, 0, 0]).0, 0);
+    assert_eq!(b.fast(hcall::CPU_QINFO, &[0x3c]), (0, 0, 0));
+    // A restart unconfigures every queue.
+    b.trap(0x180, [0, 0, 0, 0, 0, hcall::MACH_SIR]);
+    assert_eq!(b.fast(hcall::CPU_QINFO, &[0x3f]), (0, 0, 0));
+}
+
+#[test]
+fn cpu_start_stop_and_state() {
+    let mut b = Bench::new();
+    let pc = BASE + 0x4000;
+    let rtba = BASE + 0x8000;
+    // OpenBoot probes ids 1…31: only ids of the domain exist.
+    for id in 2..32 {
+        assert_eq!(b.fast(hcall::CPU_START, &[id, pc, rtba, 0]).0, ENOCPU, "id {id}");
+    }
+    assert_eq!(b.fast(hcall::CPU_START, &[u64::MAX, pc, rtba, 0]).0, ENOCPU);
+    assert_eq!(b.fast(hcall::CPU_START, &[1, 0x1000, rtba, 0]).0, ENORADDR, "pc");
+    assert_eq!(b.fast(hcall::CPU_START, &[1, BASE + SIZE - 2, rtba, 0]).0, ENORADDR, "pc at the end");
+    assert_eq!(b.fast(hcall::CPU_START, &[1, pc, BASE + SIZE - 0x80, 0]).0, ENORADDR, "rtba at the end");
+    assert_eq!(b.fast(hcall::CPU_START, &[1, pc + 2, rtba, 0]).0, EBADALIGN);
+    assert_eq!(b.fast(hcall::CPU_START, &[1, pc, rtba + 0x80, 0]).0, EBADALIGN);
+    assert_eq!(b.fast(hcall::CPU_START, &[0, pc, rtba, 0]).0, EINVAL, "the caller is running");
+    // vid 1 exists and is stopped, but no strand can run it here.
+    assert_eq!(b.fast(hcall::CPU_START, &[1, pc, rtba, 0]).0, ENOCPU);
+
+    assert_eq!(b.fast(hcall::CPU_STATE, &[0]), (0, cpu_state::RUNNING, 0));
+    assert_eq!(b.fast(hcall::CPU_STATE, &[1]), (0, cpu_state::STOPPED, 0));
+    assert_eq!(b.fast(hcall::CPU_STATE, &[2]).0, ENOCPU);
+
+    // cpu_stop is Core 1.1.
+    assert_eq!(b.fast(hcall::CPU_STOP, &[1]).0, EBADTRAP);
+    assert_eq!(b.set_version(group::CORE, 1, 1), 0);
+    assert_eq!(b.fast(hcall::CPU_STOP, &[0]).0, EINVAL, "self");
+    assert_eq!(b.fast(hcall::CPU_STOP, &[1]).0, EINVAL, "not running");
+    assert_eq!(b.fast(hcall::CPU_STOP, &[7]).0, ENOCPU);
+}
+
+#[test]
+fn rtba_is_per_vcpu_and_used_by_sir() {
+    let mut b = Bench::new();
+    assert_eq!(b.fast(hcall::CPU_GET_RTBA, &[]), (0, BASE, 0), "starts at the real base");
+    assert_eq!(b.fast(hcall::CPU_SET_RTBA, &[BASE + 0x8000]), (0, BASE, 0));
+    assert_eq!(b.fast(hcall::CPU_SET_RTBA, &[BASE + 0x8080]).0, EBADALIGN);
+    assert_eq!(b.fast(hcall::CPU_SET_RTBA, &[0x8000]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::CPU_SET_RTBA, &[BASE + SIZE - 0x80]).0, ENORADDR, "256 bytes must fit");
+    assert_eq!(b.fast(hcall::CPU_GET_RTBA, &[]), (0, BASE + 0x8000, 0));
+    let (action, _) = b.trap(0x180, [0, 0, 0, 0, 0, hcall::MACH_SIR]);
+    match action {
+        Action::Launch(l) => assert_eq!((l.pc, l.rtba, l.i0), (BASE + 0x8000 + 0x80, BASE + 0x8000, BASE)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(b.fast(hcall::CPU_GET_RTBA, &[]), (0, BASE + 0x8000, 0), "kept across the SIR");
+}
+
+#[test]
+fn cpu_mondo_send_checks() {
+    let mut b = Bench::new();
+    let list = BUF;
+    let data = BUF + 0x40;
+    b.hw.load(list, &[0, 1, 0xff, 0xff, 0, 0, 0, 9]);
+    assert_eq!(b.fast(hcall::CPU_MONDO_SEND, &[1, list + 1, data]).0, EBADALIGN);
+    assert_eq!(b.fast(hcall::CPU_MONDO_SEND, &[1, list, data + 8]).0, EBADALIGN);
+    assert_eq!(b.fast(hcall::CPU_MONDO_SEND, &[1, 0x1000, data]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::CPU_MONDO_SEND, &[1, list, BASE + SIZE - 0x40 + 0x40]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::CPU_MONDO_SEND, &[u64::MAX, list, data]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::CPU_MONDO_SEND, &[0, list, data]).0, 0);
+    assert_eq!(b.fast(hcall::CPU_MONDO_SEND, &[1, list + 2, data]).0, 0, "0xffff entries are skipped");
+    assert_eq!(b.fast(hcall::CPU_MONDO_SEND, &[1, list + 4, data]).0, EINVAL, "self");
+    assert_eq!(b.fast(hcall::CPU_MONDO_SEND, &[1, list + 6, data]).0, ENOCPU, "unknown id");
+    assert_eq!(b.fast(hcall::CPU_MONDO_SEND, &[1, list, data]).0, ENOCPU, "stopped vCPU");
+}
+
+#[test]
+fn watchdog_set_disable_limit_and_expiry() {
+    let mut b = Bench::new();
+    assert_eq!(b.fast(hcall::MACH_SET_WATCHDOG, &[1000]).0, EBADTRAP, "Core 1.1");
+    assert_eq!(b.set_version(group::CORE, 1, 1), 0);
+    assert_eq!(b.fast(hcall::MACH_SET_WATCHDOG, &[1000]), (0, 0, 0), "was off");
+    b.hw.stick += 250 * MS + 1;
+    assert_eq!(b.fast(hcall::MACH_SET_WATCHDOG, &[2000]), (0, 750, 0), "750 ms left (rounded up)");
+    assert_eq!(b.fast(hcall::MACH_SET_WATCHDOG, &[WATCHDOG_MAX + 1]), (EINVAL, 2000, 0), "state kept");
+    b.hw.stick += 500 * MS;
+    assert_eq!(b.fast(hcall::MACH_SET_WATCHDOG, &[0]), (0, 1500, 0), "disabled");
+    assert_eq!(b.fast(hcall::MACH_SET_WATCHDOG, &[WATCHDOG_MAX]), (0, 0, 0));
+    assert_eq!(b.fast(hcall::MACH_SET_WATCHDOG, &[10]), (0, WATCHDOG_MAX, 0));
+    b.hw.stick += 9 * MS;
+    assert_eq!(b.fast(hcall::CPU_MYID, &[]).0, 0, "not expired yet");
+    b.hw.stick += MS;
+    // Expired: the next trap applies the failure policy (stop).
+    let (action, _) = b.trap(0x180, [0, 0, 0, 0, 0, hcall::CPU_MYID]);
+    assert_eq!(action, Action::Park);
+    assert_eq!(b.hv.domains[0].status, crate::domain::DomainStatus::Stopped);
+}
+
+#[test]
+fn watchdog_reset_policy_restarts_and_disarms() {
+    let mut b = Bench::with(Some(DISK), None, "reset");
+    assert_eq!(b.set_version(group::CORE, 1, 1), 0);
+    let default_max = crate::cpu::WATCHDOG_DEFAULT_MAX_MS;
+    assert_eq!(b.fast(hcall::MACH_SET_WATCHDOG, &[default_max + 1]).0, EINVAL, "default maximum");
+    assert_eq!(b.fast(hcall::MACH_SET_WATCHDOG, &[5]).0, 0);
+    b.hw.stick += 5 * MS;
+    let (action, _) = b.trap(0x180, [0, 0, 0, 0, 0, hcall::CPU_MYID]);
+    match action {
+        Action::Launch(l) => assert_eq!(l.pc, BASE + 0x20, "power-on restart"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(b.hv.domains[0].watchdog_deadline, None);
+    b.hw.stick += 1000 * MS;
+    assert_eq!(b.fast(hcall::CPU_MYID, &[]).0, 0);
+}
+
+#[test]
+fn intr_1_0_calls() {
+    let mut b = Bench::new();
+    // Enabled at reset (Linux uses 1.0 without negotiating it); negotiating it works too.
+    assert_eq!(b.set_version(group::INTR, 3, 0), ENOTSUPPORTED);
+    assert_eq!(b.set_version(group::INTR, 1, 0), 0);
+    assert_eq!(b.fast(hcall::VINTR_GETCOOKIE, &[0x100, 1]).0, EBADTRAP, "INTR 2.0 not offered");
+    let (s, sysino, _) = b.fast(hcall::INTR_DEVINO2SYSINO, &[0x100, 1]);
+    assert_eq!((s, sysino), (0, 0x101));
+    assert_eq!(b.fast(hcall::INTR_DEVINO2SYSINO, &[0x200, 1]).0, EINVAL, "unknown devhandle");
+    assert_eq!(b.fast(hcall::INTR_DEVINO2SYSINO, &[0x100, 0]).0, EINVAL, "the disk has no interrupt");
+    assert_eq!(b.fast(hcall::INTR_DEVINO2SYSINO, &[0x100, 0x11]).0, EINVAL);
+    assert_eq!(b.fast(hcall::INTR_DEVINO2SYSINO, &[0x100, 0x41]).0, EINVAL);
+
+    assert_eq!(b.fast(hcall::INTR_GETENABLED, &[sysino]), (0, 0, 0));
+    assert_eq!(b.fast(hcall::INTR_SETENABLED, &[sysino, 1]).0, 0);
+    assert_eq!(b.fast(hcall::INTR_GETENABLED, &[sysino]), (0, 1, 0));
+    assert_eq!(b.fast(hcall::INTR_SETENABLED, &[sysino, 2]).0, EINVAL);
+    assert_eq!(b.fast(hcall::INTR_GETSTATE, &[sysino]), (0, 0, 0));
+    assert_eq!(b.fast(hcall::INTR_SETSTATE, &[sysino, 1]).0, 0);
+    assert_eq!(b.fast(hcall::INTR_GETSTATE, &[sysino]), (0, 1, 0));
+    assert_eq!(b.fast(hcall::INTR_SETSTATE, &[sysino, 3]).0, EINVAL);
+    assert_eq!(b.fast(hcall::INTR_GETTARGET, &[sysino]), (0, 0, 0));
+    assert_eq!(b.fast(hcall::INTR_SETTARGET, &[sysino, 1]).0, 0);
+    assert_eq!(b.fast(hcall::INTR_GETTARGET, &[sysino]), (0, 1, 0));
+    assert_eq!(b.fast(hcall::INTR_SETTARGET, &[sysino, 2]).0, ENOCPU);
+    for bad in [0, 1, 0x100, 0x111, 0x201] {
+        assert_eq!(b.fast(hcall::INTR_GETENABLED, &[bad]).0, ENOINTR, "{bad:#x}");
+        assert_eq!(b.fast(hcall::INTR_SETENABLED, &[bad, 1]).0, ENOINTR);
+        assert_eq!(b.fast(hcall::INTR_GETSTATE, &[bad]).0, ENOINTR);
+        assert_eq!(b.fast(hcall::INTR_SETSTATE, &[bad, 0]).0, ENOINTR);
+        assert_eq!(b.fast(hcall::INTR_GETTARGET, &[bad]).0, ENOINTR);
+        assert_eq!(b.fast(hcall::INTR_SETTARGET, &[bad, 0]).0, ENOINTR);
+    }
+    // A restart puts every interrupt back: disabled, idle, aimed at the boot vCPU.
+    b.trap(0x180, [0, 0, 0, 0, 0, hcall::MACH_SIR]);
+    assert_eq!(b.fast(hcall::INTR_GETENABLED, &[sysino]), (0, 0, 0));
+    assert_eq!(b.fast(hcall::INTR_GETSTATE, &[sysino]), (0, 0, 0));
+    assert_eq!(b.fast(hcall::INTR_GETTARGET, &[sysino]), (0, 0, 0));
+}
+
+fn vtoc(blocks: u32) -> Vec<u8> {
+    let mut label = vec![0u8; 512];
+    label[0x1d0..0x1d4].copy_from_slice(&blocks.to_be_bytes());
+    label
+}
+
+#[test]
+fn disk_read_and_write() {
+    let mut b = Bench::new();
+    b.hw.load(DISK, &vtoc(8));
+    b.hw.load(DISK + 0x800, b"block four");
+    assert_eq!(b.fast(hcall::DISK_READ, &[0x800, BUF, 10]).0, 0);
+    assert_eq!(b.fast(hcall::DISK_READ, &[0x800, BUF, 10]).1, 10);
+    assert_eq!(b.hw.peek(BUF, 10), b"block four");
+    assert_eq!(b.fast(hcall::DISK_READ, &[0xffc, BUF, 4]).1, 4, "last bytes");
+    assert_eq!(b.fast(hcall::DISK_READ, &[0xffc, BUF, 5]).0, EINVAL, "past the end");
+    assert_eq!(b.fast(hcall::DISK_READ, &[0x1000, BUF, 0]).0, EINVAL, "offset at the end");
+    assert_eq!(b.fast(hcall::DISK_READ, &[u64::MAX, BUF, 2]).0, EINVAL, "wraps");
+    assert_eq!(b.fast(hcall::DISK_READ, &[0, 0x1000, 4]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::DISK_READ, &[0, BASE + SIZE - 2, 4]).0, ENORADDR);
+    b.hw.load(BUF + 0x100, b"written");
+    assert_eq!(b.fast(hcall::DISK_WRITE, &[0x900, BUF + 0x100, 7]).0, 0);
+    assert_eq!(b.fast(hcall::DISK_WRITE, &[0x900, BUF + 0x100, 7]).1, 7);
+    assert_eq!(b.hw.peek(DISK + 0x900, 7), b"written");
+    assert_eq!(b.fast(hcall::DISK_WRITE, &[0xfff, BUF, 2]).0, EINVAL);
+    assert_eq!(b.fast(hcall::DISK_WRITE, &[0, 0x10, 2]).0, ENORADDR);
+    // The size is read once: a changed label does not change it.
+    b.hw.load(DISK, &vtoc(1));
+    assert_eq!(b.fast(hcall::DISK_READ, &[0x800, BUF, 10]).0, 0);
+}
+
+#[test]
+fn no_disk_is_einval() {
+    // diskpa given, nothing there (reads as 0): size 0.
+    let mut b = Bench::new();
+    assert_eq!(b.fast(hcall::DISK_READ, &[0, BUF, 512]).0, EINVAL);
+    assert_eq!(b.fast(hcall::DISK_WRITE, &[0, BUF, 512]).0, EINVAL);
+    assert_eq!(b.fast(hcall::DISK_READ, &[0, 0x10, 512]).0, ENORADDR, "RA checked first");
+    // No diskpa at all.
+    let mut b = Bench::with(None, None, "stop");
+    assert_eq!(b.fast(hcall::DISK_READ, &[0, BUF, 512]).0, EINVAL);
+}
+
+#[test]
+fn ttrace_buffer_calls_and_addentry() {
+    let mut b = Bench::new();
+    let tbuf = BUF + 0x1000;
+    assert_eq!(b.fast(hcall::TTRACE_BUF_INFO, &[]), (0, 0, 0));
+    assert_eq!(b.fast(hcall::TTRACE_ENABLE, &[1]).0, EINVAL, "no buffer");
+    assert_eq!(b.fast(hcall::TTRACE_FREEZE, &[1]).0, EINVAL, "no buffer");
+    let (_, f) = b.trap(0x185, [0x1234, 1, 2, 3, 4, 0x55]);
+    assert_eq!(f.o[0], EINVAL, "addentry without a buffer");
+
+    assert_eq!(b.fast(hcall::TTRACE_BUF_CONF, &[tbuf + 8, 4]).0, EBADALIGN);
+    assert_eq!(b.fast(hcall::TTRACE_BUF_CONF, &[tbuf, 1]), (EINVAL, 2, 0), "minimum in %o1");
+    assert_eq!(b.fast(hcall::TTRACE_BUF_CONF, &[tbuf, 3]), (EINVAL, 2, 0), "power of two");
+    assert_eq!(b.fast(hcall::TTRACE_BUF_CONF, &[0x40, 4]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::TTRACE_BUF_CONF, &[BASE + SIZE - 0x80, 4]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::TTRACE_BUF_CONF, &[tbuf, u64::MAX / 2 + 1]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::TTRACE_BUF_CONF, &[tbuf, 4]), (0, 4, 0));
+    assert_eq!(b.fast(hcall::TTRACE_BUF_INFO, &[]), (0, tbuf, 4));
+    assert_eq!(b.fast(hcall::TTRACE_ENABLE, &[1]), (0, 0, 0));
+    assert_eq!(b.fast(hcall::TTRACE_ENABLE, &[0]), (0, 1, 0));
+
+    // Three records fill the buffer; the fourth wraps to the first record.
+    b.hw.stick = 0xabcdef;
+    for i in 0..4u64 {
+        let (action, f) = b.trap(0x185, [0x1_0000 + i, 10 + i, 20, 30, 40, 0x55]);
+        assert_eq!(action, Action::Resume);
+        assert_eq!(f.o[..6], [0, 10 + i, 20, 30, 40, 0x55], "only %o0 changes");
+    }
+    let rec = b.hw.peek(tbuf + 0x40, 64);
+    assert_eq!(rec[0], 0xff, "guest record");
+    assert_eq!(rec[2], 0, "caller's TL");
+    assert_eq!(&rec[4..8], &[0x01, 0x85, 0x00, 0x03], "tt 0x185, tag = low 16 bits");
+    assert_eq!(&rec[0x10..0x18], &0xabcdefu64.to_be_bytes());
+    assert_eq!(&rec[0x18..0x20], &0x8000_4000u64.to_be_bytes());
+    assert_eq!(&rec[0x20..0x28], &13u64.to_be_bytes());
+    assert_eq!(&rec[0x38..0x40], &40u64.to_be_bytes());
+    assert_eq!(b.hw.peek(tbuf + 0x87, 1), [1], "second record: tag 1");
+    assert_eq!(b.hw.peek(tbuf, 16), [0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0, 0x80]);
+
+    // Frozen: addentry is ignored.
+    assert_eq!(b.fast(hcall::TTRACE_FREEZE, &[5]), (0, 0, 0));
+    let (_, f) = b.trap(0x185, [0x77, 0, 0, 0, 0, 0]);
+    assert_eq!(f.o[0], 0);
+    assert_eq!(b.hw.peek(tbuf + 0x87, 1), [1], "nothing written while frozen");
+    assert_eq!(b.fast(hcall::TTRACE_FREEZE, &[0]), (0, 1, 0));
+
+    // 0 entries removes the buffer.
+    assert_eq!(b.fast(hcall::TTRACE_BUF_CONF, &[0, 0]), (0, 0, 0));
+    assert_eq!(b.fast(hcall::TTRACE_BUF_INFO, &[]), (0, 0, 0));
+    let (_, f) = b.trap(0x185, [0x77, 0, 0, 0, 0, 0]);
+    assert_eq!(f.o[0], EINVAL);
+}
+
+#[test]
+fn dump_buffer_calls() {
+    let mut b = Bench::new();
+    assert_eq!(b.fast(hcall::DUMP_BUF_INFO, &[]), (0, 0, 0));
+    assert_eq!(b.fast(hcall::DUMP_BUF_UPDATE, &[BUF, 0x2000]), (0, 0x2000, 0));
+    assert_eq!(b.fast(hcall::DUMP_BUF_INFO, &[]), (0, BUF, 0x2000));
+    assert_eq!(b.fast(hcall::DUMP_BUF_UPDATE, &[BUF, 0x1fff]), (EINVAL, 0x2000, 0));
+    assert_eq!(b.fast(hcall::DUMP_BUF_INFO, &[]), (0, 0, 0), "a failed update removes the buffer");
+    assert_eq!(b.fast(hcall::DUMP_BUF_UPDATE, &[BUF + 0x20, 0x2000]).0, EBADALIGN);
+    assert_eq!(b.fast(hcall::DUMP_BUF_UPDATE, &[0x40, 0x2000]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::DUMP_BUF_UPDATE, &[BASE + SIZE - 0x1000, 0x2000]).0, ENORADDR);
+    assert_eq!(b.fast(hcall::DUMP_BUF_UPDATE, &[BUF, 0x4000]), (0, 0x2000, 0));
+    assert_eq!(b.fast(hcall::DUMP_BUF_UPDATE, &[0, 0]), (0, 0x2000, 0));
+    assert_eq!(b.fast(hcall::DUMP_BUF_INFO, &[]), (0, 0, 0));
+}
+
+#[test]
+fn mmustat_stays_ebadtrap() {
+    let mut b = Bench::new();
+    assert_eq!(b.fast(hcall::NIAGARA_MMUSTAT_CONF, &[BUF]).0, EBADTRAP);
+    assert_eq!(b.fast(hcall::NIAGARA_MMUSTAT_INFO, &[]).0, EBADTRAP);
+    assert_eq!(b.set_version(group::NIAG_PERF, 1, 0), EINVAL, "NIAG_PERF not offered");
+}
+
+/// Every function of the highest offered version of every offered group has a handler:
+/// called with zero arguments (after negotiating everything), none answers ENOTSUPPORTED
+/// or EBADTRAP. Every other function answers EBADTRAP.
+#[test]
+fn every_offered_function_has_a_handler() {
+    let mut checked = 0;
+    for f in hv_api::hcall::FUNCTIONS {
+        let offered = OFFERED.iter().any(|o| f.enabled_by(o.group, o.major, o.max_minor));
+        let mut b = Bench::new();
+        for o in OFFERED {
+            assert_eq!(b.set_version(o.group, o.major, o.max_minor), 0);
+        }
+        let mut o = [0; 6];
+        o[5] = f.number;
+        let (action, frame) = b.trap(0x180, o);
+        if offered {
+            checked += 1;
+            if action == Action::Resume {
+                assert_ne!(frame.o[0], ENOTSUPPORTED, "{} has no handler", f.name);
+                assert_ne!(frame.o[0], EBADTRAP, "{} is not callable", f.name);
+            } else {
+                // mach_exit and mach_sir do not return.
+                assert!(matches!(f.number, hcall::MACH_EXIT | hcall::MACH_SIR), "{}: {action:?}", f.name);
+            }
+        } else {
+            assert_eq!((action, frame.o[0]), (Action::Resume, EBADTRAP), "{} is not offered", f.name);
+        }
+    }
+    // Core 1.0 and 1.1 (42, with disk_read / disk_write), INTR 1.0 (7), soft state (2).
+    assert_eq!(checked, 42 + 7 + 2);
+}
