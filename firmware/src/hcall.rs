@@ -21,40 +21,49 @@ use hv_api::{cons, core_fn, hcall, soft_state};
 pub struct Reply {
     /// `%o0`.
     pub status: u64,
-    /// `%o1`–`%o4`.
-    pub rets: [Option<u64>; 4],
+    /// `%o1`–`%o4`; only the first `count` are written back.
+    pub rets: [u64; 4],
+    /// How many of `rets` the call returns.
+    pub count: u8,
 }
 
 impl Reply {
     /// `EOK`, no return values.
     pub const fn ok() -> Self {
-        Reply { status: EOK, rets: [None; 4] }
+        Reply { status: EOK, rets: [0; 4], count: 0 }
     }
     /// `EOK` with `%o1`.
     pub const fn ok1(a: u64) -> Self {
-        Reply { status: EOK, rets: [Some(a), None, None, None] }
+        Reply { status: EOK, rets: [a, 0, 0, 0], count: 1 }
     }
     /// `EOK` with `%o1`, `%o2`.
     pub const fn ok2(a: u64, b: u64) -> Self {
-        Reply { status: EOK, rets: [Some(a), Some(b), None, None] }
+        Reply { status: EOK, rets: [a, b, 0, 0], count: 2 }
     }
     /// An error, no return values.
     pub const fn err(e: HvError) -> Self {
-        Reply { status: e.code(), rets: [None; 4] }
+        Reply { status: e.code(), rets: [0; 4], count: 0 }
     }
     /// An error with `%o1`.
     pub const fn err1(e: HvError, a: u64) -> Self {
-        Reply { status: e.code(), rets: [Some(a), None, None, None] }
+        Reply { status: e.code(), rets: [a, 0, 0, 0], count: 1 }
+    }
+    /// An error with `%o1`, `%o2`.
+    pub const fn err2(e: HvError, a: u64, b: u64) -> Self {
+        Reply { status: e.code(), rets: [a, b, 0, 0], count: 2 }
+    }
+
+    /// The value this reply leaves in `%o(1 + i)`, if it sets that register.
+    pub fn ret(&self, i: usize) -> Option<u64> {
+        (i < self.count as usize).then(|| self.rets[i])
     }
 
     /// Writes the reply into the guest's `%o` registers.
+    #[inline]
     pub fn apply(&self, frame: &mut TrapFrame) {
         frame.o[0] = self.status;
-        for (i, r) in self.rets.iter().enumerate() {
-            if let Some(v) = r {
-                frame.o[1 + i] = *v;
-            }
-        }
+        let n = self.count as usize;
+        frame.o[1..1 + n].copy_from_slice(&self.rets[..n]);
     }
 }
 
@@ -139,7 +148,7 @@ pub fn core_trap(cx: &mut Context<'_>, frame: &TrapFrame) -> Outcome {
         // group), ENOTSUPPORTED (with the closest version in %o1/%o2).
         core_fn::API_SET_VERSION => match cx.domain.versions.set(o[0], o[1], o[2]) {
             Ok(minor) => Reply::ok1(minor).into(),
-            Err(r) => Reply { status: r.error.code(), rets: [Some(r.major), Some(r.minor), None, None] }.into(),
+            Err(r) => Reply::err2(r.error, r.major, r.minor).into(),
         },
         // api_putchar(c): cons_putchar through the core trap.
         core_fn::API_PUTCHAR => cons_putchar(cx, o[0]).into(),

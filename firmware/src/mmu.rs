@@ -144,6 +144,11 @@ impl MmuState {
         self.fault_area.map_or(0, |(ra, _)| ra)
     }
 
+    /// The fault status area's physical address (0 = none), for the arch-layer fast path.
+    pub fn fault_area_pa(&self) -> u64 {
+        self.fault_area.map_or(0, |(_, range)| range.pa().raw())
+    }
+
     /// The permanent mappings.
     pub fn perm_mappings(&self) -> &[PermMapping] {
         &self.perm

@@ -380,9 +380,9 @@ hv_cpu_myid_fast:
 ! loaded; anything else (no entry, 256M pages, bad TTE, permanent mappings) goes to the
 ! Rust slow path, which handles every case. Registers: %g1 strand, %g2 tag access,
 ! %g3 tag target, %g4 the TSB table of the context class, %g5-%g7 scratch.
-.macro TSB_PROBE asi_tag, next
+.macro TSB_PROBE next
     ldx     [%g4 + 0], %g5          ! TSB base PA (0: none)
-    brz,pn  %g5, hv_trap_common
+    brz,pn  %g5, \next
     ldx     [%g4 + 16], %g6         ! page shift
     srlx    %g2, %g6, %g6
     ldx     [%g4 + 8], %g7          ! index mask
@@ -399,7 +399,49 @@ hv_cpu_myid_fast:
     nop
 .endm
 
-.macro TLB_MISS_FAST mmu_asi, data_in_asi, check_x
+! Both TSBs missed: revector to the guest as the sun4v spec says, with the fault status
+! area filled: the slow miss (TT 0x09 / 0x31, type MMU_MISS) when the context class has
+! TSBs, the fast miss (TT 0x64 / 0x68, address and context only) when it has none. With no
+! fault area, or above MAXPTL, the Rust path applies the failure policy.
+! In: %g1 strand, %g2 tag access, %g4 the second TSB slot of the class.
+.macro TSB_MISS_REVECTOR is_insn, fast_tt, slow_tt, ft_off, fa_off, fc_off
+    ldx     [%g1 + {S_FAULT_AREA}], %g5
+    brz,pn  %g5, hv_trap_common
+    rdpr    %tl, %g6
+    cmp     %g6, 3                  ! guest TL above MAXPTL (2)
+    bgu,pn  %xcc, hv_trap_common
+    sllx    %g2, 51, %g7
+    srlx    %g7, 51, %g7            ! context
+    stx     %g7, [%g5 + \fc_off]
+    ldx     [%g4 - 32], %g6         ! first TSB of the class: configured?
+    brz,pn  %g6, 1f
+    andn    %g2, %g7, %g6           ! page VA
+    .if \is_insn
+    rdpr    %tpc, %g6               ! the slow instruction miss reports the PC
+    .endif
+    stx     %g6, [%g5 + \fa_off]
+    mov     3, %g6                  ! MMU_MISS
+    stx     %g6, [%g5 + \ft_off]
+    ba      2f
+    mov     \slow_tt, %g7
+1:  stx     %g6, [%g5 + \fa_off]
+    mov     \fast_tt, %g7
+2:  wrpr    %g7, %tt
+    rdpr    %tba, %g5
+    srlx    %g5, 15, %g5
+    sllx    %g5, 15, %g5
+    sllx    %g7, 5, %g7
+    add     %g5, %g7, %g5
+    rdpr    %tl, %g6
+    cmp     %g6, 1
+    be,pt   %xcc, 3f
+    sethi   %hi(0x4000), %g6
+    add     %g5, %g6, %g5           ! trap taken at TL > 0: the upper half
+3:  jmp     %g5
+    WRHPR   0, 0                    ! delay slot: back to the guest's privilege
+.endm
+
+.macro TLB_MISS_FAST mmu_asi, data_in_asi, check_x, is_insn, fast_tt, slow_tt, ft_off, fa_off, fc_off
     mov     0x20, %g1
     ldxa    [%g1] 0x4f, %g1
     ldxa    [%g0] \mmu_asi, %g3     ! tag target: ctx << 48 | VA >> 22
@@ -409,10 +451,10 @@ hv_cpu_myid_fast:
     movrnz  %g4, 64, %g4
     add     %g4, %g1, %g4
     add     %g4, {S_FAST_TSB}, %g4
-    TSB_PROBE \mmu_asi, 1f
+    TSB_PROBE 1f
     ba,a    2f
 1:  add     %g4, 32, %g4
-    TSB_PROBE \mmu_asi, hv_trap_common
+    TSB_PROBE 4f
 2:  and     %g7, 0xf, %g5           ! size: 8K, 64K or 4M only
     cmp     %g5, 3
     bgu,pn  %xcc, hv_trap_common
@@ -449,12 +491,13 @@ hv_cpu_myid_fast:
     mov     0x400, %g5
     stxa    %g7, [%g5] \data_in_asi
     retry
+4:  TSB_MISS_REVECTOR \is_insn, \fast_tt, \slow_tt, \ft_off, \fa_off, \fc_off
 .endm
 
 hv_dtlb_miss_fast:
-    TLB_MISS_FAST 0x58, 0x5c, 0
+    TLB_MISS_FAST 0x58, 0x5c, 0, 0, 0x68, 0x31, 0x40, 0x48, 0x50
 hv_itlb_miss_fast:
-    TLB_MISS_FAST 0x50, 0x54, 1
+    TLB_MISS_FAST 0x50, 0x54, 1, 1, 0x64, 0x09, 0x00, 0x08, 0x10
 
 ! A trap while the hypervisor itself runs (not a window trap): report and park.
 hv_trap_in_hv:

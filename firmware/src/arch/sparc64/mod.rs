@@ -81,6 +81,9 @@ struct FastState {
     /// TTE bits kept when the RA field is replaced by the PA: all but bits 55:13 and the
     /// lock bit 61.
     tte_keep: u64,
+    /// Physical address of the vCPU's MMU fault status area; 0 = none (the slow path then
+    /// applies the failure policy).
+    fault_area: u64,
     /// Context-0 TSBs, then nonzero-context TSBs.
     tsbs: [FastTsbHw; 4],
 }
@@ -124,6 +127,7 @@ core::arch::global_asm!(
     S_MEM_END = const offset_of!(StrandState, fast) + offset_of!(FastState, mem_end),
     S_TTE_KEEP = const offset_of!(StrandState, fast) + offset_of!(FastState, tte_keep),
     S_FAST_TSB = const offset_of!(StrandState, fast) + offset_of!(FastState, tsbs),
+    S_FAULT_AREA = const offset_of!(StrandState, fast) + offset_of!(FastState, fault_area),
     F_O = const offset_of!(TrapFrame, o),
     F_TT = const offset_of!(TrapFrame, tt),
     F_TL = const offset_of!(TrapFrame, tl),
@@ -312,9 +316,8 @@ fn demap(tlbs: TlbSet, address: u64, ctx: u64) {
 fn refresh_fast_state(fast: &mut FastState, hv: &Hypervisor, vcpu: usize) {
     let domain = hv.config.vcpus[vcpu].domain;
     let d = &hv.config.domains[domain];
-    let myid_ok = hv_api::hcall::function_info(hv_api::hcall::CPU_MYID)
-        .map(|info| hv.domains[domain].versions.permits(info))
-        .unwrap_or(false);
+    // cpu_myid is Core 1.0: callable while the domain has CORE at major 1.
+    let myid_ok = matches!(hv.domains[domain].versions.get(hv_api::group::CORE), Ok((1, _)));
     fast.myid = if myid_ok { hv.config.vcpus[vcpu].vid as i64 } else { -1 };
     let base = d.memory.membase.raw();
     let end = base + d.memory.size;
@@ -325,6 +328,7 @@ fn refresh_fast_state(fast: &mut FastState, hv: &Hypervisor, vcpu: usize) {
     fast.mem_end = if aligned { end } else { 0 };
     fast.tte_keep = !((((1u64 << 43) - 1) << 13) | (1 << 61));
     let mmu = &hv.vcpus[vcpu].mmu;
+    fast.fault_area = mmu.fault_area_pa();
     for (class, nonzero) in [(0usize, false), (1, true)] {
         for (i, t) in mmu.fast_tsbs(nonzero).iter().enumerate() {
             fast.tsbs[2 * class + i] = FastTsbHw {
