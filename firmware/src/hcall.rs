@@ -62,8 +62,20 @@ impl Reply {
     #[inline]
     pub fn apply(&self, frame: &mut TrapFrame) {
         frame.o[0] = self.status;
-        let n = self.count as usize;
-        frame.o[1..1 + n].copy_from_slice(&self.rets[..n]);
+        // Register by register: a slice copy would become a call to memcpy.
+        let n = self.count;
+        if n > 0 {
+            frame.o[1] = self.rets[0];
+        }
+        if n > 1 {
+            frame.o[2] = self.rets[1];
+        }
+        if n > 2 {
+            frame.o[3] = self.rets[2];
+        }
+        if n > 3 {
+            frame.o[4] = self.rets[3];
+        }
     }
 }
 

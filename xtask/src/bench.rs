@@ -16,7 +16,7 @@ use std::time::Duration;
 /// The figures, their targets (hypervisor instructions) and what they measure.
 const FIGURES: &[(&str, Option<f64>, &str)] = &[
     ("hcall_null", Some(30.0), "null hypercall round trip (cpu_myid, assembly fast path)"),
-    ("hcall_rust_path", None, "hypercall through the Rust path (api_get_version)"),
+    ("hcall_rust_path", None, "hypercall through the Rust path (cpu_yield)"),
     ("dtlb_miss_tsb_hit", Some(60.0), "data TLB miss that hits the guest's TSB"),
     ("dtlb_miss_tsb_miss", None, "data TLB miss that misses the TSB (revectored to the guest)"),
     ("itlb_miss_tsb_hit", None, "instruction TLB miss that hits the guest's TSB"),

@@ -394,14 +394,25 @@ pub fn make_silo_iso(silo: &Path, kernel: &Path, out: &Path) -> Result<(), Strin
         .map_err(|e| format!("cannot copy {}: {e}", kernel.display()))?;
     write(&boot.join("silo.conf"), SILO_CONF)?;
     let _ = std::fs::remove_file(out);
-    run_status(
-        Command::new("genisoimage")
-            .args(["-quiet", "-f", "-G"])
-            .arg(boot.join("isofs.b"))
-            .args(["-B", "...", "-r", "-o"])
-            .arg(out)
-            .arg(&root),
-    )?;
+    // genisoimage prints "Total extents including sparc boot = N" even with -quiet: keep
+    // its output for the error message only.
+    let mut c = Command::new("genisoimage");
+    c.args(["-quiet", "-f", "-G"])
+        .arg(boot.join("isofs.b"))
+        .args(["-B", "...", "-r", "-o"])
+        .arg(out)
+        .arg(&root);
+    let o = c
+        .output()
+        .map_err(|e| format!("cannot run genisoimage: {e}"))?;
+    if !o.status.success() {
+        return Err(format!(
+            "{c:?} failed ({}):\n{}{}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ));
+    }
     let _ = std::fs::remove_dir_all(&root);
     Ok(())
 }

@@ -341,6 +341,15 @@ fn refresh_fast_state(fast: &mut FastState, hv: &Hypervisor, vcpu: usize) {
     }
 }
 
+/// Whether a trap can change what [`FastState`] holds: API versions (the core trap), the
+/// MMU configuration (TSBs, fault area, permanent mappings: fast-trap functions 0x20–0x2b),
+/// or a restart. Everything else leaves it as it was.
+fn changes_fast_state(tt: u64, function: u64, action: &Action) -> bool {
+    matches!(action, Action::Launch(_))
+        || tt == 0x1ff
+        || (tt == 0x180 && (hv_api::hcall::MMU_TSB_CTX0..=hv_api::hcall::MMU_FAULT_AREA_INFO).contains(&function))
+}
+
 /// Domain memory alignment the TLB fast path needs (see `refresh_fast_state`).
 const FAST_PATH_ALIGN: u64 = 0x40_0000;
 
@@ -424,8 +433,11 @@ extern "C" fn hv_trap(strand: &mut StrandState) {
         let mut guard = HYPERVISOR.lock();
         let hv = guard.as_mut().expect("traps come only from started guests");
         let vcpu = strand.vcpu as usize;
+        let (tt, function) = (strand.frame.tt, strand.frame.o[5]);
         let action = hv.handle_trap(&mut hw, vcpu, &mut strand.frame);
-        refresh_fast_state(&mut strand.fast, hv, vcpu);
+        if changes_fast_state(tt, function, &action) {
+            refresh_fast_state(&mut strand.fast, hv, vcpu);
+        }
         action
     };
     match action {
