@@ -2,6 +2,13 @@
 fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
     println!("cargo:rerun-if-changed=link.ld");
+    // HV_TRACE=1 builds a hypervisor that logs every hypercall that reaches Rust (a
+    // debugging aid for real guests; never used by the tests).
+    println!("cargo:rerun-if-env-changed=HV_TRACE");
+    println!("cargo:rustc-check-cfg=cfg(hv_trace)");
+    if std::env::var("HV_TRACE").as_deref() == Ok("1") {
+        println!("cargo:rustc-cfg=hv_trace");
+    }
     if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("sparc64") {
         println!("cargo:rustc-link-arg-bins=-T{dir}/link.ld");
     }

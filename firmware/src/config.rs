@@ -55,6 +55,9 @@ pub struct DomainConfig {
     /// Physical address of the domain's simulated disk (`diskpa`, optional): what
     /// `disk_read` / `disk_write` access (the pflash vdisk on niagara).
     pub diskpa: Option<Pa>,
+    /// The domain's NVRAM (`nvbase`, `nvsize`, optional): what the legacy NVRAM calls
+    /// read and write.
+    pub nvram: Option<(Pa, u64)>,
 }
 
 /// One vCPU (a `cpu` node).
@@ -278,6 +281,10 @@ impl Config {
             cpuset: guest.val("cpuset").unwrap_or(0),
             failure_policy,
             diskpa: guest.val("diskpa").map(Pa::new),
+            nvram: match (guest.val("nvbase"), guest.val("nvsize")) {
+                (Some(base), Some(size)) if size > 0 && base.checked_add(size).is_some() => Some((Pa::new(base), size)),
+                _ => None,
+            },
         })
     }
 
@@ -333,6 +340,8 @@ pub(crate) mod tests {
             ("rombase", 0x00ff_f008_0000),
             ("romsize", 0x1_0000),
             ("pdpa", 0x1f_1200_0000),
+            ("nvbase", 0x1f_1100_0000),
+            ("nvsize", 0x2000),
             ("bootcpu", 0),
         ] {
             b.prop(guest, k, Value::Val(v));

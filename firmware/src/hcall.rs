@@ -181,6 +181,13 @@ pub fn core_trap(cx: &mut Context<'_>, frame: &TrapFrame) -> Outcome {
 /// `every_offered_function_has_a_handler` calls each one).
 pub fn fast_trap(cx: &mut Context<'_>, frame: &TrapFrame) -> Outcome {
     let function = frame.o[5];
+    let o = &frame.o;
+    // Before the soft-state group is negotiated, 0x70/0x71 are the NVRAM calls of the
+    // Legion/T1 hypervisor that OpenBoot 4.20's `legion-nvram` driver uses (its
+    // `nvram-read-fun`/`nvram-write-fun`); the numbers were later given to soft state.
+    if (function == LEGACY_NVRAM_READ || function == LEGACY_NVRAM_WRITE) && !cx.domain.versions.soft_state_enabled() {
+        return legacy_nvram(cx, function == LEGACY_NVRAM_WRITE, o[0], o[1], o[2]).into();
+    }
     match hv_api::hcall::function_info(function) {
         Some(info) if cx.domain.versions.permits(info) => {}
         _ => return Reply::err(HvError::BadTrap).into(),
@@ -246,6 +253,36 @@ fn dispatch(cx: &mut Context<'_>, function: u64, o: &[u64; 8]) -> Option<Outcome
         hcall::DISK_WRITE => vdisk::disk_write(cx, o[0], o[1], o[2]).into(),
         _ => return None,
     })
+}
+
+/// Legacy NVRAM read: function 0x70 while the soft-state group is not negotiated.
+pub const LEGACY_NVRAM_READ: u64 = 0x70;
+/// Legacy NVRAM write: function 0x71 while the soft-state group is not negotiated.
+pub const LEGACY_NVRAM_WRITE: u64 = 0x71;
+
+/// The Legion/T1 NVRAM calls (functions 0x70 read / 0x71 write before soft state is
+/// negotiated; OpenBoot 4.20 `legion-nvram`): `(offset, buffer RA, length) -> length`
+/// between the domain's NVRAM (`nvbase`/`nvsize` of the HV MD) and its memory.
+/// Errors: `EINVAL` (no NVRAM, or offset/length past its end), `ENORADDR` (buffer not
+/// the guest's memory).
+pub fn legacy_nvram(cx: &mut Context<'_>, write: bool, offset: u64, ra: u64, len: u64) -> Reply {
+    let Some((base, size)) = cx.config.nvram else {
+        return Reply::err(HvError::Inval);
+    };
+    match offset.checked_add(len) {
+        Some(end) if end <= size => {}
+        _ => return Reply::err(HvError::Inval),
+    }
+    let range = match cx.config.memory.range(Ra::new(ra), len) {
+        Ok(r) => r,
+        Err(e) => return Reply::err(e),
+    };
+    if write {
+        cx.hw.copy_phys(base.add(offset), range.pa(), len);
+    } else {
+        cx.hw.copy_phys(range.pa(), base.add(offset), len);
+    }
+    Reply::ok1(len)
 }
 
 /// `mach_desc` (0x01): copies the guest MD to `[buf_ra, buf_ra + len)` and returns its size.

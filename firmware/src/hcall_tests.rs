@@ -97,7 +97,9 @@ fn unknown_and_unnegotiated_calls_are_ebadtrap() {
     let mut b = Bench::new();
     assert_eq!(b.fast(0xfe, &[]).0, EBADTRAP);
     assert_eq!(b.fast(hcall::CONS_WRITE, &[BUF, 1]).0, EBADTRAP, "core 1.1 not negotiated");
-    assert_eq!(b.fast(hcall::SOFT_STATE_GET, &[BUF]).0, EBADTRAP, "group not negotiated");
+    assert_eq!(b.fast(hcall::LDC_TX_QCONF, &[0, BUF, 2]).0, EBADTRAP, "group not negotiated (not offered)");
+    assert_eq!(b.core(core_fn::API_SET_VERSION, &[group::CORE, 0, 0]).0, 0);
+    assert_eq!(b.fast(hcall::MACH_DESC, &[BUF, 8192]).0, EBADTRAP, "group disabled");
     assert_eq!(b.core(9, &[]).0, EBADTRAP);
     let (_, f) = b.trap(0x186, [0; 6]);
     assert_eq!(f.o[0], EBADTRAP);
@@ -224,3 +226,23 @@ fn boot_refuses_a_bad_guest_md() {
     assert!(err.to_string().starts_with("invalid guest MD of domain primary"), "{err}");
 }
 
+
+#[test]
+fn legacy_nvram_calls_until_soft_state_is_negotiated() {
+    let mut b = Bench::new();
+    let nvram = 0x1f_1100_0000;
+    b.hw.load(nvram + 0x10, b"nvram-data");
+    // 0x70: read (offset, RA, length) -> length.
+    assert_eq!(b.fast(0x70, &[0x10, BUF, 10]), (0, 10, 10));
+    assert_eq!(b.hw.peek(BUF, 10), b"nvram-data");
+    // 0x71: write.
+    b.hw.load(BUF, b"written");
+    assert_eq!(b.fast(0x71, &[0x100, BUF, 7]), (0, 7, 7));
+    assert_eq!(b.hw.peek(nvram + 0x100, 7), b"written");
+    assert_eq!(b.fast(0x70, &[0x1ff8, BUF, 16]).0, EINVAL, "past the NVRAM");
+    assert_eq!(b.fast(0x70, &[u64::MAX, BUF, 16]).0, EINVAL, "offset overflow");
+    assert_eq!(b.fast(0x70, &[0, 0x1000, 16]).0, ENORADDR);
+    // Once soft state is negotiated the numbers are soft_state_set/get.
+    assert_eq!(b.core(core_fn::API_SET_VERSION, &[group::SOFT_STATE, 1, 0]).0, 0);
+    assert_eq!(b.fast(0x71, &[BUF]), (0, soft_state::TRANSITION, 0));
+}

@@ -224,6 +224,13 @@ impl Hypervisor {
             }
             _ => return self.guest_failed(hw, domain, frame, "unexpected trap"),
         };
+        #[cfg(hv_trace)]
+        if (0x180..=0x1ff).contains(&frame.tt) {
+            info!(
+                "trace tt {:#x} fn {:#x} args {:#x} {:#x} {:#x} {:#x} -> {:?}",
+                frame.tt, frame.o[5], frame.o[0], frame.o[1], frame.o[2], frame.o[3], outcome
+            );
+        }
         match outcome {
             Outcome::Reply(r) => {
                 r.apply(frame);

@@ -58,16 +58,24 @@ impl Default for ApiVersions {
 }
 
 impl ApiVersions {
-    /// The state at guest start: CORE 1.0 is enabled so that guests written before
-    /// versioning (OpenBoot calls MMU services before it negotiates) work, and INTR 1.0 so
-    /// that Linux works: it asks INTR 3.0 and, refused, uses the 1.0 calls without
-    /// negotiating them (hv-api.md §1.3, §2.5). Every other group is at 0.0 until
-    /// negotiated.
+    /// The state at guest start. Guests written before API versioning use the 1.0 calls of
+    /// some groups without negotiating them, and the hypervisor they were written for
+    /// answered them: OpenBoot 4.20 calls Core services (MMU) before it negotiates
+    /// anything, and Linux, refused INTR 3.0, uses the INTR 1.0 calls without negotiating
+    /// them (hv-api.md §1.3, §2.5; real-guests.md §2.6). So CORE 1.0 and INTR 1.0 start
+    /// enabled; a guest can still disable a group (major 0) or move it to another version.
+    /// SOFT_STATE starts at 0.0: until it is negotiated, functions 0x70/0x71 are the
+    /// legacy NVRAM calls those guests use (see `hcall::fast_trap`).
     pub fn at_reset() -> Self {
         let mut v = ApiVersions { negotiated: [(0, 0, 0); SLOTS], count: 0 };
         v.store(group::CORE, 1, 0);
         v.store(group::INTR, 1, 0);
         v
+    }
+
+    /// Whether the soft-state group is negotiated (functions 0x70/0x71 are soft state).
+    pub fn soft_state_enabled(&self) -> bool {
+        matches!(self.get(group::SOFT_STATE), Ok((1, _)))
     }
 
     fn store(&mut self, group: u64, major: u64, minor: u64) {
@@ -149,6 +157,7 @@ mod tests {
         assert!(!v.permits(function_info(hv_api::hcall::VINTR_SETTARGET).unwrap()), "INTR 2.0 not offered");
         assert!(!v.permits(function_info(CONS_WRITE).unwrap()), "cons_write needs core 1.1");
         assert!(!v.permits(function_info(SOFT_STATE_GET).unwrap()), "soft state not negotiated");
+        assert!(!v.permits(function_info(hv_api::hcall::LDC_TX_QCONF).unwrap()), "LDC not offered");
     }
 
     #[test]

@@ -350,7 +350,13 @@ pub fn guest_md(cfg: &Config, gi: usize) -> Md {
         .str(root, "name", "SUNW,Sun-Fire-T2000")
         .val(root, "stick-frequency", FREQUENCY)
         .val(root, "clock-frequency", FREQUENCY)
+        .str(root, "board-part#", "000-000-000")
+        // OpenBoot 4.20 reads these from the root node ("FATAL: Missing required
+        // property: max-#tsb-entries" without it), as in Sun's common.pdesc.
+        .val(root, "max-#cpumondo-entries", 0x100)
+        .val(root, "max-#devmondo-entries", 0x100)
         .val(root, "max-#cpus", ncpu)
+        .val(root, "max-#tsb-entries", 2)
         .val(root, "reset-reason", 0);
 
     let platform = md.add_node("platform");
@@ -411,6 +417,7 @@ pub fn guest_md(cfg: &Config, gi: usize) -> Md {
             .val(c, "mmu-#context-bits", 13)
             .val(c, "mmu-#va-bits", 48)
             .val(c, "mmu-max-#tsbs", 2)
+            .val(c, "max-#tsb-entries", 2)
             .val(c, "mmu-page-size-list", MMU_PAGE_SIZE_LIST)
             .val(c, "q-cpu-mondo-#bits", 7)
             .val(c, "q-dev-mondo-#bits", 7)

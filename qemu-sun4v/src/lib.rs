@@ -641,6 +641,29 @@ impl Qemu {
         if !matches!(ended_by, EndedBy::Exited(_)) {
             let _ = child.kill();
             let _ = child.wait();
+            // Keep what QEMU wrote before it died (up to EOF, at most 500 ms), so that the
+            // output is complete up to the kill (measure-linux maps console bytes to counts).
+            let until = Instant::now() + Duration::from_millis(500);
+            while open_streams > 0 {
+                let left = until.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(left) {
+                    Ok((is_err, Event::Data(d))) => {
+                        if echo {
+                            let _ = if is_err {
+                                io::stderr().write_all(&d)
+                            } else {
+                                io::stdout().write_all(&d)
+                            };
+                        }
+                        text.extend_from_slice(&d);
+                        if !is_err {
+                            stdout_bytes.extend_from_slice(&d);
+                        }
+                    }
+                    Ok((_, Event::Eof)) => open_streams -= 1,
+                    Err(_) => break,
+                }
+            }
         }
         // After a kill the reader threads end when the pipes close (they are not joined:
         // a grandchild could keep a pipe open). After an exit, both streams are at EOF.

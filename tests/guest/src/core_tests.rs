@@ -66,11 +66,7 @@ fn run_tests(base: u64, size: u64) -> ! {
 extern "C" fn guest_after_sir(_base: u64, _size: u64) -> ! {
     say!("restarted by mach_sir");
     check_eq!("sir resets core version to 1.0", hv::api_get_version(group::CORE), Ok((1, 0)));
-    check_eq!(
-        "sir resets negotiated groups",
-        unsafe { hv::soft_state_get(TEXT.ra()) },
-        Err(HvError::BadTrap)
-    );
+    check_eq!("sir resets negotiated groups", hv::api_get_version(group::SOFT_STATE), Ok((0, 0)));
     check_eq!("set soft state 1.0 again", hv::api_set_version(group::SOFT_STATE, 1, 0), Ok(0));
     check_eq!("sir resets soft state", unsafe { hv::soft_state_get(TEXT.ra()) }, Ok(soft_state::TRANSITION));
     let failed = failures();
@@ -82,12 +78,16 @@ fn versions() {
     check_eq!("core 1.0 at start", hv::api_get_version(group::CORE), Ok((1, 0)));
     // cons_write is Core 1.1: not callable before 1.1 is negotiated.
     check_eq!("core 1.1 call before negotiation", hv::cons_write(TEXT.ra(), 1), Err(HvError::BadTrap));
-    // Soft state is its own group: not callable before it is negotiated.
-    check_eq!(
-        "soft state before negotiation",
-        unsafe { hv::soft_state_get(TEXT.ra()) },
-        Err(HvError::BadTrap)
-    );
+    // Until soft state is negotiated, 0x70 is the legacy NVRAM read (offset, RA, length):
+    // the configuration's NVRAM is 8 KiB.
+    let (status, rets) = raw_fast(0x70, [0, TEXT.ra(), 16, 0, 0]);
+    check_eq!("legacy NVRAM read before soft state", (status, rets[0]), (0, 16));
+    let (status, _) = raw_fast(0x70, [0x2000, TEXT.ra(), 16, 0, 0]);
+    check_eq!("legacy NVRAM read past the end", status, HvError::Inval.code());
+    check_eq!("soft state at start", hv::api_get_version(group::SOFT_STATE), Ok((0, 0)));
+    // A group this hypervisor does not offer (LDC) can never be negotiated.
+    let (status, _) = raw_fast(hcall::LDC_TX_QCONF, [0, TEXT.ra(), 2, 0, 0]);
+    check_eq!("call in an unnegotiated group (LDC)", status, HvError::BadTrap.code());
     check_eq!("set sun4v 1.0", hv::api_set_version(group::SUN4V, 1, 0), Ok(0));
     check_eq!("set core 1.6 grants 1.1", hv::api_set_version(group::CORE, 1, 6), Ok(1));
     check_eq!("get core", hv::api_get_version(group::CORE), Ok((1, 1)));
