@@ -6,6 +6,13 @@ fn main() {
     // debugging aid for real guests; never used by the tests).
     println!("cargo:rerun-if-env-changed=HV_TRACE");
     println!("cargo:rustc-check-cfg=cfg(hv_trace)");
+    println!("cargo:rustc-check-cfg=cfg(hv_stats)");
+    println!("cargo:rerun-if-env-changed=HV_STATS");
+    // HV_STATS=1: count the traps that reach Rust, by trap type and function, and print
+    // the counts when a domain stops (a profiling aid; never used by the tests).
+    if std::env::var("HV_STATS").as_deref() == Ok("1") {
+        println!("cargo:rustc-cfg=hv_stats");
+    }
     if std::env::var("HV_TRACE").as_deref() == Ok("1") {
         println!("cargo:rustc-cfg=hv_trace");
     }

@@ -174,6 +174,8 @@ impl Hypervisor {
     /// Handles one trap from the guest running on vCPU `vcpu`.
     pub fn handle_trap(&mut self, hw: &mut dyn Hardware, vcpu: usize, frame: &mut TrapFrame) -> Action {
         frame.resume = RESUME_DONE;
+        #[cfg(hv_stats)]
+        stats::count(frame);
         let v = self.config.vcpus[vcpu];
         let domain = v.domain;
         // The guest's own trap level when it trapped.
@@ -279,6 +281,8 @@ impl Hypervisor {
     }
 
     fn stop(&mut self, domain: usize) -> Action {
+        #[cfg(hv_stats)]
+        stats::print();
         self.domains[domain].status = DomainStatus::Stopped;
         if self.domains.iter().all(|d| d.status == DomainStatus::Stopped) {
             info!("all domains stopped");
@@ -301,4 +305,37 @@ pub fn revector(frame: &mut TrapFrame, tt: u64) {
     frame.target_pc = (frame.tba & !(platform::registers::TBA_ALIGN - 1)) + half + tt * 32;
     frame.target_tt = tt;
     frame.resume = RESUME_REVECTOR;
+}
+
+/// Trap counts for profiling (`HV_STATS=1` builds only).
+#[cfg(hv_stats)]
+mod stats {
+    use crate::trap::TrapFrame;
+    use core::sync::atomic::{AtomicU64, Ordering};
+
+    const N: usize = 0x200;
+    static BY_TT: [AtomicU64; N] = [const { AtomicU64::new(0) }; N];
+    static BY_FN: [AtomicU64; N] = [const { AtomicU64::new(0) }; N];
+
+    pub fn count(frame: &TrapFrame) {
+        BY_TT[(frame.tt as usize) % N].fetch_add(1, Ordering::Relaxed);
+        if frame.tt == 0x180 {
+            BY_FN[(frame.o[5] as usize) % N].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn print() {
+        for (i, c) in BY_TT.iter().enumerate() {
+            let c = c.load(Ordering::Relaxed);
+            if c > 0 {
+                log::info!("stats tt {i:#x}: {c}");
+            }
+        }
+        for (i, c) in BY_FN.iter().enumerate() {
+            let c = c.load(Ordering::Relaxed);
+            if c > 0 {
+                log::info!("stats fast-trap function {i:#x}: {c}");
+            }
+        }
+    }
 }

@@ -226,17 +226,24 @@ hv_trap_table:
 
     TRAP_COMMON_N 0xbc              ! 0x0c4-0x17f
 
-    ! 0x180 ta 0x80, fast trap. cpu_myid is answered here when the domain may call it;
-    ! everything else goes to the common path.
-    cmp     %o5, 0x16
-    bne,pn  %xcc, hv_trap_common
+    ! 0x180 ta 0x80, fast trap. While the domain has Core 1.x (the per-strand myid is not
+    ! -1), cpu_myid, cons_putchar and cons_getchar may be answered in assembly; everything
+    ! else goes to the common path.
     mov     0x20, %g1
     ldxa    [%g1] 0x4f, %g1
     ldx     [%g1 + {S_FAST_MYID}], %g2
     brlz,pn %g2, hv_trap_common
     nop
-    ba,a    hv_cpu_myid_fast
-    TRAP_COMMON_N 0x7f              ! 0x181-0x1ff: hypervisor traps (ta 0x81-0xff)
+    ba,a    hv_fast_trap
+    nop
+    nop
+    TRAP_COMMON_N 2                 ! 0x181-0x182
+    ba,a    hv_mmu_map_addr_fast    ! 0x183 ta 0x83 mmu_map_addr
+    .org    hv_trap_table + 0x184 * 32
+    ba,a    hv_mmu_unmap_addr_fast  ! 0x184 ta 0x84 mmu_unmap_addr
+    .org    hv_trap_table + 0x185 * 32
+    TRAP_COMMON_N 0x7a              ! 0x185-0x1fe
+    TRAP_COMMON                     ! 0x1ff core trap
     .org    hv_trap_table + 0x4000
 
 ! ---------------------------------------------------------------------------------------
@@ -370,8 +377,150 @@ hv_trap_common:
     jmp     %g2
     WRHPR   0, 0                    ! delay slot: %hpstate = 0, the guest's mode
 
+hv_fast_trap:                       ! %g1 strand, %g2 vCPU id
+    cmp     %o5, 0x16
+    be,pn   %xcc, hv_cpu_myid_fast
+    cmp     %o5, 0x61
+    be,pt   %xcc, hv_cons_putchar_fast
+    cmp     %o5, 0x60
+    be,pt   %xcc, hv_cons_getchar_fast
+    nop
+    ba,a    hv_trap_common
+
 hv_cpu_myid_fast:
     mov     %g2, %o1
+    clr     %o0
+    done
+
+! cons_putchar: a character 0-255 and an idle transmitter; anything else (BREAK, a bad
+! value, a busy UART, several domains) is the Rust path's.
+hv_cons_putchar_fast:
+    ldx     [%g1 + {S_CONSOLE}], %g3
+    brz,pn  %g3, hv_trap_common
+    cmp     %o0, 0xff
+    bgu,pn  %xcc, hv_trap_common
+    nop
+    ldub    [%g3 + 5], %g4          ! LSR
+    andcc   %g4, 0x20, %g0          ! transmitter empty?
+    be,pn   %xcc, hv_trap_common
+    nop
+    stb     %o0, [%g3]
+    clr     %o0
+    done
+
+! cons_getchar: a received character, or EWOULDBLOCK; a BREAK is the Rust path's.
+hv_cons_getchar_fast:
+    ldx     [%g1 + {S_CONSOLE}], %g3
+    brz,pn  %g3, hv_trap_common
+    nop
+    ldub    [%g3 + 5], %g4          ! LSR
+    andcc   %g4, 0x10, %g0          ! break
+    bne,pn  %xcc, hv_trap_common
+    andcc   %g4, 0x1, %g0           ! data ready
+    be,pn   %xcc, 1f
+    nop
+    ldub    [%g3], %o1
+    clr     %o0
+    done
+1:  mov     9, %o0                  ! EWOULDBLOCK
+    done
+
+! Checks shared by mmu_map_addr and mmu_unmap_addr: context below 8192, flags 1-3, VA in
+! the 48-bit sign-extended range; otherwise the Rust path answers EINVAL.
+.macro MAP_ARGS_CHECK flags
+    srlx    %o1, 13, %g2
+    brnz,pn %g2, hv_trap_common
+    sub     \flags, 1, %g2
+    cmp     %g2, 2
+    bgu,pn  %xcc, hv_trap_common
+    sllx    %o0, 16, %g2
+    srax    %g2, 16, %g2
+    cmp     %g2, %o0
+    bne,pn  %xcc, hv_trap_common
+    nop
+.endm
+
+! mmu_map_addr (ta 0x83): %o0 VA, %o1 context, %o2 TTE, %o3 flags. A valid 8K/64K/4M TTE
+! whose page lies in the domain is loaded with its physical address (lock bit cleared,
+! tag aligned to the page); anything else (errors, 256M pages) is the Rust path's.
+hv_mmu_map_addr_fast:
+    mov     0x20, %g1
+    ldxa    [%g1] 0x4f, %g1
+    MAP_ARGS_CHECK %o3
+    brgez,pn %o2, hv_trap_common    ! valid bit
+    and     %o2, 0xf, %g5           ! size: 8K, 64K or 4M
+    cmp     %g5, 3
+    bgu,pn  %xcc, hv_trap_common
+    cmp     %g5, 2
+    be,pn   %xcc, hv_trap_common
+    sllx    %g5, 1, %g6             ! page shift = 13 + 3 * size
+    add     %g6, %g5, %g6
+    add     %g6, 13, %g6
+    mov     -1, %g4
+    sllx    %g4, %g6, %g4           ! page mask
+    sllx    %o2, 8, %g5             ! RA, bits 55:13, page aligned
+    srlx    %g5, 21, %g5
+    sllx    %g5, 13, %g5
+    and     %g5, %g4, %g5
+    ldx     [%g1 + {S_MEM_BASE}], %g6
+    cmp     %g5, %g6
+    blu,pn  %xcc, hv_trap_common
+    ldx     [%g1 + {S_MEM_END}], %g6
+    cmp     %g5, %g6
+    bgeu,pn %xcc, hv_trap_common
+    ldx     [%g1 + {S_TTE_KEEP}], %g6
+    and     %o2, %g6, %g7
+    or      %g7, %g5, %g7           ! TTE with PA
+    and     %o0, %g4, %g2
+    or      %g2, %o1, %g2           ! tag access: page VA | context
+    mov     0x30, %g5
+    mov     0x400, %g6
+    andcc   %o3, 1, %g0
+    be,pn   %xcc, 1f
+    nop
+    stxa    %g2, [%g5] 0x58
+    stxa    %g7, [%g6] 0x5c
+1:  andcc   %o3, 2, %g0
+    be,pn   %xcc, 2f
+    nop
+    stxa    %g2, [%g5] 0x50
+    stxa    %g7, [%g6] 0x54
+2:  clr     %o0
+    done
+
+! mmu_unmap_addr (ta 0x84): %o0 VA, %o1 context, %o2 flags. Demaps the page through the
+! primary context register; a page of a permanent mapping (context 0) is the Rust path's,
+! which loads the permanent mapping again.
+hv_mmu_unmap_addr_fast:
+    mov     0x20, %g1
+    ldxa    [%g1] 0x4f, %g1
+    MAP_ARGS_CHECK %o2
+    brnz,pt %o1, 2f                 ! permanent mappings are context 0
+    ldx     [%g1 + {S_PERM_COUNT}], %g3
+    add     %g1, {S_PERMS}, %g4
+1:  brz,pt  %g3, 2f
+    ldx     [%g4 + 8], %g5          ! page mask
+    and     %o0, %g5, %g5
+    ldx     [%g4], %g6              ! page VA
+    cmp     %g5, %g6
+    be,pn   %xcc, hv_trap_common
+    sub     %g3, 1, %g3
+    ba      1b
+    add     %g4, 16, %g4
+2:  srlx    %o0, 13, %g2            ! the 8K page of VA, demap type page, primary context
+    sllx    %g2, 13, %g2
+    mov     8, %g5
+    ldxa    [%g5] 0x21, %g6         ! save the primary context
+    stxa    %o1, [%g5] 0x21
+    andcc   %o2, 1, %g0
+    be,pn   %xcc, 3f
+    nop
+    stxa    %g0, [%g2] 0x5f
+3:  andcc   %o2, 2, %g0
+    be,pn   %xcc, 4f
+    nop
+    stxa    %g0, [%g2] 0x57
+4:  stxa    %g6, [%g5] 0x21
     clr     %o0
     done
 

@@ -86,6 +86,14 @@ struct FastState {
     fault_area: u64,
     /// Context-0 TSBs, then nonzero-context TSBs.
     tsbs: [FastTsbHw; 4],
+    /// UART base for the console fast paths; 0 sends console calls to Rust (several
+    /// domains share the UART: their lines are tagged there).
+    console_uart: u64,
+    /// Number of valid entries in `perms`.
+    perm_count: u64,
+    /// Permanent mappings (context 0) as (page-aligned VA, page mask): a demap of these
+    /// pages is followed by a reload, which the Rust path does.
+    perms: [[u64; 2]; crate::mmu::MAX_PERM_MAPPINGS],
 }
 
 const STRAND_SIZE: usize = core::mem::size_of::<StrandState>();
@@ -128,6 +136,9 @@ core::arch::global_asm!(
     S_TTE_KEEP = const offset_of!(StrandState, fast) + offset_of!(FastState, tte_keep),
     S_FAST_TSB = const offset_of!(StrandState, fast) + offset_of!(FastState, tsbs),
     S_FAULT_AREA = const offset_of!(StrandState, fast) + offset_of!(FastState, fault_area),
+    S_CONSOLE = const offset_of!(StrandState, fast) + offset_of!(FastState, console_uart),
+    S_PERM_COUNT = const offset_of!(StrandState, fast) + offset_of!(FastState, perm_count),
+    S_PERMS = const offset_of!(StrandState, fast) + offset_of!(FastState, perms),
     F_O = const offset_of!(TrapFrame, o),
     F_TT = const offset_of!(TrapFrame, tt),
     F_TL = const offset_of!(TrapFrame, tl),
@@ -327,8 +338,15 @@ fn refresh_fast_state(fast: &mut FastState, hv: &Hypervisor, vcpu: usize) {
     fast.mem_base = base;
     fast.mem_end = if aligned { end } else { 0 };
     fast.tte_keep = !((((1u64 << 43) - 1) << 13) | (1 << 61));
+    fast.console_uart = if hv.config.domains.len() == 1 { UART_BASE } else { 0 };
     let mmu = &hv.vcpus[vcpu].mmu;
     fast.fault_area = mmu.fault_area_pa();
+    let perms = mmu.perm_mappings();
+    fast.perm_count = perms.len() as u64;
+    for (slot, p) in fast.perms.iter_mut().zip(perms) {
+        let mask = !((0x2000u64 << (3 * (p.tte & 7))) - 1);
+        *slot = [p.va & mask, mask];
+    }
     for (class, nonzero) in [(0usize, false), (1, true)] {
         for (i, t) in mmu.fast_tsbs(nonzero).iter().enumerate() {
             fast.tsbs[2 * class + i] = FastTsbHw {
