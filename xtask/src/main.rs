@@ -56,7 +56,7 @@ commands:
   silo-iso --silo DIR [--kernel FILE] [--out FILE]
         the bootable ISO: SILO's isofs.b/second.b from DIR, silo.conf, the kernel
         (default target/linux/image) as /boot/vmlinux; default target/linux/linux-silo.iso
-  measure-linux --sun-firmware DIR --silo DIR [--reference] [--iso FILE] [--timeout SECS]
+  measure-linux --sun-firmware DIR --silo DIR [--reference [--timer-100mhz]] [--iso FILE] [--timeout SECS]
         boot Linux with -icount shift=0,sleep=off, type `boot` at `ok`, and report the
         instruction count from reset to Linux's `Run /init` line
   bench

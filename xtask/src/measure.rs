@@ -63,7 +63,7 @@ pub fn cmd_measure_linux(args: &[String]) -> Result<ExitCode, String> {
     let opts = Opts::parse(
         args,
         &["--sun-firmware", "--silo", "--iso", "--timeout"],
-        &["--reference"],
+        &["--reference", "--timer-100mhz"],
     )?;
     let ws = crate::workspace();
     crate::ensure_prerequisites(true)?;
@@ -85,7 +85,11 @@ pub fn cmd_measure_linux(args: &[String]) -> Result<ExitCode, String> {
     let reference = opts.flag("--reference");
     let (dir, ram) = if reference {
         check_sun_set(&sun)?;
-        (sun.clone(), 256 << 20)
+        if opts.flag("--timer-100mhz") {
+            (sun_set_with_100mhz_md(&ws, &sun)?, 256 << 20)
+        } else {
+            (sun.clone(), 256 << 20)
+        }
     } else {
         let mut b = Builder::new(ws.clone());
         openboot_on_ours(&mut b, &sun)?
@@ -202,4 +206,37 @@ pub fn cmd_measure_linux(args: &[String]) -> Result<ExitCode, String> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A copy of Sun's firmware set (under `target/measure/`, never committed) whose guest MD
+/// states the timer rate QEMU really has: Sun's `1up-md.bin` says 5 MHz for
+/// `stick-frequency` and `clock-frequency`, QEMU's counters run at 100 MHz
+/// (qemu-niagara.md §13). A guest told 5 MHz waits 20 times fewer instructions in every
+/// timed loop, so only with the same rate in both MDs are the two chains comparable.
+fn sun_set_with_100mhz_md(ws: &Path, sun: &Path) -> Result<PathBuf, String> {
+    let dir = ws.join("target").join("measure").join("sun-100mhz");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    for f in ["reset.bin", "q.bin", "openboot.bin", "nvram1", "1up-hv.bin", "1up-md.bin"] {
+        std::fs::copy(sun.join(f), dir.join(f)).map_err(|e| format!("cannot copy {f}: {e}"))?;
+    }
+    let md_path = dir.join("1up-md.bin");
+    let mut md = std::fs::read(&md_path).map_err(|e| e.to_string())?;
+    let old = 5_000_000u64.to_be_bytes();
+    let new = 100_000_000u64.to_be_bytes();
+    let mut patched = 0;
+    // Property values are 8-byte big-endian words at offset 8 of 16-byte elements.
+    let mut i = 16;
+    while i + 16 <= md.len() {
+        if md[i] == b'v' && md[i + 8..i + 16] == old {
+            md[i + 8..i + 16].copy_from_slice(&new);
+            patched += 1;
+        }
+        i += 16;
+    }
+    if patched == 0 {
+        return Err(format!("{}: no 5 MHz frequency property found", sun.join("1up-md.bin").display()));
+    }
+    std::fs::write(&md_path, md).map_err(|e| e.to_string())?;
+    eprintln!("xtask: {} frequency properties of Sun's guest MD set to 100 MHz in {}", patched, dir.display());
+    Ok(dir)
 }
