@@ -423,13 +423,7 @@ pub fn mmu_demap_all(cx: &mut Context<'_>, cpus: (u64, u64), flags: u64) -> Repl
 /// domain's memory), `EINVAL` (VA already mapped with another TTE, or already in one of
 /// the TLBs asked for), `ETOOMANY` (8 mappings already).
 pub fn mmu_map_perm_addr(cx: &mut Context<'_>, va: u64, ctx: u64, tte: u64, flags: u64) -> Reply {
-    if ctx != 0 {
-        return Reply::err(HvError::Inval);
-    }
-    if let Err(e) = check_va_ctx(va, ctx) {
-        return Reply::err(e);
-    }
-    let tlbs = match tlbs_of(flags) {
+    let tlbs = match perm_args(va, ctx, flags) {
         Ok(t) => t,
         Err(e) => return Reply::err(e),
     };
@@ -462,18 +456,22 @@ pub fn mmu_map_perm_addr(cx: &mut Context<'_>, va: u64, ctx: u64, tte: u64, flag
     Reply::ok()
 }
 
+/// The arguments both permanent-mapping calls share: the context argument must be 0, the
+/// VA in range, the flags 1–3. Errors: `EINVAL`.
+fn perm_args(va: u64, ctx: u64, flags: u64) -> Result<TlbSet, HvError> {
+    if ctx != 0 {
+        return Err(HvError::Inval);
+    }
+    check_va_ctx(va, ctx)?;
+    tlbs_of(flags)
+}
+
 /// `mmu_unmap_perm_addr` (0x28): `(va, 0, flags)` removes the permanent mapping at `va`
 /// from the TLBs in `flags`; the mapping is gone when no TLB holds it any more. Errors:
 /// `EINVAL` (context argument ≠ 0, VA outside the 48-bit range, flags not 1–3), `ENOMAP`
 /// (no permanent mapping at `va`).
 pub fn mmu_unmap_perm_addr(cx: &mut Context<'_>, va: u64, ctx: u64, flags: u64) -> Reply {
-    if ctx != 0 {
-        return Reply::err(HvError::Inval);
-    }
-    if let Err(e) = check_va_ctx(va, ctx) {
-        return Reply::err(e);
-    }
-    let tlbs = match tlbs_of(flags) {
+    let tlbs = match perm_args(va, ctx, flags) {
         Ok(t) => t,
         Err(e) => return Reply::err(e),
     };

@@ -34,6 +34,36 @@
     ldxa  [\reg] 0x4f, \reg
 .endm
 
+! The TTE checks and conversion both TLB fast paths share. In: \tte, a guest TTE; %g1 the
+! strand. Out: %g7 = the TTE with the physical address of its page and the lock bit
+! cleared, %g4 = the page mask. Sizes other than 8K/64K/4M and pages outside the domain
+! go to the common path. Uses %g5, %g6.
+.macro TTE_FOR_TLB tte
+    and     \tte, 0xf, %g5          ! size: 8K, 64K or 4M
+    cmp     %g5, 3
+    bgu,pn  %xcc, hv_trap_common
+    cmp     %g5, 2
+    be,pn   %xcc, hv_trap_common
+    sllx    %g5, 1, %g6             ! page shift = 13 + 3 * size
+    add     %g6, %g5, %g6
+    add     %g6, 13, %g6
+    mov     -1, %g4
+    sllx    %g4, %g6, %g4           ! %g4 = page mask
+    sllx    \tte, 8, %g5            ! RA, bits 55:13
+    srlx    %g5, 21, %g5
+    sllx    %g5, 13, %g5
+    and     %g5, %g4, %g5           ! page-aligned RA
+    ldx     [%g1 + {S_MEM_BASE}], %g6
+    cmp     %g5, %g6
+    blu,pn  %xcc, hv_trap_common
+    ldx     [%g1 + {S_MEM_END}], %g6
+    cmp     %g5, %g6
+    bgeu,pn %xcc, hv_trap_common
+    ldx     [%g1 + {S_TTE_KEEP}], %g6
+    and     \tte, %g6, %g7          ! clear the RA field and the lock bit
+    or      %g7, %g5, %g7           ! PA (RA == PA on this platform)
+.endm
+
 ! A trap-table entry that goes to the common path.
 .macro TRAP_COMMON
     ba,a,pt %xcc, hv_trap_common
@@ -448,29 +478,8 @@ hv_mmu_map_addr_fast:
     ldxa    [%g1] 0x4f, %g1
     MAP_ARGS_CHECK %o3
     brgez,pn %o2, hv_trap_common    ! valid bit
-    and     %o2, 0xf, %g5           ! size: 8K, 64K or 4M
-    cmp     %g5, 3
-    bgu,pn  %xcc, hv_trap_common
-    cmp     %g5, 2
-    be,pn   %xcc, hv_trap_common
-    sllx    %g5, 1, %g6             ! page shift = 13 + 3 * size
-    add     %g6, %g5, %g6
-    add     %g6, 13, %g6
-    mov     -1, %g4
-    sllx    %g4, %g6, %g4           ! page mask
-    sllx    %o2, 8, %g5             ! RA, bits 55:13, page aligned
-    srlx    %g5, 21, %g5
-    sllx    %g5, 13, %g5
-    and     %g5, %g4, %g5
-    ldx     [%g1 + {S_MEM_BASE}], %g6
-    cmp     %g5, %g6
-    blu,pn  %xcc, hv_trap_common
-    ldx     [%g1 + {S_MEM_END}], %g6
-    cmp     %g5, %g6
-    bgeu,pn %xcc, hv_trap_common
-    ldx     [%g1 + {S_TTE_KEEP}], %g6
-    and     %o2, %g6, %g7
-    or      %g7, %g5, %g7           ! TTE with PA
+    nop
+    TTE_FOR_TLB %o2
     and     %o0, %g4, %g2
     or      %g2, %o1, %g2           ! tag access: page VA | context
     mov     0x30, %g5
@@ -529,6 +538,7 @@ hv_mmu_unmap_addr_fast:
 ! loaded; anything else (no entry, 256M pages, bad TTE, permanent mappings) goes to the
 ! Rust slow path, which handles every case. Registers: %g1 strand, %g2 tag access,
 ! %g3 tag target, %g4 the TSB table of the context class, %g5-%g7 scratch.
+
 .macro TSB_PROBE next
     ldx     [%g4 + 0], %g5          ! TSB base PA (0: none)
     brz,pn  %g5, \next
@@ -604,33 +614,13 @@ hv_mmu_unmap_addr_fast:
     ba,a    2f
 1:  add     %g4, 32, %g4
     TSB_PROBE 4f
-2:  and     %g7, 0xf, %g5           ! size: 8K, 64K or 4M only
-    cmp     %g5, 3
-    bgu,pn  %xcc, hv_trap_common
-    cmp     %g5, 2
-    be,pn   %xcc, hv_trap_common
+2:
     .if \check_x
     andcc   %g7, 0x80, %g0          ! ITLB: executable
     be,pn   %xcc, hv_trap_common
+    nop
     .endif
-    sllx    %g5, 1, %g6             ! page shift = 13 + 3 * size
-    add     %g6, %g5, %g6
-    add     %g6, 13, %g6
-    mov     -1, %g4
-    sllx    %g4, %g6, %g4           ! %g4 = page mask
-    sllx    %g7, 8, %g5             ! RA, bits 55:13
-    srlx    %g5, 21, %g5
-    sllx    %g5, 13, %g5
-    and     %g5, %g4, %g5           ! page-aligned RA
-    ldx     [%g1 + {S_MEM_BASE}], %g6
-    cmp     %g5, %g6
-    blu,pn  %xcc, hv_trap_common
-    ldx     [%g1 + {S_MEM_END}], %g6
-    cmp     %g5, %g6
-    bgeu,pn %xcc, hv_trap_common
-    ldx     [%g1 + {S_TTE_KEEP}], %g6
-    and     %g7, %g6, %g7           ! clear the RA field and the lock bit
-    or      %g7, %g5, %g7           ! PA (RA == PA on this platform)
+    TTE_FOR_TLB %g7
     sllx    %g2, 51, %g5            ! tag access aligned to the page (QEMU 7.2, section 13)
     srlx    %g5, 51, %g5
     and     %g2, %g4, %g2
