@@ -537,22 +537,7 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     let dir = ws.join("target").join("fw").join(stem);
     let written = set.write_to(&dir)?;
     print_written(&dir, &written);
-    let memory = match opts.get("--memory") {
-        Some(m) => qemu_sun4v::parse_size(m)?,
-        None => ram,
-    };
-    let timeout = opts
-        .get("--timeout")
-        .map(|t| {
-            t.parse::<u64>()
-                .map(Duration::from_secs)
-                .map_err(|_| format!("bad --timeout `{t}`"))
-        })
-        .transpose()?;
-    let mut q = Qemu::new(&dir).memory(memory);
-    if let Some(d) = &disk {
-        q = q.drive(d);
-    }
+    let (q, timeout) = interactive_qemu(&dir, &opts, ram, disk.as_deref())?;
     eprintln!("xtask: {}", q.command_line());
     eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-C stops QEMU earlier");
     let o = q
@@ -589,22 +574,7 @@ fn run_openboot(ws: &Path, opts: &Opts, disk: Option<PathBuf>) -> Result<ExitCod
         let mut b = Builder::new(ws.to_path_buf());
         openboot_on_ours(&mut b, &sun)?
     };
-    let memory = match opts.get("--memory") {
-        Some(m) => qemu_sun4v::parse_size(m)?,
-        None => ram,
-    };
-    let timeout = opts
-        .get("--timeout")
-        .map(|t| {
-            t.parse::<u64>()
-                .map(Duration::from_secs)
-                .map_err(|_| format!("bad --timeout `{t}`"))
-        })
-        .transpose()?;
-    let mut q = Qemu::new(&dir).memory(memory);
-    if let Some(d) = &disk {
-        q = q.drive(d);
-    }
+    let (q, timeout) = interactive_qemu(&dir, opts, ram, disk.as_deref())?;
     eprintln!("xtask: {}", q.command_line());
     eprintln!(
         "xtask: {}; type at OpenBoot's `ok` (e.g. `banner`, `boot`); Ctrl-C stops QEMU",
@@ -630,6 +600,33 @@ fn run_openboot(ws: &Path, opts: &Opts, disk: Option<PathBuf>) -> Result<ExitCod
         qemu_sun4v::EndedBy::Timeout if timeout.is_some() => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
     })
+}
+
+/// The QEMU command of `cargo xtask run`: `--memory` (default: the configuration's RAM),
+/// `--timeout`, and the disk, if any.
+fn interactive_qemu(
+    dir: &Path,
+    opts: &Opts,
+    ram: u64,
+    disk: Option<&Path>,
+) -> Result<(Qemu, Option<Duration>), String> {
+    let memory = match opts.get("--memory") {
+        Some(m) => qemu_sun4v::parse_size(m)?,
+        None => ram,
+    };
+    let timeout = opts
+        .get("--timeout")
+        .map(|t| {
+            t.parse::<u64>()
+                .map(Duration::from_secs)
+                .map_err(|_| format!("bad --timeout `{t}`"))
+        })
+        .transpose()?;
+    let mut q = Qemu::new(dir).memory(memory);
+    if let Some(d) = disk {
+        q = q.drive(d);
+    }
+    Ok((q, timeout))
 }
 
 fn cmd_firmware(args: &[String]) -> Result<ExitCode, String> {
