@@ -58,7 +58,7 @@ pub fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
         let v = found.iter().find(|f| f.0 == *name).map(|f| f.1).unwrap_or(f64::NAN);
         let t = target.map(|t| format!("≤ {t}")).unwrap_or_else(|| "-".into());
         println!("{name:<20} {v:>12.2} {t:>8}  {what}");
-        let _ = write!(json, "  \"{name}\": {v:.2}{}\n", if i + 1 < FIGURES.len() { "," } else { "" });
+        let _ = writeln!(json, "  \"{name}\": {v:.2}{}", if i + 1 < FIGURES.len() { "," } else { "" });
     }
     json.push_str("}\n");
     let path: PathBuf = workspace().join("target").join("bench.json");

@@ -272,8 +272,8 @@ pub fn run(base: u64, size: u64) {
     for (name, list, assoc, err) in bad {
         let ra = descriptors(&list);
         if assoc != 1 {
-            // SAFETY: patch the associativity field of descriptor 0.
-            unsafe { (*DESCRIPTORS.0.get())[0] = (0u64 << 48) | ((assoc as u64) << 32) | 512 };
+            // SAFETY: patch the associativity field of descriptor 0 (page-size index 0).
+            unsafe { (*DESCRIPTORS.0.get())[0] = ((assoc as u64) << 32) | 512 };
         }
         check_eq!(name, unsafe { hv::mmu_tsb_ctx0(1, ra) }, Err(err));
     }
