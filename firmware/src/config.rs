@@ -313,46 +313,12 @@ impl Config {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::test_md::{MdBuilder, Value};
-
-    /// An HV MD like Sun's 1up-hv.bin, with one guest named `primary`.
-    pub(crate) fn one_guest_md(memsize: u64) -> Vec<u8> {
-        let mut b = MdBuilder::new();
-        let root = b.node("root");
-        let cpus = b.node("cpus");
-        let guests = b.node("guests");
-        let cpu = b.node("cpu");
-        let guest = b.node("guest");
-        b.prop(root, "cpus", Value::Arc(cpus));
-        b.prop(root, "guests", Value::Arc(guests));
-        b.prop(root, "hvuart", Value::Val(0xfff0c2c000));
-        b.prop(cpus, "cpu", Value::Arc(cpu));
-        b.prop(guests, "guest", Value::Arc(guest));
-        b.prop(cpu, "pid", Value::Val(0));
-        b.prop(cpu, "vid", Value::Val(0));
-        b.prop(cpu, "guest", Value::Arc(guest));
-        for (k, v) in [
-            ("gid", 0u64),
-            ("cpuset", 1),
-            ("membase", 0x8000_0000),
-            ("memsize", memsize),
-            ("realbase", 0x8000_0000),
-            ("rombase", 0x00ff_f008_0000),
-            ("romsize", 0x1_0000),
-            ("pdpa", 0x1f_1200_0000),
-            ("nvbase", 0x1f_1100_0000),
-            ("nvsize", 0x2000),
-            ("bootcpu", 0),
-        ] {
-            b.prop(guest, k, Value::Val(v));
-        }
-        b.prop(guest, "name", Value::Str("primary"));
-        b.build()
-    }
+    use crate::test_bench::{hv_md_skeleton, HvMd};
+    use crate::test_md::Value;
 
     #[test]
     fn reads_one_guest() {
-        let c = Config::from_md(&one_guest_md(0x1000_0000)).unwrap();
+        let c = Config::from_md(&HvMd::default().build()).unwrap();
         assert_eq!(c.domains.len(), 1);
         let d = &c.domains[0];
         assert_eq!(d.name.as_str(), "primary");
@@ -395,7 +361,7 @@ pub(crate) mod tests {
 
     #[test]
     fn truncated_md_is_refused_at_every_length() {
-        let md = one_guest_md(0x1000_0000);
+        let md = HvMd::default().build();
         for len in 0..md.len() {
             assert!(Config::from_md(&md[..len]).is_err(), "accepted a {len}-byte prefix");
         }
@@ -403,14 +369,7 @@ pub(crate) mod tests {
 
     #[test]
     fn missing_property_is_named() {
-        let mut b = MdBuilder::new();
-        let root = b.node("root");
-        let cpus = b.node("cpus");
-        let guests = b.node("guests");
-        let guest = b.node("guest");
-        b.prop(root, "cpus", Value::Arc(cpus));
-        b.prop(root, "guests", Value::Arc(guests));
-        b.prop(guests, "guest", Value::Arc(guest));
+        let (mut b, _, guest) = hv_md_skeleton();
         b.prop(guest, "gid", Value::Val(0));
         let err = Config::from_md(&b.build()).unwrap_err();
         assert_eq!(err, ConfigError::MissingProperty { node: "guest", index: 9, property: "membase" });
@@ -419,12 +378,8 @@ pub(crate) mod tests {
 
     #[test]
     fn realbase_must_equal_membase() {
-        let md = one_guest_md(0x1000_0000);
-        let mut c = Config::from_md(&md).unwrap();
-        c.domains[0].memory.realbase = Ra::new(0);
-        // The check lives in the parser: rebuild an MD with a different realbase.
-        let mut b = MdBuilder::from_md(&md);
-        b.set_val("guest", "realbase", 0);
-        assert!(matches!(Config::from_md(&b.build()), Err(ConfigError::BadValue { property: "realbase", .. })));
+        Config::from_md(&HvMd::default().build()).unwrap();
+        let md = HvMd { realbase: 0, ..HvMd::default() }.build();
+        assert!(matches!(Config::from_md(&md), Err(ConfigError::BadValue { property: "realbase", .. })));
     }
 }

@@ -6,17 +6,14 @@
 //! a guest MD with a virtual-devices node like ldom-config's (console `intr` 1) and a
 //! `watchdog-max-timeout`, and a disk at `DISK`.
 
-use crate::arch::fake::FakeHardware;
-use crate::hypervisor::Hypervisor;
-use crate::test_md::{MdBuilder, Value};
-use crate::trap::{Action, TrapFrame, RESUME_DONE};
+use crate::test_bench::{
+    Bench, GuestMd, HvMd, BASE, EBADALIGN, EBADTRAP, EINVAL, ENORADDR, ENOTSUPPORTED, SIZE,
+};
+use crate::trap::Action;
 use crate::version::OFFERED;
 use hv_api::error::HvError;
-use hv_api::{core_fn, cpu_state, group, hcall};
+use hv_api::{cpu_state, group, hcall};
 
-const BASE: u64 = 0x8000_0000;
-const SIZE: u64 = 0x1000_0000;
-const PDPA: u64 = 0x1f_1200_0000;
 const DISK: u64 = 0x1f_4000_0000;
 const BUF: u64 = BASE + 0x10_0000;
 const WATCHDOG_MAX: u64 = 100_000;
@@ -24,124 +21,21 @@ const WATCHDOG_MAX: u64 = 100_000;
 const MS: u64 = 100_000;
 
 const ENOCPU: u64 = HvError::NoCpu.code();
-const ENORADDR: u64 = HvError::NoRAddr.code();
 const ENOINTR: u64 = HvError::NoIntr.code();
-const EINVAL: u64 = HvError::Inval.code();
-const EBADTRAP: u64 = HvError::BadTrap.code();
-const EBADALIGN: u64 = HvError::BadAlign.code();
-const ENOTSUPPORTED: u64 = HvError::NotSupported.code();
 
-fn hv_md(diskpa: Option<u64>, policy: &'static str) -> Vec<u8> {
-    let mut b = MdBuilder::new();
-    let root = b.node("root");
-    let cpus = b.node("cpus");
-    let guests = b.node("guests");
-    let cpu0 = b.node("cpu");
-    let cpu1 = b.node("cpu");
-    let guest = b.node("guest");
-    b.prop(root, "cpus", Value::Arc(cpus));
-    b.prop(root, "guests", Value::Arc(guests));
-    b.prop(cpus, "cpu", Value::Arc(cpu0));
-    b.prop(cpus, "cpu", Value::Arc(cpu1));
-    b.prop(guests, "guest", Value::Arc(guest));
-    for (cpu, id) in [(cpu0, 0), (cpu1, 1)] {
-        b.prop(cpu, "pid", Value::Val(id));
-        b.prop(cpu, "vid", Value::Val(id));
-        b.prop(cpu, "guest", Value::Arc(guest));
-    }
-    for (k, v) in [
-        ("gid", 0u64),
-        ("cpuset", 3),
-        ("membase", BASE),
-        ("memsize", SIZE),
-        ("realbase", BASE),
-        ("rombase", 0x00ff_f008_0000),
-        ("romsize", 0x1_0000),
-        ("pdpa", PDPA),
-        ("bootcpu", 0),
-    ] {
-        b.prop(guest, k, Value::Val(v));
-    }
-    if let Some(d) = diskpa {
-        b.prop(guest, "diskpa", Value::Val(d));
-    }
-    b.prop(guest, "name", Value::Str("primary"));
-    b.prop(guest, "failure-policy", Value::Str(policy));
-    b.build()
+/// The two-vCPU bench.
+fn bench_with(diskpa: Option<u64>, watchdog_max: Option<u64>, policy: &'static str) -> Bench {
+    let hv_md = HvMd { vcpus: 2, diskpa, nvram: None, failure_policy: Some(policy), ..HvMd::default() };
+    Bench::with(&hv_md, &GuestMd { watchdog_max, virtual_devices: true })
 }
 
-fn guest_md(watchdog_max: Option<u64>) -> Vec<u8> {
-    let mut b = MdBuilder::new();
-    let root = b.node("root");
-    let platform = b.node("platform");
-    let vdev = b.node("virtual-devices");
-    b.prop(root, "fwd", Value::Arc(platform));
-    b.prop(root, "fwd", Value::Arc(vdev));
-    b.prop(platform, "stick-frequency", Value::Val(100_000_000));
-    if let Some(m) = watchdog_max {
-        b.prop(platform, "watchdog-max-timeout", Value::Val(m));
-    }
-    b.prop(vdev, "cfg-handle", Value::Val(0x100));
-    for (name, intr) in [("disk", 0), ("console", 1), ("nvram", 0)] {
-        let d = b.node("virtual-device");
-        b.prop(vdev, "fwd", Value::Arc(d));
-        b.prop(d, "name", Value::Str(name));
-        b.prop(d, "intr", Value::Val(intr));
-        b.prop(d, "ino", Value::Val(if intr == 1 { 0x11 } else { 0 }));
-    }
-    b.build()
-}
-
-struct Bench {
-    hv: Hypervisor,
-    hw: FakeHardware,
-}
-
-impl Bench {
-    fn with(diskpa: Option<u64>, watchdog_max: Option<u64>, policy: &'static str) -> Self {
-        let mut hw = FakeHardware::new();
-        hw.load(PDPA, &guest_md(watchdog_max));
-        hw.stick = 1_000_000;
-        let mut hv = Hypervisor::boot(&mut hw, &hv_md(diskpa, policy), (BASE, SIZE)).unwrap();
-        let (vcpu, _) = hv.start_strand(&mut hw, 0).unwrap();
-        assert_eq!(vcpu, 0);
-        assert!(hv.start_strand(&mut hw, 1).is_none(), "vid 1 is not the boot vCPU");
-        Bench { hv, hw }
-    }
-
-    fn new() -> Self {
-        Self::with(Some(DISK), Some(WATCHDOG_MAX), "stop")
-    }
-
-    fn trap(&mut self, tt: u64, o: [u64; 6]) -> (Action, TrapFrame) {
-        let mut frame = TrapFrame { tt, tl: 1, tba: BASE, tpc: 0x8000_4000, tstate: 0x0000_0214_1600, ..Default::default() };
-        frame.o[..6].copy_from_slice(&o);
-        frame.o[6] = 0x6666;
-        frame.o[7] = 0x7777;
-        let action = self.hv.handle_trap(&mut self.hw, 0, &mut frame);
-        (action, frame)
-    }
-
-    /// A fast trap: (status, %o1, %o2).
-    fn fast(&mut self, function: u64, args: &[u64]) -> (u64, u64, u64) {
-        let mut o = [0; 6];
-        o[..args.len()].copy_from_slice(args);
-        o[5] = function;
-        let (action, f) = self.trap(0x180, o);
-        assert_eq!(action, Action::Resume);
-        assert_eq!(f.resume, RESUME_DONE);
-        (f.o[0], f.o[1], f.o[2])
-    }
-
-    fn set_version(&mut self, group: u64, major: u64, minor: u64) -> u64 {
-        let (_, f) = self.trap(0x1ff, [group, major, minor, 0, 0, core_fn::API_SET_VERSION]);
-        f.o[0]
-    }
+fn bench() -> Bench {
+    bench_with(Some(DISK), Some(WATCHDOG_MAX), "stop")
 }
 
 #[test]
 fn cpu_qconf_checks_every_argument() {
-    let mut b = Bench::new();
+    let mut b = bench();
     // cpu mondo: Linux's 8192 bytes = 128 entries; non-resumable: 256 bytes = 4 entries.
     assert_eq!(b.fast(hcall::CPU_QCONF, &[0x3c, BUF, 128]).0, 0);
     assert_eq!(b.fast(hcall::CPU_QCONF, &[0x3f, BUF + 0x2000, 4]).0, 0);
@@ -171,7 +65,7 @@ fn cpu_qconf_checks_every_argument() {
 
 #[test]
 fn cpu_start_stop_and_state() {
-    let mut b = Bench::new();
+    let mut b = bench();
     let pc = BASE + 0x4000;
     let rtba = BASE + 0x8000;
     // OpenBoot probes ids 1…31: only ids of the domain exist.
@@ -202,7 +96,7 @@ fn cpu_start_stop_and_state() {
 
 #[test]
 fn rtba_is_per_vcpu_and_used_by_sir() {
-    let mut b = Bench::new();
+    let mut b = bench();
     assert_eq!(b.fast(hcall::CPU_GET_RTBA, &[]), (0, BASE, 0), "starts at the real base");
     assert_eq!(b.fast(hcall::CPU_SET_RTBA, &[BASE + 0x8000]), (0, BASE, 0));
     assert_eq!(b.fast(hcall::CPU_SET_RTBA, &[BASE + 0x8080]).0, EBADALIGN);
@@ -219,7 +113,7 @@ fn rtba_is_per_vcpu_and_used_by_sir() {
 
 #[test]
 fn cpu_mondo_send_checks() {
-    let mut b = Bench::new();
+    let mut b = bench();
     let list = BUF;
     let data = BUF + 0x40;
     b.hw.load(list, &[0, 1, 0xff, 0xff, 0, 0, 0, 9]);
@@ -237,7 +131,7 @@ fn cpu_mondo_send_checks() {
 
 #[test]
 fn watchdog_set_disable_limit_and_expiry() {
-    let mut b = Bench::new();
+    let mut b = bench();
     assert_eq!(b.fast(hcall::MACH_SET_WATCHDOG, &[1000]).0, EBADTRAP, "Core 1.1");
     assert_eq!(b.set_version(group::CORE, 1, 1), 0);
     assert_eq!(b.fast(hcall::MACH_SET_WATCHDOG, &[1000]), (0, 0, 0), "was off");
@@ -259,7 +153,7 @@ fn watchdog_set_disable_limit_and_expiry() {
 
 #[test]
 fn watchdog_reset_policy_restarts_and_disarms() {
-    let mut b = Bench::with(Some(DISK), None, "reset");
+    let mut b = bench_with(Some(DISK), None, "reset");
     assert_eq!(b.set_version(group::CORE, 1, 1), 0);
     let default_max = crate::cpu::WATCHDOG_DEFAULT_MAX_MS;
     assert_eq!(b.fast(hcall::MACH_SET_WATCHDOG, &[default_max + 1]).0, EINVAL, "default maximum");
@@ -277,7 +171,7 @@ fn watchdog_reset_policy_restarts_and_disarms() {
 
 #[test]
 fn intr_1_0_calls() {
-    let mut b = Bench::new();
+    let mut b = bench();
     // Enabled at reset (Linux uses 1.0 without negotiating it); negotiating it works too.
     assert_eq!(b.set_version(group::INTR, 3, 0), ENOTSUPPORTED);
     assert_eq!(b.set_version(group::INTR, 1, 0), 0);
@@ -324,7 +218,7 @@ fn vtoc(blocks: u32) -> Vec<u8> {
 
 #[test]
 fn disk_read_and_write() {
-    let mut b = Bench::new();
+    let mut b = bench();
     b.hw.load(DISK, &vtoc(8));
     b.hw.load(DISK + 0x800, b"block four");
     assert_eq!(b.fast(hcall::DISK_READ, &[0x800, BUF, 10]).0, 0);
@@ -350,18 +244,18 @@ fn disk_read_and_write() {
 #[test]
 fn no_disk_is_einval() {
     // diskpa given, nothing there (reads as 0): size 0.
-    let mut b = Bench::new();
+    let mut b = bench();
     assert_eq!(b.fast(hcall::DISK_READ, &[0, BUF, 512]).0, EINVAL);
     assert_eq!(b.fast(hcall::DISK_WRITE, &[0, BUF, 512]).0, EINVAL);
     assert_eq!(b.fast(hcall::DISK_READ, &[0, 0x10, 512]).0, ENORADDR, "RA checked first");
     // No diskpa at all.
-    let mut b = Bench::with(None, None, "stop");
+    let mut b = bench_with(None, None, "stop");
     assert_eq!(b.fast(hcall::DISK_READ, &[0, BUF, 512]).0, EINVAL);
 }
 
 #[test]
 fn ttrace_buffer_calls_and_addentry() {
-    let mut b = Bench::new();
+    let mut b = bench();
     let tbuf = BUF + 0x1000;
     assert_eq!(b.fast(hcall::TTRACE_BUF_INFO, &[]), (0, 0, 0));
     assert_eq!(b.fast(hcall::TTRACE_ENABLE, &[1]).0, EINVAL, "no buffer");
@@ -414,7 +308,7 @@ fn ttrace_buffer_calls_and_addentry() {
 
 #[test]
 fn dump_buffer_calls() {
-    let mut b = Bench::new();
+    let mut b = bench();
     assert_eq!(b.fast(hcall::DUMP_BUF_INFO, &[]), (0, 0, 0));
     assert_eq!(b.fast(hcall::DUMP_BUF_UPDATE, &[BUF, 0x2000]), (0, 0x2000, 0));
     assert_eq!(b.fast(hcall::DUMP_BUF_INFO, &[]), (0, BUF, 0x2000));
@@ -430,7 +324,7 @@ fn dump_buffer_calls() {
 
 #[test]
 fn mmustat_stays_ebadtrap() {
-    let mut b = Bench::new();
+    let mut b = bench();
     assert_eq!(b.fast(hcall::NIAGARA_MMUSTAT_CONF, &[BUF]).0, EBADTRAP);
     assert_eq!(b.fast(hcall::NIAGARA_MMUSTAT_INFO, &[]).0, EBADTRAP);
     assert_eq!(b.set_version(group::NIAG_PERF, 1, 0), EINVAL, "NIAG_PERF not offered");
@@ -444,7 +338,7 @@ fn every_offered_function_has_a_handler() {
     let mut checked = 0;
     for f in hv_api::hcall::FUNCTIONS {
         let offered = OFFERED.iter().any(|o| f.enabled_by(o.group, o.major, o.max_minor));
-        let mut b = Bench::new();
+        let mut b = bench();
         for o in OFFERED {
             assert_eq!(b.set_version(o.group, o.major, o.max_minor), 0);
         }

@@ -2,86 +2,20 @@
 //! the same `Hypervisor::handle_trap` path the sparc64 trap handler uses.
 
 use crate::arch::fake::FakeHardware;
-use crate::config::tests::one_guest_md;
 use crate::hypervisor::Hypervisor;
-use crate::test_md::{MdBuilder, Value};
-use crate::trap::{Action, TrapFrame, RESUME_DONE, RESUME_REVECTOR};
+use crate::test_bench::{Bench, GuestMd, HvMd, BASE, EBADALIGN, EBADTRAP, EINVAL, ENORADDR, NVBASE, PDPA, SIZE};
+use crate::trap::{Action, RESUME_REVECTOR};
 use hv_api::error::HvError;
 use hv_api::{core_fn, group, hcall, soft_state};
 
-const BASE: u64 = 0x8000_0000;
-const SIZE: u64 = 0x1000_0000;
-const PDPA: u64 = 0x1f_1200_0000;
 const BUF: u64 = BASE + 0x10_0000;
 
-fn guest_md() -> Vec<u8> {
-    let mut b = MdBuilder::new();
-    let root = b.node("root");
-    let platform = b.node("platform");
-    b.prop(root, "fwd", Value::Arc(platform));
-    b.prop(platform, "stick-frequency", Value::Val(100_000_000));
-    b.build()
-}
-
-struct Bench {
-    hv: Hypervisor,
-    hw: FakeHardware,
-}
-
-impl Bench {
-    fn new() -> Self {
-        let mut hw = FakeHardware::new();
-        hw.load(PDPA, &guest_md());
-        hw.load(0xfff0080000, &[0xAB; 64]);
-        hw.rtc = 1_700_000_000;
-        let mut hv = Hypervisor::boot(&mut hw, &one_guest_md(SIZE), (BASE, SIZE)).unwrap();
-        let (vcpu, launch) = hv.start_strand(&mut hw, 0).unwrap();
-        assert_eq!(vcpu, 0);
-        assert_eq!((launch.pc, launch.rtba, launch.i0, launch.i1), (BASE + 0x20, BASE, BASE, SIZE));
-        assert_eq!(hw.peek(BASE, 4), vec![0xAB; 4], "image copied to the real base");
-        Bench { hv, hw }
-    }
-
-    fn trap(&mut self, tt: u64, o: [u64; 6]) -> (Action, TrapFrame) {
-        let mut frame = TrapFrame { tt, tl: 1, tba: BASE, ..Default::default() };
-        frame.o[..6].copy_from_slice(&o);
-        frame.o[6] = 0x6666;
-        frame.o[7] = 0x7777;
-        let action = self.hv.handle_trap(&mut self.hw, 0, &mut frame);
-        (action, frame)
-    }
-
-    /// A fast trap: returns (status, %o1, %o2).
-    fn fast(&mut self, function: u64, args: &[u64]) -> (u64, u64, u64) {
-        let mut o = [0; 6];
-        o[..args.len()].copy_from_slice(args);
-        o[5] = function;
-        let (action, f) = self.trap(0x180, o);
-        assert_eq!(action, Action::Resume);
-        assert_eq!(f.resume, RESUME_DONE);
-        assert_eq!((f.o[6], f.o[7]), (0x6666, 0x7777), "%o6/%o7 untouched");
-        (f.o[0], f.o[1], f.o[2])
-    }
-
-    fn core(&mut self, function: u64, args: &[u64]) -> (u64, u64, u64) {
-        let mut o = [0; 6];
-        o[..args.len()].copy_from_slice(args);
-        o[5] = function;
-        let (_, f) = self.trap(0x1ff, o);
-        (f.o[0], f.o[1], f.o[2])
-    }
-}
-
-const EINVAL: u64 = HvError::Inval.code();
-const ENORADDR: u64 = HvError::NoRAddr.code();
-const EBADALIGN: u64 = HvError::BadAlign.code();
-const EBADTRAP: u64 = HvError::BadTrap.code();
 const EWOULDBLOCK: u64 = HvError::WouldBlock.code();
 
 #[test]
 fn mach_desc_checks_size_alignment_and_range() {
     let mut b = Bench::new();
-    let size = guest_md().len() as u64;
+    let size = GuestMd::default().build().len() as u64;
     let rounded = (size + 15) & !15;
     assert_eq!(b.fast(hcall::MACH_DESC, &[0, 0]), (EINVAL, rounded, 0));
     assert_eq!(b.fast(hcall::MACH_DESC, &[BUF, rounded - 1]).0, EINVAL);
@@ -89,7 +23,7 @@ fn mach_desc_checks_size_alignment_and_range() {
     assert_eq!(b.fast(hcall::MACH_DESC, &[0x1000, rounded]).0, ENORADDR);
     assert_eq!(b.fast(hcall::MACH_DESC, &[BASE + SIZE - 16, rounded]).0, ENORADDR);
     assert_eq!(b.fast(hcall::MACH_DESC, &[BUF, 8192]), (0, rounded, 0));
-    assert_eq!(b.hw.peek(BUF, size as usize), guest_md());
+    assert_eq!(b.hw.peek(BUF, size as usize), GuestMd::default().build());
 }
 
 #[test]
@@ -197,19 +131,19 @@ fn guest_faults_are_revectored_or_stop_the_domain() {
     assert_eq!(f.resume, RESUME_REVECTOR);
     assert_eq!((f.target_pc, f.target_tt), (BASE + 0x32 * 32, 0x32));
     // At guest TL 1 the vector is in the TL>0 half.
-    let mut frame = TrapFrame { tt: 0x30, tl: 2, tba: BASE, ..Default::default() };
-    assert_eq!(b.hv.handle_trap(&mut b.hw, 0, &mut frame), Action::Resume);
+    let mut frame = b.frame(0x30, 2);
+    assert_eq!(b.handle(&mut frame), Action::Resume);
     assert_eq!(frame.target_pc, BASE + 0x4000 + 0x30 * 32);
     // A trap above MAXPTL is the guest's failure: policy stop.
-    let mut frame = TrapFrame { tt: 0x10, tl: 3, tba: BASE, ..Default::default() };
-    assert_eq!(b.hv.handle_trap(&mut b.hw, 0, &mut frame), Action::Park);
+    let mut frame = b.frame(0x10, 3);
+    assert_eq!(b.handle(&mut frame), Action::Park);
 }
 
 #[test]
 fn boot_refuses_memory_beyond_ram() {
     let mut hw = FakeHardware::new();
-    hw.load(PDPA, &guest_md());
-    let err = Hypervisor::boot(&mut hw, &one_guest_md(SIZE), (BASE, SIZE / 2)).unwrap_err();
+    hw.load(PDPA, &GuestMd::default().build());
+    let err = Hypervisor::boot(&mut hw, &HvMd::default().build(), (BASE, SIZE / 2)).unwrap_err();
     assert!(err.to_string().contains("give QEMU more memory"), "{err}");
 }
 
@@ -217,20 +151,19 @@ fn boot_refuses_memory_beyond_ram() {
 fn boot_refuses_a_bad_guest_md() {
     let mut hw = FakeHardware::new();
     hw.load(PDPA, &[0xff; 64]);
-    let err = Hypervisor::boot(&mut hw, &one_guest_md(SIZE), (BASE, SIZE)).unwrap_err();
+    let err = Hypervisor::boot(&mut hw, &HvMd::default().build(), (BASE, SIZE)).unwrap_err();
     assert!(err.to_string().ends_with("more than 8192"), "{err}");
-    let mut md = guest_md();
+    let mut md = GuestMd::default().build();
     md[3] = 7;
     hw.load(PDPA, &md);
-    let err = Hypervisor::boot(&mut hw, &one_guest_md(SIZE), (BASE, SIZE)).unwrap_err();
+    let err = Hypervisor::boot(&mut hw, &HvMd::default().build(), (BASE, SIZE)).unwrap_err();
     assert!(err.to_string().starts_with("invalid guest MD of domain primary"), "{err}");
 }
-
 
 #[test]
 fn legacy_nvram_calls_until_soft_state_is_negotiated() {
     let mut b = Bench::new();
-    let nvram = 0x1f_1100_0000;
+    let nvram = NVBASE;
     b.hw.load(nvram + 0x10, b"nvram-data");
     // 0x70: read (offset, RA, length) -> length.
     assert_eq!(b.fast(0x70, &[0x10, BUF, 10]), (0, 10, 10));

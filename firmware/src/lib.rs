@@ -36,6 +36,8 @@ mod hcall_tests;
 #[cfg(test)]
 mod mmu_tests;
 #[cfg(test)]
+mod test_bench;
+#[cfg(test)]
 mod test_md;
 
 /// The banner the hypervisor prints at boot.

@@ -6,21 +6,18 @@
 //! boot so that every RA→PA conversion of the MMU code is visible.
 
 use crate::arch::fake::{page_size, FakeHardware, DTLB, ITLB};
-use crate::hypervisor::Hypervisor;
 use crate::mmu::{FastTsb, MEM_SCRUB_MAX};
-use crate::test_md::{MdBuilder, Value};
+use crate::test_bench::{Bench, GuestMd, HvMd, BASE, EBADALIGN, EINVAL, ENORADDR, ENOTSUPPORTED, SIZE};
 use crate::trap::{Action, TrapFrame, RESUME_DONE, RESUME_DONE_AT, RESUME_RETRY, RESUME_REVECTOR};
 use hv_api::error::HvError;
 use hv_api::hcall;
 use hv_api::mmu::{fault_area, fault_type, tsb_tag, PageSize, Tte, TteFlags, TsbDescriptor, TSBD_CTX_IDX_SHARED};
 
 /// Guest real base.
-const REAL: u64 = 0x8000_0000;
+const REAL: u64 = BASE;
 /// Physical base of the guest's memory (set after boot).
 const MEMBASE: u64 = 0x2_0000_0000;
-const SIZE: u64 = 0x1000_0000;
 const REAL_END: u64 = REAL + SIZE;
-const PDPA: u64 = 0x1f_1200_0000;
 /// The guest's trap table (`%tba`).
 const TBA: u64 = REAL + 0x8000;
 /// Where tests put descriptor arrays, the fault area and TSBs (RAs).
@@ -30,12 +27,8 @@ const BUF: u64 = REAL + 0x10_2000;
 const TSB0: u64 = REAL + 0x20_0000;
 const TSB1: u64 = REAL + 0x30_0000;
 
-const EINVAL: u64 = HvError::Inval.code();
-const ENORADDR: u64 = HvError::NoRAddr.code();
-const EBADALIGN: u64 = HvError::BadAlign.code();
 const EBADPGSZ: u64 = HvError::BadPgSz.code();
 const EBADTSB: u64 = HvError::BadTsb.code();
-const ENOTSUPPORTED: u64 = HvError::NotSupported.code();
 const ENOMAP: u64 = HvError::NoMap.code();
 const ETOOMANY: u64 = HvError::TooMany.code();
 
@@ -44,46 +37,6 @@ const RWX: TteFlags = TteFlags::CP.union(TteFlags::CV).union(TteFlags::P).union(
 
 fn pa(ra: u64) -> u64 {
     ra - REAL + MEMBASE
-}
-
-fn hv_md() -> Vec<u8> {
-    let mut b = MdBuilder::new();
-    let root = b.node("root");
-    let cpus = b.node("cpus");
-    let guests = b.node("guests");
-    let cpu = b.node("cpu");
-    let guest = b.node("guest");
-    b.prop(root, "cpus", Value::Arc(cpus));
-    b.prop(root, "guests", Value::Arc(guests));
-    b.prop(root, "hvuart", Value::Val(0xfff0c2c000));
-    b.prop(cpus, "cpu", Value::Arc(cpu));
-    b.prop(guests, "guest", Value::Arc(guest));
-    b.prop(cpu, "pid", Value::Val(0));
-    b.prop(cpu, "vid", Value::Val(0));
-    b.prop(cpu, "guest", Value::Arc(guest));
-    for (k, v) in [
-        ("gid", 0u64),
-        ("cpuset", 1),
-        ("membase", REAL),
-        ("memsize", SIZE),
-        ("realbase", REAL),
-        ("rombase", 0x00ff_f008_0000),
-        ("romsize", 0x1_0000),
-        ("pdpa", PDPA),
-        ("bootcpu", 0),
-    ] {
-        b.prop(guest, k, Value::Val(v));
-    }
-    b.prop(guest, "name", Value::Str("primary"));
-    b.build()
-}
-
-fn guest_md() -> Vec<u8> {
-    let mut b = MdBuilder::new();
-    let root = b.node("root");
-    let platform = b.node("platform");
-    b.prop(root, "fwd", Value::Arc(platform));
-    b.build()
 }
 
 fn desc(pgsz_idx: u16, num_ttes: u32, ctx_idx: u32, base: u64) -> TsbDescriptor {
@@ -102,60 +55,28 @@ fn tte(ra: u64, size: PageSize) -> u64 {
     Tte::new(ra, size, RWX).0
 }
 
-struct Bench {
-    hv: Hypervisor,
-    hw: FakeHardware,
+/// The one-vCPU bench, its memory moved to `MEMBASE` after boot.
+fn bench() -> Bench {
+    let mut b = Bench::with(&HvMd { nvram: None, ..HvMd::default() }, &GuestMd::default());
+    b.hv.config.domains[0].memory.membase = crate::addr::Pa::new(MEMBASE);
+    b.template = TrapFrame { tba: TBA, tpc: 0x1234_5678, tnpc: 0x1234_567c, tstate: 0, ..b.template };
+    b
+}
+
+/// A bench with a fault area configured.
+fn bench_with_fault_area() -> Bench {
+    let mut b = bench();
+    assert_eq!(b.fast(hcall::MMU_FAULT_AREA_CONF, &[FAULT]), (0, 0, 0));
+    b
 }
 
 impl Bench {
-    fn new() -> Self {
-        let mut hw = FakeHardware::new();
-        hw.load(PDPA, &guest_md());
-        let mut hv = Hypervisor::boot(&mut hw, &hv_md(), (REAL, SIZE)).unwrap();
-        let (_, launch) = hv.start_strand(&mut hw, 0).unwrap();
-        assert_eq!(launch.rtba, REAL);
-        hv.config.domains[0].memory.membase = crate::addr::Pa::new(MEMBASE);
-        hw.tlb_loads.clear();
-        Bench { hv, hw }
-    }
-
-    /// A bench with a fault area configured.
-    fn with_fault_area() -> Self {
-        let mut b = Bench::new();
-        assert_eq!(b.fast(hcall::MMU_FAULT_AREA_CONF, &[FAULT]), (0, 0, 0));
-        b
-    }
-
-    fn frame(tt: u64, tl: u64) -> TrapFrame {
-        let mut f = TrapFrame { tt, tl, tba: TBA, tpc: 0x1234_5678, tnpc: 0x1234_567c, ..Default::default() };
-        f.o[6] = 0x6666;
-        f.o[7] = 0x7777;
-        f
-    }
-
-    fn trap(&mut self, frame: &mut TrapFrame) -> Action {
-        self.hv.handle_trap(&mut self.hw, 0, frame)
-    }
-
-    /// A fast trap: (status, %o1, %o2).
-    fn fast(&mut self, function: u64, args: &[u64]) -> (u64, u64, u64) {
-        let mut f = Self::frame(0x180, 1);
-        f.o[..args.len()].copy_from_slice(args);
-        f.o[5] = function;
-        assert_eq!(self.trap(&mut f), Action::Resume);
-        if f.resume != RESUME_DONE_AT {
-            assert_eq!(f.resume, RESUME_DONE);
-        }
-        assert_eq!((f.o[6], f.o[7]), (0x6666, 0x7777), "%o6/%o7 untouched");
-        (f.o[0], f.o[1], f.o[2])
-    }
-
     /// A hyper-fast trap (TT 0x183 / 0x184): the status.
     fn hyper(&mut self, tt: u64, args: &[u64]) -> u64 {
-        let mut f = Self::frame(tt, 1);
+        let mut f = self.frame(tt, 1);
         f.o[..args.len()].copy_from_slice(args);
         f.o[5] = 0x5555;
-        assert_eq!(self.trap(&mut f), Action::Resume);
+        assert_eq!(self.handle(&mut f), Action::Resume);
         assert_eq!(f.resume, RESUME_DONE);
         assert_eq!(f.o[5], 0x5555);
         f.o[0]
@@ -163,7 +84,7 @@ impl Bench {
 
     /// An MMU trap at guest trap level `guest_tl`.
     fn miss(&mut self, tt: u64, guest_tl: u64, tag_access: u64) -> (Action, TrapFrame) {
-        let mut f = Self::frame(tt, guest_tl + 1);
+        let mut f = self.frame(tt, guest_tl + 1);
         if tt == 0x64 {
             f.i_tag_access = tag_access;
             f.d_tag_access = 0xdead_0000;
@@ -171,7 +92,7 @@ impl Bench {
             f.d_tag_access = tag_access;
             f.i_tag_access = 0xdead_0000;
         }
-        let a = self.trap(&mut f);
+        let a = self.handle(&mut f);
         (a, f)
     }
 
@@ -217,7 +138,7 @@ fn vector(tt: u64, guest_tl: u64) -> u64 {
 
 #[test]
 fn tsb_registration_and_info_round_trip() {
-    let mut b = Bench::new();
+    let mut b = bench();
     let d0 = desc(0, 512, 0, TSB0);
     let d1 = desc(3, 1024, TSBD_CTX_IDX_SHARED, TSB1);
     assert_eq!(b.fast(hcall::MMU_TSB_CTX0_INFO, &[0, BUF]), (0, 0, 0), "none yet: nothing checked");
@@ -256,7 +177,7 @@ fn tsb_registration_and_info_round_trip() {
 
 #[test]
 fn tsb_registration_checks_every_field() {
-    let mut b = Bench::new();
+    let mut b = bench();
     let good = desc(0, 512, 0, TSB0);
     // The array.
     b.hw.load(pa(DESCS), &good.to_be_bytes());
@@ -308,7 +229,7 @@ fn tsb_registration_checks_every_field() {
 
 #[test]
 fn tsb_hits_load_the_physical_page_for_every_size() {
-    let mut b = Bench::with_fault_area();
+    let mut b = bench_with_fault_area();
     assert_eq!(b.register(hcall::MMU_TSB_CTX0, &[desc(0, 512, 0, TSB0), desc(3, 512, 0, TSB1)]), 0);
     // 8K: index from VA bits 21:13.
     let va = 0xffff_f800_0012_4000u64;
@@ -350,7 +271,7 @@ fn tsb_hits_load_the_physical_page_for_every_size() {
 
 #[test]
 fn tsb_tags_contexts_and_the_x_bit() {
-    let mut b = Bench::with_fault_area();
+    let mut b = bench_with_fault_area();
     // Non-shared ctx≠0 TSB: the tag's context is ignored; shared: it must match.
     assert_eq!(b.register(hcall::MMU_TSB_CTXNON0, &[desc(0, 512, 0, TSB0), desc(0, 1024, TSBD_CTX_IDX_SHARED, TSB1)]), 0);
     let va = 0x10_0000u64;
@@ -383,7 +304,7 @@ fn tsb_tags_contexts_and_the_x_bit() {
 
 #[test]
 fn bad_ttes_are_never_loaded() {
-    let mut b = Bench::with_fault_area();
+    let mut b = bench_with_fault_area();
     // Memory ends 8 KiB short of a 256M boundary: big pages can reach past its end.
     b.hv.config.domains[0].memory.size = SIZE - 0x2000;
     assert_eq!(b.register(hcall::MMU_TSB_CTX0, &[desc(0, 512, 0, TSB0)]), 0);
@@ -420,7 +341,7 @@ fn bad_ttes_are_never_loaded() {
 
 #[test]
 fn slow_miss_fills_the_fault_area_and_revectors() {
-    let mut b = Bench::with_fault_area();
+    let mut b = bench_with_fault_area();
     assert_eq!(b.register(hcall::MMU_TSB_CTX0, &[desc(0, 512, 0, TSB0)]), 0);
     assert_eq!(b.register(hcall::MMU_TSB_CTXNON0, &[desc(0, 512, 0, TSB1)]), 0);
     for tl in [0, 1] {
@@ -439,7 +360,7 @@ fn slow_miss_fills_the_fault_area_and_revectors() {
 
 #[test]
 fn fast_miss_and_protection_leave_the_type_word() {
-    let mut b = Bench::with_fault_area();
+    let mut b = bench_with_fault_area();
     for tl in [0, 1] {
         b.clear_fault();
         let (_, f) = b.miss(0x68, tl, 0x5_0000_4000 | 3);
@@ -463,10 +384,10 @@ fn fast_miss_and_protection_leave_the_type_word() {
 #[test]
 fn mmu_faults_without_fault_area_or_above_maxptl_fail_the_guest() {
     for tt in [0x64, 0x68, 0x6c] {
-        let mut b = Bench::new();
+        let mut b = bench();
         let (a, _) = b.miss(tt, 0, 0x2000);
         assert_eq!(a, Action::Park, "no fault area: failure policy (stop)");
-        let mut b = Bench::with_fault_area();
+        let mut b = bench_with_fault_area();
         let (a, _) = b.miss(tt, 2, 0x2000);
         assert_eq!(a, Action::Park, "would enter the guest above MAXPTL");
     }
@@ -476,7 +397,7 @@ fn mmu_faults_without_fault_area_or_above_maxptl_fail_the_guest() {
 
 #[test]
 fn permanent_mappings_survive_misses_and_demaps() {
-    let mut b = Bench::with_fault_area();
+    let mut b = bench_with_fault_area();
     let va = 0xffff_f800_0040_0000u64;
     let t = tte(REAL + 0x40_0000, PageSize::Size4M);
     assert_eq!(b.fast(hcall::MMU_MAP_PERM_ADDR, &[va, 0, t, 3]).0, 0);
@@ -528,7 +449,7 @@ fn permanent_mappings_survive_misses_and_demaps() {
 
 #[test]
 fn permanent_mapping_checks_and_limit() {
-    let mut b = Bench::new();
+    let mut b = bench();
     b.hv.config.domains[0].memory.size = SIZE - 0x2000;
     let t = tte(REAL + 0x2000, PageSize::Size8K);
     let va = 0x4000u64;
@@ -576,7 +497,7 @@ fn permanent_mapping_checks_and_limit() {
 
 #[test]
 fn map_addr_and_unmap_addr() {
-    let mut b = Bench::new();
+    let mut b = bench();
     let t = tte(REAL + 0x6000, PageSize::Size8K) | LOCK;
     assert_eq!(b.hyper(0x183, &[0x12_3456, 0x55, t, 3]), 0);
     assert_eq!(b.hw.tlb_loads.len(), 1);
@@ -616,7 +537,7 @@ fn map_addr_and_unmap_addr() {
 
 #[test]
 fn demap_calls_check_their_arguments() {
-    let mut b = Bench::new();
+    let mut b = bench();
     assert_eq!(b.hyper(0x183, &[0x2000, 3, tte(REAL, PageSize::Size8K), 3]), 0);
     assert_eq!(b.hyper(0x183, &[0x4000, 4, tte(REAL, PageSize::Size8K), 3]), 0);
     assert_eq!(b.hyper(0x183, &[0x6000, 4, tte(REAL, PageSize::Size8K), 3]), 0);
@@ -649,7 +570,7 @@ fn demap_calls_check_their_arguments() {
 
 #[test]
 fn fault_area_conf_and_info() {
-    let mut b = Bench::new();
+    let mut b = bench();
     assert_eq!(b.fast(hcall::MMU_FAULT_AREA_INFO, &[]), (0, 0, 0));
     assert_eq!(b.fast(hcall::MMU_FAULT_AREA_CONF, &[FAULT + 32]).0, EBADALIGN);
     assert_eq!(b.fast(hcall::MMU_FAULT_AREA_CONF, &[REAL_END - 64]).0, ENORADDR);
@@ -666,11 +587,11 @@ fn fault_area_conf_and_info() {
 
 #[test]
 fn mmu_enable_returns_to_the_given_address() {
-    let mut b = Bench::new();
-    let mut f = Bench::frame(0x180, 1);
+    let mut b = bench();
+    let mut f = b.frame(0x180, 1);
     f.o[..2].copy_from_slice(&[1, 0xffff_f800_0000_1000]);
     f.o[5] = hcall::MMU_ENABLE;
-    assert_eq!(b.trap(&mut f), Action::Resume);
+    assert_eq!(b.handle(&mut f), Action::Resume);
     assert_eq!((f.o[0], f.resume, f.target_pc), (0, RESUME_DONE_AT, 0xffff_f800_0000_1000));
     assert!(b.hw.mmu_enabled && b.hv.vcpus[0].mmu.enabled);
     assert_eq!(b.fast(hcall::MMU_ENABLE, &[5, 0x1000]).0, EINVAL, "already on");
@@ -678,10 +599,10 @@ fn mmu_enable_returns_to_the_given_address() {
     assert_eq!(b.fast(hcall::MMU_ENABLE, &[0, 0x1000]).0, ENORADDR, "off: an RA");
     assert_eq!(b.fast(hcall::MMU_ENABLE, &[0, REAL_END]).0, ENORADDR);
     assert!(b.hw.mmu_enabled);
-    let mut f = Bench::frame(0x180, 1);
+    let mut f = b.frame(0x180, 1);
     f.o[..2].copy_from_slice(&[0, REAL + 0x100]);
     f.o[5] = hcall::MMU_ENABLE;
-    b.trap(&mut f);
+    b.handle(&mut f);
     assert_eq!((f.o[0], f.resume, f.target_pc), (0, RESUME_DONE_AT, REAL + 0x100));
     assert!(!b.hw.mmu_enabled);
     assert_eq!(b.fast(hcall::MMU_ENABLE, &[0, REAL]).0, EINVAL, "already off");
@@ -690,7 +611,7 @@ fn mmu_enable_returns_to_the_given_address() {
 
 #[test]
 fn mem_scrub_and_sync() {
-    let mut b = Bench::new();
+    let mut b = bench();
     let ra = REAL + 0x40_0000;
     b.hw.load(pa(ra), &[0xaa; 0x4000]);
     b.hw.load(pa(ra + 0x4000), &[0xbb; 16]);
@@ -711,13 +632,13 @@ fn mem_scrub_and_sync() {
 
 #[test]
 fn sir_resets_the_mmu_state() {
-    let mut b = Bench::with_fault_area();
+    let mut b = bench_with_fault_area();
     assert_eq!(b.register(hcall::MMU_TSB_CTX0, &[desc(0, 512, 0, TSB0)]), 0);
     assert_eq!(b.fast(hcall::MMU_MAP_PERM_ADDR, &[0x2000, 0, tte(REAL, PageSize::Size8K), 3]).0, 0);
     assert_eq!(b.fast(hcall::MMU_ENABLE, &[1, 0x2000]).0, 0);
-    let mut f = Bench::frame(0x180, 1);
+    let mut f = b.frame(0x180, 1);
     f.o[5] = hcall::MACH_SIR;
-    assert!(matches!(b.trap(&mut f), Action::Launch(_)));
+    assert!(matches!(b.handle(&mut f), Action::Launch(_)));
     assert_eq!(b.hv.vcpus[0].mmu, crate::mmu::MmuState::default());
     assert!(b.hw.tlb.is_empty(), "permanent mappings removed");
     assert!(!b.hw.mmu_enabled);
@@ -794,7 +715,7 @@ fn assert_isolated(hw: &FakeHardware, mem_size: u64) {
 fn hostile_guest_never_escapes_its_memory() {
     // Memory ends 8 KiB short of a 256M boundary, so that large pages can straddle its end.
     const MEM_SIZE: u64 = SIZE - 0x2000;
-    let mut b = Bench::with_fault_area();
+    let mut b = bench_with_fault_area();
     b.hv.config.domains[0].memory.size = MEM_SIZE;
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     let pages_before: Vec<u64> = b.hw.pages().collect();
@@ -834,22 +755,22 @@ fn hostile_guest_never_escapes_its_memory() {
                 b.put_entry(tsb, index, tag, data);
                 let tt = [0x64, 0x68, 0x6c][rng.below(3) as usize];
                 let tag_access = if rng.below(8) == 0 { rng.next() } else { va | ctx };
-                let mut f = Bench::frame(tt, 1 + rng.below(3));
+                let mut f = b.frame(tt, 1 + rng.below(3));
                 f.i_tag_access = tag_access;
                 f.d_tag_access = tag_access;
                 f.tba = rng.next();
                 f.tpc = rng.next();
                 let before = b.hw.tlb_loads.len();
-                b.trap(&mut f);
+                b.handle(&mut f);
                 loaded += b.hw.tlb_loads.len() - before;
             }
             2 => {
                 let tt = 0x183 + rng.below(2);
                 let o = [rng.addr(), rng.small(), rng.tte(), rng.flags()];
                 let o = if tt == 0x184 { [o[0], o[1], o[3], 0] } else { o };
-                let mut f = Bench::frame(tt, 1);
+                let mut f = b.frame(tt, 1);
                 f.o[..4].copy_from_slice(&o);
-                b.trap(&mut f);
+                b.handle(&mut f);
             }
             _ => {
                 let function = mmu_calls[rng.below(mmu_calls.len() as u64) as usize];
@@ -875,10 +796,10 @@ fn hostile_guest_never_escapes_its_memory() {
                     hcall::MMU_MAP_PERM_ADDR => o[1] = rng.below(2),
                     _ => {}
                 }
-                let mut f = Bench::frame(0x180, 1);
+                let mut f = b.frame(0x180, 1);
                 f.o[..5].copy_from_slice(&o);
                 f.o[5] = function;
-                b.trap(&mut f);
+                b.handle(&mut f);
             }
         }
         if round % 5000 == 0 {
@@ -908,7 +829,7 @@ fn rng_bytes(rng: &mut XorShift) -> [u8; 32] {
 #[test]
 fn hostile_tsb_descriptors_are_refused() {
     // Descriptors aimed at the hypervisor, other memory, or wrapping around.
-    let mut b = Bench::new();
+    let mut b = bench();
     for base in [0, MEMBASE, pa(REAL_END), 0x1f_1200_0000, u64::MAX - 0x1fff, REAL_END - 0x1000, REAL - 0x2000] {
         assert_eq!(b.register(hcall::MMU_TSB_CTX0, &[desc(0, 512, 0, base)]), ENORADDR, "{base:#x}");
     }

@@ -1,7 +1,5 @@
 //! A small machine-description builder for unit tests (host only).
 
-use hv_api::md::{MachineDescription, PropValue};
-
 /// A property value.
 #[derive(Clone, Debug)]
 pub enum Value {
@@ -15,7 +13,7 @@ pub enum Value {
 
 struct TestNode {
     name: String,
-    props: Vec<(String, Value, Option<String>)>,
+    props: Vec<(String, Value)>,
 }
 
 /// Builds MDs node by node.
@@ -28,42 +26,13 @@ impl MdBuilder {
         MdBuilder { nodes: Vec::new() }
     }
 
-    /// Copies an existing MD (strings are kept as owned copies).
-    pub fn from_md(bytes: &[u8]) -> Self {
-        let md = MachineDescription::new(bytes).unwrap();
-        let mut b = MdBuilder::new();
-        let ids: Vec<usize> = md.nodes().map(|n| n.index()).collect();
-        for n in md.nodes() {
-            let id = b.node(n.name());
-            for p in n.properties() {
-                let (v, s) = match p.value {
-                    PropValue::Val(v) => (Value::Val(v), None),
-                    PropValue::Str(s) => (Value::Str(""), Some(s.to_string())),
-                    PropValue::Arc(t) => (Value::Arc(ids.iter().position(|&i| i == t).unwrap()), None),
-                    PropValue::Data(_) => continue,
-                };
-                b.nodes[id].props.push((p.name.to_string(), v, s));
-            }
-        }
-        b
-    }
-
     pub fn node(&mut self, name: &str) -> usize {
         self.nodes.push(TestNode { name: name.to_string(), props: Vec::new() });
         self.nodes.len() - 1
     }
 
     pub fn prop(&mut self, node: usize, name: &str, value: Value) {
-        self.nodes[node].props.push((name.to_string(), value, None));
-    }
-
-    /// Sets a value property on every node named `node`.
-    pub fn set_val(&mut self, node: &str, name: &str, value: u64) {
-        for n in self.nodes.iter_mut().filter(|n| n.name == node) {
-            for p in n.props.iter_mut().filter(|p| p.0 == name) {
-                p.1 = Value::Val(value);
-            }
-        }
+        self.nodes[node].props.push((name.to_string(), value));
     }
 
     pub fn build(&self) -> Vec<u8> {
@@ -93,13 +62,12 @@ impl MdBuilder {
         for (i, n) in self.nodes.iter().enumerate() {
             let next = if i + 1 < self.nodes.len() { start[i + 1] } else { list_end };
             elems.push(elem(b'N', &n.name, name_off(&mut names, &n.name), next.to_be_bytes()));
-            for (pname, v, s) in &n.props {
+            for (pname, v) in &n.props {
                 let off = name_off(&mut names, pname);
                 let e = match v {
                     Value::Val(x) => elem(b'v', pname, off, x.to_be_bytes()),
                     Value::Arc(t) => elem(b'a', pname, off, start[*t].to_be_bytes()),
                     Value::Str(st) => {
-                        let st = s.as_deref().unwrap_or(st);
                         let doff = data.len() as u32;
                         data.extend_from_slice(st.as_bytes());
                         data.push(0);
@@ -114,10 +82,10 @@ impl MdBuilder {
             elems.push([b'E', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         }
         elems.push([0; 16]);
-        while names.len() % 16 != 0 {
+        while !names.len().is_multiple_of(16) {
             names.push(0);
         }
-        while data.len() % 16 != 0 {
+        while !data.len().is_multiple_of(16) {
             data.push(0);
         }
         let mut out = Vec::new();
