@@ -27,6 +27,10 @@ pub enum FailurePolicy {
     Stop,
     /// Restart the domain from its image.
     Reset,
+    /// The hypervisor takes no action of its own: the failing vCPU gets the sun4v
+    /// watchdog reset (RTBA + 0x40, memory kept), as Sun's hypervisor gives it, and the
+    /// guest decides.
+    Ignore,
 }
 
 /// One domain (a `guest` node).
@@ -260,7 +264,8 @@ impl Config {
         }
         let failure_policy = match guest.str("failure-policy") {
             Some("reset") => FailurePolicy::Reset,
-            Some("stop") | Some("ignore") | None => FailurePolicy::Stop,
+            Some("stop") | None => FailurePolicy::Stop,
+            Some("ignore") => FailurePolicy::Ignore,
             Some(_) => {
                 return Err(ConfigError::BadValue { index, property: "failure-policy", reason: "not stop, reset or ignore" })
             }

@@ -170,6 +170,18 @@ fn watchdog_reset_policy_restarts_and_disarms() {
 }
 
 #[test]
+fn ignore_policy_gives_the_guest_its_watchdog_reset() {
+    let mut b = bench_with(Some(DISK), None, "ignore");
+    // A trap above MAXPTL: the guest's own watchdog-reset vector, memory and domain kept.
+    let mut frame = b.frame(0x10, 3);
+    match b.handle(&mut frame) {
+        Action::Launch(l) => assert_eq!((l.pc, l.rtba), (BASE + 0x40, BASE), "RTBA + 0x40"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(b.hv.domains[0].status, crate::domain::DomainStatus::Running);
+}
+
+#[test]
 fn intr_1_0_calls() {
     let mut b = bench();
     // Enabled at reset (Linux uses 1.0 without negotiating it); negotiating it works too.

@@ -18,6 +18,9 @@ use log::info;
 /// Largest guest MD (the niagara MD slot).
 pub const MAX_GUEST_MD: u64 = 0x2000;
 
+/// Watchdog reset vector offset from RTBA (`TT_WDR × 32`, hv-api.md §4.6).
+pub const WATCHDOG_OFFSET: u64 = 0x40;
+
 /// Software-initiated reset vector offset from RTBA (`TT_SIR × 32`, hv-api.md §4.6).
 pub const SIR_OFFSET: u64 = 0x80;
 
@@ -181,12 +184,12 @@ impl Hypervisor {
         // The guest's own trap level when it trapped.
         let guest_tl = frame.tl.saturating_sub(1);
         if guest_tl > platform::MAXPTL {
-            return self.guest_failed(hw, domain, frame, "trap above MAXPTL");
+            return self.guest_failed(hw, vcpu, frame, "trap above MAXPTL");
         }
         // The watchdog can only be checked when the guest traps (crate::cpu module doc).
         if crate::cpu::watchdog_expired(self.domains[domain].watchdog_deadline, hw.stick()) {
             self.domains[domain].watchdog_deadline = None;
-            return self.guest_failed(hw, domain, frame, "watchdog reset");
+            return self.guest_failed(hw, vcpu, frame, "watchdog reset");
         }
         let tag_console = self.config.domains.len() > 1;
         let vs = &mut self.vcpus[vcpu];
@@ -224,7 +227,7 @@ impl Hypervisor {
                 revector(frame, tt::INSTRUCTION_ACCESS_ERROR);
                 return Action::Resume;
             }
-            _ => return self.guest_failed(hw, domain, frame, "unexpected trap"),
+            _ => return self.guest_failed(hw, vcpu, frame, "unexpected trap"),
         };
         #[cfg(hv_trace)]
         if (0x180..=0x1ff).contains(&frame.tt) {
@@ -249,7 +252,7 @@ impl Hypervisor {
                 Action::Resume
             }
             Outcome::Resume => Action::Resume,
-            Outcome::GuestFailure(why) => self.guest_failed(hw, domain, frame, why),
+            Outcome::GuestFailure(why) => self.guest_failed(hw, vcpu, frame, why),
             Outcome::Sir => {
                 info!("domain {} software-initiated reset", self.config.domains[domain].name);
                 // The reset vector is in the calling vCPU's reset trap table (cpu_set_rtba).
@@ -262,7 +265,8 @@ impl Hypervisor {
     }
 
     /// A guest fault the guest cannot handle: apply the domain's failure policy.
-    fn guest_failed(&mut self, hw: &mut dyn Hardware, domain: usize, frame: &TrapFrame, why: &str) -> Action {
+    fn guest_failed(&mut self, hw: &mut dyn Hardware, vcpu: usize, frame: &TrapFrame, why: &str) -> Action {
+        let domain = self.config.vcpus[vcpu].domain;
         let d = &self.config.domains[domain];
         info!(
             "domain {}: {why} (tt {:#x} at tl {}, pc {:#x})",
@@ -276,6 +280,12 @@ impl Hypervisor {
             FailurePolicy::Stop => {
                 info!("domain {}: failure policy stop", d.name);
                 self.stop(domain)
+            }
+            FailurePolicy::Ignore => {
+                info!("domain {}: failure policy ignore: watchdog reset to the guest", d.name);
+                let rtba = self.vcpus[vcpu].cpu.rtba;
+                self.reset_vcpus(hw, domain, rtba);
+                Action::Launch(self.launch_state(domain, rtba, WATCHDOG_OFFSET))
             }
         }
     }
