@@ -5,8 +5,12 @@ fn main() {
     println!("cargo:rerun-if-env-changed=GUEST_BASE");
     println!("cargo:rerun-if-env-changed=GUEST_MODE");
     println!("cargo:rustc-check-cfg=cfg(guest_bench)");
-    if std::env::var("GUEST_MODE").as_deref() == Ok("bench") {
-        println!("cargo:rustc-cfg=guest_bench");
+    println!("cargo:rustc-check-cfg=cfg(guest_fault)");
+    // GUEST_MODE: `test` (default), `bench` (cargo xtask bench) or `fault` (fails on purpose).
+    match std::env::var("GUEST_MODE").as_deref() {
+        Ok("bench") => println!("cargo:rustc-cfg=guest_bench"),
+        Ok("fault") => println!("cargo:rustc-cfg=guest_fault"),
+        _ => {}
     }
     if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("sparc64") {
         let base = std::env::var("GUEST_BASE").unwrap_or_else(|_| "0x80000000".into());

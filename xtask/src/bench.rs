@@ -26,12 +26,13 @@ pub fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
     let opts = Opts::parse(args, &["--config"], &[])?;
     let ws = workspace();
     ensure_prerequisites(true)?;
-    let config = config_path(&ws, &opts)?;
-    // The child cargo builds inherit this: the test guest is built in benchmark mode.
-    std::env::set_var("GUEST_MODE", "bench");
+    // The configuration runs the `bench-guest` image: the test guest in benchmark mode.
+    let config = match opts.get("--config") {
+        Some(_) => config_path(&ws, &opts)?,
+        None => ws.join("tests").join("configs").join("bench.toml"),
+    };
     let mut b = Builder::new(ws.clone());
     let (set, ram) = tests::FirmwareSource::firmware_set(&mut b, &config)?;
-    std::env::remove_var("GUEST_MODE");
     let dir = ws.join("target").join("fw").join("bench");
     set.write_to(&dir)?;
     let qemu = Qemu::new(&dir).memory(ram).extra_arg("-icount").extra_arg("shift=0,sleep=off");

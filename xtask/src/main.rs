@@ -69,7 +69,14 @@ const TARGET_NAME: &str = "sparc64-sun4v-none";
 const TARGET_SPEC: &str = "platform/sparc64-sun4v-none.json";
 const DEFAULT_CONFIG: &str = "configs/one-domain.toml";
 /// Bare image names a configuration may use: name -> (package, bin).
-const GUEST_IMAGES: &[(&str, &str, &str)] = &[("test-guest", "test-guest", "test-guest")];
+/// Named guest images: (name, package, binary, `GUEST_MODE` the guest is built with).
+const GUEST_IMAGES: &[(&str, &str, &str, &str)] = &[
+    ("test-guest", "test-guest", "test-guest", "test"),
+    // The test guest in benchmark mode (`cargo xtask bench`).
+    ("bench-guest", "test-guest", "test-guest", "bench"),
+    // The test guest that fails on purpose, to check the failure policies.
+    ("fault-guest", "test-guest", "test-guest", "fault"),
+];
 
 pub(crate) fn workspace() -> PathBuf {
     // `cargo run` sets CARGO_MANIFEST_DIR at run time too; the compile-time value is the
@@ -302,6 +309,7 @@ impl Builder {
         package: &str,
         bin: &str,
         guest_base: Option<u64>,
+        guest_mode: Option<&str>,
     ) -> Result<Vec<u8>, String> {
         let mut c = Command::new(cargo());
         c.current_dir(&self.ws)
@@ -331,6 +339,14 @@ impl Builder {
                 c.env_remove("GUEST_BASE");
             }
         }
+        match guest_mode {
+            Some(m) => {
+                c.env("GUEST_MODE", m);
+            }
+            None => {
+                c.env_remove("GUEST_MODE");
+            }
+        }
         let what = match guest_base {
             Some(b) => format!("{package} (GUEST_BASE={b:#x})"),
             None => package.to_string(),
@@ -352,7 +368,7 @@ impl Builder {
     fn firmware_raw(&mut self) -> Result<Vec<u8>, String> {
         if self.firmware.is_none() {
             let r = self
-                .build_sparc64("firmware", "firmware", None)
+                .build_sparc64("firmware", "firmware", None, None)
                 .and_then(|elf| {
                     elf_to_raw(&elf, PROM_BASE).map_err(|e| format!("firmware ELF: {e}"))
                 });
@@ -366,9 +382,9 @@ impl Builder {
         if let Some(g) = self.guests.get(&key) {
             return Ok(g.clone());
         }
-        let &(_, package, bin) = GUEST_IMAGES
+        let &(_, package, bin, mode) = GUEST_IMAGES
             .iter()
-            .find(|(n, _, _)| *n == name)
+            .find(|(n, _, _, _)| *n == name)
             .ok_or_else(|| {
                 format!(
                     "unknown image name `{name}` (known: {}; a path needs a `/` or a `.`)",
@@ -379,7 +395,7 @@ impl Builder {
                         .join(", ")
                 )
             })?;
-        let elf = self.build_sparc64(package, bin, Some(realbase))?;
+        let elf = self.build_sparc64(package, bin, Some(realbase), Some(mode))?;
         let raw = elf_to_raw(&elf, realbase).map_err(|e| format!("{name} ELF: {e}"))?;
         self.guests.insert(key, raw.clone());
         Ok(raw)

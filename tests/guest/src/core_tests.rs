@@ -28,11 +28,15 @@ extern "C" fn guest_main(base: u64, size: u64) -> ! {
     {
         crate::bench::run(base, size)
     }
-    #[cfg(not(guest_bench))]
+    #[cfg(guest_fault)]
+    {
+        crate::fault::run(base, size)
+    }
+    #[cfg(not(any(guest_bench, guest_fault)))]
     run_tests(base, size)
 }
 
-#[cfg_attr(guest_bench, allow(dead_code))]
+#[cfg_attr(any(guest_bench, guest_fault), allow(dead_code))]
 fn run_tests(base: u64, size: u64) -> ! {
     versions();
     errors_for_unknown_calls();

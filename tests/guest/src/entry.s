@@ -42,7 +42,8 @@
 .macro TABLE_HALF base
     UNEXPECTED                      ! 0x000
     ENTRY   guest_start             ! 0x001 power-on reset
-    UNEXPECTED_N 2                  ! 0x002-0x003
+    ENTRY   guest_watchdog_start    ! 0x002 watchdog reset
+    UNEXPECTED                      ! 0x003
     ENTRY   guest_sir_start         ! 0x004 software-initiated reset
     UNEXPECTED_N 3                  ! 0x005-0x007
     ENTRY   guest_trap_rust         ! 0x008 instruction_access_exception
@@ -145,6 +146,20 @@ guest_sir_start:
     sub     %g1, 2047 + 192, %sp
     mov     %i0, %o0
     call    guest_after_sir
+    mov     %i1, %o1
+1:  ba      1b
+    nop
+
+! Watchdog reset entry (failure policy `ignore`): memory is preserved.
+guest_watchdog_start:
+    wrpr    %g0, 0, %tl
+    wrpr    %g0, 0, %gl
+    wrpr    %g0, 7, %cleanwin
+    wrpr    %g0, 0, %wstate
+    add     %i0, %i1, %g1
+    sub     %g1, 2047 + 192, %sp
+    mov     %i0, %o0
+    call    guest_after_watchdog
     mov     %i1, %o1
 1:  ba      1b
     nop

@@ -23,3 +23,5 @@ mod core_tests;
 mod mmu_tests;
 #[cfg(all(target_arch = "sparc64", guest_bench))]
 mod bench;
+#[cfg(target_arch = "sparc64")]
+mod fault;

@@ -1,0 +1,42 @@
+//! The failing guest (`GUEST_MODE=fault`, image `fault-guest`): it takes a trap above
+//! MAXPTL on purpose, so that the QEMU cases `fault-stop`, `fault-reset` and
+//! `fault-ignore` can check what each failure policy does. A word in guest memory outside
+//! the image survives the restart and tells the second run apart.
+
+use hv_api::guest as hv;
+
+/// Marks "the failure already happened" in the word at `base + size - 16 MiB`.
+const MAGIC: u64 = 0xfa11_fa11_fa11_fa11;
+
+fn mark(base: u64, size: u64) -> *mut u64 {
+    (base + size - 0x100_0000) as *mut u64
+}
+
+/// The first run fails on purpose; a run after `reset` reports and exits.
+#[cfg_attr(not(guest_fault), allow(dead_code))]
+pub fn run(base: u64, size: u64) -> ! {
+    let mark = mark(base, size);
+    // SAFETY: a word of our own memory that neither the image nor the stack uses.
+    unsafe {
+        if core::ptr::read_volatile(mark) == MAGIC {
+            core::ptr::write_volatile(mark, 0);
+            say!("restarted after the failure (failure policy reset)");
+            hv::mach_exit(0);
+        }
+        core::ptr::write_volatile(mark, MAGIC);
+    }
+    say!("failing on purpose: a trap at TL 2, which goes above MAXPTL");
+    // SAFETY: the trap never returns here under any failure policy.
+    unsafe { core::arch::asm!("wrpr %g0, 2, %tl", "ta 0x10", options(nostack)) };
+    say!("FAIL still running after the failure");
+    hv::mach_exit(1)
+}
+
+/// The watchdog-reset entry (RTBA + 0x40): failure policy `ignore`.
+#[no_mangle]
+extern "C" fn guest_after_watchdog(base: u64, size: u64) -> ! {
+    // SAFETY: as in `run`.
+    unsafe { core::ptr::write_volatile(mark(base, size), 0) };
+    say!("watchdog reset received (failure policy ignore)");
+    hv::mach_exit(0)
+}
