@@ -179,3 +179,13 @@ fn legacy_nvram_calls_until_soft_state_is_negotiated() {
     assert_eq!(b.core(core_fn::API_SET_VERSION, &[group::SOFT_STATE, 1, 0]).0, 0);
     assert_eq!(b.fast(0x71, &[BUF]), (0, soft_state::TRANSITION, 0));
 }
+
+#[test]
+fn broken_window_registers_are_a_guest_failure() {
+    let mut b = Bench::new();
+    let mut frame = b.frame(0x180, 1);
+    frame.o[5] = hcall::CPU_MYID;
+    frame.bad_windows = 1;
+    assert_eq!(b.handle(&mut frame), Action::Park, "failure policy stop");
+    assert_eq!(b.hv.domains[0].status, crate::domain::DomainStatus::Stopped);
+}

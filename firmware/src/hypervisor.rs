@@ -183,6 +183,9 @@ impl Hypervisor {
         let domain = v.domain;
         // The guest's own trap level when it trapped.
         let guest_tl = frame.tl.saturating_sub(1);
+        if frame.bad_windows != 0 {
+            return self.guest_failed(hw, vcpu, frame, "inconsistent register-window state");
+        }
         if guest_tl > platform::MAXPTL {
             return self.guest_failed(hw, vcpu, frame, "trap above MAXPTL");
         }

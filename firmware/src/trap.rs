@@ -41,6 +41,10 @@ pub struct TrapFrame {
     pub i_tag_access: u64,
     /// DMMU tag access register at entry (last DTLB miss or protection fault).
     pub d_tag_access: u64,
+    /// Non-zero when the guest's register-window registers were inconsistent at entry
+    /// (CANSAVE + CANRESTORE + OTHERWIN ≠ NWINDOWS − 2): the entry path could not keep its
+    /// windows, and the guest has failed.
+    pub bad_windows: u64,
 }
 
 /// Where and how a guest vCPU starts (sun4v guest entry state, hv-api.md §4.7).

@@ -6,10 +6,16 @@ fn main() {
     println!("cargo:rerun-if-env-changed=GUEST_MODE");
     println!("cargo:rustc-check-cfg=cfg(guest_bench)");
     println!("cargo:rustc-check-cfg=cfg(guest_fault)");
-    // GUEST_MODE: `test` (default), `bench` (cargo xtask bench) or `fault` (fails on purpose).
+    println!("cargo:rustc-check-cfg=cfg(guest_fault_windows)");
+    // GUEST_MODE: `test` (default), `bench` (cargo xtask bench), `fault` or `fault-windows`
+    // (fail on purpose).
     match std::env::var("GUEST_MODE").as_deref() {
         Ok("bench") => println!("cargo:rustc-cfg=guest_bench"),
         Ok("fault") => println!("cargo:rustc-cfg=guest_fault"),
+        Ok("fault-windows") => {
+            println!("cargo:rustc-cfg=guest_fault");
+            println!("cargo:rustc-cfg=guest_fault_windows");
+        }
         _ => {}
     }
     if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("sparc64") {

@@ -76,6 +76,7 @@ const GUEST_IMAGES: &[(&str, &str, &str, &str)] = &[
     ("bench-guest", "test-guest", "test-guest", "bench"),
     // The test guest that fails on purpose, to check the failure policies.
     ("fault-guest", "test-guest", "test-guest", "fault"),
+    ("window-fault-guest", "test-guest", "test-guest", "fault-windows"),
 ];
 
 pub(crate) fn workspace() -> PathBuf {

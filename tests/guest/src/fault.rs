@@ -1,5 +1,6 @@
 //! The failing guest (`GUEST_MODE=fault`, image `fault-guest`): it takes a trap above
-//! MAXPTL on purpose, so that the QEMU cases `fault-stop`, `fault-reset` and
+//! MAXPTL on purpose (with `GUEST_MODE=fault-windows`, image `window-fault-guest`, it breaks
+//! its register-window registers and makes a hypercall instead), so that the QEMU cases `fault-stop`, `fault-reset` and
 //! `fault-ignore` can check what each failure policy does. A word in guest memory outside
 //! the image survives the restart and tells the second run apart.
 
@@ -25,9 +26,21 @@ pub fn run(base: u64, size: u64) -> ! {
         }
         core::ptr::write_volatile(mark, MAGIC);
     }
-    say!("failing on purpose: a trap at TL 2, which goes above MAXPTL");
-    // SAFETY: the trap never returns here under any failure policy.
-    unsafe { core::arch::asm!("wrpr %g0, 2, %tl", "ta 0x10", options(nostack)) };
+    #[cfg(not(guest_fault_windows))]
+    {
+        say!("failing on purpose: a trap at TL 2, which goes above MAXPTL");
+        // SAFETY: the trap never returns here under any failure policy.
+        unsafe { core::arch::asm!("wrpr %g0, 2, %tl", "ta 0x10", options(nostack)) };
+    }
+    #[cfg(guest_fault_windows)]
+    {
+        say!("failing on purpose: inconsistent register-window registers, then a hypercall");
+        // SAFETY: as above; CANSAVE + CANRESTORE becomes 12, which V9 forbids.
+        unsafe {
+            core::arch::asm!("wrpr %g0, 6, %cansave", "wrpr %g0, 6, %canrestore", "mov 0x16, %o5", "ta 0x80",
+                out("o0") _, out("o1") _, out("o5") _, options(nostack))
+        };
+    }
     say!("FAIL still running after the failure");
     hv::mach_exit(1)
 }

@@ -319,7 +319,21 @@ hv_trap_common:
     stx     %g3, [%g1 + {S_CANRESTORE}]
     rdpr    %otherwin, %g4
     stx     %g4, [%g1 + {S_OTHERWIN}]
-    rdpr    %cleanwin, %g2
+    or      %g2, %g3, %g5           ! V9: each below NWINDOWS and
+    or      %g5, %g4, %g5           ! CANSAVE + CANRESTORE + OTHERWIN = NWINDOWS - 2
+    andn    %g5, 7, %g5
+    add     %g2, %g3, %g6
+    add     %g6, %g4, %g6
+    sub     %g6, 6, %g6
+    or      %g5, %g6, %g5
+    brz,pt  %g5, 1f
+    stx     %g0, [%g1 + {F_BAD_WINDOWS}]
+    mov     1, %g5                  ! a guest that broke its window registers: its
+    stx     %g5, [%g1 + {F_BAD_WINDOWS}]    ! windows are lost, it has failed
+    wrpr    %g0, 6, %cansave
+    clr     %g3
+    clr     %g4
+1:  rdpr    %cleanwin, %g2
     stx     %g2, [%g1 + {S_CLEANWIN}]
     rdpr    %wstate, %g2
     stx     %g2, [%g1 + {S_WSTATE}]

@@ -151,6 +151,7 @@ core::arch::global_asm!(
     F_TARGET_TT = const offset_of!(TrapFrame, target_tt),
     F_I_TAG_ACCESS = const offset_of!(TrapFrame, i_tag_access),
     F_D_TAG_ACCESS = const offset_of!(TrapFrame, d_tag_access),
+    F_BAD_WINDOWS = const offset_of!(TrapFrame, bad_windows),
     L_PC = const offset_of!(LaunchState, pc),
     L_RTBA = const offset_of!(LaunchState, rtba),
     L_O0 = const offset_of!(LaunchState, o0),
