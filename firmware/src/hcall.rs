@@ -53,11 +53,6 @@ impl Reply {
         Reply { status: e.code(), rets: [a, b, 0, 0], count: 2 }
     }
 
-    /// The value this reply leaves in `%o(1 + i)`, if it sets that register.
-    pub fn ret(&self, i: usize) -> Option<u64> {
-        (i < self.count as usize).then(|| self.rets[i])
-    }
-
     /// Writes the reply into the guest's `%o` registers.
     #[inline]
     pub fn apply(&self, frame: &mut TrapFrame) {

@@ -2,7 +2,6 @@
 //! handler every trap into the hypervisor reaches once the arch layer has saved the guest's
 //! state.
 
-use crate::addr::Pa;
 use crate::config::{Config, ConfigError, FailurePolicy};
 use crate::domain::{Domain, DomainStatus, GuestMd};
 use crate::hardware::Hardware;
@@ -302,11 +301,6 @@ impl Hypervisor {
         }
         // One strand runs one vCPU: nothing else to run here.
         Action::Park
-    }
-
-    /// The physical address of a domain's guest MD.
-    pub fn guest_md(&self, domain: usize) -> Pa {
-        self.domains[domain].md.pa
     }
 }
 
