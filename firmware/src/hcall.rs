@@ -20,56 +20,51 @@ use hv_api::{cons, core_fn, hcall, soft_state};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reply {
     /// `%o0`.
-    pub status: u64,
-    /// `%o1`–`%o4`; only the first `count` are written back.
-    pub rets: [u64; 4],
+    pub status: u32,
     /// How many of `rets` the call returns.
-    pub count: u8,
+    pub count: u32,
+    /// `%o1`–`%o2`; only the first `count` are written back. (No call of the offered groups
+    /// returns more than two values.) Three words in all, which the compiler builds and
+    /// copies inline instead of calling `memset`/`memcpy` on the hypercall path.
+    pub rets: [u64; 2],
 }
 
 impl Reply {
     /// `EOK`, no return values.
     pub const fn ok() -> Self {
-        Reply { status: EOK, rets: [0; 4], count: 0 }
+        Reply { status: EOK as u32, count: 0, rets: [0; 2] }
     }
     /// `EOK` with `%o1`.
     pub const fn ok1(a: u64) -> Self {
-        Reply { status: EOK, rets: [a, 0, 0, 0], count: 1 }
+        Reply { status: EOK as u32, count: 1, rets: [a, 0] }
     }
     /// `EOK` with `%o1`, `%o2`.
     pub const fn ok2(a: u64, b: u64) -> Self {
-        Reply { status: EOK, rets: [a, b, 0, 0], count: 2 }
+        Reply { status: EOK as u32, count: 2, rets: [a, b] }
     }
     /// An error, no return values.
     pub const fn err(e: HvError) -> Self {
-        Reply { status: e.code(), rets: [0; 4], count: 0 }
+        Reply { status: e.code() as u32, count: 0, rets: [0; 2] }
     }
     /// An error with `%o1`.
     pub const fn err1(e: HvError, a: u64) -> Self {
-        Reply { status: e.code(), rets: [a, 0, 0, 0], count: 1 }
+        Reply { status: e.code() as u32, count: 1, rets: [a, 0] }
     }
     /// An error with `%o1`, `%o2`.
     pub const fn err2(e: HvError, a: u64, b: u64) -> Self {
-        Reply { status: e.code(), rets: [a, b, 0, 0], count: 2 }
+        Reply { status: e.code() as u32, count: 2, rets: [a, b] }
     }
 
     /// Writes the reply into the guest's `%o` registers.
     #[inline]
     pub fn apply(&self, frame: &mut TrapFrame) {
-        frame.o[0] = self.status;
+        frame.o[0] = self.status as u64;
         // Register by register: a slice copy would become a call to memcpy.
-        let n = self.count;
-        if n > 0 {
+        if self.count > 0 {
             frame.o[1] = self.rets[0];
         }
-        if n > 1 {
+        if self.count > 1 {
             frame.o[2] = self.rets[1];
-        }
-        if n > 2 {
-            frame.o[3] = self.rets[2];
-        }
-        if n > 3 {
-            frame.o[4] = self.rets[3];
         }
     }
 }
@@ -183,9 +178,8 @@ pub fn fast_trap(cx: &mut Context<'_>, frame: &TrapFrame) -> Outcome {
     if (function == LEGACY_NVRAM_READ || function == LEGACY_NVRAM_WRITE) && !cx.domain.versions.soft_state_enabled() {
         return legacy_nvram(cx, function == LEGACY_NVRAM_WRITE, o[0], o[1], o[2]).into();
     }
-    match hv_api::hcall::function_info(function) {
-        Some(info) if cx.domain.versions.permits(info) => {}
-        _ => return Reply::err(HvError::BadTrap).into(),
+    if !cx.domain.versions.callable(function) {
+        return Reply::err(HvError::BadTrap).into();
     }
     dispatch(cx, function, &frame.o).unwrap_or_else(|| Reply::err(HvError::NotSupported).into())
 }

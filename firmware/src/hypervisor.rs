@@ -189,7 +189,9 @@ impl Hypervisor {
             return self.guest_failed(hw, vcpu, frame, "trap above MAXPTL");
         }
         // The watchdog can only be checked when the guest traps (crate::cpu module doc).
-        if crate::cpu::watchdog_expired(self.domains[domain].watchdog_deadline, hw.stick()) {
+        // (The clock is read only while a watchdog is armed.)
+        let deadline = self.domains[domain].watchdog_deadline;
+        if deadline.is_some() && crate::cpu::watchdog_expired(deadline, hw.stick()) {
             self.domains[domain].watchdog_deadline = None;
             return self.guest_failed(hw, vcpu, frame, "watchdog reset");
         }

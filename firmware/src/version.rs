@@ -37,7 +37,15 @@ const SLOTS: usize = 8;
 pub struct ApiVersions {
     negotiated: [(u64, u64, u64); SLOTS],
     count: usize,
+    /// Bit n set: fast-trap function n is callable. Rebuilt whenever a version changes, so
+    /// the hypercall path checks one bit (Sun's hypervisor rewrites a per-guest dispatch
+    /// table for the same reason).
+    callable: [u64; CALLABLE_WORDS],
 }
+
+/// Fast-trap function numbers below 64 × this are tracked in the callable bitmap; every
+/// function of the offered groups is (the highest, 0xf1, is below 0x200).
+const CALLABLE_WORDS: usize = 8;
 
 /// A refused `api_set_version`: the status, and the closest version offered for that group
 /// (returned in %o1/%o2 so that the guest can retry with it).
@@ -67,7 +75,7 @@ impl ApiVersions {
     /// SOFT_STATE starts at 0.0: until it is negotiated, functions 0x70/0x71 are the
     /// legacy NVRAM calls those guests use (see `hcall::fast_trap`).
     pub fn at_reset() -> Self {
-        let mut v = ApiVersions { negotiated: [(0, 0, 0); SLOTS], count: 0 };
+        let mut v = ApiVersions { negotiated: [(0, 0, 0); SLOTS], count: 0, callable: [0; CALLABLE_WORDS] };
         v.store(group::CORE, 1, 0);
         v.store(group::INTR, 1, 0);
         v
@@ -85,6 +93,21 @@ impl ApiVersions {
             self.negotiated[self.count] = (group, major, minor);
             self.count += 1;
         }
+        self.callable = [0; CALLABLE_WORDS];
+        for info in hv_api::hcall::FUNCTIONS {
+            let n = info.number as usize;
+            if n < 64 * CALLABLE_WORDS && self.permits(info) {
+                self.callable[n / 64] |= 1 << (n % 64);
+            }
+        }
+    }
+
+    /// Whether fast-trap function `number` is callable under the negotiated versions (the
+    /// same answer as [`ApiVersions::permits`] on its [`FunctionInfo`], in one bit test).
+    #[inline]
+    pub fn callable(&self, number: u64) -> bool {
+        let n = number as usize;
+        n < 64 * CALLABLE_WORDS && self.callable[n / 64] & (1 << (n % 64)) != 0
     }
 
     /// `api_set_version(group, major, minor)`: returns the minor granted.
@@ -145,6 +168,18 @@ impl ApiVersions {
 mod tests {
     use super::*;
     use hv_api::hcall::{function_info, CONS_WRITE, MACH_DESC, SOFT_STATE_GET};
+
+    #[test]
+    fn the_callable_bitmap_agrees_with_permits() {
+        let mut v = ApiVersions::at_reset();
+        for (group, major, minor) in [(group::CORE, 1, 1), (group::SOFT_STATE, 1, 0), (group::CORE, 0, 0), (group::INTR, 0, 0)] {
+            let _ = v.set(group, major, minor);
+            for info in hv_api::hcall::FUNCTIONS {
+                assert_eq!(v.callable(info.number), v.permits(info), "function {:#x}", info.number);
+            }
+            assert!(!v.callable(0x1ff) && !v.callable(u64::MAX), "unknown numbers");
+        }
+    }
 
     #[test]
     fn core_1_0_is_enabled_at_reset() {
