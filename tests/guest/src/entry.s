@@ -60,45 +60,11 @@
     ENTRY   guest_trap_rust         ! 0x06c fast_data_access_protection
     UNEXPECTED_N 0x13               ! 0x06d-0x07f
     ! 0x080 spill_0_normal
-    stx     %l0, [%sp + 2047 + 0x00]
-    stx     %l1, [%sp + 2047 + 0x08]
-    stx     %l2, [%sp + 2047 + 0x10]
-    stx     %l3, [%sp + 2047 + 0x18]
-    stx     %l4, [%sp + 2047 + 0x20]
-    stx     %l5, [%sp + 2047 + 0x28]
-    stx     %l6, [%sp + 2047 + 0x30]
-    stx     %l7, [%sp + 2047 + 0x38]
-    stx     %i0, [%sp + 2047 + 0x40]
-    stx     %i1, [%sp + 2047 + 0x48]
-    stx     %i2, [%sp + 2047 + 0x50]
-    stx     %i3, [%sp + 2047 + 0x58]
-    stx     %i4, [%sp + 2047 + 0x60]
-    stx     %i5, [%sp + 2047 + 0x68]
-    stx     %i6, [%sp + 2047 + 0x70]
-    stx     %i7, [%sp + 2047 + 0x78]
-    saved
-    retry
+    SPILL_WINDOW_64
     .org    \base + 0x84 * 32
     UNEXPECTED_N 0x3c               ! 0x084-0x0bf
     ! 0x0c0 fill_0_normal
-    ldx     [%sp + 2047 + 0x00], %l0
-    ldx     [%sp + 2047 + 0x08], %l1
-    ldx     [%sp + 2047 + 0x10], %l2
-    ldx     [%sp + 2047 + 0x18], %l3
-    ldx     [%sp + 2047 + 0x20], %l4
-    ldx     [%sp + 2047 + 0x28], %l5
-    ldx     [%sp + 2047 + 0x30], %l6
-    ldx     [%sp + 2047 + 0x38], %l7
-    ldx     [%sp + 2047 + 0x40], %i0
-    ldx     [%sp + 2047 + 0x48], %i1
-    ldx     [%sp + 2047 + 0x50], %i2
-    ldx     [%sp + 2047 + 0x58], %i3
-    ldx     [%sp + 2047 + 0x60], %i4
-    ldx     [%sp + 2047 + 0x68], %i5
-    ldx     [%sp + 2047 + 0x70], %i6
-    ldx     [%sp + 2047 + 0x78], %i7
-    restored
-    retry
+    FILL_WINDOW_64
     .org    \base + 0xc4 * 32
     UNEXPECTED_N 0x13c              ! 0x0c4-0x1ff
 .endm
@@ -112,12 +78,25 @@ guest_trap_table:
     TABLE_HALF guest_trap_table + 0x4000
     .org    guest_trap_table + 0x8000
 
-! Power-on entry: %i0 = memory base, %i1 = memory size (sun4v guest entry state).
-guest_start:
+! Reset-class entries (sun4v guest entry state: %i0 = memory base, %i1 = memory size):
+! leave the reset trap level, take a stack at the top of memory and call `\rust(base,
+! size)`, which does not return.
+.macro RESET_ENTRY rust
     wrpr    %g0, 0, %tl
     wrpr    %g0, 0, %gl
     wrpr    %g0, 7, %cleanwin
     wrpr    %g0, 0, %wstate
+    add     %i0, %i1, %g1
+    sub     %g1, 2047 + 192, %sp
+    mov     %i0, %o0
+    call    \rust
+    mov     %i1, %o1
+1:  ba      1b
+    nop
+.endm
+
+! Power-on entry: clear .bss, then guest_main.
+guest_start:
     SETX    guest_trap_table, %g1, %g2
     wrpr    %g2, %tba
     SETX    __bss_start, %g1, %g2
@@ -128,41 +107,15 @@ guest_start:
     stx     %g0, [%g2]
     ba      1b
     add     %g2, 8, %g2
-2:  add     %i0, %i1, %g1
-    sub     %g1, 2047 + 192, %sp
-    mov     %i0, %o0
-    call    guest_main
-    mov     %i1, %o1
-3:  ba      3b
-    nop
+2:  RESET_ENTRY guest_main
 
 ! Software-initiated reset entry (after mach_sir): memory is preserved.
 guest_sir_start:
-    wrpr    %g0, 0, %tl
-    wrpr    %g0, 0, %gl
-    wrpr    %g0, 7, %cleanwin
-    wrpr    %g0, 0, %wstate
-    add     %i0, %i1, %g1
-    sub     %g1, 2047 + 192, %sp
-    mov     %i0, %o0
-    call    guest_after_sir
-    mov     %i1, %o1
-1:  ba      1b
-    nop
+    RESET_ENTRY guest_after_sir
 
 ! Watchdog reset entry (failure policy `ignore`): memory is preserved.
 guest_watchdog_start:
-    wrpr    %g0, 0, %tl
-    wrpr    %g0, 0, %gl
-    wrpr    %g0, 7, %cleanwin
-    wrpr    %g0, 0, %wstate
-    add     %i0, %i1, %g1
-    sub     %g1, 2047 + 192, %sp
-    mov     %i0, %o0
-    call    guest_after_watchdog
-    mov     %i1, %o1
-1:  ba      1b
-    nop
+    RESET_ENTRY guest_after_watchdog
 
 ! data_access_MMU_miss: the benchmark (BENCH_SKIP_DMISS != 0) skips the access in five
 ! guest instructions; the tests handle it in Rust.

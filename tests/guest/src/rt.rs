@@ -7,7 +7,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use hv_api::error::HvError;
 use hv_api::guest as hv;
 
-core::arch::global_asm!(include_str!("entry.s"));
+core::arch::global_asm!(concat!(include_str!("../../../platform/asm/windows.s"), include_str!("entry.s")));
 
 static FAILURES: AtomicU64 = AtomicU64::new(0);
 

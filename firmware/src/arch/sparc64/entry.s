@@ -173,24 +173,7 @@ hv_trap_table:
     ldx     [%g1 + {S_IN_HV}], %g1
     brz,pn  %g1, hv_trap_common     ! a guest spill at TL > MAXPTL: not ours
     nop
-    stx     %l0, [%sp + 2047 + 0x00]
-    stx     %l1, [%sp + 2047 + 0x08]
-    stx     %l2, [%sp + 2047 + 0x10]
-    stx     %l3, [%sp + 2047 + 0x18]
-    stx     %l4, [%sp + 2047 + 0x20]
-    stx     %l5, [%sp + 2047 + 0x28]
-    stx     %l6, [%sp + 2047 + 0x30]
-    stx     %l7, [%sp + 2047 + 0x38]
-    stx     %i0, [%sp + 2047 + 0x40]
-    stx     %i1, [%sp + 2047 + 0x48]
-    stx     %i2, [%sp + 2047 + 0x50]
-    stx     %i3, [%sp + 2047 + 0x58]
-    stx     %i4, [%sp + 2047 + 0x60]
-    stx     %i5, [%sp + 2047 + 0x68]
-    stx     %i6, [%sp + 2047 + 0x70]
-    stx     %i7, [%sp + 2047 + 0x78]
-    saved
-    retry
+    SPILL_WINDOW_64
     .org    hv_trap_table + 0x84 * 32
 
     TRAP_COMMON_N 0x20              ! 0x084-0x0a3
@@ -234,24 +217,7 @@ hv_trap_table:
     ldx     [%g1 + {S_IN_HV}], %g1
     brz,pn  %g1, hv_trap_common
     nop
-    ldx     [%sp + 2047 + 0x00], %l0
-    ldx     [%sp + 2047 + 0x08], %l1
-    ldx     [%sp + 2047 + 0x10], %l2
-    ldx     [%sp + 2047 + 0x18], %l3
-    ldx     [%sp + 2047 + 0x20], %l4
-    ldx     [%sp + 2047 + 0x28], %l5
-    ldx     [%sp + 2047 + 0x30], %l6
-    ldx     [%sp + 2047 + 0x38], %l7
-    ldx     [%sp + 2047 + 0x40], %i0
-    ldx     [%sp + 2047 + 0x48], %i1
-    ldx     [%sp + 2047 + 0x50], %i2
-    ldx     [%sp + 2047 + 0x58], %i3
-    ldx     [%sp + 2047 + 0x60], %i4
-    ldx     [%sp + 2047 + 0x68], %i5
-    ldx     [%sp + 2047 + 0x70], %i6
-    ldx     [%sp + 2047 + 0x78], %i7
-    restored
-    retry
+    FILL_WINDOW_64
     .org    hv_trap_table + 0xc4 * 32
 
     TRAP_COMMON_N 0xbc              ! 0x0c4-0x17f
