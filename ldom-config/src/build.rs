@@ -21,19 +21,22 @@ pub const GUEST_MD_ALIGN: u64 = 0x2000;
 pub const UART_PA: u64 = 0x1f_1000_0000;
 /// Guest NVRAM.
 pub const NVRAM_PA: u64 = 0x1f_1100_0000;
+/// Size of the guest NVRAM at [`NVRAM_PA`].
 pub const NVRAM_SIZE: u64 = 0x2000;
 /// Virtual disk (pflash).
 pub const DISK_PA: u64 = 0x1f_4000_0000;
-/// HV console UART and TOD as Sun's MDs name them.
+/// HV console UART as Sun's MDs name it (`hvuart`).
 pub const HV_UART: u64 = 0xff_f0c2_c000;
+/// HV TOD as Sun's MDs name it (`tod`).
 pub const HV_TOD: u64 = 0xff_f0c1_fff8;
 /// QEMU niagara's STICK and TICK rate; every frequency in the guest MDs.
 pub const FREQUENCY: u64 = 100_000_000;
 /// Page sizes advertised to guests: 8K | 64K | 4M. Not 256M (0x20): QEMU 7.2 mistranslates
 /// 256 MiB TTEs (sz = 5); not 512K (0x04): the T1 has none.
 pub const MMU_PAGE_SIZE_LIST: u64 = 0x0b;
-/// `cfg-handle` of the virtual-devices nexus and the channel-devices nexus.
+/// `cfg-handle` of the virtual-devices nexus.
 pub const VDEV_CFG_HANDLE: u64 = 0x100;
+/// `cfg-handle` of the channel-devices nexus.
 pub const CDEV_CFG_HANDLE: u64 = 0x200;
 
 /// Supplies guest images.
@@ -45,7 +48,9 @@ pub trait ImageResolver {
 /// Resolves paths relative to the configuration directory and bare names as
 /// `<image_dir>/<name>.bin`.
 pub struct FileResolver {
+    /// Directory that relative image paths are resolved against.
     pub config_dir: PathBuf,
+    /// Where named images are looked up (`--image-dir`); `None`: named images are an error.
     pub image_dir: Option<PathBuf>,
 }
 
@@ -70,11 +75,17 @@ impl ImageResolver for FileResolver {
 /// One domain of a [`Build`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuiltDomain {
+    /// The domain's name from the configuration.
     pub name: String,
+    /// The domain's guest MD.
     pub guest_md: Vec<u8>,
+    /// RA (= PA) of the domain's memory, where its image is copied.
     pub realbase: u64,
+    /// PA of the domain's image in the PROM guest area.
     pub rombase: u64,
+    /// Size of the image, rounded up to 16 bytes.
     pub romsize: u64,
+    /// PA of the domain's guest MD.
     pub pdpa: u64,
 }
 
@@ -83,6 +94,7 @@ pub struct BuiltDomain {
 pub struct Build {
     /// `1up-hv.bin`.
     pub hv_md: Vec<u8>,
+    /// The domains, in configuration order (index = gid).
     pub domains: Vec<BuiltDomain>,
     /// `1up-md.bin`: domain 0's guest MD.
     pub md_rom: Vec<u8>,

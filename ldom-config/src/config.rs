@@ -28,12 +28,17 @@ pub const DEFAULT_ENTRY_OFFSET: u64 = 0x20;
 /// What happens when a guest faults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailurePolicy {
+    /// Stop the domain; the others go on (`"stop"`, the default).
     Stop,
+    /// Restart the domain from its image (`"reset"`).
     Reset,
+    /// No action of the hypervisor's own: the failing vCPU gets the sun4v watchdog reset
+    /// (`"ignore"`).
     Ignore,
 }
 
 impl FailurePolicy {
+    /// The configuration spelling: `"stop"`, `"reset"` or `"ignore"`.
     pub fn as_str(self) -> &'static str {
         match self {
             FailurePolicy::Stop => "stop",
@@ -53,6 +58,8 @@ pub enum ImageRef {
 }
 
 impl ImageRef {
+    /// Classifies an `image` value: a [`ImageRef::Path`] if it contains `/` or `.`,
+    /// otherwise a [`ImageRef::Named`].
     pub fn parse(s: &str) -> ImageRef {
         if s.contains('/') || s.contains('.') {
             ImageRef::Path(PathBuf::from(s))
@@ -65,25 +72,40 @@ impl ImageRef {
 /// Byte offsets in the configuration text of the things errors point at.
 #[derive(Clone, Debug, Default)]
 pub struct DomainSpans {
+    /// The `[[domain]]` table.
     pub table: usize,
+    /// The `name` value.
     pub name: usize,
+    /// The `vcpus` value.
     pub vcpus: usize,
+    /// The `memory` value.
     pub memory: usize,
+    /// The `image` value.
     pub image: usize,
+    /// The `entry-offset` value, or the table when the key is absent.
     pub entry_offset: usize,
 }
 
+/// One `[[domain]]`, validated; its index in [`Config::domains`] is its gid.
 #[derive(Clone, Debug)]
 pub struct Domain {
+    /// The domain's name.
     pub name: String,
     /// vCPU `i` runs on strand `vcpus[i]`.
     pub vcpus: Vec<u64>,
+    /// PA of the domain's memory (`memory.base`).
     pub membase: u64,
+    /// Size of the domain's memory in bytes (`memory.size`).
     pub memsize: u64,
+    /// RA of the domain's memory; always equal to [`Domain::membase`].
     pub realbase: u64,
+    /// The guest image.
     pub image: ImageRef,
+    /// The guest starts at `realbase + entry_offset`.
     pub entry_offset: u64,
+    /// What the hypervisor does when the guest fails.
     pub failure_policy: FailurePolicy,
+    /// Where the domain's keys are in the configuration text.
     pub spans: DomainSpans,
 }
 
@@ -96,27 +118,40 @@ pub struct Endpoint {
     pub id: u64,
 }
 
+/// One `[[channel]]`: an LDC channel between two domains.
 #[derive(Clone, Debug)]
 pub struct Channel {
+    /// The two ends, in `endpoints` order.
     pub ends: [Endpoint; 2],
+    /// Byte offset of the `[[channel]]` table in the configuration text.
     pub span: usize,
 }
 
+/// The `[platform]` table, with defaults filled in.
 #[derive(Clone, Debug)]
 pub struct Platform {
+    /// PA of the partition RAM: always [`RAM_BASE`].
     pub ram_base: u64,
+    /// Partition RAM in bytes (`ram-size`; default [`DEFAULT_RAM_SIZE`]).
     pub ram_size: u64,
+    /// Strands of the machine (`strands`; default 1).
     pub strands: u64,
+    /// Byte offset of the `platform` value in the configuration text (0 when absent).
     pub span: usize,
 }
 
 /// A validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The configuration file's path, as given.
     pub file: PathBuf,
+    /// Its directory: relative image paths are resolved against it.
     pub dir: PathBuf,
+    /// The platform.
     pub platform: Platform,
+    /// The domains; domain `i` has gid `i`, domain 0 boots first.
     pub domains: Vec<Domain>,
+    /// The LDC channels.
     pub channels: Vec<Channel>,
     pub(crate) text: String,
 }

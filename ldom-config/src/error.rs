@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 /// One broken rule, at a place in a configuration file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
+    /// The configuration file, as named when it was loaded.
     pub file: PathBuf,
     /// 1-based line.
     pub line: usize,
@@ -13,6 +14,7 @@ pub struct Error {
     pub column: usize,
     /// Stable rule id, e.g. `strand-twice` (see docs/ldom-config.md).
     pub rule: &'static str,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -37,12 +39,15 @@ impl std::error::Error for Error {}
 pub struct Errors(pub Vec<Error>);
 
 impl Errors {
+    /// Whether there are no errors.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+    /// The number of errors.
     pub fn len(&self) -> usize {
         self.0.len()
     }
+    /// The errors, in report order.
     pub fn iter(&self) -> std::slice::Iter<'_, Error> {
         self.0.iter()
     }

@@ -7,6 +7,7 @@
 //! * [`md`]: the MD model and its writer (Sun `mdgen`'s layout, byte for byte);
 //! * [`mdlint`]: an independent MD checker;
 //! * [`dump`]: MD → text / Graphviz, through `hv_api`'s reader.
+#![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod build;

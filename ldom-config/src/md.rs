@@ -23,13 +23,21 @@ pub type NodeId = usize;
 
 /// Element tags.
 pub mod tag {
+    /// End of the node block.
     pub const LIST_END: u8 = 0x00;
+    /// An element readers skip.
     pub const NOOP: u8 = 0x20;
+    /// Start of a node.
     pub const NODE: u8 = b'N';
+    /// End of a node.
     pub const NODE_END: u8 = b'E';
+    /// Arc property: the element index of the target node.
     pub const PROP_ARC: u8 = b'a';
+    /// Integer property: a `u64` value.
     pub const PROP_VAL: u8 = b'v';
+    /// String property: a NUL-terminated string in the data block.
     pub const PROP_STR: u8 = b's';
+    /// Data property: bytes in the data block.
     pub const PROP_DATA: u8 = b'd';
 }
 
@@ -39,29 +47,38 @@ pub const TRANSPORT_VERSION: u32 = 0x0001_0000;
 /// A property value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
+    /// An integer (`PROP_VAL`).
     Val(u64),
+    /// A string, written NUL-terminated (`PROP_STR`).
     Str(String),
+    /// Raw bytes (`PROP_DATA`).
     Data(Vec<u8>),
+    /// An arc to another node (`PROP_ARC`).
     Arc(NodeId),
 }
 
 /// A named property.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Prop {
+    /// The property name.
     pub name: String,
+    /// The property value.
     pub value: Value,
 }
 
 /// A node: a type name (`cpu`, `mblock`…) and its properties, in output order.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Node {
+    /// The node's type name.
     pub name: String,
+    /// The properties, in output order.
     pub props: Vec<Prop>,
 }
 
 /// A machine description under construction.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Md {
+    /// The nodes, in output order; the first is the root.
     pub nodes: Vec<Node>,
 }
 
@@ -77,6 +94,7 @@ pub fn string_list(items: &[&str]) -> Vec<u8> {
 }
 
 impl Md {
+    /// An MD with no nodes.
     pub fn new() -> Self {
         Md::default()
     }
@@ -98,14 +116,17 @@ impl Md {
         self
     }
 
+    /// Appends an integer property to `node`.
     pub fn val(&mut self, node: NodeId, name: &str, v: u64) -> &mut Self {
         self.push(node, name, Value::Val(v))
     }
 
+    /// Appends a string property to `node`.
     pub fn str(&mut self, node: NodeId, name: &str, s: &str) -> &mut Self {
         self.push(node, name, Value::Str(s.to_string()))
     }
 
+    /// Appends a data property to `node`.
     pub fn data(&mut self, node: NodeId, name: &str, d: &[u8]) -> &mut Self {
         self.push(node, name, Value::Data(d.to_vec()))
     }
@@ -115,6 +136,7 @@ impl Md {
         self.push(node, name, Value::Data(string_list(items)))
     }
 
+    /// Appends an arc property from `node` to `target`.
     pub fn arc(&mut self, node: NodeId, name: &str, target: NodeId) -> &mut Self {
         self.push(node, name, Value::Arc(target))
     }

@@ -15,27 +15,36 @@ const VERSION: u32 = 0x0001_0000;
 /// Size of the niagara MD slots.
 const SLOT: usize = 0x2000;
 
+/// Which content rules [`lint`] applies on top of the structural checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Profile {
     /// Decide from the root node: `guests` arc ⇒ hypervisor MD, else guest MD.
     Auto,
+    /// A hypervisor MD (docs/hv-md-schema.md).
     Hv,
+    /// A guest MD.
     Guest,
     /// Structure only.
     None,
 }
 
+/// How bad a [`Finding`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {
+    /// The MD is malformed, or a consumer would crash on it.
     Error,
+    /// Legal, but something guests, Solaris or QEMU need is missing or odd.
     Warning,
 }
 
+/// One problem found in an MD.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
+    /// Error or warning.
     pub severity: Severity,
     /// Element index the finding is about, if any.
     pub element: Option<usize>,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -57,26 +66,34 @@ impl fmt::Display for Finding {
     }
 }
 
+/// The result of [`lint`].
 #[derive(Clone, Debug, Default)]
 pub struct Report {
+    /// Every finding, in the order found.
     pub findings: Vec<Finding>,
-    /// The profile applied (after `Auto` was resolved), if the structure allowed one.
+    /// The profile applied (`"hv"` or `"guest"`, after `Auto` was resolved), if the
+    /// structure allowed one.
     pub kind: Option<&'static str>,
+    /// Number of nodes parsed (0 if the structure could not be walked).
     pub nodes: usize,
+    /// Size of the MD in bytes.
     pub size: usize,
 }
 
 impl Report {
+    /// The error findings.
     pub fn errors(&self) -> impl Iterator<Item = &Finding> {
         self.findings
             .iter()
             .filter(|f| f.severity == Severity::Error)
     }
+    /// The warning findings.
     pub fn warnings(&self) -> impl Iterator<Item = &Finding> {
         self.findings
             .iter()
             .filter(|f| f.severity == Severity::Warning)
     }
+    /// No errors (warnings allowed).
     pub fn ok(&self) -> bool {
         self.errors().next().is_none()
     }

@@ -7,6 +7,8 @@
 //! * [`Qemu`] builds the command line and runs QEMU, either with the console on the terminal
 //!   ([`Qemu::run_interactive`]) or captured with a timeout ([`Qemu::run_capture`]), optionally
 //!   typing scripted console input ([`Qemu::run_scripted`], e.g. `banner` at OpenBoot's `ok`).
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -134,8 +136,11 @@ pub struct FirmwareSet {
 /// One file of a written firmware set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WrittenFile {
+    /// The file name QEMU expects, e.g. `q.bin`.
     pub name: &'static str,
+    /// Where it was written.
     pub path: PathBuf,
+    /// Its size in bytes.
     pub size: usize,
 }
 
@@ -295,10 +300,14 @@ impl fmt::Display for EndedBy {
 /// The result of a QEMU run: everything QEMU printed (stdout and stderr) and how it ended.
 #[derive(Clone, Debug)]
 pub struct Outcome {
+    /// Standard output and standard error as they arrived, decoded lossily as UTF-8, with
+    /// every `\r` removed.
     pub output: String,
     /// QEMU's standard output alone, as raw bytes (the console stream with `-nographic`).
     pub stdout: Vec<u8>,
+    /// Why the run ended.
     pub ended_by: EndedBy,
+    /// Wall-clock duration of the run.
     pub elapsed: Duration,
 }
 
@@ -307,11 +316,14 @@ pub struct Outcome {
 /// written to QEMU's standard input, i.e. typed on the console. An empty `after` sends at once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InputStep {
+    /// The console text to wait for (empty: do not wait).
     pub after: String,
+    /// The text to type once `after` has appeared.
     pub send: String,
 }
 
 impl InputStep {
+    /// A step that types `send` once `after` appears.
     pub fn new(after: impl Into<String>, send: impl Into<String>) -> Self {
         InputStep {
             after: after.into(),

@@ -32,6 +32,8 @@
 //!   `tests/cases/forbidden-always.txt` applies to every case.
 //!
 //! In both files blank lines and lines starting with `#` are ignored.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -56,7 +58,12 @@ pub enum Corruption {
     /// Keep the first N bytes.
     Truncate(usize),
     /// Set the byte at OFFSET to VALUE.
-    Byte { offset: usize, value: u8 },
+    Byte {
+        /// Byte offset in the HV MD.
+        offset: usize,
+        /// The new byte value.
+        value: u8,
+    },
 }
 
 fn parse_num(s: &str) -> Result<u64, String> {
@@ -118,7 +125,9 @@ impl Corruption {
 /// Something a case needs that is given on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Requirement {
+    /// Sun's firmware directory (`--sun-firmware DIR`, `${SUN_FIRMWARE}`).
     SunFirmware,
+    /// The SILO directory (`--silo DIR`, `${SILO}`).
     Silo,
     /// The Linux SILO ISO (`${LINUX_ISO}`), built by the xtask from Debian's kernel source.
     Linux,
@@ -150,26 +159,42 @@ impl Requirement {
 /// One test case, read from its folder.
 #[derive(Clone, Debug)]
 pub struct Case {
+    /// The case's name: its folder name.
     pub name: String,
+    /// The case folder.
     pub dir: PathBuf,
+    /// `description`.
     pub description: Option<String>,
     /// ldom-config file, relative to the workspace.
     pub config: PathBuf,
+    /// `timeout_secs`.
     pub timeout: Duration,
+    /// Partition RAM in bytes (`memory`); `None`: the configuration's (QEMU's default with
+    /// `firmware_dir`).
     pub memory: Option<u64>,
+    /// Lines that end the run as soon as one appears (`stop_on`).
     pub stop_on: Vec<String>,
+    /// Whether reaching the timeout is not a failure.
     pub timeout_ok: bool,
+    /// Corruption applied to the HV MD before the run.
     pub corrupt_hv_md: Option<Corruption>,
+    /// What the case needs (sorted, no duplicates); it is skipped without it.
     pub requires: Vec<Requirement>,
+    /// Directory to take all six firmware files from (unexpanded).
     pub firmware_dir: Option<String>,
     /// Our hypervisor with this image as domain 0 (a generated configuration).
     pub guest_image: Option<String>,
     /// Console input typed as the output appears.
     pub input: Vec<InputStep>,
+    /// Firmware file name → path of its replacement (unexpanded).
     pub files: BTreeMap<String, String>,
+    /// pflash disk image (unexpanded).
     pub drive: Option<String>,
+    /// `-icount shift=N`.
     pub icount: Option<u32>,
+    /// Extra QEMU arguments.
     pub qemu_args: Vec<String>,
+    /// Lines of `expected.txt`, which must appear in this order.
     pub expected: Vec<String>,
     /// Case-specific and shared forbidden text (minus `allow`).
     pub forbidden: Vec<String>,
@@ -500,10 +525,13 @@ pub fn tail(s: &str, n: usize) -> String {
 /// What the harness gets from the command line.
 #[derive(Clone, Debug, Default)]
 pub struct Env {
+    /// The workspace root (`${WORKSPACE}`; case `config` paths are relative to it).
     pub workspace: PathBuf,
     /// Where each case's firmware set and console log are written (`<dir>/<case>/`).
     pub out_dir: PathBuf,
+    /// Sun's firmware directory (`--sun-firmware DIR`).
     pub sun_firmware: Option<PathBuf>,
+    /// The SILO directory (`--silo DIR`).
     pub silo: Option<PathBuf>,
     /// The Linux SILO ISO for `${LINUX_ISO}` / `requires = "linux"`: `None` = not available
     /// (the cases are skipped), `Some(Err)` = building it failed (the cases fail).
@@ -513,8 +541,9 @@ pub struct Env {
 }
 
 impl Env {
-    /// Expands `${WORKSPACE}`, `${CASE_DIR}`, `${SUN_FIRMWARE}`, `${SILO}`; a relative
-    /// result is taken relative to the case folder.
+    /// Expands `${WORKSPACE}`, `${CASE_DIR}`, `${SUN_FIRMWARE}`, `${SILO}`, `${LINUX_ISO}`;
+    /// a relative result is taken relative to the case folder. Fails when a variable used in
+    /// `s` is not available.
     pub fn expand(&self, case: &Case, s: &str) -> Result<PathBuf, String> {
         let mut out = s.to_string();
         if out.contains("${LINUX_ISO}") {
@@ -563,8 +592,11 @@ pub trait FirmwareSource {
 /// The result of one case.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
+    /// Every check passed.
     Pass,
+    /// The case failed; the details.
     Fail(String),
+    /// The case was not run; the reason.
     Skip(String),
 }
 
@@ -715,8 +747,11 @@ pub fn run_case(
 /// Counts of a harness run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
+    /// Cases that passed.
     pub passed: usize,
+    /// Cases that failed.
     pub failed: usize,
+    /// Cases that were skipped.
     pub skipped: usize,
 }
 

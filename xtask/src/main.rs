@@ -14,6 +14,7 @@
 //! * `measure-linux --sun-firmware DIR --silo DIR [--reference]` — instructions from reset to
 //!   Linux's `Run /init` (see `measure.rs`).
 //! * `bench` — instruction counts of the hot paths (`target/bench.json`).
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
