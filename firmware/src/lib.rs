@@ -32,6 +32,8 @@ pub mod version;
 #[cfg(test)]
 mod cpu_tests;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod hcall_tests;
 #[cfg(test)]
 mod mmu_tests;

@@ -1,0 +1,107 @@
+//! Every hypercall with hostile arguments: a random walk over all trap numbers and all
+//! fast-trap functions (offered or not), with arguments biased towards the edges of the
+//! domain's memory. Nothing may panic, and nothing outside the domain's own memory and
+//! devices (its NVRAM and its disk) may be written.
+
+use crate::test_bench::{Bench, GuestMd, HvMd, BASE, NVBASE, SIZE};
+use crate::trap::Action;
+use hv_api::{core_fn, group, hcall};
+
+const DISK: u64 = 0x1f_4000_0000;
+
+/// xorshift64: a small deterministic generator (no dependency).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// An argument: a small number, a random word, or an address near an edge of the
+    /// domain's memory (often aligned).
+    fn arg(&mut self) -> u64 {
+        let edges = [0, BASE, BASE + SIZE, BASE + SIZE - 0x40, BASE - 0x40, u64::MAX - 0x3f, NVBASE, DISK];
+        match self.below(5) {
+            0 => [0, 1, 2, 3, 0x3c, 0x3f, 0x100, 0x2000, 8192][self.below(9) as usize],
+            1 => self.next(),
+            2 => edges[self.below(edges.len() as u64) as usize].wrapping_add(self.below(0x100)),
+            _ => (BASE + self.below(SIZE)) & !(0x3f * self.below(2)),
+        }
+    }
+}
+
+#[test]
+fn hostile_hypercalls_stay_inside_the_domain() {
+    let hv_md = HvMd { diskpa: Some(DISK), ..HvMd::default() };
+    let mut b = Bench::with(&hv_md, &GuestMd::default());
+    // A disk with a Sun VTOC: slice 2 of 16 blocks.
+    b.hw.load(DISK + 0x1d0, &16u32.to_be_bytes());
+    let pages_before: Vec<u64> = b.hw.pages().collect();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let functions: Vec<u64> = hv_api::hcall::FUNCTIONS.iter().map(|f| f.number).collect();
+    let never_return = [hcall::MACH_EXIT, hcall::MACH_SIR];
+    let mut calls = 0u64;
+    let mut succeeded = 0u64;
+    for _ in 0..200_000 {
+        let mut frame = b.frame(0x180, 1 + rng.below(3));
+        for o in frame.o.iter_mut().take(5) {
+            *o = rng.arg();
+        }
+        match rng.below(10) {
+            // Core trap: versions (often good ones), putchar; never exit.
+            0 => {
+                frame.tt = 0x1ff;
+                frame.o[5] = [core_fn::API_SET_VERSION, core_fn::API_GET_VERSION, core_fn::API_PUTCHAR, 9][rng.below(4) as usize];
+                if frame.o[5] == core_fn::API_SET_VERSION && rng.below(2) == 0 {
+                    let g = [group::CORE, group::INTR, group::SOFT_STATE, group::SUN4V][rng.below(4) as usize];
+                    frame.o[0] = g;
+                    frame.o[1] = rng.below(3);
+                    frame.o[2] = rng.below(3);
+                }
+            }
+            // Other hypervisor trap numbers (ta 0x81-0xfe).
+            1 => frame.tt = 0x181 + rng.below(0x7e),
+            // A random function number.
+            2 => frame.o[5] = rng.next() & 0x1ff,
+            // A function of the API.
+            _ => {
+                let f = functions[rng.below(functions.len() as u64) as usize];
+                if never_return.contains(&f) || (f == hcall::MEM_SCRUB && rng.below(20) != 0) {
+                    continue;
+                }
+                frame.o[5] = f;
+            }
+        }
+        calls += 1;
+        match b.handle(&mut frame) {
+            Action::Resume => succeeded += u64::from(frame.o[0] == 0 && frame.tt != 0x1ff),
+            // A guest failure (e.g. a trap level above MAXPTL): check, then a fresh bench.
+            Action::Launch(_) | Action::Park => {
+                assert_only_own_pages_written(&b, &pages_before);
+                b = Bench::with(&hv_md, &GuestMd::default());
+                b.hw.load(DISK + 0x1d0, &16u32.to_be_bytes());
+            }
+        }
+    }
+    assert!(calls > 150_000);
+    assert!(succeeded > 5_000, "the walk must reach the handlers, not only their checks ({succeeded})");
+    assert_only_own_pages_written(&b, &pages_before);
+}
+
+fn assert_only_own_pages_written(b: &Bench, pages_before: &[u64]) {
+    for page in b.hw.pages() {
+        let own = (BASE..BASE + SIZE).contains(&page)
+            || (NVBASE..NVBASE + 0x2000).contains(&page)
+            || (DISK..DISK + 16 * 512).contains(&page);
+        assert!(own || pages_before.contains(&page), "write outside the domain at {page:#x}");
+    }
+}
