@@ -310,6 +310,7 @@ hv_trap_common:
     wrpr    %g0, 7, %cleanwin       ! the hypervisor needs no clean windows
     wrpr    %g0, 8, %wstate         ! OTHER = 1 (stash), NORMAL = 0 (hypervisor stack)
     save                            ! may stash the oldest guest window
+    STRAND  %g1                     ! again: on a T1 at MAXGL the stash handler shares %g1
     rdpr    %otherwin, %g2          ! the trapping window is the guest's too
     add     %g2, 1, %g2
     wrpr    %g2, %otherwin
