@@ -12,10 +12,11 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -284,6 +285,8 @@ pub enum EndedBy {
     Timeout,
     /// QEMU exited on its own with this status (`None`: killed by a signal).
     Exited(Option<i32>),
+    /// The user asked to stop (Ctrl-] in [`Qemu::run_interactive`]); QEMU was killed.
+    Quit,
 }
 
 impl fmt::Display for EndedBy {
@@ -293,6 +296,7 @@ impl fmt::Display for EndedBy {
             EndedBy::Timeout => write!(f, "timeout"),
             EndedBy::Exited(Some(c)) => write!(f, "QEMU exited with status {c}"),
             EndedBy::Exited(None) => write!(f, "QEMU was killed by a signal"),
+            EndedBy::Quit => write!(f, "stopped by Ctrl-]"),
         }
     }
 }
@@ -492,6 +496,12 @@ impl Qemu {
     ) -> io::Result<Outcome> {
         let mut child = self.spawn(Stdio::piped())?;
         let mut qemu_in = child.stdin.take().expect("piped stdin");
+        // On a terminal, keys go to the guest as they are typed (raw mode, no local echo:
+        // the guest echoes), and Ctrl-] stops the run, as Ctrl-C would go to the guest.
+        let raw = RawTerminal::enter();
+        let quit = Arc::new(AtomicBool::new(false));
+        let quit_flag = Arc::clone(&quit);
+        let watch_quit = raw.is_some();
         // Detached: it blocks on our stdin and ends with the process.
         thread::spawn(move || {
             let mut buf = [0u8; 256];
@@ -500,14 +510,25 @@ impl Qemu {
                 match stdin.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
-                        if qemu_in.write_all(&buf[..n]).is_err() || qemu_in.flush().is_err() {
+                        let keys = &buf[..n];
+                        let (keys, stop) = match keys.iter().position(|&b| b == QUIT_KEY && watch_quit) {
+                            Some(i) => (&keys[..i], true),
+                            None => (keys, false),
+                        };
+                        if qemu_in.write_all(keys).is_err() || qemu_in.flush().is_err() {
+                            break;
+                        }
+                        if stop {
+                            quit_flag.store(true, Ordering::SeqCst);
                             break;
                         }
                     }
                 }
             }
         });
-        self.supervise(child, end_markers, timeout, true, None)
+        let outcome = self.supervise(child, end_markers, timeout, true, None, Some(&quit));
+        drop(raw);
+        outcome
     }
 
     /// Runs QEMU with no input and captures its output (stdout and stderr) until one of
@@ -526,7 +547,7 @@ impl Qemu {
     ) -> io::Result<Outcome> {
         if script.is_empty() {
             let child = self.spawn(Stdio::null())?;
-            return self.supervise(child, end_markers, Some(timeout), false, None);
+            return self.supervise(child, end_markers, Some(timeout), false, None, None);
         }
         let mut child = self.spawn(Stdio::piped())?;
         let stdin = child.stdin.take().expect("piped stdin");
@@ -536,6 +557,7 @@ impl Qemu {
             Some(timeout),
             false,
             Some((stdin, script)),
+            None,
         )
     }
 
@@ -546,6 +568,7 @@ impl Qemu {
         timeout: Option<Duration>,
         echo: bool,
         mut script: Option<(ChildStdin, &[InputStep])>,
+        quit: Option<&AtomicBool>,
     ) -> io::Result<Outcome> {
         let start = Instant::now();
         let (tx, rx) = mpsc::channel::<(bool, Event)>();
@@ -604,6 +627,9 @@ impl Qemu {
                 let status = child.wait()?;
                 break EndedBy::Exited(status.code());
             }
+            if quit.is_some_and(|q| q.load(Ordering::SeqCst)) {
+                break EndedBy::Quit;
+            }
             let wait = match (&found, deadline) {
                 (Some(_), _) => Duration::from_millis(20),
                 (None, Some(d)) => {
@@ -615,6 +641,8 @@ impl Qemu {
                 }
                 (None, None) => Duration::from_secs(3600),
             };
+            // A run the user can stop looks at the quit flag a few times a second.
+            let wait = if quit.is_some() { wait.min(Duration::from_millis(100)) } else { wait };
             match rx.recv_timeout(wait) {
                 Ok((is_err, Event::Data(d))) => {
                     last_data = Instant::now();
@@ -1039,5 +1067,35 @@ mod tests {
         assert_eq!(o.ended_by, EndedBy::EndMarker(END_MARKER.into()));
         assert!(o.output.contains("got banner\n"), "{}", o.output);
         assert!(o.output.contains("got words\n"), "{}", o.output);
+    }
+}
+
+/// The key that stops [`Qemu::run_interactive`] on a terminal: Ctrl-] (0x1d), as in telnet.
+pub const QUIT_KEY: u8 = 0x1d;
+
+/// The terminal in raw mode for an interactive run (`stty raw -echo`), restored when
+/// dropped. Only when standard input is a terminal and `stty` works.
+struct RawTerminal {
+    saved: String,
+}
+
+impl RawTerminal {
+    fn enter() -> Option<RawTerminal> {
+        if !io::stdin().is_terminal() {
+            return None;
+        }
+        let saved = Command::new("stty").arg("-g").stdin(Stdio::inherit()).output().ok()?;
+        if !saved.status.success() {
+            return None;
+        }
+        let saved = String::from_utf8_lossy(&saved.stdout).trim().to_string();
+        let ok = Command::new("stty").args(["raw", "-echo"]).stdin(Stdio::inherit()).status().ok()?;
+        ok.success().then_some(RawTerminal { saved })
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        let _ = Command::new("stty").arg(&self.saved).stdin(Stdio::inherit()).status();
     }
 }

@@ -728,7 +728,7 @@ pub fn run_case(
                 .collect::<Vec<_>>()
                 .join(" or ")
         )),
-        e @ EndedBy::Exited(_) => problems.push(format!("{e} before a stop line")),
+        e @ (EndedBy::Exited(_) | EndedBy::Quit) => problems.push(format!("{e} before a stop line")),
     }
     problems.extend(check_output(case, &outcome.output));
     let verdict = if problems.is_empty() {

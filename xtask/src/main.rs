@@ -35,12 +35,12 @@ commands:
   run [--config FILE] [--memory SIZE] [--timeout SECS] [--disk ISO]
         build the hypervisor, guests and config, write target/fw/<config-stem>/,
         boot it in QEMU with the console on this terminal; stops after
-        `hv: all domains stopped` (or Ctrl-C)
+        `hv: all domains stopped` (or Ctrl-] on a terminal)
   run --guest openboot --sun-firmware DIR [--reference] [--disk ISO] [--timeout SECS]
         Sun's OpenBoot (DIR/openboot.bin, DIR/nvram1) as domain 0 of our hypervisor;
         --reference: Sun's complete chain instead (DIR's reset.bin, q.bin, openboot.bin,
         nvram1, 1up-md.bin, 1up-hv.bin). --disk: the vdisk (-drive if=pflash), e.g. the
-        SILO ISO; type `boot` at `ok`. Ctrl-C ends the run.
+        SILO ISO; type `boot` at `ok`. Ctrl-] ends the run.
   firmware --out DIR [--config FILE]
         write the complete -L folder (reset.bin, q.bin, openboot.bin, 1up-hv.bin,
         1up-md.bin, nvram1) for FILE
@@ -557,7 +557,7 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     print_written(&dir, &written);
     let (q, timeout) = interactive_qemu(&dir, &opts, ram, disk.as_deref())?;
     eprintln!("xtask: {}", q.command_line());
-    eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-C stops QEMU earlier");
+    eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-] stops QEMU earlier");
     let o = q
         .run_interactive(&[END_MARKER], timeout)
         .map_err(|e| e.to_string())?;
@@ -567,7 +567,7 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
         o.elapsed.as_secs_f64()
     );
     Ok(match o.ended_by {
-        qemu_sun4v::EndedBy::EndMarker(_) => ExitCode::SUCCESS,
+        qemu_sun4v::EndedBy::EndMarker(_) | qemu_sun4v::EndedBy::Quit => ExitCode::SUCCESS,
         qemu_sun4v::EndedBy::Exited(Some(0)) => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
     })
@@ -595,7 +595,7 @@ fn run_openboot(ws: &Path, opts: &Opts, disk: Option<PathBuf>) -> Result<ExitCod
     let (q, timeout) = interactive_qemu(&dir, opts, ram, disk.as_deref())?;
     eprintln!("xtask: {}", q.command_line());
     eprintln!(
-        "xtask: {}; type at OpenBoot's `ok` (e.g. `banner`, `boot`); Ctrl-C stops QEMU",
+        "xtask: {}; type at OpenBoot's `ok` (e.g. `banner`, `boot`); Ctrl-] stops QEMU",
         if reference {
             "Sun's reference chain (reset.bin, q.bin, openboot.bin)"
         } else {
@@ -612,7 +612,7 @@ fn run_openboot(ws: &Path, opts: &Opts, disk: Option<PathBuf>) -> Result<ExitCod
         o.elapsed.as_secs_f64()
     );
     Ok(match o.ended_by {
-        qemu_sun4v::EndedBy::EndMarker(_) | qemu_sun4v::EndedBy::Exited(Some(0)) => {
+        qemu_sun4v::EndedBy::EndMarker(_) | qemu_sun4v::EndedBy::Quit | qemu_sun4v::EndedBy::Exited(Some(0)) => {
             ExitCode::SUCCESS
         }
         qemu_sun4v::EndedBy::Timeout if timeout.is_some() => ExitCode::SUCCESS,
