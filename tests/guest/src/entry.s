@@ -66,7 +66,9 @@
     ! 0x0c0 fill_0_normal
     FILL_WINDOW_64
     .org    \base + 0xc4 * 32
-    UNEXPECTED_N 0x13c              ! 0x0c4-0x1ff
+    UNEXPECTED_N 0x4c               ! 0x0c4-0x10f
+    ENTRY   guest_user_return       ! 0x110 ta 0x10: user mode hands back to the kernel
+    UNEXPECTED_N 0xef               ! 0x111-0x1ff
 .endm
 
 .section .text.guest_traptable, "ax"
@@ -116,6 +118,65 @@ guest_sir_start:
 ! Watchdog reset entry (failure policy `ignore`): memory is preserved.
 guest_watchdog_start:
     RESET_ENTRY guest_after_watchdog
+
+! guest_enter_user(pc, data_va) -> u64: runs the user-mode code at `pc` (a virtual address
+! of context 5, %o0 = data_va) until it executes `ta 0x10`, and returns its %o1. The kernel
+! builds a trap frame at TL 1 (where the nucleus context runs the kernel) with PSTATE.PRIV
+! clear, sets the primary context to 5 and leaves with `retry`. The user code runs in this
+! same register window (it saves nothing), so its %o registers are ours when it traps back.
+.global guest_enter_user
+guest_enter_user:
+    save    %sp, -192, %sp
+    mov     %i1, %o0                ! the user code's argument
+    wrpr    %g0, 1, %tl
+    rdpr    %pstate, %l1
+    andn    %l1, 0x4, %l1           ! PRIV off
+    sllx    %l1, 8, %l1
+    rd      %ccr, %l2
+    sllx    %l2, 32, %l2
+    or      %l1, %l2, %l1
+    rd      %asi, %l2
+    sllx    %l2, 24, %l2
+    or      %l1, %l2, %l1
+    rdpr    %cwp, %l2
+    or      %l1, %l2, %l1
+    wrpr    %l1, %tstate
+    wrpr    %i0, %tpc
+    add     %i0, 4, %l2
+    wrpr    %l2, %tnpc
+    mov     8, %l2
+    mov     5, %l3
+    stxa    %l3, [%l2] 0x21         ! primary context 5 (we run in the nucleus at TL 1)
+    retry                           ! PC = TPC: the user code
+guest_user_resume:                  ! back from user mode (guest_user_return), at TL 0
+    ret
+    restore %o1, %g0, %o0
+
+! ta 0x10 from user mode (TL 1, nucleus context): primary context back to 0, and return
+! to guest_user_resume in privileged mode, in the same window.
+guest_user_return:
+    mov     8, %g1
+    stxa    %g0, [%g1] 0x21
+    rdpr    %tstate, %g1
+    or      %g1, 0x4 << 8, %g1      ! PRIV on
+    wrpr    %g1, %tstate
+    SETX    guest_user_resume, %g2, %g1
+    wrpr    %g1, %tpc
+    add     %g1, 4, %g1
+    wrpr    %g1, %tnpc
+    retry                           ! PC = TPC: guest_user_resume
+
+! The user-mode code: alone on its 8K page, run through a context-5 mapping.
+.section .text.user_probe, "ax"
+.balign 8192
+.global guest_user_probe
+guest_user_probe:
+    ldx     [%o0], %o1
+    ta      0x10
+1:  ba      1b
+    nop
+.balign 8192
+.previous
 
 ! data_access_MMU_miss: the benchmark (BENCH_SKIP_DMISS != 0) skips the access in five
 ! guest instructions; the tests handle it in Rust.

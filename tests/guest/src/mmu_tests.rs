@@ -44,6 +44,8 @@ const VA_C: u64 = 0x2_0040_0000;
 const VA_M: u64 = 0x2_0050_0000;
 const VA_H: u64 = 0x2_0060_0000;
 const VA_L: u64 = 0x3_0000_0000;
+const VA_UC: u64 = 0x2_0070_0000;
+const VA_UD: u64 = 0x2_0080_0000;
 
 /// User context used with its own TSB.
 const USER_CTX: u64 = 5;
@@ -343,6 +345,22 @@ pub fn run(base: u64, size: u64) {
     TSB_USER.set(VA_C, 13, 0, tte(data + 3 * PAGE_8K, SZ_8K, TTE_W));
     set_secondary_context(USER_CTX);
     check_eq!("user context tsb hit", read_user_secondary(VA_C), 0xc0de);
+
+    // Code in user mode, in context 5: its instruction and data misses are served from the
+    // context's own TSB (user pages: P clear), and `ta 0x10` brings it back.
+    extern "C" {
+        fn guest_enter_user(pc: u64, data_va: u64) -> u64;
+        static guest_user_probe: u8;
+    }
+    // SAFETY: only the address of the probe's page is taken.
+    let user_page = unsafe { core::ptr::addr_of!(guest_user_probe) as u64 } & !(PAGE_8K - 1);
+    write_real(data + 5 * PAGE_8K, 0x05e7_c0de);
+    TSB_USER.set(VA_UC, 13, 0, tte(user_page, SZ_8K, TTE_X));
+    TSB_USER.set(VA_UD, 13, 0, tte(data + 5 * PAGE_8K, SZ_8K, 0));
+    let before = traps();
+    // SAFETY: VA_UC maps the user probe, which loads from its argument and traps back.
+    let got = unsafe { guest_enter_user(VA_UC + (core::ptr::addr_of!(guest_user_probe) as u64 - user_page), VA_UD) };
+    check_eq!("user-mode code in context 5, served from its TSB", (got, traps() - before), (0x05e7_c0de, 0));
 
     // Demap page: with the TSB entry gone, the next access misses to the guest.
     ON_MISS.store(MISS_FIX, Ordering::SeqCst);
