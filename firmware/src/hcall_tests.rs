@@ -130,12 +130,31 @@ fn guest_faults_are_revectored_or_stop_the_domain() {
     assert_eq!(action, Action::Resume);
     assert_eq!(f.resume, RESUME_REVECTOR);
     assert_eq!((f.target_pc, f.target_tt), (BASE + 0x32 * 32, 0x32));
-    // At guest TL 1 the vector is in the TL>0 half.
+    // A data access exception from the hardware (a user access to a privileged page) with
+    // a fault area: type, address and context reported, and at guest TL 1 the vector is in
+    // the TL>0 half.
+    let area = BASE + 0x2000;
+    assert_eq!(b.fast(hcall::MMU_FAULT_AREA_CONF, &[area]).0, 0);
     let mut frame = b.frame(0x30, 2);
+    frame.d_sfsr = (1 << 7) | 1; // FT privilege violation, valid
+    frame.d_sfar = 0x1234_e000;
+    frame.d_tag_access = 0x1234_e000 | 5;
     assert_eq!(b.handle(&mut frame), Action::Resume);
     assert_eq!(frame.target_pc, BASE + 0x4000 + 0x30 * 32);
+    let word = |b: &Bench, o: u64| u64::from_be_bytes(b.hw.peek(area + o, 8).try_into().unwrap());
+    assert_eq!((word(&b, 0x40), word(&b, 0x48), word(&b, 0x50)), (5, 0x1234_e000, 5), "DFT PRIV_VIOL, DFA, DFC");
+    // An instruction access exception reports the PC.
+    let mut frame = b.frame(0x08, 1);
+    frame.tpc = 0x4000_2004;
+    frame.i_sfsr = 1 << 7;
+    assert_eq!(b.handle(&mut frame), Action::Resume);
+    assert_eq!((word(&b, 0x00), word(&b, 0x08)), (5, 0x4000_2004), "IFT, IFA");
     // A trap above MAXPTL is the guest's failure: policy stop.
     let mut frame = b.frame(0x10, 3);
+    assert_eq!(b.handle(&mut frame), Action::Park);
+    // An access exception with no fault area too.
+    let mut b = Bench::new();
+    let mut frame = b.frame(0x30, 1);
     assert_eq!(b.handle(&mut frame), Action::Park);
 }
 

@@ -218,10 +218,8 @@ impl Hypervisor {
             tt::FAST_INSTRUCTION_ACCESS_MMU_MISS => mmu::tlb_miss(&mut cx, MissKind::Instruction, frame).into(),
             tt::FAST_DATA_ACCESS_MMU_MISS => mmu::tlb_miss(&mut cx, MissKind::Data, frame).into(),
             tt::FAST_DATA_ACCESS_PROTECTION => mmu::tlb_miss(&mut cx, MissKind::Protection, frame).into(),
-            tt::INSTRUCTION_ACCESS_EXCEPTION | tt::DATA_ACCESS_EXCEPTION => {
-                revector(frame, frame.tt);
-                return Action::Resume;
-            }
+            tt::INSTRUCTION_ACCESS_EXCEPTION => mmu::access_exception(&mut cx, true, frame).into(),
+            tt::DATA_ACCESS_EXCEPTION => mmu::access_exception(&mut cx, false, frame).into(),
             // MMU off and an address nothing answers at: a data / instruction access error.
             tt::DATA_REAL_TRANSLATION_MISS => {
                 revector(frame, tt::DATA_ACCESS_ERROR);

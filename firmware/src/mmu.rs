@@ -665,6 +665,53 @@ fn deliver(cx: &mut Context<'_>, frame: &mut TrapFrame, report: FaultReport, tt:
     MissOutcome::Revectored
 }
 
+/// Fault-status-register bits of a data/instruction access exception (the UltraSPARC
+/// SFSR.FT field as QEMU sets it: `target/sparc/cpu.h` `SFSR_FT_*_BIT`).
+mod sfsr {
+    /// Privilege violation: a user access to a privileged page.
+    pub const FT_PRIV: u64 = 1 << 7;
+    /// A no-fault load from a page with side effects.
+    pub const FT_NF_E: u64 = 1 << 8;
+    /// An access other than a no-fault load to a no-fault-only page.
+    pub const FT_NFO: u64 = 1 << 11;
+}
+
+/// The sun4v fault type (hv-api.md §4.3) of a hardware access exception, from its SFSR.
+pub fn access_fault_type(sfsr: u64) -> u64 {
+    if sfsr & sfsr::FT_PRIV != 0 {
+        fault_type::PRIV_VIOL
+    } else if sfsr & sfsr::FT_NFO != 0 {
+        fault_type::NFO
+    } else if sfsr & sfsr::FT_NF_E != 0 {
+        fault_type::NFO_SEFF
+    } else {
+        fault_type::MULTIPLE
+    }
+}
+
+/// A `data_access_exception` (0x30) or `instruction_access_exception` (0x08) the hardware
+/// raised (a user access to a privileged page, a no-fault-only page, …): the fault area
+/// gets the sun4v fault type, the address (data: the fault address register; instruction:
+/// the PC) and the context, and the guest's own vector is entered. Without a fault area,
+/// or above MAXPTL, the guest has failed.
+pub fn access_exception(cx: &mut Context<'_>, instruction: bool, frame: &mut TrapFrame) -> MissOutcome {
+    let report = if instruction {
+        FaultReport {
+            ft: Some((fault_area::IFT, access_fault_type(frame.i_sfsr))),
+            addr: (fault_area::IFA, frame.tpc),
+            ctx: (fault_area::IFC, frame.i_tag_access & (NCTXS - 1)),
+        }
+    } else {
+        FaultReport {
+            ft: Some((fault_area::DFT, access_fault_type(frame.d_sfsr))),
+            addr: (fault_area::DFA, frame.d_sfar),
+            ctx: (fault_area::DFC, frame.d_tag_access & (NCTXS - 1)),
+        }
+    };
+    let tt = frame.tt;
+    deliver(cx, frame, report, tt)
+}
+
 /// Why a TSB entry matched but cannot be loaded.
 enum BadTte {
     PageSize,

@@ -41,6 +41,13 @@ pub struct TrapFrame {
     pub i_tag_access: u64,
     /// DMMU tag access register at entry (last DTLB miss or protection fault).
     pub d_tag_access: u64,
+    /// DMMU synchronous fault status register at entry (QEMU sets it for
+    /// data_access_exception and protection faults).
+    pub d_sfsr: u64,
+    /// DMMU synchronous fault address register at entry.
+    pub d_sfar: u64,
+    /// IMMU synchronous fault status register at entry (instruction_access_exception).
+    pub i_sfsr: u64,
     /// Non-zero when the guest's register-window registers were inconsistent at entry
     /// (CANSAVE + CANRESTORE + OTHERWIN ≠ NWINDOWS − 2): the entry path could not keep its
     /// windows, and the guest has failed.

@@ -34,6 +34,7 @@ const DFA: usize = 0x48 / 8;
 const DFC: usize = 0x50 / 8;
 const FT_MISS: u64 = 3;
 const FT_INV_RA: u64 = 4;
+const FT_PRIV_VIOL: u64 = 5;
 
 /// Test virtual addresses, far from the identity-mapped image.
 const VA_T: u64 = 0x2_0000_0000;
@@ -46,6 +47,7 @@ const VA_H: u64 = 0x2_0060_0000;
 const VA_L: u64 = 0x3_0000_0000;
 const VA_UC: u64 = 0x2_0070_0000;
 const VA_UD: u64 = 0x2_0080_0000;
+const VA_UP: u64 = 0x2_0090_0000;
 
 /// User context used with its own TSB.
 const USER_CTX: u64 = 5;
@@ -361,6 +363,19 @@ pub fn run(base: u64, size: u64) {
     // SAFETY: VA_UC maps the user probe, which loads from its argument and traps back.
     let got = unsafe { guest_enter_user(VA_UC + (core::ptr::addr_of!(guest_user_probe) as u64 - user_page), VA_UD) };
     check_eq!("user-mode code in context 5, served from its TSB", (got, traps() - before), (0x05e7_c0de, 0));
+    // The same code loading from a privileged page (a context-5 TSB entry with P set): the
+    // hardware raises data_access_exception, which the guest gets with fault type
+    // PRIV_VIOL (5), the address and the context in its fault area.
+    TSB_USER.set(VA_UP, 13, 0, tte(data + 5 * PAGE_8K, SZ_8K, TTE_P));
+    ON_MISS.store(MISS_SKIP, Ordering::SeqCst);
+    let before = traps();
+    // SAFETY: as above; the faulting load is skipped by the guest's trap handler.
+    let _ = unsafe { guest_enter_user(VA_UC + (core::ptr::addr_of!(guest_user_probe) as u64 - user_page), VA_UP) };
+    check_eq!(
+        "user access to a privileged page: data_access_exception, PRIV_VIOL",
+        (traps() - before, crate::rt::LAST_TT.load(Ordering::SeqCst), LAST_DFT.load(Ordering::SeqCst), LAST_DFA.load(Ordering::SeqCst) & !(PAGE_8K - 1), LAST_DFC.load(Ordering::SeqCst)),
+        (1, 0x30, FT_PRIV_VIOL, VA_UP, USER_CTX)
+    );
 
     // Demap page: with the TSB entry gone, the next access misses to the guest.
     ON_MISS.store(MISS_FIX, Ordering::SeqCst);

@@ -277,6 +277,14 @@ hv_trap_common:
     stx     %g2, [%g1 + {F_I_TAG_ACCESS}]
     ldxa    [%g3] 0x58, %g2         ! DMMU tag access
     stx     %g2, [%g1 + {F_D_TAG_ACCESS}]
+    mov     0x18, %g3
+    ldxa    [%g3] 0x58, %g2         ! DMMU fault status
+    stx     %g2, [%g1 + {F_D_SFSR}]
+    ldxa    [%g3] 0x50, %g2         ! IMMU fault status
+    stx     %g2, [%g1 + {F_I_SFSR}]
+    mov     0x20, %g3
+    ldxa    [%g3] 0x58, %g2         ! DMMU fault address
+    stx     %g2, [%g1 + {F_D_SFAR}]
     rdpr    %cwp, %g2
     stx     %g2, [%g1 + {S_CWP}]
     rdpr    %cansave, %g2
