@@ -3,29 +3,14 @@
 //! domain's memory. Nothing may panic, and nothing outside the domain's own memory and
 //! devices (its NVRAM and its disk) may be written.
 
-use crate::test_bench::{Bench, GuestMd, HvMd, BASE, NVBASE, SIZE};
+use crate::test_bench::{Bench, GuestMd, HvMd, XorShift, BASE, NVBASE, SIZE};
 use crate::trap::Action;
 use hv_api::{core_fn, group, hcall};
 
 const DISK: u64 = 0x1f_4000_0000;
 
-/// xorshift64: a small deterministic generator (no dependency).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
+/// Hypercall arguments.
+impl XorShift {
     /// An argument: a small number, a random word, or an address near an edge of the
     /// domain's memory (often aligned).
     fn arg(&mut self) -> u64 {
@@ -46,7 +31,7 @@ fn hostile_hypercalls_stay_inside_the_domain() {
     // A disk with a Sun VTOC: slice 2 of 16 blocks.
     b.hw.load(DISK + 0x1d0, &16u32.to_be_bytes());
     let pages_before: Vec<u64> = b.hw.pages().collect();
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
     let functions: Vec<u64> = hv_api::hcall::FUNCTIONS.iter().map(|f| f.number).collect();
     let never_return = [hcall::MACH_EXIT, hcall::MACH_SIR];
     let mut calls = 0u64;

@@ -7,7 +7,7 @@
 
 use crate::arch::fake::{page_size, FakeHardware, DTLB, ITLB};
 use crate::mmu::{FastTsb, MEM_SCRUB_MAX};
-use crate::test_bench::{Bench, GuestMd, HvMd, BASE, EBADALIGN, EINVAL, ENORADDR, ENOTSUPPORTED, SIZE};
+use crate::test_bench::{Bench, GuestMd, HvMd, XorShift, BASE, EBADALIGN, EINVAL, ENORADDR, ENOTSUPPORTED, SIZE};
 use crate::trap::{Action, TrapFrame, RESUME_DONE, RESUME_DONE_AT, RESUME_RETRY, RESUME_REVECTOR};
 use hv_api::error::HvError;
 use hv_api::hcall;
@@ -646,22 +646,7 @@ fn sir_resets_the_mmu_state() {
 
 // ---------------------------------------------------------------- hostile guests
 
-struct XorShift(u64);
-
 impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
     /// An address-like value: often near the edges of the guest's memory.
     fn addr(&mut self) -> u64 {
         let edges = [0, REAL, REAL_END, REAL_END - 0x2000, REAL_END - 0x40_0000, REAL - 0x2000, MEMBASE, u64::MAX];

@@ -228,3 +228,23 @@ impl Bench {
         (f.o[0], f.o[1], f.o[2])
     }
 }
+
+/// xorshift64: a small deterministic generator for the hostile-guest tests (no dependency).
+pub(crate) struct XorShift(pub(crate) u64);
+
+impl XorShift {
+    /// The next 64 random bits.
+    pub(crate) fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A number below `n`.
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}

@@ -558,19 +558,7 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     let (q, timeout) = interactive_qemu(&dir, &opts, ram, disk.as_deref())?;
     eprintln!("xtask: {}", q.command_line());
     eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-] stops QEMU earlier");
-    let o = q
-        .run_interactive(&[END_MARKER], timeout)
-        .map_err(|e| e.to_string())?;
-    eprintln!(
-        "\nxtask: {} after {:.1} s",
-        o.ended_by,
-        o.elapsed.as_secs_f64()
-    );
-    Ok(match o.ended_by {
-        qemu_sun4v::EndedBy::EndMarker(_) | qemu_sun4v::EndedBy::Quit => ExitCode::SUCCESS,
-        qemu_sun4v::EndedBy::Exited(Some(0)) => ExitCode::SUCCESS,
-        _ => ExitCode::FAILURE,
-    })
+    run_interactive(&q, &[END_MARKER], timeout)
 }
 
 /// `run --guest openboot`: Sun's OpenBoot on our hypervisor, or Sun's reference chain.
@@ -603,14 +591,14 @@ fn run_openboot(ws: &Path, opts: &Opts, disk: Option<PathBuf>) -> Result<ExitCod
         }
     );
     let markers: &[&str] = if reference { &[] } else { &[END_MARKER] };
-    let o = q
-        .run_interactive(markers, timeout)
-        .map_err(|e| e.to_string())?;
-    eprintln!(
-        "\nxtask: {} after {:.1} s",
-        o.ended_by,
-        o.elapsed.as_secs_f64()
-    );
+    run_interactive(&q, markers, timeout)
+}
+
+/// Runs QEMU on the terminal until an end marker, Ctrl-], or the `--timeout` the user gave;
+/// any of those is a success, QEMU dying is not.
+fn run_interactive(q: &Qemu, markers: &[&str], timeout: Option<Duration>) -> Result<ExitCode, String> {
+    let o = q.run_interactive(markers, timeout).map_err(|e| e.to_string())?;
+    eprintln!("\nxtask: {} after {:.1} s", o.ended_by, o.elapsed.as_secs_f64());
     Ok(match o.ended_by {
         qemu_sun4v::EndedBy::EndMarker(_) | qemu_sun4v::EndedBy::Quit | qemu_sun4v::EndedBy::Exited(Some(0)) => {
             ExitCode::SUCCESS
