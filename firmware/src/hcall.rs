@@ -169,6 +169,7 @@ pub fn core_trap(cx: &mut Context<'_>, frame: &TrapFrame) -> Outcome {
 /// negotiated API versions answer `EBADTRAP`; known functions without a handler answer
 /// `ENOTSUPPORTED` — none of the offered group versions has such a function (the host test
 /// `every_offered_function_has_a_handler` calls each one).
+#[inline(always)] // one hypervisor window per hypercall (Hypervisor::handle_trap)
 pub fn fast_trap(cx: &mut Context<'_>, frame: &TrapFrame) -> Outcome {
     let function = frame.o[5];
     let o = &frame.o;
@@ -187,6 +188,7 @@ pub fn fast_trap(cx: &mut Context<'_>, frame: &TrapFrame) -> Outcome {
 /// Runs the handler of fast-trap `function` with the guest's `%o` registers; `None` when
 /// the function has none (cpu_poke, which is Core 1.6, and the groups not offered: INTR 2.0,
 /// PCI, LDC, SVC, NCS, the performance groups, DIAG).
+#[inline(always)]
 fn dispatch(cx: &mut Context<'_>, function: u64, o: &[u64; 8]) -> Option<Outcome> {
     Some(match function {
         hcall::MACH_EXIT => Outcome::Exit(o[0]),

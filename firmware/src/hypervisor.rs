@@ -174,6 +174,11 @@ impl Hypervisor {
     }
 
     /// Handles one trap from the guest running on vCPU `vcpu`.
+    ///
+    /// Inlined into the arch layer's trap entry, with the fast-trap dispatch, so that a
+    /// hypercall runs in one hypervisor window: every further window costs a stash of
+    /// the guest's (docs/architecture.md, "Register windows").
+    #[inline(always)]
     pub fn handle_trap(&mut self, hw: &mut dyn Hardware, vcpu: usize, frame: &mut TrapFrame) -> Action {
         frame.resume = RESUME_DONE;
         #[cfg(hv_stats)]

@@ -38,6 +38,8 @@ pub struct TrapFrame {
     /// Revector trap type.
     pub target_tt: u64,
     /// IMMU tag access register at entry (`VA & !0x1fff | ctx` of the last ITLB miss).
+    /// This and the other MMU registers below are read for trap types below 0x180 only:
+    /// hypercalls leave them as the last MMU trap set them.
     pub i_tag_access: u64,
     /// DMMU tag access register at entry (last DTLB miss or protection fault).
     pub d_tag_access: u64,

@@ -53,6 +53,7 @@ fn run_tests(base: u64, size: u64) -> ! {
     soft_state_calls(base, size);
     registers_survive_hypercalls();
     windows_survive_hypercalls();
+    crate::windows::run();
     revectored_trap();
     crate::mmu_tests::run(base, size);
     let failed = failures();

@@ -62,11 +62,27 @@
     ! 0x080 spill_0_normal
     SPILL_WINDOW_64
     .org    \base + 0x84 * 32
-    UNEXPECTED_N 0x3c               ! 0x084-0x0bf
+    UNEXPECTED_N 4                  ! 0x084-0x087
+    ENTRY   window_handler_spill    ! 0x088 spill_2_normal (window tests, windows.s)
+    .org    \base + 0x8c * 32
+    ENTRY   window_repro_spill      ! 0x08c spill_3_normal (window tests)
+    .org    \base + 0x90 * 32
+    UNEXPECTED_N 0x18               ! 0x090-0x0a7
+    ENTRY   window_handler_spill    ! 0x0a8 spill_2_other (window tests)
+    .org    \base + 0xac * 32
+    UNEXPECTED_N 0x14               ! 0x0ac-0x0bf
     ! 0x0c0 fill_0_normal
     FILL_WINDOW_64
     .org    \base + 0xc4 * 32
-    UNEXPECTED_N 0x4c               ! 0x0c4-0x10f
+    UNEXPECTED_N 4                  ! 0x0c4-0x0c7
+    ENTRY   window_handler_fill     ! 0x0c8 fill_2_normal (window tests)
+    .org    \base + 0xcc * 32
+    FILL_WINDOW_64                  ! 0x0cc fill_3_normal (window tests)
+    .org    \base + 0xd0 * 32
+    UNEXPECTED_N 0x18               ! 0x0d0-0x0e7
+    ENTRY   window_handler_fill     ! 0x0e8 fill_2_other (window tests)
+    .org    \base + 0xec * 32
+    UNEXPECTED_N 0x24               ! 0x0ec-0x10f
     ENTRY   guest_user_return       ! 0x110 ta 0x10: user mode hands back to the kernel
     UNEXPECTED_N 0xef               ! 0x111-0x1ff
 .endm
@@ -203,9 +219,25 @@ guest_trap_rust:
 1:  restore
     retry
 
-! Any other trap: report it from Rust (which exits).
+! Any other trap: report it from Rust (which exits), on a stack of its own (the trap may
+! come from code whose %sp is not a stack, such as the window tests').
 guest_unexpected:
     rdpr    %tt, %o0
     rdpr    %tpc, %o1
-    call    guest_unexpected_trap
     rdpr    %tl, %o2
+    wrpr    %g0, 0, %tl             ! the report may take window traps of its own
+    wrpr    %g0, 0, %wstate         ! the usual handlers, every window free
+    wrpr    %g0, 6, %cansave
+    wrpr    %g0, 0, %canrestore
+    wrpr    %g0, 0, %otherwin
+    wrpr    %g0, 7, %cleanwin
+    SETX    guest_unexpected_stack, %g2, %g1
+    add     %g1, 8192 - 2047 - 192, %sp
+    call    guest_unexpected_trap
+    nop
+
+.section .bss
+.balign 16
+guest_unexpected_stack:
+    .skip   8192
+.previous

@@ -25,3 +25,5 @@ mod mmu_tests;
 mod bench;
 #[cfg(target_arch = "sparc64")]
 mod fault;
+#[cfg(target_arch = "sparc64")]
+mod windows;

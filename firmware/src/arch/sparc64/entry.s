@@ -1,13 +1,16 @@
 ! The hypervisor's assembly: reset entry, the hyperprivileged trap table, the trap
 ! entry/exit path, register-window handling and guest entry.
 !
-! Register windows. The guest and the hypervisor share the register file. On entry the
-! guest's restorable and "other" windows (CANRESTORE + OTHERWIN), and then the trapping
-! window itself, are all marked OTHER, with WSTATE.OTHER = 1: if the hypervisor's Rust code
-! needs those windows, spill_1_other saves them into the strand's window stash (never to
-! the guest's stack, which may be a virtual address). The hypervisor's own windows spill
-! to its stack with WSTATE.NORMAL = 0. On exit the stashed windows are loaded back and the
-! guest's window registers restored exactly.
+! Register windows. The guest and the hypervisor share the register file, and every window
+! is the guest's whatever its window registers say (a spill or fill handler, or code that
+! wrote %cwp, has live windows that CANSAVE counts as free). The trap path saves the
+! trapping window's %o in the trap frame and stashes the registers of the windows after it
+! that the hypervisor enters: c+1's locals and %o at entry, c+2's locals at the first
+! spill, and from c+3 on each window as spill_1_other spills it (WSTATE.OTHER = 1) into the
+! strand's stash, never to the guest's stack, which may be a virtual address. The
+! hypervisor's own windows spill to its stack (WSTATE.NORMAL = 0). On exit everything is
+! loaded back and the window registers restored exactly. docs/architecture.md, "Register
+! windows", explains why this holds for every window state.
 !
 ! Hyperprivileged register access is hand-encoded: LLVM's SPARC assembler has no
 ! rdhpr/wrhpr. `rdhpr %hpr, %rd` = 0x80000000 | rd << 25 | 0x29 << 19 | hpr << 14;
@@ -179,35 +182,7 @@ hv_trap_table:
     TRAP_COMMON_N 0x20              ! 0x084-0x0a3
 
     ! 0x0a4 spill_1_other: a guest window, into the strand's window stash.
-    STRAND  %g1
-    ldx     [%g1 + {S_IN_HV}], %g2
-    brz,pn  %g2, hv_trap_common
-    ldx     [%g1 + {S_STASH_COUNT}], %g2
-    mulx    %g2, {STASH_ENTRY}, %g3
-    add     %g3, %g1, %g3
-    add     %g3, {S_STASH}, %g3     ! %g3 = &stash[count]
-    add     %g2, 1, %g2
-    stx     %g2, [%g1 + {S_STASH_COUNT}]
-    rdpr    %cwp, %g2
-    stx     %g2, [%g3 + 0x00]
-    stx     %l0, [%g3 + 0x08]
-    stx     %l1, [%g3 + 0x10]
-    stx     %l2, [%g3 + 0x18]
-    stx     %l3, [%g3 + 0x20]
-    stx     %l4, [%g3 + 0x28]
-    stx     %l5, [%g3 + 0x30]
-    stx     %l6, [%g3 + 0x38]
-    stx     %l7, [%g3 + 0x40]
-    stx     %i0, [%g3 + 0x48]
-    stx     %i1, [%g3 + 0x50]
-    stx     %i2, [%g3 + 0x58]
-    stx     %i3, [%g3 + 0x60]
-    stx     %i4, [%g3 + 0x68]
-    stx     %i5, [%g3 + 0x70]
-    stx     %i6, [%g3 + 0x78]
-    stx     %i7, [%g3 + 0x80]
-    saved
-    retry
+    ba,a    hv_spill_other
     .org    hv_trap_table + 0xa8 * 32
 
     TRAP_COMMON_N 0x18              ! 0x0a8-0x0bf
@@ -260,8 +235,8 @@ hv_trap_common:
     stx     %o5, [%g1 + {F_O} + 0x28]
     stx     %o6, [%g1 + {F_O} + 0x30]
     stx     %o7, [%g1 + {F_O} + 0x38]
-    rdpr    %tt, %g2
-    stx     %g2, [%g1 + {F_TT}]
+    rdpr    %tt, %g6
+    stx     %g6, [%g1 + {F_TT}]
     rdpr    %tl, %g2
     stx     %g2, [%g1 + {F_TL}]
     rdpr    %tpc, %g2
@@ -272,6 +247,9 @@ hv_trap_common:
     stx     %g2, [%g1 + {F_TSTATE}]
     rdpr    %tba, %g2
     stx     %g2, [%g1 + {F_TBA}]
+    cmp     %g6, 0x180              ! hypercalls (trap type 0x180 on) need no MMU
+                                    ! registers
+    bgeu,pt %xcc, 1f
     mov     0x30, %g3
     ldxa    [%g3] 0x50, %g2         ! IMMU tag access
     stx     %g2, [%g1 + {F_I_TAG_ACCESS}]
@@ -285,7 +263,7 @@ hv_trap_common:
     mov     0x20, %g3
     ldxa    [%g3] 0x58, %g2         ! DMMU fault address
     stx     %g2, [%g1 + {F_D_SFAR}]
-    rdpr    %cwp, %g2
+1:  rdpr    %cwp, %g2
     stx     %g2, [%g1 + {S_CWP}]
     rdpr    %cansave, %g2
     stx     %g2, [%g1 + {S_CANSAVE}]
@@ -298,50 +276,58 @@ hv_trap_common:
     andn    %g5, 7, %g5
     add     %g2, %g3, %g6
     add     %g6, %g4, %g6
-    sub     %g6, 6, %g6
+    sub     %g6, {NWINDOWS} - 2, %g6
     or      %g5, %g6, %g5
     brz,pt  %g5, 1f
     stx     %g0, [%g1 + {F_BAD_WINDOWS}]
     mov     1, %g5                  ! a guest that broke its window registers: its
     stx     %g5, [%g1 + {F_BAD_WINDOWS}]    ! windows are lost, it has failed
-    wrpr    %g0, 6, %cansave
-    clr     %g3
-    clr     %g4
 1:  rdpr    %cleanwin, %g2
     stx     %g2, [%g1 + {S_CLEANWIN}]
     rdpr    %wstate, %g2
     stx     %g2, [%g1 + {S_WSTATE}]
     stx     %g0, [%g1 + {S_STASH_COUNT}]
-    add     %g3, %g4, %g4           ! every guest window is "other"
-    wrpr    %g4, %otherwin
+    ! Every window is the guest's. The hypervisor runs in the trapping window c (its %o
+    ! are saved above) and from c+1 on. The entry stashes c+1's locals and %o (= c+2's
+    ! %i; c+1's %i are c's %o); the first spill stashes c+2's locals (hv_spill_other),
+    ! and every spill the window it spills: the windows from c+3 on are OTHER.
+    rdpr    %cwp, %g2
+    add     %g2, 1, %g3
+    and     %g3, {NWINDOWS} - 1, %g3
+    wrpr    %g3, %cwp               ! c+1
+    stx     %l0, [%g1 + {S_ENTRY_WINDOWS} + 0x00]
+    stx     %l1, [%g1 + {S_ENTRY_WINDOWS} + 0x08]
+    stx     %l2, [%g1 + {S_ENTRY_WINDOWS} + 0x10]
+    stx     %l3, [%g1 + {S_ENTRY_WINDOWS} + 0x18]
+    stx     %l4, [%g1 + {S_ENTRY_WINDOWS} + 0x20]
+    stx     %l5, [%g1 + {S_ENTRY_WINDOWS} + 0x28]
+    stx     %l6, [%g1 + {S_ENTRY_WINDOWS} + 0x30]
+    stx     %l7, [%g1 + {S_ENTRY_WINDOWS} + 0x38]
+    stx     %o0, [%g1 + {S_ENTRY_WINDOWS} + 0x40]
+    stx     %o1, [%g1 + {S_ENTRY_WINDOWS} + 0x48]
+    stx     %o2, [%g1 + {S_ENTRY_WINDOWS} + 0x50]
+    stx     %o3, [%g1 + {S_ENTRY_WINDOWS} + 0x58]
+    stx     %o4, [%g1 + {S_ENTRY_WINDOWS} + 0x60]
+    stx     %o5, [%g1 + {S_ENTRY_WINDOWS} + 0x68]
+    stx     %o6, [%g1 + {S_ENTRY_WINDOWS} + 0x70]
+    stx     %o7, [%g1 + {S_ENTRY_WINDOWS} + 0x78]
+    wrpr    %g2, %cwp               ! c
+    wrpr    %g0, 1, %cansave        ! c+1 free, c+2 reserved, c+3 .. c+7 OTHER
     wrpr    %g0, 0, %canrestore
-    wrpr    %g0, 7, %cleanwin       ! the hypervisor needs no clean windows
+    wrpr    %g0, {NWINDOWS} - 3, %otherwin
+    wrpr    %g0, {NWINDOWS} - 1, %cleanwin  ! the hypervisor needs no clean windows
     wrpr    %g0, 8, %wstate         ! OTHER = 1 (stash), NORMAL = 0 (hypervisor stack)
-    save                            ! may stash the oldest guest window
-    STRAND  %g1                     ! again: on a T1 at MAXGL the stash handler shares %g1
-    rdpr    %otherwin, %g2          ! the trapping window is the guest's too
-    add     %g2, 1, %g2
-    wrpr    %g2, %otherwin
-    wrpr    %g0, 0, %canrestore
     ldx     [%g1 + {S_STACK_TOP}], %sp
     call    hv_trap                 ! hv_trap(&mut StrandState); returns to resume
     mov     %g1, %o0
 
-    ! Back in the hypervisor's first window (the guest's %o are our %i).
+    ! Back in window c.
     STRAND  %g1
-    ldx     [%g1 + {F_O} + 0x00], %i0
-    ldx     [%g1 + {F_O} + 0x08], %i1
-    ldx     [%g1 + {F_O} + 0x10], %i2
-    ldx     [%g1 + {F_O} + 0x18], %i3
-    ldx     [%g1 + {F_O} + 0x20], %i4
-    ldx     [%g1 + {F_O} + 0x28], %i5
-    ldx     [%g1 + {F_O} + 0x30], %i6
-    ldx     [%g1 + {F_O} + 0x38], %i7
     ldx     [%g1 + {S_STASH_COUNT}], %g2
+    brz,pt  %g2, 3f                 ! nothing spilled: c+2 was not entered
+    ldx     [%g1 + {S_CWP}], %g5
     add     %g1, {S_STASH}, %g3
-1:  brz,pn  %g2, 2f                 ! load every stashed guest window back
-    nop
-    ldx     [%g3 + 0x00], %g4
+1:  ldx     [%g3 + 0x00], %g4       ! load every stashed guest window back
     wrpr    %g4, %cwp
     ldx     [%g3 + 0x08], %l0
     ldx     [%g3 + 0x10], %l1
@@ -359,11 +345,48 @@ hv_trap_common:
     ldx     [%g3 + 0x70], %i5
     ldx     [%g3 + 0x78], %i6
     ldx     [%g3 + 0x80], %i7
-    add     %g3, {STASH_ENTRY}, %g3
-    ba      1b
     sub     %g2, 1, %g2
-2:  ldx     [%g1 + {S_CWP}], %g2
-    wrpr    %g2, %cwp
+    brnz,pt %g2, 1b
+    add     %g3, {STASH_ENTRY}, %g3
+    add     %g5, 2, %g3             ! c+2's locals
+    and     %g3, {NWINDOWS} - 1, %g3
+    wrpr    %g3, %cwp
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x80], %l0
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x88], %l1
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x90], %l2
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x98], %l3
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0xa0], %l4
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0xa8], %l5
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0xb0], %l6
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0xb8], %l7
+3:  add     %g5, 1, %g3             ! c+1's locals and %o
+    and     %g3, {NWINDOWS} - 1, %g3
+    wrpr    %g3, %cwp
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x00], %l0
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x08], %l1
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x10], %l2
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x18], %l3
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x20], %l4
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x28], %l5
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x30], %l6
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x38], %l7
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x40], %o0
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x48], %o1
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x50], %o2
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x58], %o3
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x60], %o4
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x68], %o5
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x70], %o6
+    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x78], %o7
+    wrpr    %g5, %cwp               ! c: its %o from the trap frame
+    ldx     [%g1 + {F_O} + 0x00], %o0
+    ldx     [%g1 + {F_O} + 0x08], %o1
+    ldx     [%g1 + {F_O} + 0x10], %o2
+    ldx     [%g1 + {F_O} + 0x18], %o3
+    ldx     [%g1 + {F_O} + 0x20], %o4
+    ldx     [%g1 + {F_O} + 0x28], %o5
+    ldx     [%g1 + {F_O} + 0x30], %o6
+    ldx     [%g1 + {F_O} + 0x38], %o7
     ldx     [%g1 + {S_CANSAVE}], %g2
     wrpr    %g2, %cansave
     ldx     [%g1 + {S_CANRESTORE}], %g2
@@ -395,6 +418,54 @@ hv_trap_common:
     wrpr    %g0, 0x14, %pstate      ! PRIV | PEF, as a trap sets them
     jmp     %g2
     WRHPR   0, 0                    ! delay slot: %hpstate = 0, the guest's mode
+
+! spill_1_other: a guest window into the strand's window stash (never to the guest's
+! stack, which may be a virtual address). The first spill of a trap (the hypervisor
+! leaving c+1 for c+2, spilling c+3) also stashes c+2's locals, which the entry path left
+! in place.
+hv_spill_other:
+    STRAND  %g1
+    ldx     [%g1 + {S_IN_HV}], %g2
+    brz,pn  %g2, hv_trap_common     ! a guest spill at TL > MAXPTL: not ours
+    ldx     [%g1 + {S_STASH_COUNT}], %g2
+    brnz,pt %g2, 1f
+    rdpr    %cwp, %g4
+    sub     %g4, 1, %g3
+    and     %g3, {NWINDOWS} - 1, %g3
+    wrpr    %g3, %cwp               ! c+2
+    stx     %l0, [%g1 + {S_ENTRY_WINDOWS} + 0x80]
+    stx     %l1, [%g1 + {S_ENTRY_WINDOWS} + 0x88]
+    stx     %l2, [%g1 + {S_ENTRY_WINDOWS} + 0x90]
+    stx     %l3, [%g1 + {S_ENTRY_WINDOWS} + 0x98]
+    stx     %l4, [%g1 + {S_ENTRY_WINDOWS} + 0xa0]
+    stx     %l5, [%g1 + {S_ENTRY_WINDOWS} + 0xa8]
+    stx     %l6, [%g1 + {S_ENTRY_WINDOWS} + 0xb0]
+    stx     %l7, [%g1 + {S_ENTRY_WINDOWS} + 0xb8]
+    wrpr    %g4, %cwp               ! the window to spill
+1:  mulx    %g2, {STASH_ENTRY}, %g3
+    add     %g3, %g1, %g3
+    add     %g3, {S_STASH}, %g3     ! %g3 = &stash[count]
+    add     %g2, 1, %g2
+    stx     %g2, [%g1 + {S_STASH_COUNT}]
+    stx     %g4, [%g3 + 0x00]
+    stx     %l0, [%g3 + 0x08]
+    stx     %l1, [%g3 + 0x10]
+    stx     %l2, [%g3 + 0x18]
+    stx     %l3, [%g3 + 0x20]
+    stx     %l4, [%g3 + 0x28]
+    stx     %l5, [%g3 + 0x30]
+    stx     %l6, [%g3 + 0x38]
+    stx     %l7, [%g3 + 0x40]
+    stx     %i0, [%g3 + 0x48]
+    stx     %i1, [%g3 + 0x50]
+    stx     %i2, [%g3 + 0x58]
+    stx     %i3, [%g3 + 0x60]
+    stx     %i4, [%g3 + 0x68]
+    stx     %i5, [%g3 + 0x70]
+    stx     %i6, [%g3 + 0x78]
+    stx     %i7, [%g3 + 0x80]
+    saved
+    retry
 
 hv_fast_trap:                       ! %g1 strand, %g2 vCPU id
     cmp     %o5, 0x16

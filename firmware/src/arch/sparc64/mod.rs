@@ -19,8 +19,9 @@ pub const MAX_STRANDS: usize = platform::T1_STRANDS as usize;
 /// `Hypervisor` tables by value a few times).
 pub const STACK_SHIFT: u32 = 18;
 const STACK_SIZE: usize = 1 << STACK_SHIFT;
-/// Register windows a strand can stash: every guest window plus the trapping one.
-const STASH_WINDOWS: usize = 8;
+/// Windows the trap path marks OTHER, which spill_1_other may stash: all but the trapping
+/// window and the two after it, which the entry path stashes itself (`entry_windows`).
+const STASH_WINDOWS: usize = platform::NWINDOWS as usize - 3;
 /// One stashed window: its CWP, then %l0–%l7 and %i0–%i7.
 type StashedWindow = [u64; 17];
 
@@ -39,6 +40,10 @@ pub struct StrandState {
     saved_wstate: u64,
     /// Guest windows stashed by spill_1_other during this trap.
     stash_count: u64,
+    /// The guest registers of the two windows after the trapping one, which the
+    /// hypervisor's first two windows use: window c+1's locals and `%o` (= c+2's `%i`),
+    /// then c+2's locals.
+    entry_windows: [u64; 24],
     /// Non-zero while the hypervisor runs (a trap then is the hypervisor's own fault).
     in_hv: u64,
     /// Biased %sp at the top of this strand's stack.
@@ -130,6 +135,8 @@ core::arch::global_asm!(
     S_STACK_TOP = const offset_of!(StrandState, stack_top),
     S_STRAND_ID = const offset_of!(StrandState, strand_id),
     S_STASH = const offset_of!(StrandState, stash),
+    S_ENTRY_WINDOWS = const offset_of!(StrandState, entry_windows),
+    NWINDOWS = const platform::NWINDOWS,
     S_FAST_MYID = const offset_of!(StrandState, fast) + offset_of!(FastState, myid),
     S_MEM_BASE = const offset_of!(StrandState, fast) + offset_of!(FastState, mem_base),
     S_MEM_END = const offset_of!(StrandState, fast) + offset_of!(FastState, mem_end),
