@@ -16,6 +16,14 @@ fn main() {
     if std::env::var("HV_TRACE").as_deref() == Ok("1") {
         println!("cargo:rustc-cfg=hv_trace");
     }
+    // HV_NO_FAST=1: every assembly fast path (TLB misses, cpu_myid, cons_putchar,
+    // cons_getchar, ta 0x83/0x84) enters the common path instead, so the Rust handlers
+    // answer everything (`cargo xtask test` runs the test guest on both builds and compares).
+    println!("cargo:rerun-if-env-changed=HV_NO_FAST");
+    println!("cargo:rustc-check-cfg=cfg(hv_no_fast)");
+    if std::env::var("HV_NO_FAST").as_deref() == Ok("1") {
+        println!("cargo:rustc-cfg=hv_no_fast");
+    }
     if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("sparc64") {
         println!("cargo:rustc-link-arg-bins=-T{dir}/link.ld");
     }

@@ -194,6 +194,11 @@ pub struct Case {
     pub icount: Option<u32>,
     /// Extra QEMU arguments.
     pub qemu_args: Vec<String>,
+    /// Which build of the hypervisor runs the case (`hypervisor`).
+    pub hypervisor: HypervisorBuild,
+    /// A case of the same run whose console output this one must repeat line for line
+    /// (`same_output_as`).
+    pub same_output_as: Option<String>,
     /// Lines of `expected.txt`, which must appear in this order.
     pub expected: Vec<String>,
     /// Case-specific and shared forbidden text (minus `allow`).
@@ -217,7 +222,29 @@ const KNOWN_KEYS: &[&str] = &[
     "icount",
     "qemu_args",
     "allow",
+    "hypervisor",
+    "same_output_as",
 ];
+
+/// A build of our hypervisor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum HypervisorBuild {
+    /// The normal build, with the assembly fast paths.
+    #[default]
+    Standard,
+    /// `HV_NO_FAST=1`: every trap takes the common path to the Rust handlers.
+    NoFast,
+}
+
+impl HypervisorBuild {
+    fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "standard" => Ok(HypervisorBuild::Standard),
+            "no-fast" => Ok(HypervisorBuild::NoFast),
+            _ => Err(format!("`hypervisor` must be \"standard\" or \"no-fast\", not `{s}`")),
+        }
+    }
+}
 
 const FILE_NAMES: &[&str] = &[
     "reset.bin",
@@ -384,6 +411,11 @@ impl Case {
                 input.push(InputStep::new(field("after")?, field("send")?));
             }
         }
+        let hypervisor = get_str("hypervisor")?
+            .map(|h| HypervisorBuild::parse(&h))
+            .transpose()
+            .map_err(|e| format!("case.toml: {e}"))?
+            .unwrap_or_default();
         let guest_image = get_str("guest_image")?;
         if guest_image.is_some() && (t.contains_key("firmware_dir") || t.contains_key("config")) {
             return Err(
@@ -417,6 +449,8 @@ impl Case {
             drive: get_str("drive")?,
             icount,
             qemu_args,
+            hypervisor,
+            same_output_as: get_str("same_output_as")?,
             expected,
             forbidden: all_forbidden,
         })
@@ -585,8 +619,13 @@ impl Env {
 /// Produces the firmware set for an ldom-config file (the xtask builds the hypervisor and
 /// guests and runs the config compiler).
 pub trait FirmwareSource {
-    /// The firmware set and the partition RAM size for `config` (an absolute path).
-    fn firmware_set(&mut self, config: &Path) -> Result<(FirmwareSet, u64), String>;
+    /// The firmware set and the partition RAM size for `config` (an absolute path), with
+    /// the hypervisor `build`.
+    fn firmware_set(
+        &mut self,
+        config: &Path,
+        build: HypervisorBuild,
+    ) -> Result<(FirmwareSet, u64), String>;
 }
 
 /// The result of one case.
@@ -632,13 +671,13 @@ fn prepare(
                 .and_then(|_| std::fs::write(&config, single_guest_config(&img)))
                 .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
             let (set, ram) = src
-                .firmware_set(&config)
+                .firmware_set(&config, case.hypervisor)
                 .map_err(|e| format!("building the firmware set for {img:?}: {e}"))?;
             (set, Some(ram))
         }
         (None, None) => {
             let config = env.workspace.join(&case.config);
-            let (set, ram) = src.firmware_set(&config).map_err(|e| {
+            let (set, ram) = src.firmware_set(&config, case.hypervisor).map_err(|e| {
                 format!(
                     "building the firmware set for {}: {e}",
                     case.config.display()
@@ -744,6 +783,24 @@ pub fn run_case(
     (verdict, Some(outcome))
 }
 
+/// The first line where two console outputs differ (carriage returns ignored), or `None`.
+pub fn first_difference(reference: &str, output: &str) -> Option<String> {
+    let lines = |s: &str| -> Vec<String> { s.lines().map(|l| l.replace('\r', "")).collect() };
+    let (a, b) = (lines(reference), lines(output));
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        if x != y {
+            return Some(format!("line {}: `{y}`, expected `{x}`", i + 1));
+        }
+    }
+    match a.len().cmp(&b.len()) {
+        std::cmp::Ordering::Equal => None,
+        std::cmp::Ordering::Less => Some(format!("extra line {}: `{}`", a.len() + 1, b[a.len()])),
+        std::cmp::Ordering::Greater => {
+            Some(format!("line {} missing: `{}`", b.len() + 1, a[b.len()]))
+        }
+    }
+}
+
 /// Counts of a harness run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -782,11 +839,26 @@ pub fn run_all(
         cases.len(),
         if cases.len() == 1 { "" } else { "s" }
     );
+    let mut outputs: BTreeMap<String, String> = BTreeMap::new();
     for case in cases {
         let _ = write!(out, "test qemu::{} ... ", case.name);
         let _ = out.flush();
         let t = Instant::now();
-        let (verdict, outcome) = run_case(case, env, src);
+        let (mut verdict, outcome) = run_case(case, env, src);
+        if let (Verdict::Pass, Some(other), Some(o)) = (&verdict, &case.same_output_as, &outcome) {
+            verdict = match outputs.get(other) {
+                None => Verdict::Fail(format!(
+                    "same_output_as: case `{other}` did not run (or did not pass) in this run"
+                )),
+                Some(reference) => match first_difference(reference, &o.output) {
+                    None => Verdict::Pass,
+                    Some(d) => Verdict::Fail(format!("output differs from case `{other}`: {d}")),
+                },
+            };
+        }
+        if let (Verdict::Pass, Some(o)) = (&verdict, &outcome) {
+            outputs.insert(case.name.clone(), o.output.clone());
+        }
         match verdict {
             Verdict::Pass => {
                 s.passed += 1;
@@ -1049,9 +1121,34 @@ mod tests {
 
     struct Fake(Result<(FirmwareSet, u64), String>);
     impl FirmwareSource for Fake {
-        fn firmware_set(&mut self, _: &Path) -> Result<(FirmwareSet, u64), String> {
+        fn firmware_set(
+            &mut self,
+            _: &Path,
+            _: HypervisorBuild,
+        ) -> Result<(FirmwareSet, u64), String> {
             self.0.clone()
         }
+    }
+
+    #[test]
+    fn outputs_compared_line_by_line() {
+        assert_eq!(first_difference("a\r\nb\n", "a\nb\n"), None);
+        assert_eq!(
+            first_difference("a\nb\n", "a\nc\n").as_deref(),
+            Some("line 2: `c`, expected `b`")
+        );
+        assert_eq!(
+            first_difference("a\n", "a\nb\n").as_deref(),
+            Some("extra line 2: `b`")
+        );
+        assert_eq!(
+            first_difference("a\nb\n", "a\n").as_deref(),
+            Some("line 2 missing: `b`")
+        );
+        let c = case("hypervisor = \"no-fast\"\nsame_output_as = \"boot-basic\"", "a", "").unwrap();
+        assert_eq!(c.hypervisor, HypervisorBuild::NoFast);
+        assert_eq!(c.same_output_as.as_deref(), Some("boot-basic"));
+        assert!(case("hypervisor = \"fast\"", "a", "").is_err());
     }
 
     #[test]

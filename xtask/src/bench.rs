@@ -32,7 +32,7 @@ pub fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
         None => ws.join("tests").join("configs").join("bench.toml"),
     };
     let mut b = Builder::new(ws.clone());
-    let (set, ram) = tests::FirmwareSource::firmware_set(&mut b, &config)?;
+    let (set, ram) = tests::FirmwareSource::firmware_set(&mut b, &config, tests::HypervisorBuild::Standard)?;
     let dir = ws.join("target").join("fw").join("bench");
     set.write_to(&dir)?;
     let qemu = Qemu::new(&dir).memory(ram).extra_arg("-icount").extra_arg("shift=0,sleep=off");

@@ -26,7 +26,7 @@ mod linux;
 mod measure;
 
 use qemu_sun4v::{elf_to_raw, FirmwareSet, Qemu, END_MARKER, PROM_BASE};
-use tests::{Env, FirmwareSource};
+use tests::{Env, FirmwareSource, HypervisorBuild};
 
 pub(crate) const USAGE: &str = "\
 usage: cargo xtask <command> [options]
@@ -286,32 +286,39 @@ fn cargo() -> String {
 /// Builds the hypervisor, the guests and the configurations; caches everything.
 pub(crate) struct Builder {
     ws: PathBuf,
-    firmware: Option<Result<Vec<u8>, String>>,
+    firmware: HashMap<HypervisorBuild, Result<Vec<u8>, String>>,
     guests: HashMap<(String, u64), Vec<u8>>,
-    sets: HashMap<PathBuf, Result<(FirmwareSet, u64), String>>,
+    sets: HashMap<(PathBuf, HypervisorBuild), Result<(FirmwareSet, u64), String>>,
 }
 
 impl Builder {
     fn new(ws: PathBuf) -> Self {
         Builder {
             ws,
-            firmware: None,
+            firmware: HashMap::new(),
             guests: HashMap::new(),
             sets: HashMap::new(),
         }
     }
 
-    fn target_dir(&self) -> PathBuf {
-        self.ws.join("target").join("sparc64")
+    /// The cargo target folder of a build (the `HV_NO_FAST` hypervisor has its own, so the
+    /// two builds do not rebuild each other).
+    fn target_dir(&self, hv: HypervisorBuild) -> PathBuf {
+        self.ws.join("target").join(match hv {
+            HypervisorBuild::Standard => "sparc64",
+            HypervisorBuild::NoFast => "sparc64-no-fast",
+        })
     }
 
     /// `cargo build --release -p PACKAGE` for the sparc64 target; returns the ELF of `bin`.
+    /// `hv` selects the hypervisor build (`HV_NO_FAST`); guests use the standard one.
     fn build_sparc64(
         &self,
         package: &str,
         bin: &str,
         guest_base: Option<u64>,
         guest_mode: Option<&str>,
+        hv: HypervisorBuild,
     ) -> Result<Vec<u8>, String> {
         let mut c = Command::new(cargo());
         c.current_dir(&self.ws)
@@ -330,9 +337,13 @@ impl Builder {
                 "-Zbuild-std-features=compiler-builtins-mem",
                 "-Zjson-target-spec",
             ])
-            .env("CARGO_TARGET_DIR", self.target_dir())
+            .env("CARGO_TARGET_DIR", self.target_dir(hv))
             .env("RUSTC_BOOTSTRAP", "1")
             .stdin(Stdio::null());
+        match hv {
+            HypervisorBuild::Standard => c.env_remove("HV_NO_FAST"),
+            HypervisorBuild::NoFast => c.env("HV_NO_FAST", "1"),
+        };
         match guest_base {
             Some(b) => {
                 c.env("GUEST_BASE", format!("{b:#x}"));
@@ -349,9 +360,10 @@ impl Builder {
                 c.env_remove("GUEST_MODE");
             }
         }
-        let what = match guest_base {
-            Some(b) => format!("{package} (GUEST_BASE={b:#x})"),
-            None => package.to_string(),
+        let what = match (guest_base, hv) {
+            (Some(b), _) => format!("{package} (GUEST_BASE={b:#x})"),
+            (None, HypervisorBuild::NoFast) => format!("{package} (HV_NO_FAST=1)"),
+            (None, HypervisorBuild::Standard) => package.to_string(),
         };
         eprintln!("xtask: building {what} for {TARGET_NAME}");
         let st = c.status().map_err(|e| format!("cannot run cargo: {e}"))?;
@@ -359,7 +371,7 @@ impl Builder {
             return Err(format!("building {what} for {TARGET_NAME} failed ({st})"));
         }
         let elf = self
-            .target_dir()
+            .target_dir(hv)
             .join(TARGET_NAME)
             .join("release")
             .join(bin);
@@ -367,16 +379,16 @@ impl Builder {
     }
 
     /// The raw hypervisor image (linked at the PROM base).
-    fn firmware_raw(&mut self) -> Result<Vec<u8>, String> {
-        if self.firmware.is_none() {
+    fn firmware_raw(&mut self, hv: HypervisorBuild) -> Result<Vec<u8>, String> {
+        if !self.firmware.contains_key(&hv) {
             let r = self
-                .build_sparc64("firmware", "firmware", None, None)
+                .build_sparc64("firmware", "firmware", None, None, hv)
                 .and_then(|elf| {
                     elf_to_raw(&elf, PROM_BASE).map_err(|e| format!("firmware ELF: {e}"))
                 });
-            self.firmware = Some(r);
+            self.firmware.insert(hv, r);
         }
-        self.firmware.clone().expect("set above")
+        self.firmware[&hv].clone()
     }
 
     fn guest_raw(&mut self, name: &str, realbase: u64) -> Result<Vec<u8>, String> {
@@ -397,14 +409,24 @@ impl Builder {
                         .join(", ")
                 )
             })?;
-        let elf = self.build_sparc64(package, bin, Some(realbase), Some(mode))?;
+        let elf = self.build_sparc64(
+            package,
+            bin,
+            Some(realbase),
+            Some(mode),
+            HypervisorBuild::Standard,
+        )?;
         let raw = elf_to_raw(&elf, realbase).map_err(|e| format!("{name} ELF: {e}"))?;
         self.guests.insert(key, raw.clone());
         Ok(raw)
     }
 
-    fn build_set(&mut self, config: &Path) -> Result<(FirmwareSet, u64), String> {
-        let raw = self.firmware_raw()?;
+    fn build_set(
+        &mut self,
+        config: &Path,
+        hv: HypervisorBuild,
+    ) -> Result<(FirmwareSet, u64), String> {
+        let raw = self.firmware_raw(hv)?;
         let config_dir = config
             .parent()
             .map(Path::to_path_buf)
@@ -421,15 +443,19 @@ impl Builder {
 }
 
 impl FirmwareSource for Builder {
-    fn firmware_set(&mut self, config: &Path) -> Result<(FirmwareSet, u64), String> {
-        let key = config
+    fn firmware_set(
+        &mut self,
+        config: &Path,
+        hv: HypervisorBuild,
+    ) -> Result<(FirmwareSet, u64), String> {
+        let path = config
             .canonicalize()
             .unwrap_or_else(|_| config.to_path_buf());
-        if let Some(r) = self.sets.get(&key) {
+        if let Some(r) = self.sets.get(&(path.clone(), hv)) {
             return r.clone();
         }
-        let r = self.build_set(&key);
-        self.sets.insert(key, r.clone());
+        let r = self.build_set(&path, hv);
+        self.sets.insert((path, hv), r.clone());
         r
     }
 }
@@ -507,7 +533,7 @@ fn openboot_on_ours(b: &mut Builder, sun: &Path) -> Result<(PathBuf, u64), Strin
         tests::single_guest_config(&sun.join("openboot.bin")),
     )
     .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
-    let (mut set, ram) = b.firmware_set(&config)?;
+    let (mut set, ram) = b.firmware_set(&config, HypervisorBuild::Standard)?;
     let nvram = sun.join("nvram1");
     set.nvram =
         Some(std::fs::read(&nvram).map_err(|e| format!("cannot read {}: {e}", nvram.display()))?);
@@ -547,7 +573,7 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     }
     let config = config_path(&ws, &opts)?;
     let mut b = Builder::new(ws.clone());
-    let (set, ram) = b.firmware_set(&config)?;
+    let (set, ram) = b.firmware_set(&config, HypervisorBuild::Standard)?;
     let stem = config
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -644,7 +670,7 @@ fn cmd_firmware(args: &[String]) -> Result<ExitCode, String> {
     ensure_prerequisites(false)?;
     let config = config_path(&ws, &opts)?;
     let mut b = Builder::new(ws);
-    let (set, ram) = b.firmware_set(&config)?;
+    let (set, ram) = b.firmware_set(&config, HypervisorBuild::Standard)?;
     let dir = PathBuf::from(out);
     let written = set.write_to(&dir)?;
     print_written(&dir, &written);
@@ -737,7 +763,7 @@ fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
     // Build every needed firmware set first, so build output does not interleave with
     // the test lines; errors are reported by the cases that need the set.
     let mut builder = Builder::new(ws.clone());
-    let mut configs: Vec<PathBuf> = cases
+    let mut configs: Vec<(PathBuf, HypervisorBuild)> = cases
         .iter()
         .filter(|c| {
             c.firmware_dir.is_none()
@@ -748,26 +774,27 @@ fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
                     tests::Requirement::Linux => env.linux_iso.is_some(),
                 })
         })
-        .map(|c| ws.join(&c.config))
+        .map(|c| (ws.join(&c.config), c.hypervisor))
         .collect();
-    configs.sort();
+    configs.sort_by(|a, b| a.0.cmp(&b.0));
     configs.dedup();
-    for c in &configs {
-        if let Err(e) = builder.firmware_set(c) {
+    for (c, hv) in &configs {
+        if let Err(e) = builder.firmware_set(c, *hv) {
             eprintln!("xtask: {e}");
         }
     }
     // Cases with `guest_image` generate their configuration; build the hypervisor now.
-    if cases.iter().any(|c| {
-        c.guest_image.is_some()
+    for c in &cases {
+        if c.guest_image.is_some()
             && c.requires.iter().all(|r| match r {
                 tests::Requirement::SunFirmware => env.sun_firmware.is_some(),
                 tests::Requirement::Silo => env.silo.is_some(),
                 tests::Requirement::Linux => env.linux_iso.is_some(),
             })
-    }) {
-        if let Err(e) = builder.firmware_raw() {
-            eprintln!("xtask: {e}");
+        {
+            if let Err(e) = builder.firmware_raw(c.hypervisor) {
+                eprintln!("xtask: {e}");
+            }
         }
     }
     let summary = tests::run_all(&cases, &env, &mut builder, &mut std::io::stdout());

@@ -165,9 +165,13 @@ hv_trap_table:
     TRAP_COMMON_N 0x64              ! 0x000-0x063
 
     ! 0x064 fast_instruction_access_MMU_miss, 0x068 fast_data_access_MMU_miss (BIG)
+    .if {FAST_PATHS}
     ba,a    hv_itlb_miss_fast
     .org    hv_trap_table + 0x68 * 32
     ba,a    hv_dtlb_miss_fast
+    .else
+    TRAP_COMMON_N 8                 ! 0x064-0x06b (HV_NO_FAST=1)
+    .endif
     .org    hv_trap_table + 0x6c * 32
     TRAP_COMMON_N 0x14              ! 0x06c-0x07f
 
@@ -200,6 +204,7 @@ hv_trap_table:
     ! 0x180 ta 0x80, fast trap. While the domain has Core 1.x (the per-strand myid is not
     ! -1), cpu_myid, cons_putchar and cons_getchar may be answered in assembly; everything
     ! else goes to the common path.
+    .if {FAST_PATHS}
     mov     0x20, %g1
     ldxa    [%g1] 0x4f, %g1
     ldx     [%g1 + {S_FAST_MYID}], %g2
@@ -212,6 +217,9 @@ hv_trap_table:
     ba,a    hv_mmu_map_addr_fast    ! 0x183 ta 0x83 mmu_map_addr
     .org    hv_trap_table + 0x184 * 32
     ba,a    hv_mmu_unmap_addr_fast  ! 0x184 ta 0x84 mmu_unmap_addr
+    .else
+    TRAP_COMMON_N 5                 ! 0x180-0x184 (HV_NO_FAST=1)
+    .endif
     .org    hv_trap_table + 0x185 * 32
     TRAP_COMMON_N 0x7a              ! 0x185-0x1fe
     TRAP_COMMON                     ! 0x1ff core trap

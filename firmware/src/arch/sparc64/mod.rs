@@ -101,6 +101,11 @@ struct FastState {
     perms: [[u64; 2]; crate::mmu::MAX_PERM_MAPPINGS],
 }
 
+/// 1: the trap table enters the assembly fast paths; 0 (`HV_NO_FAST=1` builds): every trap
+/// takes the common path to the Rust handlers, the reference the fast paths are tested
+/// against.
+const FAST_PATHS: u64 = if cfg!(hv_no_fast) { 0 } else { 1 };
+
 const STRAND_SIZE: usize = core::mem::size_of::<StrandState>();
 static_assertions::const_assert!(STRAND_SIZE < 4096);
 static_assertions::const_assert_eq!(offset_of!(StrandState, frame), 0);
@@ -137,6 +142,7 @@ core::arch::global_asm!(
     S_STASH = const offset_of!(StrandState, stash),
     S_ENTRY_WINDOWS = const offset_of!(StrandState, entry_windows),
     NWINDOWS = const platform::NWINDOWS,
+    FAST_PATHS = const FAST_PATHS,
     S_FAST_MYID = const offset_of!(StrandState, fast) + offset_of!(FastState, myid),
     S_MEM_BASE = const offset_of!(StrandState, fast) + offset_of!(FastState, mem_base),
     S_MEM_END = const offset_of!(StrandState, fast) + offset_of!(FastState, mem_end),
