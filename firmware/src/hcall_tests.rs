@@ -149,6 +149,10 @@ fn guest_faults_are_revectored_or_stop_the_domain() {
     frame.i_sfsr = 1 << 7;
     assert_eq!(b.handle(&mut frame), Action::Resume);
     assert_eq!((word(&b, 0x00), word(&b, 0x08)), (5, 0x4000_2004), "IFT, IFA");
+    // A real-translation miss at guest TL 2 cannot be delivered (the guest's handler would
+    // run at TL 3): the guest's failure, policy stop.
+    let mut frame = b.frame(0x3f, 3);
+    assert_eq!(b.handle(&mut frame), Action::Park);
     // A trap above MAXPTL is the guest's failure: policy stop.
     let mut frame = b.frame(0x10, 3);
     assert_eq!(b.handle(&mut frame), Action::Park);

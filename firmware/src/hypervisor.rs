@@ -225,13 +225,18 @@ impl Hypervisor {
             tt::FAST_DATA_ACCESS_PROTECTION => mmu::tlb_miss(&mut cx, MissKind::Protection, frame).into(),
             tt::INSTRUCTION_ACCESS_EXCEPTION => mmu::access_exception(&mut cx, true, frame).into(),
             tt::DATA_ACCESS_EXCEPTION => mmu::access_exception(&mut cx, false, frame).into(),
-            // MMU off and an address nothing answers at: a data / instruction access error.
-            tt::DATA_REAL_TRANSLATION_MISS => {
-                revector(frame, tt::DATA_ACCESS_ERROR);
-                return Action::Resume;
-            }
-            tt::INSTRUCTION_REAL_TRANSLATION_MISS => {
-                revector(frame, tt::INSTRUCTION_ACCESS_ERROR);
+            // MMU off and an address nothing answers at: a data / instruction access error,
+            // unless the guest's handler would run above MAXPTL.
+            tt::DATA_REAL_TRANSLATION_MISS | tt::INSTRUCTION_REAL_TRANSLATION_MISS => {
+                if frame.tl > platform::MAXPTL {
+                    return self.guest_failed(hw, vcpu, frame, "access error above MAXPTL");
+                }
+                let error = if frame.tt == tt::DATA_REAL_TRANSLATION_MISS {
+                    tt::DATA_ACCESS_ERROR
+                } else {
+                    tt::INSTRUCTION_ACCESS_ERROR
+                };
+                revector(frame, error);
                 return Action::Resume;
             }
             _ => return self.guest_failed(hw, vcpu, frame, "unexpected trap"),

@@ -78,6 +78,7 @@ const GUEST_IMAGES: &[(&str, &str, &str, &str)] = &[
     // The test guest that fails on purpose, to check the failure policies.
     ("fault-guest", "test-guest", "test-guest", "fault"),
     ("window-fault-guest", "test-guest", "test-guest", "fault-windows"),
+    ("tl2-miss-fault-guest", "test-guest", "test-guest", "fault-tl2-miss"),
 ];
 
 pub(crate) fn workspace() -> PathBuf {

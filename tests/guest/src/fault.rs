@@ -1,6 +1,8 @@
 //! The failing guest (`GUEST_MODE=fault`, image `fault-guest`): it takes a trap above
 //! MAXPTL on purpose (with `GUEST_MODE=fault-windows`, image `window-fault-guest`, it breaks
-//! its register-window registers and makes a hypercall instead), so that the QEMU cases `fault-stop`, `fault-reset` and
+//! its register-window registers and makes a hypercall instead; with
+//! `GUEST_MODE=fault-tl2-miss`, image `tl2-miss-fault-guest`, it takes a data TLB miss at
+//! TL 2 that the guest could only take at TL 3), so that the QEMU cases `fault-stop`, `fault-reset` and
 //! `fault-ignore` can check what each failure policy does. A word in guest memory outside
 //! the image survives the restart and tells the second run apart.
 
@@ -26,7 +28,12 @@ pub fn run(base: u64, size: u64) -> ! {
         }
         core::ptr::write_volatile(mark, MAGIC);
     }
-    #[cfg(not(guest_fault_windows))]
+    #[cfg(guest_fault_tl2_miss)]
+    {
+        say!("failing on purpose: a data TLB miss at TL 2 with no TSB entry");
+        crate::mmu_tests::miss_at_tl2(base, size);
+    }
+    #[cfg(not(any(guest_fault_windows, guest_fault_tl2_miss)))]
     {
         say!("failing on purpose: a trap at TL 2, which goes above MAXPTL");
         // SAFETY: the trap never returns here under any failure policy.

@@ -48,6 +48,7 @@ const VA_L: u64 = 0x3_0000_0000;
 const VA_UC: u64 = 0x2_0070_0000;
 const VA_UD: u64 = 0x2_0080_0000;
 const VA_UP: u64 = 0x2_0090_0000;
+const VA_CT: u64 = 0x2_00a0_0000;
 
 /// User context used with its own TSB.
 const USER_CTX: u64 = 5;
@@ -229,6 +230,28 @@ fn mmu_enable(on: bool) -> u64 {
     status
 }
 
+/// The MMU on (fault area, the image and the stack permanently mapped, an empty context-0
+/// TSB), then a load at TL 2 from a page with no TSB entry: the miss cannot be delivered
+/// to the guest (its handler would run at TL 3, above MAXPTL), so the domain has failed.
+#[cfg_attr(not(guest_fault_tl2_miss), allow(dead_code))]
+pub fn miss_at_tl2(base: u64, size: u64) {
+    let image_page = base & !(PAGE_4M - 1);
+    let stack_page = (base + size - 1) & !(PAGE_4M - 1);
+    let kernel = TTE_P | TTE_X | TTE_W;
+    // SAFETY: the fault area and TSB are this guest's buffers; the mappings are identity
+    // mappings of its own image and stack.
+    let ok = unsafe {
+        hv::mmu_fault_area_conf(FAULT_AREA.0.get() as u64).is_ok()
+            && hv::mmu_map_perm_addr(image_page, tte(image_page, SZ_4M, kernel), MAP_ID).is_ok()
+            && hv::mmu_map_perm_addr(stack_page, tte(stack_page, SZ_4M, kernel), MAP_ID).is_ok()
+            && hv::mmu_tsb_ctx0(1, descriptors(&[(0, 512, 0, 0x1, TSB_8K.ra())])).is_ok()
+    };
+    check("MMU set up for the TL 2 miss", ok && mmu_enable(true) == 0, format_args!(""));
+    TSB_8K.clear(VA_T, 13);
+    // SAFETY: the load misses; the hypervisor stops the domain (policy stop).
+    unsafe { core::arch::asm!("wrpr %g0, 2, %tl", "ldx [{a}], {v}", a = in(reg) VA_T, v = out(reg) _, options(nostack)) };
+}
+
 pub fn run(base: u64, size: u64) {
     say!("MMU tests");
     let data = base + 0x80_0000; // 8 MiB in: data pages for the test mappings
@@ -347,6 +370,16 @@ pub fn run(base: u64, size: u64) {
     TSB_USER.set(VA_C, 13, 0, tte(data + 3 * PAGE_8K, SZ_8K, TTE_W));
     set_secondary_context(USER_CTX);
     check_eq!("user context tsb hit", read_user_secondary(VA_C), 0xc0de);
+    // The same TSB, an entry whose tag carries the context: an unshared TSB's tags are
+    // compared with the context bits cleared on both sides, so it hits too (the Rust walk
+    // and the assembly fast path must agree).
+    TSB_USER.set(VA_CT, 13, USER_CTX, tte(data + 3 * PAGE_8K, SZ_8K, TTE_W));
+    let before = traps();
+    check_eq!(
+        "user context tsb hit, context in the tag",
+        (read_user_secondary(VA_CT), traps() - before),
+        (0xc0de, 0)
+    );
 
     // Code in user mode, in context 5: its instruction and data misses are served from the
     // context's own TSB (user pages: P clear), and `ta 0x10` brings it back.

@@ -618,8 +618,8 @@ hv_mmu_unmap_addr_fast:
     add     %g5, %g6, %g5
     ldda    [%g5] 0x26, %g6         ! %g6 = tag, %g7 = TTE
     ldx     [%g4 + 24], %g5         ! tag mask (context kept or not)
-    and     %g3, %g5, %g5
-    cmp     %g5, %g6
+    xor     %g3, %g6, %g6           ! tag target and tag, compared in the kept bits
+    andcc   %g6, %g5, %g0
     bne,pn  %xcc, \next
     nop
     brgez,pn %g7, \next            ! valid bit
@@ -634,8 +634,8 @@ hv_mmu_unmap_addr_fast:
 .macro TSB_MISS_REVECTOR is_insn, fast_tt, slow_tt, ft_off, fa_off, fc_off
     ldx     [%g1 + {S_FAULT_AREA}], %g5
     brz,pn  %g5, hv_trap_common
-    rdpr    %tl, %g6
-    cmp     %g6, 3                  ! guest TL above MAXPTL (2)
+    rdpr    %tl, %g6                ! the guest's handler would run at our TL: above
+    cmp     %g6, {MAXPTL}           ! MAXPTL, the guest has failed (the Rust path says)
     bgu,pn  %xcc, hv_trap_common
     sllx    %g2, 51, %g7
     srlx    %g7, 51, %g7            ! context

@@ -68,8 +68,8 @@ struct FastTsbHw {
     index_mask: u64,
     /// `13 + 3 * pgsz_idx`: the VA shift that indexes the TSB.
     page_shift: u64,
-    /// Bits of the tag target that must match the entry's tag (the context is dropped for
-    /// unshared TSBs of nonzero contexts).
+    /// Bits in which the tag target and the entry's tag must agree: all, or all but the
+    /// context field for unshared TSBs of nonzero contexts (hv-api.md §4.2).
     tag_mask: u64,
 }
 
@@ -143,6 +143,7 @@ core::arch::global_asm!(
     S_ENTRY_WINDOWS = const offset_of!(StrandState, entry_windows),
     NWINDOWS = const platform::NWINDOWS,
     FAST_PATHS = const FAST_PATHS,
+    MAXPTL = const platform::MAXPTL,
     S_FAST_MYID = const offset_of!(StrandState, fast) + offset_of!(FastState, myid),
     S_MEM_BASE = const offset_of!(StrandState, fast) + offset_of!(FastState, mem_base),
     S_MEM_END = const offset_of!(StrandState, fast) + offset_of!(FastState, mem_end),
@@ -313,6 +314,9 @@ impl Hardware for Machine {
     }
 }
 
+/// The context field of a TSB tag (bits 60:48).
+const TAG_CTX_FIELD: u64 = hv_api::mmu::TAG_CTX_MASK << hv_api::mmu::TAG_CTX_SHIFT;
+
 /// Context numbers are 13 bits.
 const CONTEXT_MASK: u64 = 0x1fff;
 /// TLB entries per TLB on T1 (and QEMU).
@@ -370,7 +374,7 @@ fn refresh_fast_state(fast: &mut FastState, hv: &Hypervisor, vcpu: usize) {
                 base_pa: t.base_pa,
                 index_mask: t.index_mask,
                 page_shift: t.page_shift,
-                tag_mask: t.ctx_mask | ((1 << 42) - 1),
+                tag_mask: t.ctx_mask | !TAG_CTX_FIELD,
             };
         }
     }
