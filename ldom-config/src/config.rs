@@ -320,10 +320,14 @@ fn get_uint(src: &mut Source, v: &Sv, key: &str) -> Option<(u64, usize)> {
     }
 }
 
-/// Parses a size or address written as a string: `0x…`, `0b…`, `0o…`, decimal, each
-/// optionally followed by `K`, `M`, `G` (×1024ⁿ; a trailing `B`/`iB` is accepted).
+/// Parses a size written as a string, the one size syntax of every configuration file,
+/// case file and command of the project: hex (`0x…`), binary (`0b…`) or octal (`0o…`) is a
+/// byte count; a decimal needs a unit: `K`, `M`, `G` (×1024ⁿ, with an optional `B`/`iB`:
+/// `512KiB`, `1GB`) or `B` for bytes. A bare decimal (`"256"`) is refused: QEMU's `-m` reads
+/// it as MiB and a byte count would read it as bytes, so it has no one meaning. (A TOML
+/// integer in a configuration is a byte count.)
 pub fn parse_size(s: &str) -> Result<u64, String> {
-    let bad = || format!("`{s}` is not a size (write e.g. 0x8000000, 134217728, \"128M\", \"1G\")");
+    let bad = || format!("`{s}` is not a size (write e.g. \"256M\", \"1G\", \"4096B\" or 0x10000000)");
     let t = s.trim().replace('_', "");
     let (radix, mut body) = match t.get(..2) {
         Some("0x") | Some("0X") => (16, &t[2..]),
@@ -331,20 +335,19 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         Some("0o") => (8, &t[2..]),
         _ => (10, &t[..]),
     };
+    let mut mult: u64 = 1;
     if radix == 10 {
-        body = body
-            .strip_suffix("iB")
-            .or_else(|| body.strip_suffix('B'))
-            .unwrap_or(body);
-    }
-    let mult: u64 = match body.chars().last().map(|c| c.to_ascii_uppercase()) {
-        Some('K') => 1 << 10,
-        Some('M') => 1 << 20,
-        Some('G') => 1 << 30,
-        _ => 1,
-    };
-    if mult != 1 {
-        body = &body[..body.len() - 1];
+        let unit_start = body.find(|c: char| !c.is_ascii_digit()).ok_or_else(|| {
+            format!("`{s}` needs a unit: \"{s}M\" (MiB) or \"{s}B\" (bytes); a bare number has no one meaning")
+        })?;
+        mult = match body[unit_start..].to_ascii_lowercase().as_str() {
+            "b" => 1,
+            "k" | "kb" | "kib" => 1 << 10,
+            "m" | "mb" | "mib" => 1 << 20,
+            "g" | "gb" | "gib" => 1 << 30,
+            _ => return Err(bad()),
+        };
+        body = &body[..unit_start];
     }
     if body.is_empty() || body.starts_with('+') {
         return Err(bad());
@@ -1049,8 +1052,13 @@ mod tests {
         assert_eq!(parse_size("0x8000000"), Ok(0x800_0000));
         assert_eq!(parse_size("0x80000000"), Ok(0x8000_0000));
         assert_eq!(parse_size("0xB"), Ok(0xb));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("1_024"), Ok(1024));
+        assert_eq!(parse_size("4096B"), Ok(4096));
+        assert_eq!(parse_size("1_024B"), Ok(1024));
+        assert!(parse_size("4096").unwrap_err().contains("needs a unit"));
+        assert!(parse_size("256").unwrap_err().contains("needs a unit"));
+        assert_eq!(parse_size("256M"), Ok(256 << 20));
+        assert_eq!(parse_size("0x1000"), Ok(0x1000));
+        assert!(parse_size("12Q").is_err() && parse_size("").is_err() && parse_size("M").is_err());
         assert!(parse_size("12Q").is_err());
         assert!(parse_size("").is_err());
     }

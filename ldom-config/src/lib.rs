@@ -19,5 +19,5 @@ pub mod mdlint;
 mod tree;
 
 pub use build::{build, build_config, Build, BuiltDomain, FileResolver, ImageResolver};
-pub use config::{load, Config};
+pub use config::{load, parse_size, Config};
 pub use error::{Error, Errors};

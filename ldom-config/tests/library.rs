@@ -257,6 +257,19 @@ fn defaults_and_sizes() {
 }
 
 #[test]
+fn a_size_without_unit_is_refused() {
+    let p = tmp_config(
+        "bare-size",
+        "[[domain]]\nname = \"p\"\nvcpus = [0]\nmemory = { base = 0x80000000, size = \"256\" }\nimage = \"g\"\n",
+    );
+    let e = ldom_config::load(&p).unwrap_err();
+    let got: Vec<(&str, usize)> = e.iter().map(|e| (e.rule, e.line)).collect();
+    assert_eq!(got, vec![("bad-value", 4)], "{e}");
+    assert!(e.to_string().contains("needs a unit"), "{e}");
+    let _ = std::fs::remove_dir_all(p.parent().unwrap());
+}
+
+#[test]
 fn prom_area_overflow_is_image_too_large() {
     let p = tmp_config(
         "overflow",

@@ -254,28 +254,6 @@ impl FirmwareSet {
     }
 }
 
-/// Parses a memory size: a decimal number with an optional suffix `K`, `M`, `G` (also
-/// `KiB`, `MB`…, all binary) or `B` for bytes; a bare decimal number means MiB, as for
-/// QEMU's `-m`. A hex number (`0x8000000`) is a byte count.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let bad = || format!("bad size `{s}` (use e.g. 256M, 1G, 256 (MiB) or 0x10000000 (bytes))");
-    if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        return u64::from_str_radix(&hex.replace('_', ""), 16).map_err(|_| bad());
-    }
-    let end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let n: u64 = t[..end].parse().map_err(|_| bad())?;
-    let mult: u64 = match t[end..].trim().to_ascii_lowercase().as_str() {
-        "" | "m" | "mb" | "mib" => 1 << 20,
-        "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(bad()),
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("size `{s}` is too large"))
-}
-
 /// How a QEMU run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EndedBy {
@@ -992,17 +970,6 @@ mod tests {
         assert_eq!(a[8], "2M");
     }
 
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("256").unwrap(), 256 << 20);
-        assert_eq!(parse_size("256M").unwrap(), 256 << 20);
-        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
-        assert_eq!(parse_size("64KiB").unwrap(), 64 << 10);
-        assert_eq!(parse_size("0x8000000").unwrap(), 0x8000000);
-        assert_eq!(parse_size("4096B").unwrap(), 4096);
-        assert!(parse_size("12Q").is_err());
-        assert!(parse_size("").is_err());
-    }
 
     #[test]
     fn capture_stops_at_marker_and_timeout() {

@@ -324,12 +324,14 @@ impl Case {
                 })
                 .transpose()
         };
+        // Sizes as in configurations: a string in ldom-config's size syntax, or an
+        // integer number of bytes.
         let memory = match t.get("memory") {
             None => None,
             Some(toml::Value::String(s)) => {
-                Some(qemu_sun4v::parse_size(s).map_err(|e| format!("case.toml: memory: {e}"))?)
+                Some(ldom_config::parse_size(s).map_err(|e| format!("case.toml: memory: {e}"))?)
             }
-            Some(toml::Value::Integer(i)) if *i > 0 => Some((*i as u64) << 20),
+            Some(toml::Value::Integer(i)) if *i > 0 => Some(*i as u64),
             Some(_) => return Err("case.toml: `memory` must be a size like \"256M\"".into()),
         };
         let stop_on = match t.get("stop_on") {
@@ -1128,6 +1130,16 @@ mod tests {
         ) -> Result<(FirmwareSet, u64), String> {
             self.0.clone()
         }
+    }
+
+    #[test]
+    fn memory_sizes_read_as_in_configurations() {
+        let m = |v: &str| case(&format!("memory = {v}"), "a", "").map(|c| c.memory);
+        assert_eq!(m("\"256M\""), Ok(Some(256 << 20)));
+        assert_eq!(m("\"0x1000\""), Ok(Some(0x1000)));
+        assert_eq!(m("4096"), Ok(Some(4096)));
+        assert!(m("\"256\"").unwrap_err().contains("needs a unit"));
+        assert!(m("\"4096\"").unwrap_err().contains("needs a unit"));
     }
 
     #[test]

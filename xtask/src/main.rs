@@ -65,7 +65,8 @@ commands:
   bench
         not implemented yet
 
-FILE defaults to configs/one-domain.toml; SIZE is like 256M, 1G (bare number = MiB).";
+FILE defaults to configs/one-domain.toml; SIZE is like 256M, 1G or 0x10000000 (a bare
+number is refused: it would mean MiB to QEMU and bytes elsewhere).";
 
 /// Name of the custom target (the json file stem) and its spec file in the workspace.
 const TARGET_NAME: &str = "sparc64-sun4v-none";
@@ -646,7 +647,7 @@ fn interactive_qemu(
     disk: Option<&Path>,
 ) -> Result<(Qemu, Option<Duration>), String> {
     let memory = match opts.get("--memory") {
-        Some(m) => qemu_sun4v::parse_size(m)?,
+        Some(m) => ldom_config::parse_size(m).map_err(|e| format!("--memory: {e}"))?,
         None => ram,
     };
     let timeout = opts
