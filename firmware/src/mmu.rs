@@ -62,7 +62,7 @@ pub struct Tsb {
 impl Tsb {
     /// log2 of the page size that indexes this TSB.
     pub fn page_shift(&self) -> u32 {
-        13 + 3 * self.desc.pgsz_idx as u32
+        hv_api::mmu::page_shift(self.desc.pgsz_idx as u64)
     }
 
     /// Whether the tag keeps the context in context class `nonzero_ctx` (shared TSB, or
@@ -72,12 +72,13 @@ impl Tsb {
     }
 }
 
-/// The compact view of a TSB the arch-layer fast path reads (`#[repr(C)]`, four u64).
+/// The compact view of a TSB the arch-layer fast path reads (`#[repr(C)]`, four u64; the
+/// assembly takes its field offsets from this type).
 ///
 /// Lookup for VA `va` (page aligned, from the tag access) and context `ctx`: entry at
 /// `base_pa + 16 × ((va >> page_shift) & index_mask)`; hit when the entry's tag word
-/// `t` satisfies `t & (ctx_mask | !(0x1fff << 48)) == ((ctx << 48) & ctx_mask) | (va >> 22)`
-/// and the data word has bit 63 set. The fast path must still check the TTE's size and
+/// `t` satisfies `(t ^ tsb_tag(ctx, va)) & tag_mask == 0` and the data word has bit 63 set
+/// (the same test as [`tlb_miss`]'s walk). The fast path must still check the TTE's size and
 /// real address (or hand every hit it is unsure of to [`tlb_miss`]).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -88,9 +89,9 @@ pub struct FastTsb {
     pub index_mask: u64,
     /// `13 + 3 × pgsz_idx`.
     pub page_shift: u64,
-    /// `0x1fff << 48` when the tag keeps the context (shared TSB or the context-0 class),
-    /// else 0.
-    pub ctx_mask: u64,
+    /// The tag bits compared: all when the tag keeps the context (shared TSB or the
+    /// context-0 class), else all but the context field (hv-api.md §4.2).
+    pub tag_mask: u64,
 }
 
 /// A permanent mapping (`mmu_map_perm_addr`): context 0, kept in the TLB locked and
@@ -162,7 +163,7 @@ impl MmuState {
                 base_pa: t.range.pa().raw(),
                 index_mask: t.desc.num_ttes as u64 - 1,
                 page_shift: t.page_shift() as u64,
-                ctx_mask: if t.tag_has_context(nonzero_ctx) { TAG_CTX_FIELD } else { 0 },
+                tag_mask: if t.tag_has_context(nonzero_ctx) { u64::MAX } else { !TAG_CTX_FIELD },
             };
         }
         out
@@ -197,7 +198,7 @@ impl MmuState {
 
 /// Page size in bytes of a TTE whose size code is known to be valid.
 fn page_bytes(tte: u64) -> u64 {
-    1u64 << (13 + 3 * (tte & Tte::SZ_MASK))
+    hv_api::mmu::page_bytes(tte & Tte::SZ_MASK)
 }
 
 /// The T1 page size of a TTE (4-bit size field, as OSH reads it), or `None`.

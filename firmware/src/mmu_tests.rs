@@ -159,16 +159,16 @@ fn tsb_registration_and_info_round_trip() {
     assert_eq!(
         b.hv.vcpus[0].mmu.fast_tsbs(false),
         [
-            FastTsb { base_pa: pa(TSB0), index_mask: 511, page_shift: 13, ctx_mask: 0x1fff << 48 },
-            FastTsb { base_pa: pa(TSB1), index_mask: 1023, page_shift: 22, ctx_mask: 0x1fff << 48 },
+            FastTsb { base_pa: pa(TSB0), index_mask: 511, page_shift: 13, tag_mask: u64::MAX },
+            FastTsb { base_pa: pa(TSB1), index_mask: 1023, page_shift: 22, tag_mask: u64::MAX },
         ]
     );
     assert_eq!(
         b.hv.vcpus[0].mmu.fast_tsbs(true),
-        [FastTsb { base_pa: pa(TSB1), index_mask: 1023, page_shift: 22, ctx_mask: 0x1fff << 48 }, FastTsb::default()]
+        [FastTsb { base_pa: pa(TSB1), index_mask: 1023, page_shift: 22, tag_mask: u64::MAX }, FastTsb::default()]
     );
     assert_eq!(b.register(hcall::MMU_TSB_CTXNON0, &[d0]), 0);
-    assert_eq!(b.hv.vcpus[0].mmu.fast_tsbs(true)[0].ctx_mask, 0, "unshared: context not in the tag");
+    assert_eq!(b.hv.vcpus[0].mmu.fast_tsbs(true)[0].tag_mask, !(0x1fff << 48), "unshared: context not in the tag");
     // ntsb 0 unconfigures.
     assert_eq!(b.fast(hcall::MMU_TSB_CTX0, &[0, 0x7]).0, 0);
     assert_eq!(b.fast(hcall::MMU_TSB_CTX0_INFO, &[0, 0]), (0, 0, 0));

@@ -373,7 +373,7 @@ pub struct Cookie {
 impl Cookie {
     /// Page shift for this cookie: 13 + 3 × code (hv-api.md §6.4).
     pub const fn page_shift(&self) -> u32 {
-        13 + 3 * (self.size_code as u32 & 7)
+        crate::mmu::page_shift(self.size_code & 7)
     }
 
     /// Encodes the cookie; fields are masked to their widths (hv-api.md §6.4).
@@ -392,7 +392,7 @@ impl Cookie {
         if code > 7 {
             return None;
         }
-        let m = 13 + 3 * code as u32;
+        let m = crate::mmu::page_shift(code);
         Some(Cookie {
             size_code: code,
             index: (cookie >> m) & ((1u64 << (COOKIE_SIZE_SHIFT - m)) - 1),

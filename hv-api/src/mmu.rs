@@ -7,6 +7,18 @@
 
 use bitflags::bitflags;
 
+/// log2 of the page size of a size code (TTE bits 3:0, a TSB's `pgsz_idx`, an LDC cookie's
+/// bits 63:60): 13 + 3 × code (hv-api.md §4.1). The one decode of the project; callers
+/// check or mask the code first.
+pub const fn page_shift(code: u64) -> u32 {
+    13 + 3 * code as u32
+}
+
+/// Bytes of a page of size code `code` ([`page_shift`]).
+pub const fn page_bytes(code: u64) -> u64 {
+    1 << page_shift(code)
+}
+
 /// sun4v page-size code: page = 8 KiB × 8^code (hv-api.md §4.1; OSH
 /// `src/include/sun4v/mmu.h`). Used by TTE `SZ`, TSB `pgsz_idx`, LDC MTEs
 /// and cookies.
@@ -64,7 +76,7 @@ impl PageSize {
 
     /// log2 of the page size: 13 + 3 × code (hv-api.md §4.1).
     pub const fn shift(self) -> u32 {
-        13 + 3 * (self as u32)
+        page_shift(self as u64)
     }
 
     /// Page size in bytes (hv-api.md §4.1).

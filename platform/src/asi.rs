@@ -48,3 +48,19 @@ pub const HSCRATCH_SPARE: u64 = 0x28;
 pub const LSU_IM: u64 = 1 << 2;
 /// LSU control bit: data MMU enabled.
 pub const LSU_DM: u64 = 1 << 3;
+
+/// [`IMMU`]/[`DMMU`] register VA: tag target (`ctx << 48 | VA >> 22` of the last miss).
+pub const MMU_TAG_TARGET: u64 = 0x00;
+/// [`DMMU`]/[`IMMU`] register VA: synchronous fault status.
+pub const MMU_SFSR: u64 = 0x18;
+/// [`DMMU`] register VA: synchronous fault address.
+pub const MMU_SFAR: u64 = 0x20;
+/// [`IMMU`]/[`DMMU`] register VA: tag access (`VA | ctx` of the last miss; written before a
+/// TLB load).
+pub const MMU_TAG_ACCESS: u64 = 0x30;
+/// [`ITLB_DATA_IN`]/[`DTLB_DATA_IN`] VA that takes a sun4v-format TTE.
+pub const TLB_DATA_IN_SUN4V: u64 = 0x400;
+/// [`MMU_CONTEXT`] VA of the primary context register.
+pub const PRIMARY_CONTEXT: u64 = 0x08;
+/// [`MMU_CONTEXT`] VA of the secondary context register.
+pub const SECONDARY_CONTEXT: u64 = 0x10;

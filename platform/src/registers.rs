@@ -28,6 +28,11 @@ pub const PSTATE_PEF: u64 = 1 << 4;
 /// PSTATE.AM (bit 3).
 pub const PSTATE_AM: u64 = 1 << 3;
 
+/// `%asr26` (strand status): the strand id is in bits 12:8.
+pub const STRAND_STS_ID_SHIFT: u32 = 8;
+/// `%asr26`: mask of the strand id once shifted down.
+pub const STRAND_STS_ID_MASK: u64 = 0x1f;
+
 /// HTBA alignment: the hypervisor trap table is 16 KiB (512 entries of 32 bytes).
 pub const HTBA_ALIGN: u64 = 0x4000;
 /// TBA alignment of a guest trap table (two halves of 16 KiB).

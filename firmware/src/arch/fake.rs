@@ -16,7 +16,7 @@ pub const ITLB: TlbSet = TlbSet { data: false, instruction: true };
 
 /// Page size of a TTE as the TLB takes it (size code bits 2:0, as the sparc64 layer).
 pub fn page_size(tte: u64) -> u64 {
-    0x2000u64 << (3 * (tte & 7))
+    hv_api::mmu::page_bytes(tte & 7)
 }
 
 fn in_set(tlbs: TlbSet, one: TlbSet) -> bool {

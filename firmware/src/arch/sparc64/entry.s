@@ -16,7 +16,9 @@
 ! rdhpr/wrhpr. `rdhpr %hpr, %rd` = 0x80000000 | rd << 25 | 0x29 << 19 | hpr << 14;
 ! `wrhpr %rs1, %g0, %hpr` = 0x80000000 | hpr << 25 | 0x33 << 19 | rs1 << 14.
 !
-! Constants in braces are struct offsets from arch/sparc64/mod.rs.
+! Every number in braces is a constant of the Rust side (platform, hv-api, the layouts
+! here), given to global_asm! as a `const` operand in arch/sparc64/mod.rs: changing it in
+! Rust changes the assembly.
 
 .macro WRHPR rs1, hpr
     .word 0x80000000 | (\hpr << 25) | (0x33 << 19) | (\rs1 << 14)
@@ -33,8 +35,8 @@
 
 ! %g1 <- this strand's StrandState (HSCRATCH 0x20; the guest cannot reach it).
 .macro STRAND reg
-    mov   0x20, \reg
-    ldxa  [\reg] 0x4f, \reg
+    mov   {HSCRATCH_STRAND}, \reg
+    ldxa  [\reg] {ASI_HSCRATCHPAD}, \reg
 .endm
 
 ! The TTE checks and conversion both TLB fast paths share. In: \tte, a guest TTE; %g1 the
@@ -42,19 +44,19 @@
 ! cleared, %g4 = the page mask. Sizes other than 8K/64K/4M and pages outside the domain
 ! go to the common path. Uses %g5, %g6.
 .macro TTE_FOR_TLB tte
-    and     \tte, 0xf, %g5          ! size: 8K, 64K or 4M
-    cmp     %g5, 3
+    and     \tte, {TTE_SZ_MASK}, %g5   ! size: 8K, 64K or 4M
+    cmp     %g5, {SZ_4M}
     bgu,pn  %xcc, hv_trap_common
-    cmp     %g5, 2
+    cmp     %g5, {SZ_512K}
     be,pn   %xcc, hv_trap_common
     sllx    %g5, 1, %g6             ! page shift = 13 + 3 * size
     add     %g6, %g5, %g6
-    add     %g6, 13, %g6
+    add     %g6, {PAGE_SHIFT_8K}, %g6
     mov     -1, %g4
     sllx    %g4, %g6, %g4           ! %g4 = page mask
-    sllx    \tte, 8, %g5            ! RA, bits 55:13
-    srlx    %g5, 21, %g5
-    sllx    %g5, 13, %g5
+    sllx    \tte, 63 - {TTE_RA_MSB}, %g5    ! RA, bits 55:13
+    srlx    %g5, 63 - {TTE_RA_MSB} + {PAGE_SHIFT_8K}, %g5
+    sllx    %g5, {PAGE_SHIFT_8K}, %g5
     and     %g5, %g4, %g5           ! page-aligned RA
     ldx     [%g1 + {S_MEM_BASE}], %g6
     cmp     %g5, %g6
@@ -100,24 +102,24 @@ hv_reset_vector:
 hv_reset:
     mov     %g2, %o1                ! RAM size (-m), in the reset GL's %g2
     wrpr    %g0, 0, %tl
-    wrpr    %g0, 0x14, %pstate      ! PRIV | PEF, RED and IE clear
+    wrpr    %g0, {PSTATE_PRIV_PEF}, %pstate  ! RED and IE clear
     wrpr    %g0, 0, %gl
-    wrpr    %g0, 6, %cansave
+    wrpr    %g0, {NWINDOWS} - 2, %cansave
     wrpr    %g0, 0, %canrestore
     wrpr    %g0, 0, %otherwin
-    wrpr    %g0, 7, %cleanwin
+    wrpr    %g0, {NWINDOWS} - 1, %cleanwin
     wrpr    %g0, 0, %wstate
     wr      %g0, 0, %fprs           ! FP off: the hypervisor never touches guest FP state
     SETX    hv_trap_table, %g2, %g1
-    WRHPR   1, 5                    ! %htba
-    stxa    %g0, [%g0] 0x45         ! LSU control: I and D MMU off
-    mov     8, %g1
-    stxa    %g0, [%g1] 0x21         ! primary context 0
-    mov     0x10, %g1
-    stxa    %g0, [%g1] 0x21         ! secondary context 0
-    rd      %asr26, %o0             ! strand status: cpu id in bits 12:8
-    srlx    %o0, 8, %o0
-    and     %o0, 0x1f, %o0
+    WRHPR   1, {HPR_HTBA}
+    stxa    %g0, [%g0] {ASI_LSU_CONTROL}    ! I and D MMU off
+    mov     {PRIMARY_CONTEXT}, %g1
+    stxa    %g0, [%g1] {ASI_MMU_CONTEXT}    ! primary context 0
+    mov     {SECONDARY_CONTEXT}, %g1
+    stxa    %g0, [%g1] {ASI_MMU_CONTEXT}    ! secondary context 0
+    rd      %asr26, %o0             ! strand status: the strand id
+    srlx    %o0, {STRAND_STS_ID_SHIFT}, %o0
+    and     %o0, {STRAND_STS_ID_MASK}, %o0
     brnz,pn %o0, 2f                 ! only the boot strand sets up memory
     nop
     SETX    __data_load, %g2, %g1   ! copy .data from the PROM to HV RAM
@@ -142,13 +144,13 @@ hv_reset:
 2:  SETX    hv_strands, %g2, %g1    ! %g1 = &hv_strands[id]
     mulx    %o0, {STRAND_SIZE}, %g3
     add     %g1, %g3, %g1
-    mov     0x20, %g3
-    stxa    %g1, [%g3] 0x4f
+    mov     {HSCRATCH_STRAND}, %g3
+    stxa    %g1, [%g3] {ASI_HSCRATCHPAD}
     SETX    hv_stacks, %g2, %g3     ! top of this strand's stack, biased
     add     %o0, 1, %g4
     sllx    %g4, {STACK_SHIFT}, %g4
     add     %g3, %g4, %g3
-    sub     %g3, 2047 + 192, %sp
+    sub     %g3, {STACK_BIAS} + {MIN_FRAME}, %sp
     stx     %sp, [%g1 + {S_STACK_TOP}]
     stx     %o0, [%g1 + {S_STRAND_ID}]
     mov     1, %g3
@@ -205,8 +207,7 @@ hv_trap_table:
     ! -1), cpu_myid, cons_putchar and cons_getchar may be answered in assembly; everything
     ! else goes to the common path.
     .if {FAST_PATHS}
-    mov     0x20, %g1
-    ldxa    [%g1] 0x4f, %g1
+    STRAND  %g1
     ldx     [%g1 + {S_FAST_MYID}], %g2
     brlz,pn %g2, hv_trap_common
     nop
@@ -255,21 +256,20 @@ hv_trap_common:
     stx     %g2, [%g1 + {F_TSTATE}]
     rdpr    %tba, %g2
     stx     %g2, [%g1 + {F_TBA}]
-    cmp     %g6, 0x180              ! hypercalls (trap type 0x180 on) need no MMU
-                                    ! registers
-    bgeu,pt %xcc, 1f
-    mov     0x30, %g3
-    ldxa    [%g3] 0x50, %g2         ! IMMU tag access
+    cmp     %g6, {TT_FIRST_HCALL}   ! hypercalls (the ta 0x80 .. 0xff trap types)
+    bgeu,pt %xcc, 1f                ! need no MMU registers
+    mov     {MMU_TAG_ACCESS}, %g3
+    ldxa    [%g3] {ASI_IMMU}, %g2
     stx     %g2, [%g1 + {F_I_TAG_ACCESS}]
-    ldxa    [%g3] 0x58, %g2         ! DMMU tag access
+    ldxa    [%g3] {ASI_DMMU}, %g2
     stx     %g2, [%g1 + {F_D_TAG_ACCESS}]
-    mov     0x18, %g3
-    ldxa    [%g3] 0x58, %g2         ! DMMU fault status
+    mov     {MMU_SFSR}, %g3
+    ldxa    [%g3] {ASI_DMMU}, %g2
     stx     %g2, [%g1 + {F_D_SFSR}]
-    ldxa    [%g3] 0x50, %g2         ! IMMU fault status
+    ldxa    [%g3] {ASI_IMMU}, %g2
     stx     %g2, [%g1 + {F_I_SFSR}]
-    mov     0x20, %g3
-    ldxa    [%g3] 0x58, %g2         ! DMMU fault address
+    mov     {MMU_SFAR}, %g3
+    ldxa    [%g3] {ASI_DMMU}, %g2
     stx     %g2, [%g1 + {F_D_SFAR}]
 1:  rdpr    %cwp, %g2
     stx     %g2, [%g1 + {S_CWP}]
@@ -281,7 +281,7 @@ hv_trap_common:
     stx     %g4, [%g1 + {S_OTHERWIN}]
     or      %g2, %g3, %g5           ! V9: each below NWINDOWS and
     or      %g5, %g4, %g5           ! CANSAVE + CANRESTORE + OTHERWIN = NWINDOWS - 2
-    andn    %g5, 7, %g5
+    andn    %g5, {NWINDOWS} - 1, %g5
     add     %g2, %g3, %g6
     add     %g6, %g4, %g6
     sub     %g6, {NWINDOWS} - 2, %g6
@@ -324,7 +324,7 @@ hv_trap_common:
     wrpr    %g0, 0, %canrestore
     wrpr    %g0, {NWINDOWS} - 3, %otherwin
     wrpr    %g0, {NWINDOWS} - 1, %cleanwin  ! the hypervisor needs no clean windows
-    wrpr    %g0, 8, %wstate         ! OTHER = 1 (stash), NORMAL = 0 (hypervisor stack)
+    wrpr    %g0, {WSTATE_HV}, %wstate   ! OTHER 1 (stash), NORMAL 0 (hypervisor stack)
     ldx     [%g1 + {S_STACK_TOP}], %sp
     call    hv_trap                 ! hv_trap(&mut StrandState); returns to resume
     mov     %g1, %o0
@@ -406,15 +406,18 @@ hv_trap_common:
     ldx     [%g1 + {S_WSTATE}], %g2
     wrpr    %g2, %wstate
     stx     %g0, [%g1 + {S_IN_HV}]
+    .if {RESUME_DONE} != 0
+    .error "RESUME_DONE must be 0 for the brnz below"
+    .endif
     ldx     [%g1 + {F_RESUME}], %g2
     brnz,pn %g2, 3f
     nop
     done                            ! RESUME_DONE: after the trapping instruction
-3:  cmp     %g2, 1
+3:  cmp     %g2, {RESUME_RETRY}
     bne,pn  %xcc, 4f
     nop
     retry                           ! RESUME_RETRY: the trapping instruction again
-4:  cmp     %g2, 3
+4:  cmp     %g2, {RESUME_DONE_AT}
     bne,pn  %xcc, 5f
     nop
     ldx     [%g1 + {F_TARGET_PC}], %g2   ! RESUME_DONE_AT: continue at target_pc
@@ -423,9 +426,9 @@ hv_trap_common:
 5:  ldx     [%g1 + {F_TARGET_TT}], %g2   ! RESUME_REVECTOR: into the guest's trap table
     wrpr    %g2, %tt
     ldx     [%g1 + {F_TARGET_PC}], %g2
-    wrpr    %g0, 0x14, %pstate      ! PRIV | PEF, as a trap sets them
+    wrpr    %g0, {PSTATE_PRIV_PEF}, %pstate  ! as a trap sets them
     jmp     %g2
-    WRHPR   0, 0                    ! delay slot: %hpstate = 0, the guest's mode
+    WRHPR   0, {HPR_HPSTATE}                    ! delay slot: %hpstate = 0, the guest's mode
 
 ! spill_1_other: a guest window into the strand's window stash (never to the guest's
 ! stack, which may be a virtual address). The first spill of a trap (the hypervisor
@@ -476,18 +479,18 @@ hv_spill_other:
     retry
 
 hv_fast_trap:                       ! %g1 strand, %g2 vCPU id
-    cmp     %o5, 0x16
+    cmp     %o5, {FN_CPU_MYID}
     be,pn   %xcc, hv_cpu_myid_fast
-    cmp     %o5, 0x61
+    cmp     %o5, {FN_CONS_PUTCHAR}
     be,pt   %xcc, hv_cons_putchar_fast
-    cmp     %o5, 0x60
+    cmp     %o5, {FN_CONS_GETCHAR}
     be,pt   %xcc, hv_cons_getchar_fast
     nop
     ba,a    hv_trap_common
 
 hv_cpu_myid_fast:
     mov     %g2, %o1
-    clr     %o0
+    mov     {EOK}, %o0
     done
 
 ! cons_putchar: a character 0-255 and an idle transmitter; anything else (BREAK, a bad
@@ -498,12 +501,12 @@ hv_cons_putchar_fast:
     cmp     %o0, 0xff
     bgu,pn  %xcc, hv_trap_common
     nop
-    ldub    [%g3 + 5], %g4          ! LSR
-    andcc   %g4, 0x20, %g0          ! transmitter empty?
+    ldub    [%g3 + {UART_LSR}], %g4
+    andcc   %g4, {LSR_THR_EMPTY}, %g0    ! transmitter empty?
     be,pn   %xcc, hv_trap_common
     nop
-    stb     %o0, [%g3]
-    clr     %o0
+    stb     %o0, [%g3 + {UART_THR}]
+    mov     {EOK}, %o0
     done
 
 ! cons_getchar: a received character, or EWOULDBLOCK; a BREAK is the Rust path's.
@@ -511,28 +514,28 @@ hv_cons_getchar_fast:
     ldx     [%g1 + {S_CONSOLE}], %g3
     brz,pn  %g3, hv_trap_common
     nop
-    ldub    [%g3 + 5], %g4          ! LSR
-    andcc   %g4, 0x10, %g0          ! break
+    ldub    [%g3 + {UART_LSR}], %g4
+    andcc   %g4, {LSR_BREAK}, %g0
     bne,pn  %xcc, hv_trap_common
-    andcc   %g4, 0x1, %g0           ! data ready
+    andcc   %g4, {LSR_DATA_READY}, %g0
     be,pn   %xcc, 1f
     nop
-    ldub    [%g3], %o1
-    clr     %o0
+    ldub    [%g3 + {UART_RBR}], %o1
+    mov     {EOK}, %o0
     done
-1:  mov     9, %o0                  ! EWOULDBLOCK
+1:  mov     {EWOULDBLOCK}, %o0
     done
 
 ! Checks shared by mmu_map_addr and mmu_unmap_addr: context below 8192, flags 1-3, VA in
 ! the 48-bit sign-extended range; otherwise the Rust path answers EINVAL.
 .macro MAP_ARGS_CHECK flags
-    srlx    %o1, 13, %g2
+    srlx    %o1, {CONTEXT_BITS}, %g2
     brnz,pn %g2, hv_trap_common
     sub     \flags, 1, %g2
-    cmp     %g2, 2
+    cmp     %g2, {MAP_BOTH} - 1
     bgu,pn  %xcc, hv_trap_common
-    sllx    %o0, 16, %g2
-    srax    %g2, 16, %g2
+    sllx    %o0, 64 - {VA_BITS}, %g2
+    srax    %g2, 64 - {VA_BITS}, %g2
     cmp     %g2, %o0
     bne,pn  %xcc, hv_trap_common
     nop
@@ -542,63 +545,61 @@ hv_cons_getchar_fast:
 ! whose page lies in the domain is loaded with its physical address (lock bit cleared,
 ! tag aligned to the page); anything else (errors, 256M pages) is the Rust path's.
 hv_mmu_map_addr_fast:
-    mov     0x20, %g1
-    ldxa    [%g1] 0x4f, %g1
+    STRAND  %g1
     MAP_ARGS_CHECK %o3
     brgez,pn %o2, hv_trap_common    ! valid bit
     nop
     TTE_FOR_TLB %o2
     and     %o0, %g4, %g2
     or      %g2, %o1, %g2           ! tag access: page VA | context
-    mov     0x30, %g5
-    mov     0x400, %g6
-    andcc   %o3, 1, %g0
+    mov     {MMU_TAG_ACCESS}, %g5
+    mov     {TLB_DATA_IN_SUN4V}, %g6
+    andcc   %o3, {MAP_DTLB}, %g0
     be,pn   %xcc, 1f
     nop
-    stxa    %g2, [%g5] 0x58
-    stxa    %g7, [%g6] 0x5c
-1:  andcc   %o3, 2, %g0
+    stxa    %g2, [%g5] {ASI_DMMU}
+    stxa    %g7, [%g6] {ASI_DTLB_DATA_IN}
+1:  andcc   %o3, {MAP_ITLB}, %g0
     be,pn   %xcc, 2f
     nop
-    stxa    %g2, [%g5] 0x50
-    stxa    %g7, [%g6] 0x54
-2:  clr     %o0
+    stxa    %g2, [%g5] {ASI_IMMU}
+    stxa    %g7, [%g6] {ASI_ITLB_DATA_IN}
+2:  mov     {EOK}, %o0
     done
 
 ! mmu_unmap_addr (ta 0x84): %o0 VA, %o1 context, %o2 flags. Demaps the page through the
 ! primary context register; a page of a permanent mapping (context 0) is the Rust path's,
 ! which loads the permanent mapping again.
 hv_mmu_unmap_addr_fast:
-    mov     0x20, %g1
-    ldxa    [%g1] 0x4f, %g1
+    STRAND  %g1
     MAP_ARGS_CHECK %o2
     brnz,pt %o1, 2f                 ! permanent mappings are context 0
     ldx     [%g1 + {S_PERM_COUNT}], %g3
     add     %g1, {S_PERMS}, %g4
 1:  brz,pt  %g3, 2f
-    ldx     [%g4 + 8], %g5          ! page mask
+    ldx     [%g4 + {PERM_MASK}], %g5
     and     %o0, %g5, %g5
-    ldx     [%g4], %g6              ! page VA
+    ldx     [%g4 + {PERM_VA}], %g6
     cmp     %g5, %g6
     be,pn   %xcc, hv_trap_common
     sub     %g3, 1, %g3
     ba      1b
-    add     %g4, 16, %g4
-2:  srlx    %o0, 13, %g2            ! the 8K page of VA, demap type page, primary context
-    sllx    %g2, 13, %g2
-    mov     8, %g5
-    ldxa    [%g5] 0x21, %g6         ! save the primary context
-    stxa    %o1, [%g5] 0x21
-    andcc   %o2, 1, %g0
+    add     %g4, {PERM_SIZE}, %g4
+2:  srlx    %o0, {PAGE_SHIFT_8K}, %g2   ! the 8K page of VA, demap type page, primary
+    sllx    %g2, {PAGE_SHIFT_8K}, %g2   ! context
+    mov     {PRIMARY_CONTEXT}, %g5
+    ldxa    [%g5] {ASI_MMU_CONTEXT}, %g6    ! save the primary context
+    stxa    %o1, [%g5] {ASI_MMU_CONTEXT}
+    andcc   %o2, {MAP_DTLB}, %g0
     be,pn   %xcc, 3f
     nop
-    stxa    %g0, [%g2] 0x5f
-3:  andcc   %o2, 2, %g0
+    stxa    %g0, [%g2] {ASI_DMMU_DEMAP}
+3:  andcc   %o2, {MAP_ITLB}, %g0
     be,pn   %xcc, 4f
     nop
-    stxa    %g0, [%g2] 0x57
-4:  stxa    %g6, [%g5] 0x21
-    clr     %o0
+    stxa    %g0, [%g2] {ASI_IMMU_DEMAP}
+4:  stxa    %g6, [%g5] {ASI_MMU_CONTEXT}
+    mov     {EOK}, %o0
     done
 
 ! TLB-miss fast path: the guest's TSB entry for the faulting address is found, checked
@@ -608,16 +609,16 @@ hv_mmu_unmap_addr_fast:
 ! %g3 tag target, %g4 the TSB table of the context class, %g5-%g7 scratch.
 
 .macro TSB_PROBE next
-    ldx     [%g4 + 0], %g5          ! TSB base PA (0: none)
+    ldx     [%g4 + {TSB_BASE_PA}], %g5     ! 0: none
     brz,pn  %g5, \next
-    ldx     [%g4 + 16], %g6         ! page shift
+    ldx     [%g4 + {TSB_PAGE_SHIFT}], %g6
     srlx    %g2, %g6, %g6
-    ldx     [%g4 + 8], %g7          ! index mask
+    ldx     [%g4 + {TSB_INDEX_MASK}], %g7
     and     %g6, %g7, %g6
-    sllx    %g6, 4, %g6
+    sllx    %g6, {TSB_ENTRY_SHIFT}, %g6
     add     %g5, %g6, %g5
-    ldda    [%g5] 0x26, %g6         ! %g6 = tag, %g7 = TTE
-    ldx     [%g4 + 24], %g5         ! tag mask (context kept or not)
+    ldda    [%g5] {ASI_QUAD_LDD_REAL}, %g6  ! %g6 = tag, %g7 = TTE
+    ldx     [%g4 + {TSB_TAG_MASK}], %g5     ! context compared or not
     xor     %g3, %g6, %g6           ! tag target and tag, compared in the kept bits
     andcc   %g6, %g5, %g0
     bne,pn  %xcc, \next
@@ -637,17 +638,17 @@ hv_mmu_unmap_addr_fast:
     rdpr    %tl, %g6                ! the guest's handler would run at our TL: above
     cmp     %g6, {MAXPTL}           ! MAXPTL, the guest has failed (the Rust path says)
     bgu,pn  %xcc, hv_trap_common
-    sllx    %g2, 51, %g7
-    srlx    %g7, 51, %g7            ! context
+    sllx    %g2, 64 - {CONTEXT_BITS}, %g7
+    srlx    %g7, 64 - {CONTEXT_BITS}, %g7   ! context
     stx     %g7, [%g5 + \fc_off]
-    ldx     [%g4 - 32], %g6         ! first TSB of the class: configured?
+    ldx     [%g4 - {TSB_SIZE} + {TSB_BASE_PA}], %g6 ! first TSB of the class: configured?
     brz,pn  %g6, 1f
     andn    %g2, %g7, %g6           ! page VA
     .if \is_insn
     rdpr    %tpc, %g6               ! the slow instruction miss reports the PC
     .endif
     stx     %g6, [%g5 + \fa_off]
-    mov     3, %g6                  ! MMU_MISS
+    mov     {FT_MMU_MISS}, %g6
     stx     %g6, [%g5 + \ft_off]
     ba      2f
     mov     \slow_tt, %g7
@@ -655,56 +656,55 @@ hv_mmu_unmap_addr_fast:
     mov     \fast_tt, %g7
 2:  wrpr    %g7, %tt
     rdpr    %tba, %g5
-    srlx    %g5, 15, %g5
-    sllx    %g5, 15, %g5
-    sllx    %g7, 5, %g7
+    srlx    %g5, {TBA_SHIFT}, %g5
+    sllx    %g5, {TBA_SHIFT}, %g5
+    sllx    %g7, {TRAP_ENTRY_SHIFT}, %g7
     add     %g5, %g7, %g5
     rdpr    %tl, %g6
     cmp     %g6, 1
     be,pt   %xcc, 3f
-    sethi   %hi(0x4000), %g6
+    sethi   %hi({TBA_TL_GT_0}), %g6
     add     %g5, %g6, %g5           ! trap taken at TL > 0: the upper half
 3:  jmp     %g5
-    WRHPR   0, 0                    ! delay slot: back to the guest's privilege
+    WRHPR   0, {HPR_HPSTATE}                    ! delay slot: back to the guest's privilege
 .endm
 
 .macro TLB_MISS_FAST mmu_asi, data_in_asi, check_x, is_insn, fast_tt, slow_tt, ft_off, fa_off, fc_off
-    mov     0x20, %g1
-    ldxa    [%g1] 0x4f, %g1
-    ldxa    [%g0] \mmu_asi, %g3     ! tag target: ctx << 48 | VA >> 22
-    mov     0x30, %g2
+    STRAND  %g1
+    ldxa    [%g0] \mmu_asi, %g3     ! tag target (VA {MMU_TAG_TARGET}): ctx << 48 | VA >> 22
+    mov     {MMU_TAG_ACCESS}, %g2
     ldxa    [%g2] \mmu_asi, %g2     ! tag access: VA | ctx
-    sllx    %g2, 51, %g4            ! context 0 or not: pick the TSB table
-    movrnz  %g4, 64, %g4
+    sllx    %g2, 64 - {CONTEXT_BITS}, %g4   ! context 0 or not: pick the TSB table
+    movrnz  %g4, 2 * {TSB_SIZE}, %g4
     add     %g4, %g1, %g4
     add     %g4, {S_FAST_TSB}, %g4
     TSB_PROBE 1f
     ba,a    2f
-1:  add     %g4, 32, %g4
+1:  add     %g4, {TSB_SIZE}, %g4
     TSB_PROBE 4f
 2:
     .if \check_x
-    andcc   %g7, 0x80, %g0          ! ITLB: executable
+    andcc   %g7, {TTE_X}, %g0       ! ITLB: executable
     be,pn   %xcc, hv_trap_common
     nop
     .endif
     TTE_FOR_TLB %g7
-    sllx    %g2, 51, %g5            ! tag access aligned to the page (QEMU 7.2, section 13)
-    srlx    %g5, 51, %g5
+    sllx    %g2, 64 - {CONTEXT_BITS}, %g5   ! tag access aligned to the page (QEMU 7.2,
+    srlx    %g5, 64 - {CONTEXT_BITS}, %g5   ! qemu-niagara.md section 13)
     and     %g2, %g4, %g2
     or      %g2, %g5, %g2
-    mov     0x30, %g5
+    mov     {MMU_TAG_ACCESS}, %g5
     stxa    %g2, [%g5] \mmu_asi
-    mov     0x400, %g5
+    mov     {TLB_DATA_IN_SUN4V}, %g5
     stxa    %g7, [%g5] \data_in_asi
     retry
 4:  TSB_MISS_REVECTOR \is_insn, \fast_tt, \slow_tt, \ft_off, \fa_off, \fc_off
 .endm
 
 hv_dtlb_miss_fast:
-    TLB_MISS_FAST 0x58, 0x5c, 0, 0, 0x68, 0x31, 0x40, 0x48, 0x50
+    TLB_MISS_FAST {ASI_DMMU}, {ASI_DTLB_DATA_IN}, 0, 0, {TT_FAST_DMISS}, {TT_DMISS}, {FA_DFT}, {FA_DFA}, {FA_DFC}
 hv_itlb_miss_fast:
-    TLB_MISS_FAST 0x50, 0x54, 1, 1, 0x64, 0x09, 0x00, 0x08, 0x10
+    TLB_MISS_FAST {ASI_IMMU}, {ASI_ITLB_DATA_IN}, 1, 1, {TT_FAST_IMISS}, {TT_IMISS}, {FA_IFT}, {FA_IFA}, {FA_IFC}
 
 ! A trap while the hypervisor itself runs (not a window trap): report and park.
 hv_trap_in_hv:
@@ -712,12 +712,12 @@ hv_trap_in_hv:
     rdpr    %tpc, %o1
     rdpr    %tl, %o2
     rdpr    %tstate, %o3
-    wrpr    %g0, 6, %cansave
+    wrpr    %g0, {NWINDOWS} - 2, %cansave
     wrpr    %g0, 0, %canrestore
     wrpr    %g0, 0, %otherwin
-    wrpr    %g0, 7, %cleanwin
+    wrpr    %g0, {NWINDOWS} - 1, %cleanwin
     wrpr    %g0, 0, %wstate
-    wrpr    %g0, 0x14, %pstate
+    wrpr    %g0, {PSTATE_PRIV_PEF}, %pstate
     ldx     [%g1 + {S_STACK_TOP}], %sp
     call    hv_fatal_trap           ! -> !
     nop
@@ -732,20 +732,20 @@ hv_launch_guest:
     stx     %g0, [%o1 + {S_IN_HV}]
     mov     %o0, %g1
     wrpr    %g0, 0, %cwp
-    wrpr    %g0, 6, %cansave
+    wrpr    %g0, {NWINDOWS} - 2, %cansave
     wrpr    %g0, 0, %canrestore
     wrpr    %g0, 0, %otherwin
-    wrpr    %g0, 6, %cleanwin
+    wrpr    %g0, {NWINDOWS} - 2, %cleanwin
     wrpr    %g0, 0, %wstate
     ldx     [%g1 + {L_RTBA}], %g2
     wrpr    %g2, %tba
-    wrpr    %g0, 15, %pil
+    wrpr    %g0, {PIL_MAX}, %pil
     wr      %g0, 0, %fprs
-    stxa    %g0, [%g0] 0x45         ! MMU off
-    mov     8, %g2
-    stxa    %g0, [%g2] 0x21
-    mov     0x10, %g2
-    stxa    %g0, [%g2] 0x21
+    stxa    %g0, [%g0] {ASI_LSU_CONTROL}    ! MMU off
+    mov     {PRIMARY_CONTEXT}, %g2
+    stxa    %g0, [%g2] {ASI_MMU_CONTEXT}
+    mov     {SECONDARY_CONTEXT}, %g2
+    stxa    %g0, [%g2] {ASI_MMU_CONTEXT}
     ldx     [%g1 + {L_PC}], %l0
     ldx     [%g1 + {L_O0}], %o0
     ldx     [%g1 + {L_I0}], %i0
@@ -770,11 +770,11 @@ hv_launch_guest:
     clr     %o5
     clr     %o6
     clr     %o7
-    wrpr    %g0, 2, %tl
-    wrpr    %g0, 2, %gl
-    wrpr    %g0, 0x4, %pstate
+    wrpr    %g0, {MAXPTL}, %tl
+    wrpr    %g0, {MAXPGL}, %gl
+    wrpr    %g0, {PSTATE_PRIV}, %pstate
     jmp     %l0
-    WRHPR   0, 0                    ! delay slot: %hpstate = 0
+    WRHPR   0, {HPR_HPSTATE}                    ! delay slot: %hpstate = 0
 
 ! hv_park() -> !: nothing left to run on this strand.
 .global hv_park

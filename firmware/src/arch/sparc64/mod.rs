@@ -8,10 +8,11 @@ use crate::addr::Pa;
 use crate::console::{ByteSink, Logger};
 use crate::hardware::{Hardware, TlbSet, UartInput};
 use crate::hypervisor::Hypervisor;
+use crate::mmu::FastTsb;
 use crate::trap::{Action, LaunchState, TrapFrame};
 use core::mem::offset_of;
 use platform::memory_map::{HV_MD_ROM, PARTITION_RAM_BASE, RTC_ADDR, UART_BASE};
-use platform::uart;
+use platform::{asi, registers, uart};
 
 /// Strands the tables are sized for (a full T1).
 pub const MAX_STRANDS: usize = platform::T1_STRANDS as usize;
@@ -58,21 +59,6 @@ pub struct StrandState {
     stash: [StashedWindow; STASH_WINDOWS],
 }
 
-/// One TSB as the TLB-miss fast path walks it.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct FastTsbHw {
-    /// Physical address of the TSB; 0 = no TSB.
-    base_pa: u64,
-    /// `num_ttes - 1`.
-    index_mask: u64,
-    /// `13 + 3 * pgsz_idx`: the VA shift that indexes the TSB.
-    page_shift: u64,
-    /// Bits in which the tag target and the entry's tag must agree: all, or all but the
-    /// context field for unshared TSBs of nonzero contexts (hv-api.md §4.2).
-    tag_mask: u64,
-}
-
 /// Fast-path state of the vCPU running on a strand.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -90,21 +76,41 @@ struct FastState {
     /// applies the failure policy).
     fault_area: u64,
     /// Context-0 TSBs, then nonzero-context TSBs.
-    tsbs: [FastTsbHw; 4],
+    tsbs: [FastTsb; 4],
     /// UART base for the console fast paths; 0 sends console calls to Rust (several
     /// domains share the UART: their lines are tagged there).
     console_uart: u64,
     /// Number of valid entries in `perms`.
     perm_count: u64,
-    /// Permanent mappings (context 0) as (page-aligned VA, page mask): a demap of these
-    /// pages is followed by a reload, which the Rust path does.
-    perms: [[u64; 2]; crate::mmu::MAX_PERM_MAPPINGS],
+    /// Permanent mappings (context 0): a demap of these pages is followed by a reload,
+    /// which the Rust path does.
+    perms: [FastPerm; crate::mmu::MAX_PERM_MAPPINGS],
 }
+
+/// The SPARC V9 64-bit stack bias: `%sp + STACK_BIAS` is the frame.
+const STACK_BIAS: u64 = 2047;
+/// The smallest 64-bit frame: the 16-register save area and the argument slots.
+const MIN_FRAME: u64 = 192;
+/// PIL at guest entry: every interrupt level masked (hv-api.md §4.7).
+const PIL_MAX: u64 = 15;
+/// WSTATE in the hypervisor: OTHER = 1 (spill_1_other stashes guest windows), NORMAL = 0
+/// (its own windows spill to its stack).
+const WSTATE_HV: u64 = 1 << 3;
 
 /// 1: the trap table enters the assembly fast paths; 0 (`HV_NO_FAST=1` builds): every trap
 /// takes the common path to the Rust handlers, the reference the fast paths are tested
 /// against.
 const FAST_PATHS: u64 = if cfg!(hv_no_fast) { 0 } else { 1 };
+
+/// A permanent mapping as `mmu_unmap_addr`'s fast path checks it.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct FastPerm {
+    /// Page-aligned VA.
+    va: u64,
+    /// Page mask (`!(page size - 1)`).
+    mask: u64,
+}
 
 const STRAND_SIZE: usize = core::mem::size_of::<StrandState>();
 static_assertions::const_assert!(STRAND_SIZE < 4096);
@@ -144,6 +150,88 @@ core::arch::global_asm!(
     NWINDOWS = const platform::NWINDOWS,
     FAST_PATHS = const FAST_PATHS,
     MAXPTL = const platform::MAXPTL,
+    MAXPGL = const platform::MAXPGL,
+    // Layouts.
+    TSB_BASE_PA = const offset_of!(FastTsb, base_pa),
+    TSB_INDEX_MASK = const offset_of!(FastTsb, index_mask),
+    TSB_PAGE_SHIFT = const offset_of!(FastTsb, page_shift),
+    TSB_TAG_MASK = const offset_of!(FastTsb, tag_mask),
+    TSB_SIZE = const core::mem::size_of::<FastTsb>(),
+    TSB_ENTRY_SHIFT = const hv_api::mmu::TSB_ENTRY_SIZE.trailing_zeros(),
+    PERM_VA = const offset_of!(FastPerm, va),
+    PERM_MASK = const offset_of!(FastPerm, mask),
+    PERM_SIZE = const core::mem::size_of::<FastPerm>(),
+    FA_IFT = const hv_api::mmu::fault_area::IFT,
+    FA_IFA = const hv_api::mmu::fault_area::IFA,
+    FA_IFC = const hv_api::mmu::fault_area::IFC,
+    FA_DFT = const hv_api::mmu::fault_area::DFT,
+    FA_DFA = const hv_api::mmu::fault_area::DFA,
+    FA_DFC = const hv_api::mmu::fault_area::DFC,
+    FT_MMU_MISS = const hv_api::mmu::fault_type::MMU_MISS,
+    STACK_BIAS = const STACK_BIAS,
+    MIN_FRAME = const MIN_FRAME,
+    // ASIs and the registers behind them.
+    ASI_HSCRATCHPAD = const asi::HSCRATCHPAD,
+    HSCRATCH_STRAND = const asi::HSCRATCH_STRAND,
+    ASI_LSU_CONTROL = const asi::LSU_CONTROL,
+    ASI_MMU_CONTEXT = const asi::MMU_CONTEXT,
+    PRIMARY_CONTEXT = const asi::PRIMARY_CONTEXT,
+    SECONDARY_CONTEXT = const asi::SECONDARY_CONTEXT,
+    ASI_IMMU = const asi::IMMU,
+    ASI_DMMU = const asi::DMMU,
+    MMU_TAG_TARGET = const asi::MMU_TAG_TARGET,
+    MMU_TAG_ACCESS = const asi::MMU_TAG_ACCESS,
+    MMU_SFSR = const asi::MMU_SFSR,
+    MMU_SFAR = const asi::MMU_SFAR,
+    ASI_ITLB_DATA_IN = const asi::ITLB_DATA_IN,
+    ASI_DTLB_DATA_IN = const asi::DTLB_DATA_IN,
+    TLB_DATA_IN_SUN4V = const asi::TLB_DATA_IN_SUN4V,
+    ASI_IMMU_DEMAP = const asi::IMMU_DEMAP,
+    ASI_DMMU_DEMAP = const asi::DMMU_DEMAP,
+    ASI_QUAD_LDD_REAL = const asi::QUAD_LDD_REAL,
+    // Registers.
+    HPR_HPSTATE = const registers::HPR_HPSTATE,
+    HPR_HTBA = const registers::HPR_HTBA,
+    PSTATE_PRIV = const registers::PSTATE_PRIV,
+    PSTATE_PRIV_PEF = const registers::PSTATE_PRIV | registers::PSTATE_PEF,
+    PIL_MAX = const PIL_MAX,
+    WSTATE_HV = const WSTATE_HV,
+    STRAND_STS_ID_SHIFT = const registers::STRAND_STS_ID_SHIFT,
+    STRAND_STS_ID_MASK = const registers::STRAND_STS_ID_MASK,
+    TBA_SHIFT = const registers::TBA_ALIGN.trailing_zeros(),
+    TBA_TL_GT_0 = const registers::TBA_TL_GT_0,
+    TRAP_ENTRY_SHIFT = const registers::TRAP_ENTRY_SIZE.trailing_zeros(),
+    UART_RBR = const uart::RBR_THR,
+    UART_THR = const uart::RBR_THR,
+    UART_LSR = const uart::LSR,
+    LSR_DATA_READY = const uart::LSR_DATA_READY,
+    LSR_BREAK = const uart::LSR_BREAK,
+    LSR_THR_EMPTY = const uart::LSR_THR_EMPTY,
+    // The sun4v ABI.
+    TT_FIRST_HCALL = const hv_api::trap::hv_tt(hv_api::trap::HV_TRAP_FIRST),
+    TT_FAST_IMISS = const hv_api::trap::tt::FAST_INSTRUCTION_ACCESS_MMU_MISS,
+    TT_FAST_DMISS = const hv_api::trap::tt::FAST_DATA_ACCESS_MMU_MISS,
+    TT_IMISS = const hv_api::trap::tt::INSTRUCTION_ACCESS_MMU_MISS,
+    TT_DMISS = const hv_api::trap::tt::DATA_ACCESS_MMU_MISS,
+    FN_CPU_MYID = const hv_api::hcall::CPU_MYID,
+    FN_CONS_PUTCHAR = const hv_api::hcall::CONS_PUTCHAR,
+    FN_CONS_GETCHAR = const hv_api::hcall::CONS_GETCHAR,
+    EOK = const hv_api::error::EOK,
+    EWOULDBLOCK = const hv_api::error::HvError::WouldBlock.code(),
+    MAP_DTLB = const hv_api::mmu::MAP_DTLB,
+    MAP_ITLB = const hv_api::mmu::MAP_ITLB,
+    MAP_BOTH = const hv_api::mmu::MAP_BOTH,
+    CONTEXT_BITS = const hv_api::mmu::CONTEXT_BITS,
+    VA_BITS = const hv_api::mmu::VA_BITS,
+    PAGE_SHIFT_8K = const hv_api::mmu::PageSize::Size8K.shift(),
+    SZ_512K = const hv_api::mmu::PageSize::Size512K.code(),
+    SZ_4M = const hv_api::mmu::PageSize::Size4M.code(),
+    TTE_SZ_MASK = const hv_api::mmu::Tte::SZ_MASK,
+    TTE_X = const hv_api::mmu::Tte::X,
+    TTE_RA_MSB = const 63 - hv_api::mmu::Tte::RA_MASK.leading_zeros(),
+    RESUME_DONE = const crate::trap::RESUME_DONE,
+    RESUME_RETRY = const crate::trap::RESUME_RETRY,
+    RESUME_DONE_AT = const crate::trap::RESUME_DONE_AT,
     S_FAST_MYID = const offset_of!(StrandState, fast) + offset_of!(FastState, myid),
     S_MEM_BASE = const offset_of!(StrandState, fast) + offset_of!(FastState, mem_base),
     S_MEM_END = const offset_of!(StrandState, fast) + offset_of!(FastState, mem_end),
@@ -259,17 +347,19 @@ impl Hardware for Machine {
     }
 
     fn tlb_load(&mut self, tlbs: TlbSet, va: u64, ctx: u64, tte: u64) {
-        let page = 0x2000u64 << (3 * (tte & 7));
+        let page = hv_api::mmu::page_bytes(tte & 7);
         let tag = (va & !(page - 1)) | (ctx & CONTEXT_MASK);
         // SAFETY: tag access then data-in (VA 0x400: sun4v TTE format) of the D/I MMU.
         unsafe {
             if tlbs.data {
-                core::arch::asm!("stxa {t}, [{a}] 0x58", "stxa {d}, [{i}] 0x5c", "membar #Sync",
-                    t = in(reg) tag, a = in(reg) 0x30u64, d = in(reg) tte, i = in(reg) 0x400u64, options(nostack));
+                core::arch::asm!("stxa {t}, [{a}] {mmu}", "stxa {d}, [{i}] {data_in}", "membar #Sync",
+                    t = in(reg) tag, a = in(reg) asi::MMU_TAG_ACCESS, d = in(reg) tte, i = in(reg) asi::TLB_DATA_IN_SUN4V,
+                    mmu = const asi::DMMU, data_in = const asi::DTLB_DATA_IN, options(nostack));
             }
             if tlbs.instruction {
-                core::arch::asm!("stxa {t}, [{a}] 0x50", "stxa {d}, [{i}] 0x54", "membar #Sync",
-                    t = in(reg) tag, a = in(reg) 0x30u64, d = in(reg) tte, i = in(reg) 0x400u64, options(nostack));
+                core::arch::asm!("stxa {t}, [{a}] {mmu}", "stxa {d}, [{i}] {data_in}", "membar #Sync",
+                    t = in(reg) tag, a = in(reg) asi::MMU_TAG_ACCESS, d = in(reg) tte, i = in(reg) asi::TLB_DATA_IN_SUN4V,
+                    mmu = const asi::IMMU, data_in = const asi::ITLB_DATA_IN, options(nostack));
             }
         }
     }
@@ -291,16 +381,16 @@ impl Hardware for Machine {
             unsafe {
                 if tlbs.data {
                     let data: u64;
-                    core::arch::asm!("ldxa [{a}] 0x5d, {d}", a = in(reg) va, d = out(reg) data, options(nostack));
+                    core::arch::asm!("ldxa [{a}] {asi}, {d}", a = in(reg) va, d = out(reg) data, asi = const asi::DTLB_DATA_ACCESS, options(nostack));
                     if data & SUN4U_LOCKED == 0 {
-                        core::arch::asm!("stxa %g0, [{a}] 0x5d", "membar #Sync", a = in(reg) va, options(nostack));
+                        core::arch::asm!("stxa %g0, [{a}] {asi}", "membar #Sync", a = in(reg) va, asi = const asi::DTLB_DATA_ACCESS, options(nostack));
                     }
                 }
                 if tlbs.instruction {
                     let data: u64;
-                    core::arch::asm!("ldxa [{a}] 0x55, {d}", a = in(reg) va, d = out(reg) data, options(nostack));
+                    core::arch::asm!("ldxa [{a}] {asi}, {d}", a = in(reg) va, d = out(reg) data, asi = const asi::ITLB_DATA_ACCESS, options(nostack));
                     if data & SUN4U_LOCKED == 0 {
-                        core::arch::asm!("stxa %g0, [{a}] 0x55", "membar #Sync", a = in(reg) va, options(nostack));
+                        core::arch::asm!("stxa %g0, [{a}] {asi}", "membar #Sync", a = in(reg) va, asi = const asi::ITLB_DATA_ACCESS, options(nostack));
                     }
                 }
             }
@@ -310,17 +400,14 @@ impl Hardware for Machine {
     fn mmu_set_enabled(&mut self, enabled: bool) {
         let lsu = if enabled { platform::asi::LSU_IM | platform::asi::LSU_DM } else { 0 };
         // SAFETY: the LSU control register; only IM and DM are written.
-        unsafe { core::arch::asm!("stxa {v}, [%g0] 0x45", "membar #Sync", v = in(reg) lsu, options(nostack)) }
+        unsafe { core::arch::asm!("stxa {v}, [%g0] {asi}", "membar #Sync", v = in(reg) lsu, asi = const asi::LSU_CONTROL, options(nostack)) }
     }
 }
 
-/// The context field of a TSB tag (bits 60:48).
-const TAG_CTX_FIELD: u64 = hv_api::mmu::TAG_CTX_MASK << hv_api::mmu::TAG_CTX_SHIFT;
-
 /// Context numbers are 13 bits.
-const CONTEXT_MASK: u64 = 0x1fff;
+const CONTEXT_MASK: u64 = (1 << hv_api::mmu::CONTEXT_BITS) - 1;
 /// TLB entries per TLB on T1 (and QEMU).
-const TLB_ENTRIES: u64 = 64;
+const TLB_ENTRIES: u64 = hv_api::mmu::T1_TLB_ENTRIES as u64;
 /// The lock bit of a TTE as QEMU stores it (sun4u format, bit 6).
 const SUN4U_LOCKED: u64 = 1 << 6;
 /// Demap-address bit 6: demap a whole context.
@@ -332,15 +419,15 @@ fn demap(tlbs: TlbSet, address: u64, ctx: u64) {
     // SAFETY: primary context read/write (ASI 0x21 VA 8) and the demap ASIs.
     unsafe {
         let saved: u64;
-        core::arch::asm!("ldxa [{a}] 0x21, {v}", a = in(reg) 8u64, v = out(reg) saved, options(nostack));
-        core::arch::asm!("stxa {v}, [{a}] 0x21", v = in(reg) ctx & CONTEXT_MASK, a = in(reg) 8u64, options(nostack));
+        core::arch::asm!("ldxa [{a}] {asi}, {v}", a = in(reg) asi::PRIMARY_CONTEXT, v = out(reg) saved, asi = const asi::MMU_CONTEXT, options(nostack));
+        core::arch::asm!("stxa {v}, [{a}] {asi}", v = in(reg) ctx & CONTEXT_MASK, a = in(reg) asi::PRIMARY_CONTEXT, asi = const asi::MMU_CONTEXT, options(nostack));
         if tlbs.data {
-            core::arch::asm!("stxa %g0, [{a}] 0x5f", "membar #Sync", a = in(reg) address, options(nostack));
+            core::arch::asm!("stxa %g0, [{a}] {asi}", "membar #Sync", a = in(reg) address, asi = const asi::DMMU_DEMAP, options(nostack));
         }
         if tlbs.instruction {
-            core::arch::asm!("stxa %g0, [{a}] 0x57", "membar #Sync", a = in(reg) address, options(nostack));
+            core::arch::asm!("stxa %g0, [{a}] {asi}", "membar #Sync", a = in(reg) address, asi = const asi::IMMU_DEMAP, options(nostack));
         }
-        core::arch::asm!("stxa {v}, [{a}] 0x21", v = in(reg) saved, a = in(reg) 8u64, options(nostack));
+        core::arch::asm!("stxa {v}, [{a}] {asi}", v = in(reg) saved, a = in(reg) asi::PRIMARY_CONTEXT, asi = const asi::MMU_CONTEXT, options(nostack));
     }
 }
 
@@ -365,18 +452,11 @@ fn refresh_fast_state(fast: &mut FastState, hv: &Hypervisor, vcpu: usize) {
     let perms = mmu.perm_mappings();
     fast.perm_count = perms.len() as u64;
     for (slot, p) in fast.perms.iter_mut().zip(perms) {
-        let mask = !((0x2000u64 << (3 * (p.tte & 7))) - 1);
-        *slot = [p.va & mask, mask];
+        let mask = !(hv_api::mmu::page_bytes(p.tte & 7) - 1);
+        *slot = FastPerm { va: p.va & mask, mask };
     }
     for (class, nonzero) in [(0usize, false), (1, true)] {
-        for (i, t) in mmu.fast_tsbs(nonzero).iter().enumerate() {
-            fast.tsbs[2 * class + i] = FastTsbHw {
-                base_pa: t.base_pa,
-                index_mask: t.index_mask,
-                page_shift: t.page_shift,
-                tag_mask: t.ctx_mask | !TAG_CTX_FIELD,
-            };
-        }
+        fast.tsbs[2 * class..2 * class + 2].copy_from_slice(&mmu.fast_tsbs(nonzero));
     }
 }
 
