@@ -11,6 +11,10 @@
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(target_arch = "sparc64", feature(asm_experimental_arch))]
 #![deny(missing_docs)]
+// `unsafe` lives in the arch layer only (`arch::sparc64` allows it, with a SAFETY note on
+// every block); everything else is safe Rust.
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod addr;
 pub mod arch;

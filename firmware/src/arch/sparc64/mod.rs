@@ -545,8 +545,15 @@ extern "C" fn hv_start(strand: u64, ram_size: u64) -> ! {
 }
 
 /// Every trap from a guest, after the assembly saved its state.
+///
+/// `strand` is this strand's own [`StrandState`], which `hv_trap_common` took from
+/// HSCRATCH (set once by the reset path to its entry of `hv_strands`). Nothing else holds a
+/// reference to it while the trap runs: the assembly touches it again only after this
+/// returns, and other strands never touch it.
 #[no_mangle]
-extern "C" fn hv_trap(strand: &mut StrandState) {
+extern "C" fn hv_trap(strand: *mut StrandState) {
+    // SAFETY: as the doc says: a valid, exclusive pointer for the duration of the trap.
+    let strand = unsafe { &mut *strand };
     let mut hw = Machine;
     let action = {
         let mut guard = HYPERVISOR.lock();
