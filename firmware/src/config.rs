@@ -10,28 +10,9 @@ use crate::guest_memory::GuestMemory;
 use core::fmt;
 use hv_api::md::{MachineDescription, MdError, Node};
 
-/// Most domains the tables hold.
-pub const MAX_DOMAINS: usize = 8;
-/// Most vCPUs (one per T1 strand).
-pub const MAX_VCPUS: usize = 32;
-/// Longest domain name kept (longer names are cut).
-pub const MAX_NAME: usize = 31;
-/// Default entry offset: the power-on-reset vector, `TT_POR × 32` (hv-api.md §4.7).
-pub const DEFAULT_ENTRY_OFFSET: u64 = 0x20;
-
-/// What happens when a domain's guest faults beyond repair (a trap above MAXPTL, an
-/// unexpected trap).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailurePolicy {
-    /// Stop the domain; the others go on.
-    Stop,
-    /// Restart the domain from its image.
-    Reset,
-    /// The hypervisor takes no action of its own: the failing vCPU gets the sun4v
-    /// watchdog reset (RTBA + 0x40, memory kept), as Sun's hypervisor gives it, and the
-    /// guest decides.
-    Ignore,
-}
+pub use hv_api::hv_md::{FailurePolicy, DEFAULT_ENTRY_OFFSET, MAX_DOMAINS, MAX_VCPUS};
+/// Longest domain name kept.
+pub const MAX_NAME: usize = hv_api::hv_md::MAX_DOMAIN_NAME;
 
 /// One domain (a `guest` node).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,12 +244,12 @@ impl Config {
             }
         }
         let failure_policy = match guest.str("failure-policy") {
-            Some("reset") => FailurePolicy::Reset,
-            Some("stop") | None => FailurePolicy::Stop,
-            Some("ignore") => FailurePolicy::Ignore,
-            Some(_) => {
-                return Err(ConfigError::BadValue { index, property: "failure-policy", reason: "not stop, reset or ignore" })
-            }
+            None => FailurePolicy::default(),
+            Some(name) => FailurePolicy::from_name(name).ok_or(ConfigError::BadValue {
+                index,
+                property: "failure-policy",
+                reason: "not stop, reset or ignore",
+            })?,
         };
         let entry_offset = guest.val("entry-offset").unwrap_or(DEFAULT_ENTRY_OFFSET);
         if entry_offset & 3 != 0 || entry_offset >= memsize {

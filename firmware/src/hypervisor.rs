@@ -31,21 +31,21 @@ pub enum BootError {
     /// A domain's guest MD is invalid.
     GuestMd {
         /// Domain name.
-        domain: heapless::String<31>,
+        domain: heapless::String<{ crate::config::MAX_NAME }>,
         /// What is wrong.
         error: hv_api::md::MdError,
     },
     /// A guest MD is larger than its slot.
     GuestMdTooLarge {
         /// Domain name.
-        domain: heapless::String<31>,
+        domain: heapless::String<{ crate::config::MAX_NAME }>,
         /// Its size.
         size: u64,
     },
     /// A domain's memory is not all backed by RAM.
     MemoryNotPresent {
         /// Domain name.
-        domain: heapless::String<31>,
+        domain: heapless::String<{ crate::config::MAX_NAME }>,
         /// End of the domain's memory.
         end: u64,
         /// End of the RAM there is.

@@ -25,6 +25,7 @@ pub mod group;
 #[cfg(target_arch = "sparc64")]
 pub mod guest;
 pub mod hcall;
+pub mod hv_md;
 pub mod ldc;
 pub mod md;
 pub mod mmu;

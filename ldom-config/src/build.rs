@@ -312,7 +312,7 @@ pub fn hv_md(cfg: &Config, placed: &[(u64, u64, u64)]) -> Md {
             .val(g, "perfctraccess", 1)
             .str(g, "name", &d.name)
             .val(g, "entry-offset", d.entry_offset)
-            .str(g, "failure-policy", d.failure_policy.as_str());
+            .str(g, "failure-policy", d.failure_policy.name());
         guest_nodes.push(g);
     }
     for &(n, gi) in &cpu_nodes {

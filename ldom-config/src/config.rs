@@ -14,40 +14,12 @@ pub const DEFAULT_RAM_SIZE: u64 = 256 << 20;
 pub const MAX_RAM_SIZE: u64 = 32 << 30;
 /// Strands of an UltraSPARC T1 (8 cores × 4).
 pub const MAX_STRANDS: u64 = 32;
-/// Most domains a configuration may describe (one strand each at least; the firmware's
-/// guest table is sized for this).
-pub const MAX_DOMAINS: usize = 8;
+pub use hv_api::hv_md::{FailurePolicy, DEFAULT_ENTRY_OFFSET, MAX_DOMAINS, MAX_DOMAIN_NAME};
 /// Guest memory alignment (base and size): 4 MiB, the largest page size the guest MD
 /// advertises (see docs/ldom-config.md, rule `memory-unaligned`).
 pub const MEM_ALIGN: u64 = 4 << 20;
 /// Channel ids per domain are `0..MAX_CHANNEL_ID+1`.
 pub const MAX_CHANNEL_ID: u64 = 63;
-/// Default entry offset: the power-on-reset trap vector of the guest's trap table.
-pub const DEFAULT_ENTRY_OFFSET: u64 = 0x20;
-
-/// What happens when a guest faults.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailurePolicy {
-    /// Stop the domain; the others go on (`"stop"`, the default).
-    Stop,
-    /// Restart the domain from its image (`"reset"`).
-    Reset,
-    /// No action of the hypervisor's own: the failing vCPU gets the sun4v watchdog reset
-    /// (`"ignore"`).
-    Ignore,
-}
-
-impl FailurePolicy {
-    /// The configuration spelling: `"stop"`, `"reset"` or `"ignore"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailurePolicy::Stop => "stop",
-            FailurePolicy::Reset => "reset",
-            FailurePolicy::Ignore => "ignore",
-        }
-    }
-}
-
 /// Where a guest image comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ImageRef {
@@ -548,11 +520,9 @@ fn extract_domain(src: &mut Source, t: &Sv) -> RawDomain {
             }
             _ => {
                 if let Some((s, at)) = get_str(src, v, k) {
-                    d.failure_policy = match s.as_str() {
-                        "stop" => Some(FailurePolicy::Stop),
-                        "reset" => Some(FailurePolicy::Reset),
-                        "ignore" => Some(FailurePolicy::Ignore),
-                        _ => {
+                    d.failure_policy = match FailurePolicy::from_name(&s) {
+                        Some(p) => Some(p),
+                        None => {
                             src.err(
                                 at,
                                 "bad-value",
@@ -623,7 +593,7 @@ fn extract_channel(src: &mut Source, t: &Sv) -> RawChannel {
 
 fn valid_domain_name(s: &str) -> bool {
     !s.is_empty()
-        && s.len() <= 32
+        && s.len() <= MAX_DOMAIN_NAME
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -696,7 +666,7 @@ fn validate(src: &mut Source, raw: Raw) -> Option<Config> {
                 src.err(
                     *at,
                     "domain-name-invalid",
-                    format!("domain name {name:?}: use 1-32 letters, digits, `-` or `_`, starting with a letter (and not \"hv\": the build writes <name>.md next to hv.md)"),
+                    format!("domain name {name:?}: use 1-{MAX_DOMAIN_NAME} letters, digits, `-` or `_`, starting with a letter (and not \"hv\": the build writes <name>.md next to hv.md)"),
                 );
             }
             if let Some(&first) = by_name.get(name) {

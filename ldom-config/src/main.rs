@@ -204,7 +204,7 @@ fn cmd_check(path: &Path, image_dir: Option<PathBuf>) -> ExitCode {
             d.membase,
             config::human(d.memsize),
             d.entry_offset,
-            d.failure_policy.as_str()
+            d.failure_policy.name()
         );
         match &built {
             Some(b) => {
