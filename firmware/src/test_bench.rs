@@ -85,9 +85,9 @@ impl HvMd {
         {
             b.prop(guest, k, Value::Val(v));
         }
-        b.prop(guest, "name", Value::Str("primary"));
+        b.prop(guest, "name", Value::Str("primary".into()));
         if let Some(policy) = self.failure_policy {
-            b.prop(guest, "failure-policy", Value::Str(policy));
+            b.prop(guest, "failure-policy", Value::Str(policy.into()));
         }
         b.build()
     }
@@ -132,7 +132,7 @@ impl GuestMd {
             for (name, intr) in [("disk", 0), ("console", 1), ("nvram", 0)] {
                 let d = b.node("virtual-device");
                 b.prop(vdev, "fwd", Value::Arc(d));
-                b.prop(d, "name", Value::Str(name));
+                b.prop(d, "name", Value::Str(name.into()));
                 b.prop(d, "intr", Value::Val(intr));
                 b.prop(d, "ino", Value::Val(if intr == 1 { 0x11 } else { 0 }));
             }

@@ -108,7 +108,8 @@ impl Md {
         self.nodes.len() - 1
     }
 
-    fn push(&mut self, node: NodeId, name: &str, value: Value) -> &mut Self {
+    /// Appends a property of any kind to `node`.
+    pub fn push(&mut self, node: NodeId, name: &str, value: Value) -> &mut Self {
         self.nodes[node].props.push(Prop {
             name: name.to_string(),
             value,

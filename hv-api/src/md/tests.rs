@@ -1,4 +1,4 @@
-//! Tests for the MD reader: Sun's sample MDs, a small test-only builder,
+//! Tests for the MD reader: Sun's sample MDs, MDs from ldom-config's writer,
 //! malformed inputs and fuzz-like corruption.
 
 extern crate std;
@@ -9,21 +9,28 @@ use std::vec::Vec;
 use std::{format, vec};
 
 // ---------------------------------------------------------------------------
-// Test-only MD builder (our own code; layout per hv-api.md §5.1–§5.2).
+// Well-formed MDs come from ldom-config's writer, the project's one MD writer (a
+// dev-dependency: only bytes cross); malformed ones are assembled from raw parts below.
 // ---------------------------------------------------------------------------
 
-#[derive(Clone)]
-enum T {
-    V(u64),
-    S(String),
-    D(Vec<u8>),
-    /// Arc to the node with this builder ordinal.
-    A(usize),
-}
+use ldom_config::md::Value as T;
 
 #[derive(Default)]
-struct Builder {
-    nodes: Vec<(String, Vec<(String, T)>)>,
+struct Builder(ldom_config::md::Md);
+
+impl Builder {
+    fn node(&mut self, name: &str) -> usize {
+        self.0.add_node(name)
+    }
+
+    fn prop(&mut self, node: usize, name: &str, v: T) -> &mut Self {
+        self.0.push(node, name, v);
+        self
+    }
+
+    fn build(&self) -> Vec<u8> {
+        self.0.to_bytes()
+    }
 }
 
 fn elem(tag: u8, name_len: u8, name_off: u32, value: u64) -> [u8; 16] {
@@ -56,77 +63,6 @@ fn assemble(elements: &[[u8; 16]], names: &[u8], data: &[u8]) -> Vec<u8> {
     out
 }
 
-impl Builder {
-    fn node(&mut self, name: &str) -> usize {
-        self.nodes.push((name.to_string(), Vec::new()));
-        self.nodes.len() - 1
-    }
-
-    fn prop(&mut self, node: usize, name: &str, v: T) -> &mut Self {
-        self.nodes[node].1.push((name.to_string(), v));
-        self
-    }
-
-    fn build(&self) -> Vec<u8> {
-        let mut starts = Vec::new();
-        let mut idx = 0usize;
-        for (_, props) in &self.nodes {
-            starts.push(idx);
-            idx += 2 + props.len();
-        }
-        let list_end = idx;
-        let mut names: Vec<u8> = Vec::new();
-        let mut name_tab: Vec<(String, u32)> = Vec::new();
-        let mut name = |n: &str, names: &mut Vec<u8>| -> (u8, u32) {
-            if let Some((_, off)) = name_tab.iter().find(|(s, _)| s == n) {
-                return (n.len() as u8, *off);
-            }
-            let off = names.len() as u32;
-            names.extend_from_slice(n.as_bytes());
-            names.push(0);
-            name_tab.push((n.to_string(), off));
-            (n.len() as u8, off)
-        };
-        let mut data: Vec<u8> = Vec::new();
-        let put = |bytes: &[u8], data: &mut Vec<u8>| -> u32 {
-            while data.len() % 8 != 0 {
-                data.push(0);
-            }
-            let off = data.len() as u32;
-            data.extend_from_slice(bytes);
-            off
-        };
-        let mut els = Vec::new();
-        for (k, (nname, props)) in self.nodes.iter().enumerate() {
-            let next = starts.get(k + 1).copied().unwrap_or(list_end);
-            let (l, o) = name(nname, &mut names);
-            els.push(elem(tag::NODE, l, o, next as u64));
-            for (pname, v) in props {
-                let (l, o) = name(pname, &mut names);
-                els.push(match v {
-                    T::V(x) => elem(tag::PROP_VAL, l, o, *x),
-                    T::A(n) => elem(tag::PROP_ARC, l, o, starts[*n] as u64),
-                    T::S(s) => {
-                        let mut b = s.as_bytes().to_vec();
-                        b.push(0);
-                        let off = put(&b, &mut data);
-                        elem(tag::PROP_STR, l, o, dat(b.len() as u32, off))
-                    }
-                    T::D(d) => {
-                        let off = put(d, &mut data);
-                        elem(tag::PROP_DATA, l, o, dat(d.len() as u32, off))
-                    }
-                });
-            }
-            els.push(elem(tag::NODE_END, 0, 0, 0));
-        }
-        els.push(elem(tag::LIST_END, 0, 0, 0));
-        while names.len() % 16 != 0 {
-            names.push(0);
-        }
-        assemble(&els, &names, &data)
-    }
-}
 
 /// A small HV-MD-like description in the shape of docs/hv-md-schema.md.
 fn sample() -> Vec<u8> {
@@ -137,24 +73,24 @@ fn sample() -> Vec<u8> {
     let cpu1 = b.node("cpu");
     let guests = b.node("guests");
     let guest = b.node("guest");
-    b.prop(root, "cpus", T::A(cpus))
-        .prop(root, "guests", T::A(guests))
-        .prop(root, "hvuart", T::V(0x1f_1000_0000))
-        .prop(root, "md-generation#", T::V(1));
-    b.prop(cpus, "cpu", T::A(cpu0))
-        .prop(cpus, "cpu", T::A(cpu1));
+    b.prop(root, "cpus", T::Arc(cpus))
+        .prop(root, "guests", T::Arc(guests))
+        .prop(root, "hvuart", T::Val(0x1f_1000_0000))
+        .prop(root, "md-generation#", T::Val(1));
+    b.prop(cpus, "cpu", T::Arc(cpu0))
+        .prop(cpus, "cpu", T::Arc(cpu1));
     for (n, c) in [(0u64, cpu0), (1, cpu1)] {
-        b.prop(c, "pid", T::V(n))
-            .prop(c, "vid", T::V(n))
-            .prop(c, "guest", T::A(guest))
-            .prop(c, "back", T::A(cpus));
+        b.prop(c, "pid", T::Val(n))
+            .prop(c, "vid", T::Val(n))
+            .prop(c, "guest", T::Arc(guest))
+            .prop(c, "back", T::Arc(cpus));
     }
-    b.prop(guests, "guest", T::A(guest));
-    b.prop(guest, "name", T::S("primary".to_string()))
-        .prop(guest, "membase", T::V(0x8000_0000))
-        .prop(guest, "compatible", T::D(b"SUNW,a\0SUNW,bb\0".to_vec()))
-        .prop(guest, "empty", T::S(String::new()))
-        .prop(guest, "blob", T::D(vec![1, 2, 3]));
+    b.prop(guests, "guest", T::Arc(guest));
+    b.prop(guest, "name", T::Str("primary".to_string()))
+        .prop(guest, "membase", T::Val(0x8000_0000))
+        .prop(guest, "compatible", T::Data(b"SUNW,a\0SUNW,bb\0".to_vec()))
+        .prop(guest, "empty", T::Str(String::new()))
+        .prop(guest, "blob", T::Data(vec![1, 2, 3]));
     b.build()
 }
 
