@@ -1,6 +1,8 @@
 //! The configuration file: parsing (with spans) and validation of every rule that does not
 //! need the guest images. See `docs/ldom-config.md` for the format and the rules.
 
+mod rules;
+
 use crate::error::{Errors, Source};
 use crate::tree::{Sv, Tv};
 use std::collections::{BTreeMap, HashMap};
@@ -14,7 +16,7 @@ pub const DEFAULT_RAM_SIZE: u64 = 256 << 20;
 pub const MAX_RAM_SIZE: u64 = 32 << 30;
 /// Strands of an UltraSPARC T1 (8 cores × 4).
 pub const MAX_STRANDS: u64 = 32;
-pub use hv_api::hv_md::{FailurePolicy, DEFAULT_ENTRY_OFFSET, MAX_DOMAINS, MAX_DOMAIN_NAME};
+pub use hv_api::hv_md::{FailurePolicy, DEFAULT_ENTRY_OFFSET, MAX_DOMAINS};
 /// Guest memory alignment (base and size): 4 MiB, the largest page size the guest MD
 /// advertises (see docs/ldom-config.md, rule `memory-unaligned`).
 pub const MEM_ALIGN: u64 = 4 << 20;
@@ -591,360 +593,30 @@ fn extract_channel(src: &mut Source, t: &Sv) -> RawChannel {
 // ---------------------------------------------------------------------------------------
 // Semantic rules.
 
-fn valid_domain_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_DOMAIN_NAME
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && s != "hv"
-}
-
 fn validate(src: &mut Source, raw: Raw) -> Option<Config> {
-    // Platform.
-    let ram_size = match raw.platform.ram_size {
-        Some((n, at)) => {
-            if n == 0 || n % MEM_ALIGN != 0 || n > MAX_RAM_SIZE {
-                src.err(
-                    at,
-                    "platform-ram",
-                    format!(
-                        "ram-size {n:#x} must be a non-zero multiple of 4 MiB and at most 32 GiB"
-                    ),
-                );
-            }
-            n
-        }
-        None => DEFAULT_RAM_SIZE,
-    };
-    let strands = match raw.platform.strands {
-        Some((n, at)) => {
-            if n == 0 || n > MAX_STRANDS {
-                src.err(
-                    at,
-                    "platform-strands",
-                    format!(
-                        "strands = {n}: an UltraSPARC T1 has 1 to 32 strands (QEMU niagara: 1)"
-                    ),
-                );
-            }
-            n
-        }
-        None => 1,
-    };
-    let platform = Platform {
-        ram_base: RAM_BASE,
-        ram_size,
-        strands,
-        span: raw.platform.span,
-    };
-
-    // Domain count.
-    if raw.domains.is_empty() && src.errors.is_empty() {
-        src.err(
-            raw.domain_key.unwrap_or(0),
-            "no-domains",
-            "the configuration describes no domain: add a [[domain]] table",
-        );
-    }
-    if raw.domains.len() > MAX_DOMAINS {
-        src.err(
-            raw.domains[MAX_DOMAINS].span,
-            "too-many-domains",
-            format!(
-                "{} domains; at most {MAX_DOMAINS} are supported",
-                raw.domains.len()
-            ),
-        );
-    }
-
-    // Names.
-    let mut by_name: HashMap<String, usize> = HashMap::new();
-    for (i, d) in raw.domains.iter().enumerate() {
-        if let Some((name, at)) = &d.name {
-            if !valid_domain_name(name) {
-                src.err(
-                    *at,
-                    "domain-name-invalid",
-                    format!("domain name {name:?}: use 1-{MAX_DOMAIN_NAME} letters, digits, `-` or `_`, starting with a letter (and not \"hv\": the build writes <name>.md next to hv.md)"),
-                );
-            }
-            if let Some(&first) = by_name.get(name) {
-                let (l, _) = src.position(raw.domains[first].name.as_ref().unwrap().1);
-                src.err(
-                    *at,
-                    "domain-name-duplicate",
-                    format!("domain name {name:?} is already used at line {l}"),
-                );
-            } else {
-                by_name.insert(name.clone(), i);
-            }
-        }
-    }
-
-    // Strands.
-    let mut strand_owner: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
-    for (i, d) in raw.domains.iter().enumerate() {
-        let Some((vcpus, at)) = &d.vcpus else {
-            continue;
-        };
-        if vcpus.is_empty() && d.ok {
-            src.err(
-                *at,
-                "vcpus-empty",
-                "a domain needs at least one vCPU: `vcpus = [strand, …]`",
-            );
-        }
-        for &(s, sat) in vcpus {
-            if s >= strands {
-                src.err(
-                    sat,
-                    "strand-outside-platform",
-                    format!(
-                        "strand {s} does not exist: the platform has {strands} strand{} (0..{}); set `[platform] strands`",
-                        if strands == 1 { "" } else { "s" },
-                        strands.saturating_sub(1)
-                    ),
-                );
-                continue;
-            }
-            if let Some(&(owner, oat)) = strand_owner.get(&s) {
-                let (l, _) = src.position(oat);
-                let who = dname(&raw.domains[owner], owner);
-                src.err(
-                    sat,
-                    "strand-twice",
-                    format!("strand {s} is already given to domain {who} (line {l})"),
-                );
-            } else {
-                strand_owner.insert(s, (i, sat));
-            }
-        }
-    }
-
-    // Memory.
-    let ram_end = RAM_BASE + ram_size;
-    let mut placed: Vec<(u64, u64, usize, usize)> = Vec::new();
-    for (i, d) in raw.domains.iter().enumerate() {
-        let (Some((base, bat)), Some((size, zat))) = (d.base, d.size) else {
-            continue;
-        };
-        if size == 0 {
-            src.err(zat, "memory-too-small", "memory size is 0".to_string());
-            continue;
-        }
-        let mut ok = true;
-        if base % MEM_ALIGN != 0 {
-            ok = false;
-            src.err(
-                bat,
-                "memory-unaligned",
-                format!("memory base {base:#x} is not a multiple of 4 MiB (0x400000)"),
-            );
-        }
-        if size % MEM_ALIGN != 0 {
-            ok = false;
-            src.err(
-                zat,
-                "memory-unaligned",
-                format!("memory size {size:#x} is not a multiple of 4 MiB (0x400000)"),
-            );
-        }
-        let end = base.checked_add(size);
-        if base < RAM_BASE || end.is_none_or(|e| e > ram_end) {
-            ok = false;
-            src.err(
-                bat,
-                "memory-outside-ram",
-                format!(
-                    "memory {base:#x}+{size:#x} is outside the platform RAM {RAM_BASE:#x}..{ram_end:#x} (ram-size {})",
-                    human(ram_size)
-                ),
-            );
-        }
-        if let Some((rb, rat)) = d.realbase {
-            if rb != base {
-                src.err(
-                    rat,
-                    "memory-realbase",
-                    format!("realbase {rb:#x} must equal base {base:#x}: QEMU's niagara has no RA->PA offset, the hypervisor maps RA = PA"),
-                );
-            }
-        }
-        if ok {
-            let end = base + size;
-            for &(ob, oe, oi, _) in &placed {
-                if base < oe && ob < end {
-                    src.err(
-                        bat,
-                        "memory-overlap",
-                        format!(
-                            "memory {base:#x}..{end:#x} overlaps domain {}'s memory {ob:#x}..{oe:#x}",
-                            dname(&raw.domains[oi], oi)
-                        ),
-                    );
-                }
-            }
-            placed.push((base, end, i, bat));
-        }
-    }
-
-    // Entry offset.
-    for d in &raw.domains {
-        if let Some((eo, at)) = d.entry_offset {
-            if eo % 4 != 0 || d.size.is_some_and(|(s, _)| eo >= s) {
-                src.err(
-                    at,
-                    "entry-offset",
-                    format!(
-                        "entry-offset {eo:#x} must be a multiple of 4 inside the domain's memory"
-                    ),
-                );
-            }
-        }
-    }
-
-    // Channels.
-    let mut chan_ids: Vec<BTreeMap<u64, usize>> = vec![BTreeMap::new(); raw.domains.len()];
-    // (channel index, domains of the two ends, explicit ids, span)
-    type Pending = (usize, [Option<usize>; 2], Option<[u64; 2]>, usize);
-    let mut pending: Vec<Pending> = Vec::new();
-    for (ci, c) in raw.channels.iter().enumerate() {
-        if !c.ok {
-            continue;
-        }
-        let Some((eps, eat)) = &c.endpoints else {
-            continue;
-        };
-        if eps.len() != 2 {
-            src.err(
-                *eat,
-                "ldc-endpoints",
-                format!(
-                    "`endpoints` must name exactly two domains, found {}",
-                    eps.len()
-                ),
-            );
-            continue;
-        }
-        if eps[0].0 == eps[1].0 {
-            src.err(
-                eps[1].1,
-                "ldc-endpoints",
-                format!(
-                    "a channel joins two different domains; both ends are {:?}",
-                    eps[0].0
-                ),
-            );
-            continue;
-        }
-        let mut doms = [None, None];
-        for (k, (n, at)) in eps.iter().enumerate() {
-            match by_name.get(n) {
-                Some(&di) => doms[k] = Some(di),
-                None => src.err(
-                    *at,
-                    "ldc-endpoint-no-peer",
-                    format!("channel endpoint {n:?} is not a domain of this configuration"),
-                ),
-            }
-        }
-        let ids = match &c.ids {
-            None => None,
-            Some((ids, iat)) => {
-                if ids.len() != 2 {
-                    src.err(
-                        *iat,
-                        "ldc-limits",
-                        format!(
-                            "`ids` must give two channel ids (one per endpoint), found {}",
-                            ids.len()
-                        ),
-                    );
-                    continue;
-                }
-                let mut bad = false;
-                for &(id, at) in ids {
-                    if id > MAX_CHANNEL_ID {
-                        bad = true;
-                        src.err(
-                            at,
-                            "ldc-limits",
-                            format!(
-                                "channel id {id} is out of range: ids are 0..={MAX_CHANNEL_ID}"
-                            ),
-                        );
-                    }
-                }
-                if bad {
-                    continue;
-                }
-                for k in 0..2 {
-                    if let Some(di) = doms[k] {
-                        let (id, at) = ids[k];
-                        if let Some(&prev) = chan_ids[di].get(&id) {
-                            let (l, _) = src.position(raw.channels[prev].span);
-                            src.err(
-                                at,
-                                "ldc-id-duplicate",
-                                format!(
-                                    "domain {:?} already has channel id {id} (channel at line {l})",
-                                    eps[k].0
-                                ),
-                            );
-                        } else {
-                            chan_ids[di].insert(id, ci);
-                        }
-                    }
-                }
-                Some([ids[0].0, ids[1].0])
-            }
-        };
-        pending.push((ci, doms, ids, c.span));
-    }
-    // Automatic ids: the lowest free id in each domain, after the explicit ones.
-    let mut channels = Vec::new();
-    for (ci, doms, ids, span) in pending {
-        let (Some(d0), Some(d1)) = (doms[0], doms[1]) else {
-            continue;
-        };
-        let ids = match ids {
-            Some(i) => i,
-            None => {
-                let mut out = [0u64; 2];
-                let mut full = false;
-                for (k, di) in [d0, d1].into_iter().enumerate() {
-                    match (0..=MAX_CHANNEL_ID).find(|i| !chan_ids[di].contains_key(i)) {
-                        Some(id) => {
-                            chan_ids[di].insert(id, ci);
-                            out[k] = id;
-                        }
-                        None => {
-                            full = true;
-                            src.err(span, "ldc-limits", format!("domain {} has no free channel id (at most {} channels per domain)", dname(&raw.domains[di], di), MAX_CHANNEL_ID + 1));
-                        }
-                    }
-                }
-                if full {
-                    continue;
-                }
-                out
-            }
-        };
-        channels.push(Channel {
-            ends: [
-                Endpoint {
-                    domain: d0,
-                    id: ids[0],
-                },
-                Endpoint {
-                    domain: d1,
-                    id: ids[1],
-                },
-            ],
-            span,
-        });
-    }
+    rules::platform_ram(src, &raw);
+    rules::platform_strands(src, &raw);
+    let ram_size = raw.platform.ram_size.map_or(DEFAULT_RAM_SIZE, |r| r.0);
+    let strands = raw.platform.strands.map_or(1, |s| s.0);
+    let platform = Platform { ram_base: RAM_BASE, ram_size, strands, span: raw.platform.span };
+    rules::no_domains(src, &raw);
+    rules::too_many_domains(src, &raw);
+    rules::domain_name_invalid(src, &raw);
+    let by_name = rules::domain_name_duplicate(src, &raw);
+    rules::vcpus_empty(src, &raw);
+    rules::strand_outside_platform(src, &raw, strands);
+    rules::strand_twice(src, &raw, strands);
+    rules::memory_too_small(src, &raw);
+    rules::memory_unaligned(src, &raw);
+    rules::memory_outside_ram(src, &raw, ram_size);
+    rules::memory_realbase(src, &raw);
+    rules::memory_overlap(src, &raw, ram_size);
+    rules::entry_offset(src, &raw);
+    let endpoints_ok = rules::ldc_endpoints(src, &raw);
+    rules::ldc_endpoint_no_peer(src, &raw, &by_name, &endpoints_ok);
+    let explicit_ids = rules::ldc_limits(src, &raw, &endpoints_ok);
+    let mut ids_in_use = rules::ldc_id_duplicate(src, &raw, &by_name, &explicit_ids);
+    let channels = assign_channel_ids(src, &raw, &by_name, &endpoints_ok, &explicit_ids, &mut ids_in_use);
 
     if !src.errors.is_empty() {
         return None;
@@ -987,6 +659,64 @@ fn validate(src: &mut Source, raw: Raw) -> Option<Config> {
         channels,
         text: String::new(),
     })
+}
+
+/// The channels with their ids: the explicit ones, or else the lowest id free in each
+/// domain after the explicit ones (rule `ldc-limits` when a domain has none left).
+fn assign_channel_ids(
+    src: &mut Source,
+    raw: &Raw,
+    by_name: &HashMap<String, usize>,
+    endpoints_ok: &[bool],
+    explicit: &[Option<[(u64, usize); 2]>],
+    in_use: &mut [BTreeMap<u64, usize>],
+) -> Vec<Channel> {
+    let mut channels = Vec::new();
+    for (ci, c) in raw.channels.iter().enumerate() {
+        let Some((eps, _)) = c.endpoints.as_ref().filter(|_| endpoints_ok[ci]) else {
+            continue;
+        };
+        let (Some(&d0), Some(&d1)) = (by_name.get(&eps[0].0), by_name.get(&eps[1].0)) else {
+            continue;
+        };
+        let ids = match (&c.ids, explicit[ci]) {
+            (_, Some(ids)) => [ids[0].0, ids[1].0],
+            (Some(_), None) => continue, // explicit ids with an error of their own
+            (None, None) => {
+                let mut out = [0u64; 2];
+                let mut full = false;
+                for (k, di) in [d0, d1].into_iter().enumerate() {
+                    match (0..=MAX_CHANNEL_ID).find(|i| !in_use[di].contains_key(i)) {
+                        Some(id) => {
+                            in_use[di].insert(id, ci);
+                            out[k] = id;
+                        }
+                        None => {
+                            full = true;
+                            src.err(
+                                c.span,
+                                "ldc-limits",
+                                format!(
+                                    "domain {} has no free channel id (at most {} channels per domain)",
+                                    dname(&raw.domains[di], di),
+                                    MAX_CHANNEL_ID + 1
+                                ),
+                            );
+                        }
+                    }
+                }
+                if full {
+                    continue;
+                }
+                out
+            }
+        };
+        channels.push(Channel {
+            ends: [Endpoint { domain: d0, id: ids[0] }, Endpoint { domain: d1, id: ids[1] }],
+            span: c.span,
+        });
+    }
+    channels
 }
 
 fn dname(d: &RawDomain, i: usize) -> String {

@@ -211,8 +211,8 @@ image = "test-guest"
         vec![
             ("unknown-key", 8),
             ("domain-name-duplicate", 10),
-            ("strand-twice", 5),
             ("strand-outside-platform", 5),
+            ("strand-twice", 5),
             ("memory-unaligned", 6),
         ],
         "{e}"

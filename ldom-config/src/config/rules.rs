@@ -1,0 +1,355 @@
+//! The validation rules of a configuration, one function per rule id (docs/ldom-config.md,
+//! "Rules"; each has its negative test `tests/invalid/<rule>.toml`). Every function reports
+//! only its own rule, through `src.err`; `validate` runs them in order and builds the
+//! [`Config`](super::Config) when none failed.
+
+use super::{dname, human, Raw, MAX_CHANNEL_ID, MAX_RAM_SIZE, MAX_STRANDS, MEM_ALIGN, RAM_BASE};
+use crate::error::Source;
+use hv_api::hv_md::{MAX_DOMAINS, MAX_DOMAIN_NAME};
+use std::collections::{BTreeMap, HashMap};
+
+/// `platform-ram`: `ram-size` is a non-zero multiple of 4 MiB, at most 32 GiB.
+pub(super) fn platform_ram(src: &mut Source, raw: &Raw) {
+    if let Some((n, at)) = raw.platform.ram_size {
+        if n == 0 || n % MEM_ALIGN != 0 || n > MAX_RAM_SIZE {
+            src.err(
+                at,
+                "platform-ram",
+                format!("ram-size {n:#x} must be a non-zero multiple of 4 MiB and at most 32 GiB"),
+            );
+        }
+    }
+}
+
+/// `platform-strands`: 1 to 32 strands.
+pub(super) fn platform_strands(src: &mut Source, raw: &Raw) {
+    if let Some((n, at)) = raw.platform.strands {
+        if n == 0 || n > MAX_STRANDS {
+            src.err(
+                at,
+                "platform-strands",
+                format!("strands = {n}: an UltraSPARC T1 has 1 to 32 strands (QEMU niagara: 1)"),
+            );
+        }
+    }
+}
+
+/// `no-domains`: at least one `[[domain]]` (reported only when nothing else is wrong).
+pub(super) fn no_domains(src: &mut Source, raw: &Raw) {
+    if raw.domains.is_empty() && src.errors.is_empty() {
+        src.err(
+            raw.domain_key.unwrap_or(0),
+            "no-domains",
+            "the configuration describes no domain: add a [[domain]] table",
+        );
+    }
+}
+
+/// `too-many-domains`: at most [`MAX_DOMAINS`].
+pub(super) fn too_many_domains(src: &mut Source, raw: &Raw) {
+    if raw.domains.len() > MAX_DOMAINS {
+        src.err(
+            raw.domains[MAX_DOMAINS].span,
+            "too-many-domains",
+            format!("{} domains; at most {MAX_DOMAINS} are supported", raw.domains.len()),
+        );
+    }
+}
+
+/// Whether `s` is a valid domain name.
+fn valid_domain_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_DOMAIN_NAME
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && s != "hv"
+}
+
+/// `domain-name-invalid`: 1 to [`MAX_DOMAIN_NAME`] letters, digits, `-`, `_`, starting with
+/// a letter, not `hv`.
+pub(super) fn domain_name_invalid(src: &mut Source, raw: &Raw) {
+    for d in &raw.domains {
+        if let Some((name, at)) = &d.name {
+            if !valid_domain_name(name) {
+                src.err(
+                    *at,
+                    "domain-name-invalid",
+                    format!("domain name {name:?}: use 1-{MAX_DOMAIN_NAME} letters, digits, `-` or `_`, starting with a letter (and not \"hv\": the build writes <name>.md next to hv.md)"),
+                );
+            }
+        }
+    }
+}
+
+/// `domain-name-duplicate`: names are unique. Returns the domain index of each name (its
+/// first use).
+pub(super) fn domain_name_duplicate(src: &mut Source, raw: &Raw) -> HashMap<String, usize> {
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for (i, d) in raw.domains.iter().enumerate() {
+        if let Some((name, at)) = &d.name {
+            if let Some(&first) = by_name.get(name) {
+                let (l, _) = src.position(raw.domains[first].name.as_ref().map_or(0, |n| n.1));
+                src.err(*at, "domain-name-duplicate", format!("domain name {name:?} is already used at line {l}"));
+            } else {
+                by_name.insert(name.clone(), i);
+            }
+        }
+    }
+    by_name
+}
+
+/// `vcpus-empty`: a domain has at least one vCPU.
+pub(super) fn vcpus_empty(src: &mut Source, raw: &Raw) {
+    for d in &raw.domains {
+        if let Some((vcpus, at)) = &d.vcpus {
+            if vcpus.is_empty() && d.ok {
+                src.err(*at, "vcpus-empty", "a domain needs at least one vCPU: `vcpus = [strand, …]`");
+            }
+        }
+    }
+}
+
+/// `strand-outside-platform`: every vCPU's strand exists.
+pub(super) fn strand_outside_platform(src: &mut Source, raw: &Raw, strands: u64) {
+    for d in &raw.domains {
+        for &(s, at) in d.vcpus.iter().flat_map(|(v, _)| v) {
+            if s >= strands {
+                src.err(
+                    at,
+                    "strand-outside-platform",
+                    format!(
+                        "strand {s} does not exist: the platform has {strands} strand{} (0..{}); set `[platform] strands`",
+                        if strands == 1 { "" } else { "s" },
+                        strands.saturating_sub(1)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// `strand-twice`: no strand runs two vCPUs (strands outside the platform are the other
+/// rule's).
+pub(super) fn strand_twice(src: &mut Source, raw: &Raw, strands: u64) {
+    let mut owner: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+    for (i, d) in raw.domains.iter().enumerate() {
+        for &(s, at) in d.vcpus.iter().flat_map(|(v, _)| v) {
+            if s >= strands {
+                continue;
+            }
+            if let Some(&(first, first_at)) = owner.get(&s) {
+                let (l, _) = src.position(first_at);
+                let who = dname(&raw.domains[first], first);
+                src.err(at, "strand-twice", format!("strand {s} is already given to domain {who} (line {l})"));
+            } else {
+                owner.insert(s, (i, at));
+            }
+        }
+    }
+}
+
+/// The domains' memories as `(index, base, base span, size, size span)`.
+fn memories(raw: &Raw) -> impl Iterator<Item = (usize, u64, usize, u64, usize)> + '_ {
+    raw.domains.iter().enumerate().filter_map(|(i, d)| match (d.base, d.size) {
+        (Some((base, bat)), Some((size, zat))) => Some((i, base, bat, size, zat)),
+        _ => None,
+    })
+}
+
+/// `memory-too-small`: the size is not 0.
+pub(super) fn memory_too_small(src: &mut Source, raw: &Raw) {
+    for (_, _, _, size, zat) in memories(raw) {
+        if size == 0 {
+            src.err(zat, "memory-too-small", "memory size is 0".to_string());
+        }
+    }
+}
+
+/// `memory-unaligned`: base and size are multiples of 4 MiB.
+pub(super) fn memory_unaligned(src: &mut Source, raw: &Raw) {
+    for (_, base, bat, size, zat) in memories(raw) {
+        if size == 0 {
+            continue;
+        }
+        if base % MEM_ALIGN != 0 {
+            src.err(bat, "memory-unaligned", format!("memory base {base:#x} is not a multiple of 4 MiB (0x400000)"));
+        }
+        if size % MEM_ALIGN != 0 {
+            src.err(zat, "memory-unaligned", format!("memory size {size:#x} is not a multiple of 4 MiB (0x400000)"));
+        }
+    }
+}
+
+/// Whether a memory lies inside the platform RAM.
+fn inside_ram(base: u64, size: u64, ram_size: u64) -> bool {
+    base >= RAM_BASE && base.checked_add(size).is_some_and(|e| e <= RAM_BASE + ram_size)
+}
+
+/// `memory-outside-ram`: the memory lies inside the platform RAM.
+pub(super) fn memory_outside_ram(src: &mut Source, raw: &Raw, ram_size: u64) {
+    for (_, base, bat, size, _) in memories(raw) {
+        if size != 0 && !inside_ram(base, size, ram_size) {
+            src.err(
+                bat,
+                "memory-outside-ram",
+                format!(
+                    "memory {base:#x}+{size:#x} is outside the platform RAM {RAM_BASE:#x}..{:#x} (ram-size {})",
+                    RAM_BASE + ram_size,
+                    human(ram_size)
+                ),
+            );
+        }
+    }
+}
+
+/// `memory-realbase`: `realbase`, when given, equals `base`.
+pub(super) fn memory_realbase(src: &mut Source, raw: &Raw) {
+    for d in &raw.domains {
+        if let (Some((rb, rat)), Some((base, _))) = (d.realbase, d.base) {
+            if rb != base {
+                src.err(
+                    rat,
+                    "memory-realbase",
+                    format!("realbase {rb:#x} must equal base {base:#x}: QEMU's niagara has no RA->PA offset, the hypervisor maps RA = PA"),
+                );
+            }
+        }
+    }
+}
+
+/// `memory-overlap`: no two domains' memories overlap (checked among the memories the
+/// other memory rules accept).
+pub(super) fn memory_overlap(src: &mut Source, raw: &Raw, ram_size: u64) {
+    let mut placed: Vec<(u64, u64, usize)> = Vec::new();
+    for (i, base, bat, size, _) in memories(raw) {
+        let aligned = base % MEM_ALIGN == 0 && size % MEM_ALIGN == 0;
+        if size == 0 || !aligned || !inside_ram(base, size, ram_size) {
+            continue;
+        }
+        let end = base + size;
+        for &(ob, oe, oi) in &placed {
+            if base < oe && ob < end {
+                src.err(
+                    bat,
+                    "memory-overlap",
+                    format!(
+                        "memory {base:#x}..{end:#x} overlaps domain {}'s memory {ob:#x}..{oe:#x}",
+                        dname(&raw.domains[oi], oi)
+                    ),
+                );
+            }
+        }
+        placed.push((base, end, i));
+    }
+}
+
+/// `entry-offset`: a multiple of 4 inside the domain's memory.
+pub(super) fn entry_offset(src: &mut Source, raw: &Raw) {
+    for d in &raw.domains {
+        if let Some((eo, at)) = d.entry_offset {
+            if eo % 4 != 0 || d.size.is_some_and(|(s, _)| eo >= s) {
+                src.err(at, "entry-offset", format!("entry-offset {eo:#x} must be a multiple of 4 inside the domain's memory"));
+            }
+        }
+    }
+}
+
+/// `ldc-endpoints`: a channel names two different domains. Returns, per channel, whether
+/// its endpoints are well formed (the other channel rules look only at those).
+pub(super) fn ldc_endpoints(src: &mut Source, raw: &Raw) -> Vec<bool> {
+    let mut ok = Vec::new();
+    for c in &raw.channels {
+        let Some((eps, eat)) = c.endpoints.as_ref().filter(|_| c.ok) else {
+            ok.push(false);
+            continue;
+        };
+        if eps.len() != 2 {
+            src.err(*eat, "ldc-endpoints", format!("`endpoints` must name exactly two domains, found {}", eps.len()));
+            ok.push(false);
+        } else if eps[0].0 == eps[1].0 {
+            src.err(
+                eps[1].1,
+                "ldc-endpoints",
+                format!("a channel joins two different domains; both ends are {:?}", eps[0].0),
+            );
+            ok.push(false);
+        } else {
+            ok.push(true);
+        }
+    }
+    ok
+}
+
+/// `ldc-endpoint-no-peer`: both endpoints are domains of the configuration.
+pub(super) fn ldc_endpoint_no_peer(src: &mut Source, raw: &Raw, by_name: &HashMap<String, usize>, ok: &[bool]) {
+    for (c, _) in raw.channels.iter().zip(ok).filter(|(_, ok)| **ok) {
+        for (n, at) in c.endpoints.iter().flat_map(|(e, _)| e) {
+            if !by_name.contains_key(n) {
+                src.err(*at, "ldc-endpoint-no-peer", format!("channel endpoint {n:?} is not a domain of this configuration"));
+            }
+        }
+    }
+}
+
+/// `ldc-limits` for explicit ids: two of them, each at most [`MAX_CHANNEL_ID`] (the
+/// automatic ids are checked where they are given, in `assign_channel_ids`). Returns, per
+/// channel, its explicit ids when they are well formed.
+pub(super) fn ldc_limits(src: &mut Source, raw: &Raw, ok: &[bool]) -> Vec<Option<[(u64, usize); 2]>> {
+    let mut out = Vec::new();
+    for (c, ok) in raw.channels.iter().zip(ok) {
+        let Some((ids, iat)) = c.ids.as_ref().filter(|_| *ok) else {
+            out.push(None);
+            continue;
+        };
+        if ids.len() != 2 {
+            src.err(
+                *iat,
+                "ldc-limits",
+                format!("`ids` must give two channel ids (one per endpoint), found {}", ids.len()),
+            );
+            out.push(None);
+            continue;
+        }
+        let mut good = true;
+        for &(id, at) in ids {
+            if id > MAX_CHANNEL_ID {
+                good = false;
+                src.err(at, "ldc-limits", format!("channel id {id} is out of range: ids are 0..={MAX_CHANNEL_ID}"));
+            }
+        }
+        out.push(good.then(|| [ids[0], ids[1]]));
+    }
+    out
+}
+
+/// `ldc-id-duplicate`: no domain has two channels with the same explicit id. Returns each
+/// domain's ids in use (id → channel index).
+pub(super) fn ldc_id_duplicate(
+    src: &mut Source,
+    raw: &Raw,
+    by_name: &HashMap<String, usize>,
+    explicit: &[Option<[(u64, usize); 2]>],
+) -> Vec<BTreeMap<u64, usize>> {
+    let mut in_use: Vec<BTreeMap<u64, usize>> = vec![BTreeMap::new(); raw.domains.len()];
+    for (ci, (c, ids)) in raw.channels.iter().zip(explicit).enumerate() {
+        let (Some(ids), Some((eps, _))) = (ids, &c.endpoints) else {
+            continue;
+        };
+        for (k, &(id, at)) in ids.iter().enumerate() {
+            let Some(&di) = by_name.get(&eps[k].0) else {
+                continue;
+            };
+            if let Some(&prev) = in_use[di].get(&id) {
+                let (l, _) = src.position(raw.channels[prev].span);
+                src.err(
+                    at,
+                    "ldc-id-duplicate",
+                    format!("domain {:?} already has channel id {id} (channel at line {l})", eps[k].0),
+                );
+            } else {
+                in_use[di].insert(id, ci);
+            }
+        }
+    }
+    in_use
+}
