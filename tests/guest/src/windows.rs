@@ -22,11 +22,11 @@ pub(crate) enum Action {
     Restore = 3,
 }
 
-/// One window state to test: every window's `%l0`–`%l7`, `%i0`–`%i7` (16 registers per
-/// window cover the whole register file, since a window's `%o` are the next one's `%i`),
-/// then the window registers, the trap level and the action.
+/// Every window's `%l0`–`%l7`, `%i0`–`%i7` (16 registers per window cover the whole
+/// register file, since a window's `%o` are the next one's `%i`) and the window registers.
 #[repr(C)]
-pub(crate) struct WindowCase {
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WindowState {
     pub(crate) windows: [[u64; 16]; 8],
     pub(crate) cwp: u64,
     pub(crate) cansave: u64,
@@ -34,22 +34,20 @@ pub(crate) struct WindowCase {
     pub(crate) otherwin: u64,
     pub(crate) cleanwin: u64,
     pub(crate) wstate: u64,
+}
+
+/// One case: the window state to set up, the trap level and the action.
+#[repr(C)]
+pub(crate) struct WindowCase {
+    pub(crate) state: WindowState,
     pub(crate) tl: u64,
     pub(crate) action: u64,
 }
 
-/// Every window and the window registers after the action.
-#[repr(C)]
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct WindowDump {
-    pub(crate) windows: [[u64; 16]; 8],
-    pub(crate) cwp: u64,
-    pub(crate) cansave: u64,
-    pub(crate) canrestore: u64,
-    pub(crate) otherwin: u64,
-    pub(crate) cleanwin: u64,
-    pub(crate) wstate: u64,
-}
+// windows.s indexes the windows from the start of a case or a state.
+const _: () = assert!(
+    core::mem::offset_of!(WindowCase, state) == 0 && core::mem::offset_of!(WindowState, windows) == 0
+);
 
 /// The offsets and numbers `windows.s` uses, as `global_asm!` operands (the runtime's
 /// `global_asm!` includes windows.s beside the trap table that branches to it).
@@ -58,20 +56,15 @@ macro_rules! window_asm_operands {
     ($($asm:tt)*) => {
         core::arch::global_asm!(
             $($asm)*,
-            C_CWP = const core::mem::offset_of!($crate::windows::WindowCase, cwp),
-            C_CANSAVE = const core::mem::offset_of!($crate::windows::WindowCase, cansave),
-            C_CANRESTORE = const core::mem::offset_of!($crate::windows::WindowCase, canrestore),
-            C_OTHERWIN = const core::mem::offset_of!($crate::windows::WindowCase, otherwin),
-            C_CLEANWIN = const core::mem::offset_of!($crate::windows::WindowCase, cleanwin),
-            C_WSTATE = const core::mem::offset_of!($crate::windows::WindowCase, wstate),
+            S_CWP = const core::mem::offset_of!($crate::windows::WindowState, cwp),
+            S_CANSAVE = const core::mem::offset_of!($crate::windows::WindowState, cansave),
+            S_CANRESTORE = const core::mem::offset_of!($crate::windows::WindowState, canrestore),
+            S_OTHERWIN = const core::mem::offset_of!($crate::windows::WindowState, otherwin),
+            S_CLEANWIN = const core::mem::offset_of!($crate::windows::WindowState, cleanwin),
+            S_WSTATE = const core::mem::offset_of!($crate::windows::WindowState, wstate),
+            C_STATE = const core::mem::offset_of!($crate::windows::WindowCase, state),
             C_TL = const core::mem::offset_of!($crate::windows::WindowCase, tl),
             C_ACTION = const core::mem::offset_of!($crate::windows::WindowCase, action),
-            D_CWP = const core::mem::offset_of!($crate::windows::WindowDump, cwp),
-            D_CANSAVE = const core::mem::offset_of!($crate::windows::WindowDump, cansave),
-            D_CANRESTORE = const core::mem::offset_of!($crate::windows::WindowDump, canrestore),
-            D_OTHERWIN = const core::mem::offset_of!($crate::windows::WindowDump, otherwin),
-            D_CLEANWIN = const core::mem::offset_of!($crate::windows::WindowDump, cleanwin),
-            D_WSTATE = const core::mem::offset_of!($crate::windows::WindowDump, wstate),
             ACTION_HCALL = const $crate::windows::Action::Hcall as u64,
             ACTION_FLUSHW = const $crate::windows::Action::Flushw as u64,
             ACTION_RESTORE = const $crate::windows::Action::Restore as u64,
@@ -81,7 +74,7 @@ macro_rules! window_asm_operands {
 }
 
 extern "C" {
-    fn window_case(case: *const WindowCase, out: *mut WindowDump);
+    fn window_case(case: *const WindowCase, out: *mut WindowState);
     fn window_repro(out: *mut [u64; 50]);
 }
 
@@ -219,8 +212,8 @@ impl core::fmt::Display for Mismatch {
 }
 
 static CASE: crate::rt::Buffer<{ core::mem::size_of::<WindowCase>() }> = crate::rt::Buffer::new();
-static CONTROL: crate::rt::Buffer<{ core::mem::size_of::<WindowDump>() }> = crate::rt::Buffer::new();
-static TRAPPED: crate::rt::Buffer<{ core::mem::size_of::<WindowDump>() }> = crate::rt::Buffer::new();
+static CONTROL: crate::rt::Buffer<{ core::mem::size_of::<WindowState>() }> = crate::rt::Buffer::new();
+static TRAPPED: crate::rt::Buffer<{ core::mem::size_of::<WindowState>() }> = crate::rt::Buffer::new();
 
 fn case_mut() -> &'static mut WindowCase {
     // SAFETY: the buffer is as large as a WindowCase, 64-byte aligned, only used here
@@ -228,9 +221,9 @@ fn case_mut() -> &'static mut WindowCase {
     unsafe { &mut *(CASE.bytes_mut().as_mut_ptr() as *mut WindowCase) }
 }
 
-fn run_case(case: &WindowCase, out: &crate::rt::Buffer<{ core::mem::size_of::<WindowDump>() }>) -> WindowDump {
-    let dump = out.bytes_mut().as_mut_ptr() as *mut WindowDump;
-    // SAFETY: window_case reads the case and writes one WindowDump into `out`, which is
+fn run_case(case: &WindowCase, out: &crate::rt::Buffer<{ core::mem::size_of::<WindowState>() }>) -> WindowState {
+    let dump = out.bytes_mut().as_mut_ptr() as *mut WindowState;
+    // SAFETY: window_case reads the case and writes one WindowState into `out`, which is
     // large enough and aligned; it returns with the caller's windows intact.
     unsafe {
         window_case(case, dump);
@@ -257,20 +250,20 @@ fn sweep(place: Place, function: u64, tl: u64, myid: u64) -> (u64, Option<Failur
                 for cwp in 0..8u64 {
                     serial += 1;
                     let case = case_mut();
-                    for (w, window) in case.windows.iter_mut().enumerate() {
+                    for (w, window) in case.state.windows.iter_mut().enumerate() {
                         for (r, reg) in window.iter_mut().enumerate() {
                             *reg = 0x5700_0000_0000_0000 | serial << 16 | (w as u64) << 8 | r as u64;
                         }
                     }
                     // The trapping window's %o5 (the next window's %i5) names the call.
                     let next = ((cwp + 1) % 8) as usize;
-                    case.windows[next][I0 + 5] = function;
-                    case.cwp = cwp;
-                    case.cansave = cansave;
-                    case.canrestore = canrestore;
-                    case.otherwin = otherwin;
-                    case.cleanwin = cleanwin;
-                    case.wstate = WSTATE_TEST;
+                    case.state.windows[next][I0 + 5] = function;
+                    case.state.cwp = cwp;
+                    case.state.cansave = cansave;
+                    case.state.canrestore = canrestore;
+                    case.state.otherwin = otherwin;
+                    case.state.cleanwin = cleanwin;
+                    case.state.wstate = WSTATE_TEST;
                     case.tl = tl;
                     let (control_action, action) = match place {
                         Place::Normal => (Action::None, Action::Hcall),
@@ -303,7 +296,7 @@ fn sweep(place: Place, function: u64, tl: u64, myid: u64) -> (u64, Option<Failur
     (count, None)
 }
 
-fn compare(got: &WindowDump, expected: &WindowDump) -> Option<Mismatch> {
+fn compare(got: &WindowState, expected: &WindowState) -> Option<Mismatch> {
     for w in 0..8 {
         for r in 0..16 {
             if got.windows[w][r] != expected.windows[w][r] {
@@ -311,7 +304,7 @@ fn compare(got: &WindowDump, expected: &WindowDump) -> Option<Mismatch> {
             }
         }
     }
-    let regs = |d: &WindowDump| [d.cwp, d.cansave, d.canrestore, d.otherwin, d.cleanwin, d.wstate];
+    let regs = |d: &WindowState| [d.cwp, d.cansave, d.canrestore, d.otherwin, d.cleanwin, d.wstate];
     if regs(got) != regs(expected) {
         return Some(Mismatch::WindowRegisters { got: regs(got), expected: regs(expected) });
     }

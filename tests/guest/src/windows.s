@@ -10,58 +10,40 @@
 !   spill_3_normal, fill_3_normal: window_repro_spill / a plain fill: the usual 64-bit
 !     spill that stores the window at %sp + 2047, with a Rust-path hypercall inside it.
 
-.macro WSETX sym, tmp, reg
-    sethi %hh(\sym), \reg
-    or    \reg, %hm(\sym), \reg
-    sllx  \reg, 32, \reg
-    sethi %lm(\sym), \tmp
-    or    \tmp, %lo(\sym), \tmp
-    or    \reg, \tmp, \reg
-.endm
 
 ! All 16 registers of the current window (%l0-%l7, %i0-%i7) from / to [\base].
 .macro WINDOW_LOAD base
-    ldx     [\base + 0x00], %l0
-    ldx     [\base + 0x08], %l1
-    ldx     [\base + 0x10], %l2
-    ldx     [\base + 0x18], %l3
-    ldx     [\base + 0x20], %l4
-    ldx     [\base + 0x28], %l5
-    ldx     [\base + 0x30], %l6
-    ldx     [\base + 0x38], %l7
-    ldx     [\base + 0x40], %i0
-    ldx     [\base + 0x48], %i1
-    ldx     [\base + 0x50], %i2
-    ldx     [\base + 0x58], %i3
-    ldx     [\base + 0x60], %i4
-    ldx     [\base + 0x68], %i5
-    ldx     [\base + 0x70], %i6
-    ldx     [\base + 0x78], %i7
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7
+    ldx     [\base + 8 * \n], %l\n
+    ldx     [\base + 0x40 + 8 * \n], %i\n
+    .endr
 .endm
 
 .macro WINDOW_STORE base
-    stx     %l0, [\base + 0x00]
-    stx     %l1, [\base + 0x08]
-    stx     %l2, [\base + 0x10]
-    stx     %l3, [\base + 0x18]
-    stx     %l4, [\base + 0x20]
-    stx     %l5, [\base + 0x28]
-    stx     %l6, [\base + 0x30]
-    stx     %l7, [\base + 0x38]
-    stx     %i0, [\base + 0x40]
-    stx     %i1, [\base + 0x48]
-    stx     %i2, [\base + 0x50]
-    stx     %i3, [\base + 0x58]
-    stx     %i4, [\base + 0x60]
-    stx     %i5, [\base + 0x68]
-    stx     %i6, [\base + 0x70]
-    stx     %i7, [\base + 0x78]
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7
+    stx     %l\n, [\base + 8 * \n]
+    stx     %i\n, [\base + 0x40 + 8 * \n]
+    .endr
+.endm
+
+! %l0-%l7 to the eight words at \base (frame locals of window_repro).
+.macro LOCALS_STORE base
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7
+    stx     %l\n, [\base + 8 * \n]
+    .endr
+.endm
+
+! %l0-%l7 = \pattern | \tag << 8 | (n + 1): known values in a frame's locals.
+.macro LOCALS_SET pattern, tag
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7
+    or      \pattern, (\tag << 8) | (\n + 1), %l\n
+    .endr
 .endm
 
 ! The hypercall in WINDOW_HANDLER_FN (if any) from inside a window trap handler, with the
 ! handler's %o0-%o5 (the next window's %i0-%i5) kept in its own globals.
 .macro HANDLER_HCALL
-    WSETX   WINDOW_HANDLER_FN, %g6, %g7
+    SETX   WINDOW_HANDLER_FN, %g6, %g7
     ldx     [%g7], %g7
     brz,pn  %g7, 1f
     mov     %o0, %g1
@@ -93,8 +75,8 @@ window_handler_fill:
     restored
     retry
 
-! window_case(case: *const WindowCase, out: *mut WindowDump): loads every window from
-! case.windows, sets the window registers and the trap level the case names, runs its
+! window_case(case: *const WindowCase, out: *mut WindowState): loads every window from
+! case.state.windows, sets the window registers and the trap level the case names, runs its
 ! action (nothing, `ta 0x80` with the function in the trapping window's %o5, `flushw`, or a
 ! `restore` that fills), then dumps every window and the window registers into `out`. The
 ! caller's windows are flushed to its stack first and come back through the usual fill.
@@ -102,7 +84,7 @@ window_handler_fill:
 window_case:
     save    %sp, -192, %sp
     flushw
-    WSETX   window_case_save, %l1, %l0
+    SETX   window_case_save, %l1, %l0
     stx     %g1, [%l0 + 0x00]       ! the globals this routine uses
     stx     %g2, [%l0 + 0x08]
     stx     %g3, [%l0 + 0x10]
@@ -117,7 +99,7 @@ window_case:
     mov     %i0, %g4
     mov     %i1, %g5
     clr     %g2
-1:  wrpr    %g2, %cwp               ! every window from case.windows
+1:  wrpr    %g2, %cwp               ! every window from case.state.windows
     sllx    %g2, 7, %g3
     add     %g4, %g3, %g3
     WINDOW_LOAD %g3
@@ -125,17 +107,17 @@ window_case:
     cmp     %g2, 8
     bl,pt   %xcc, 1b
     nop
-    ldx     [%g4 + {C_CWP}], %g2
+    ldx     [%g4 + {C_STATE} + {S_CWP}], %g2
     wrpr    %g2, %cwp
-    ldx     [%g4 + {C_CANSAVE}], %g2
+    ldx     [%g4 + {C_STATE} + {S_CANSAVE}], %g2
     wrpr    %g2, %cansave
-    ldx     [%g4 + {C_CANRESTORE}], %g2
+    ldx     [%g4 + {C_STATE} + {S_CANRESTORE}], %g2
     wrpr    %g2, %canrestore
-    ldx     [%g4 + {C_OTHERWIN}], %g2
+    ldx     [%g4 + {C_STATE} + {S_OTHERWIN}], %g2
     wrpr    %g2, %otherwin
-    ldx     [%g4 + {C_CLEANWIN}], %g2
+    ldx     [%g4 + {C_STATE} + {S_CLEANWIN}], %g2
     wrpr    %g2, %cleanwin
-    ldx     [%g4 + {C_WSTATE}], %g2
+    ldx     [%g4 + {C_STATE} + {S_WSTATE}], %g2
     wrpr    %g2, %wstate
     ldx     [%g4 + {C_ACTION}], %g3
     ldx     [%g4 + {C_TL}], %g2
@@ -155,17 +137,17 @@ window_case:
 12: restore %g0, %g0, %g0
 20: wrpr    %g0, 0, %tl
     rdpr    %cwp, %g2
-    stx     %g2, [%g5 + {D_CWP}]
+    stx     %g2, [%g5 + {S_CWP}]
     rdpr    %cansave, %g2
-    stx     %g2, [%g5 + {D_CANSAVE}]
+    stx     %g2, [%g5 + {S_CANSAVE}]
     rdpr    %canrestore, %g2
-    stx     %g2, [%g5 + {D_CANRESTORE}]
+    stx     %g2, [%g5 + {S_CANRESTORE}]
     rdpr    %otherwin, %g2
-    stx     %g2, [%g5 + {D_OTHERWIN}]
+    stx     %g2, [%g5 + {S_OTHERWIN}]
     rdpr    %cleanwin, %g2
-    stx     %g2, [%g5 + {D_CLEANWIN}]
+    stx     %g2, [%g5 + {S_CLEANWIN}]
     rdpr    %wstate, %g2
-    stx     %g2, [%g5 + {D_WSTATE}]
+    stx     %g2, [%g5 + {S_WSTATE}]
     clr     %g2
 2:  wrpr    %g2, %cwp               ! every window into out.windows
     sllx    %g2, 7, %g3
@@ -206,45 +188,17 @@ window_repro:
     flushw
     mov     %i0, %g5                ! out (globals stay put across save/restore)
     wrpr    %g0, 3, %wstate         ! spill_3_normal / fill_3_normal
-    WSETX   0x1111000000000000, %g2, %g1
-    or      %g1, 0x101, %l0         ! frame 1's locals
-    or      %g1, 0x102, %l1
-    or      %g1, 0x103, %l2
-    or      %g1, 0x104, %l3
-    or      %g1, 0x105, %l4
-    or      %g1, 0x106, %l5
-    or      %g1, 0x107, %l6
-    or      %g1, 0x108, %l7
+    SETX   0x1111000000000000, %g2, %g1
+    LOCALS_SET %g1, 1              ! frame 1's locals
     save    %sp, -192, %sp
-    or      %g1, 0x201, %l0         ! frame 2's locals
-    or      %g1, 0x202, %l1
-    or      %g1, 0x203, %l2
-    or      %g1, 0x204, %l3
-    or      %g1, 0x205, %l4
-    or      %g1, 0x206, %l5
-    or      %g1, 0x207, %l6
-    or      %g1, 0x208, %l7
+    LOCALS_SET %g1, 2              ! frame 2's locals
     save    %sp, -192, %sp
-    or      %g1, 0x301, %l0         ! frame 3's locals
-    or      %g1, 0x302, %l1
-    or      %g1, 0x303, %l2
-    or      %g1, 0x304, %l3
-    or      %g1, 0x305, %l4
-    or      %g1, 0x306, %l5
-    or      %g1, 0x307, %l6
-    or      %g1, 0x308, %l7
+    LOCALS_SET %g1, 3              ! frame 3's locals
     save    %sp, -192, %sp          ! the current window: 24 known registers
     mov     %i6, %g3                ! its frame pointer and return address stay real
     mov     %i7, %g4
-    WSETX   0x2222000000000000, %g2, %g1
-    or      %g1, 0x01, %l0
-    or      %g1, 0x02, %l1
-    or      %g1, 0x03, %l2
-    or      %g1, 0x04, %l3
-    or      %g1, 0x05, %l4
-    or      %g1, 0x06, %l5
-    or      %g1, 0x07, %l6
-    or      %g1, 0x08, %l7
+    SETX   0x2222000000000000, %g2, %g1
+    LOCALS_SET %g1, 0
     or      %g1, 0x11, %i0
     or      %g1, 0x12, %i1
     or      %g1, 0x13, %i2
@@ -260,14 +214,7 @@ window_repro:
     or      %g1, 0x27, %o6
     or      %g1, 0x28, %o7
     flushw
-    stx     %l0, [%g5 + 0x00]
-    stx     %l1, [%g5 + 0x08]
-    stx     %l2, [%g5 + 0x10]
-    stx     %l3, [%g5 + 0x18]
-    stx     %l4, [%g5 + 0x20]
-    stx     %l5, [%g5 + 0x28]
-    stx     %l6, [%g5 + 0x30]
-    stx     %l7, [%g5 + 0x38]
+    LOCALS_STORE %g5
     stx     %i0, [%g5 + 0x40]
     stx     %i1, [%g5 + 0x48]
     stx     %i2, [%g5 + 0x50]
@@ -290,34 +237,13 @@ window_repro:
     mov     %g4, %i7
     restore                         ! fills frame 3 (fill_3_normal)
     add     %g5, 0xc0, %g2
-    stx     %l0, [%g2 + 0x00]
-    stx     %l1, [%g2 + 0x08]
-    stx     %l2, [%g2 + 0x10]
-    stx     %l3, [%g2 + 0x18]
-    stx     %l4, [%g2 + 0x20]
-    stx     %l5, [%g2 + 0x28]
-    stx     %l6, [%g2 + 0x30]
-    stx     %l7, [%g2 + 0x38]
+    LOCALS_STORE %g2
     restore                         ! frame 2
     add     %g5, 0x100, %g2
-    stx     %l0, [%g2 + 0x00]
-    stx     %l1, [%g2 + 0x08]
-    stx     %l2, [%g2 + 0x10]
-    stx     %l3, [%g2 + 0x18]
-    stx     %l4, [%g2 + 0x20]
-    stx     %l5, [%g2 + 0x28]
-    stx     %l6, [%g2 + 0x30]
-    stx     %l7, [%g2 + 0x38]
+    LOCALS_STORE %g2
     restore                         ! frame 1
     add     %g5, 0x140, %g2
-    stx     %l0, [%g2 + 0x00]
-    stx     %l1, [%g2 + 0x08]
-    stx     %l2, [%g2 + 0x10]
-    stx     %l3, [%g2 + 0x18]
-    stx     %l4, [%g2 + 0x20]
-    stx     %l5, [%g2 + 0x28]
-    stx     %l6, [%g2 + 0x30]
-    stx     %l7, [%g2 + 0x38]
+    LOCALS_STORE %g2
     wrpr    %g0, 0, %wstate
     ret
     restore

@@ -33,6 +33,20 @@
     or    \reg, \tmp, \reg
 .endm
 
+! Eight registers %l0-%l7 (kind l), %i0-%i7 (i) or %o0-%o7 (o) to / from eight words at
+! \base + \off.
+.macro STORE8 kind, base, off
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7
+    stx     %\kind\n, [\base + \off + 8 * \n]
+    .endr
+.endm
+
+.macro LOAD8 kind, base, off
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7
+    ldx     [\base + \off + 8 * \n], %\kind\n
+    .endr
+.endm
+
 ! %g1 <- this strand's StrandState (HSCRATCH 0x20; the guest cannot reach it).
 .macro STRAND reg
     mov   {HSCRATCH_STRAND}, \reg
@@ -236,14 +250,7 @@ hv_trap_common:
     brnz,pn %g2, hv_trap_in_hv
     mov     1, %g2
     stx     %g2, [%g1 + {S_IN_HV}]
-    stx     %o0, [%g1 + {F_O} + 0x00]
-    stx     %o1, [%g1 + {F_O} + 0x08]
-    stx     %o2, [%g1 + {F_O} + 0x10]
-    stx     %o3, [%g1 + {F_O} + 0x18]
-    stx     %o4, [%g1 + {F_O} + 0x20]
-    stx     %o5, [%g1 + {F_O} + 0x28]
-    stx     %o6, [%g1 + {F_O} + 0x30]
-    stx     %o7, [%g1 + {F_O} + 0x38]
+    STORE8 o, %g1, {F_O}
     rdpr    %tt, %g6
     stx     %g6, [%g1 + {F_TT}]
     rdpr    %tl, %g2
@@ -303,22 +310,8 @@ hv_trap_common:
     add     %g2, 1, %g3
     and     %g3, {NWINDOWS} - 1, %g3
     wrpr    %g3, %cwp               ! c+1
-    stx     %l0, [%g1 + {S_ENTRY_WINDOWS} + 0x00]
-    stx     %l1, [%g1 + {S_ENTRY_WINDOWS} + 0x08]
-    stx     %l2, [%g1 + {S_ENTRY_WINDOWS} + 0x10]
-    stx     %l3, [%g1 + {S_ENTRY_WINDOWS} + 0x18]
-    stx     %l4, [%g1 + {S_ENTRY_WINDOWS} + 0x20]
-    stx     %l5, [%g1 + {S_ENTRY_WINDOWS} + 0x28]
-    stx     %l6, [%g1 + {S_ENTRY_WINDOWS} + 0x30]
-    stx     %l7, [%g1 + {S_ENTRY_WINDOWS} + 0x38]
-    stx     %o0, [%g1 + {S_ENTRY_WINDOWS} + 0x40]
-    stx     %o1, [%g1 + {S_ENTRY_WINDOWS} + 0x48]
-    stx     %o2, [%g1 + {S_ENTRY_WINDOWS} + 0x50]
-    stx     %o3, [%g1 + {S_ENTRY_WINDOWS} + 0x58]
-    stx     %o4, [%g1 + {S_ENTRY_WINDOWS} + 0x60]
-    stx     %o5, [%g1 + {S_ENTRY_WINDOWS} + 0x68]
-    stx     %o6, [%g1 + {S_ENTRY_WINDOWS} + 0x70]
-    stx     %o7, [%g1 + {S_ENTRY_WINDOWS} + 0x78]
+    STORE8 l, %g1, {S_ENTRY_WINDOWS} + {E_C1_LOCALS}
+    STORE8 o, %g1, {S_ENTRY_WINDOWS} + {E_C1_OUTS}
     wrpr    %g2, %cwp               ! c
     wrpr    %g0, 1, %cansave        ! c+1 free, c+2 reserved, c+3 .. c+7 OTHER
     wrpr    %g0, 0, %canrestore
@@ -335,66 +328,24 @@ hv_trap_common:
     brz,pt  %g2, 3f                 ! nothing spilled: c+2 was not entered
     ldx     [%g1 + {S_CWP}], %g5
     add     %g1, {S_STASH}, %g3
-1:  ldx     [%g3 + 0x00], %g4       ! load every stashed guest window back
+1:  ldx     [%g3 + {W_CWP}], %g4    ! load every stashed guest window back
     wrpr    %g4, %cwp
-    ldx     [%g3 + 0x08], %l0
-    ldx     [%g3 + 0x10], %l1
-    ldx     [%g3 + 0x18], %l2
-    ldx     [%g3 + 0x20], %l3
-    ldx     [%g3 + 0x28], %l4
-    ldx     [%g3 + 0x30], %l5
-    ldx     [%g3 + 0x38], %l6
-    ldx     [%g3 + 0x40], %l7
-    ldx     [%g3 + 0x48], %i0
-    ldx     [%g3 + 0x50], %i1
-    ldx     [%g3 + 0x58], %i2
-    ldx     [%g3 + 0x60], %i3
-    ldx     [%g3 + 0x68], %i4
-    ldx     [%g3 + 0x70], %i5
-    ldx     [%g3 + 0x78], %i6
-    ldx     [%g3 + 0x80], %i7
+    LOAD8 l, %g3, {W_LOCALS}
+    LOAD8 i, %g3, {W_INS}
     sub     %g2, 1, %g2
     brnz,pt %g2, 1b
     add     %g3, {STASH_ENTRY}, %g3
     add     %g5, 2, %g3             ! c+2's locals
     and     %g3, {NWINDOWS} - 1, %g3
     wrpr    %g3, %cwp
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x80], %l0
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x88], %l1
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x90], %l2
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x98], %l3
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0xa0], %l4
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0xa8], %l5
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0xb0], %l6
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0xb8], %l7
+    LOAD8 l, %g1, {S_ENTRY_WINDOWS} + {E_C2_LOCALS}
 3:  add     %g5, 1, %g3             ! c+1's locals and %o
     and     %g3, {NWINDOWS} - 1, %g3
     wrpr    %g3, %cwp
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x00], %l0
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x08], %l1
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x10], %l2
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x18], %l3
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x20], %l4
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x28], %l5
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x30], %l6
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x38], %l7
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x40], %o0
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x48], %o1
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x50], %o2
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x58], %o3
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x60], %o4
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x68], %o5
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x70], %o6
-    ldx     [%g1 + {S_ENTRY_WINDOWS} + 0x78], %o7
+    LOAD8 l, %g1, {S_ENTRY_WINDOWS} + {E_C1_LOCALS}
+    LOAD8 o, %g1, {S_ENTRY_WINDOWS} + {E_C1_OUTS}
     wrpr    %g5, %cwp               ! c: its %o from the trap frame
-    ldx     [%g1 + {F_O} + 0x00], %o0
-    ldx     [%g1 + {F_O} + 0x08], %o1
-    ldx     [%g1 + {F_O} + 0x10], %o2
-    ldx     [%g1 + {F_O} + 0x18], %o3
-    ldx     [%g1 + {F_O} + 0x20], %o4
-    ldx     [%g1 + {F_O} + 0x28], %o5
-    ldx     [%g1 + {F_O} + 0x30], %o6
-    ldx     [%g1 + {F_O} + 0x38], %o7
+    LOAD8 o, %g1, {F_O}
     ldx     [%g1 + {S_CANSAVE}], %g2
     wrpr    %g2, %cansave
     ldx     [%g1 + {S_CANRESTORE}], %g2
@@ -444,37 +395,16 @@ hv_spill_other:
     sub     %g4, 1, %g3
     and     %g3, {NWINDOWS} - 1, %g3
     wrpr    %g3, %cwp               ! c+2
-    stx     %l0, [%g1 + {S_ENTRY_WINDOWS} + 0x80]
-    stx     %l1, [%g1 + {S_ENTRY_WINDOWS} + 0x88]
-    stx     %l2, [%g1 + {S_ENTRY_WINDOWS} + 0x90]
-    stx     %l3, [%g1 + {S_ENTRY_WINDOWS} + 0x98]
-    stx     %l4, [%g1 + {S_ENTRY_WINDOWS} + 0xa0]
-    stx     %l5, [%g1 + {S_ENTRY_WINDOWS} + 0xa8]
-    stx     %l6, [%g1 + {S_ENTRY_WINDOWS} + 0xb0]
-    stx     %l7, [%g1 + {S_ENTRY_WINDOWS} + 0xb8]
+    STORE8 l, %g1, {S_ENTRY_WINDOWS} + {E_C2_LOCALS}
     wrpr    %g4, %cwp               ! the window to spill
 1:  mulx    %g2, {STASH_ENTRY}, %g3
     add     %g3, %g1, %g3
     add     %g3, {S_STASH}, %g3     ! %g3 = &stash[count]
     add     %g2, 1, %g2
     stx     %g2, [%g1 + {S_STASH_COUNT}]
-    stx     %g4, [%g3 + 0x00]
-    stx     %l0, [%g3 + 0x08]
-    stx     %l1, [%g3 + 0x10]
-    stx     %l2, [%g3 + 0x18]
-    stx     %l3, [%g3 + 0x20]
-    stx     %l4, [%g3 + 0x28]
-    stx     %l5, [%g3 + 0x30]
-    stx     %l6, [%g3 + 0x38]
-    stx     %l7, [%g3 + 0x40]
-    stx     %i0, [%g3 + 0x48]
-    stx     %i1, [%g3 + 0x50]
-    stx     %i2, [%g3 + 0x58]
-    stx     %i3, [%g3 + 0x60]
-    stx     %i4, [%g3 + 0x68]
-    stx     %i5, [%g3 + 0x70]
-    stx     %i6, [%g3 + 0x78]
-    stx     %i7, [%g3 + 0x80]
+    stx     %g4, [%g3 + {W_CWP}]
+    STORE8 l, %g3, {W_LOCALS}
+    STORE8 i, %g3, {W_INS}
     saved
     retry
 

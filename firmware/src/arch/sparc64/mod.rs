@@ -23,8 +23,28 @@ const STACK_SIZE: usize = 1 << STACK_SHIFT;
 /// Windows the trap path marks OTHER, which spill_1_other may stash: all but the trapping
 /// window and the two after it, which the entry path stashes itself (`entry_windows`).
 const STASH_WINDOWS: usize = platform::NWINDOWS as usize - 3;
-/// One stashed window: its CWP, then %l0–%l7 and %i0–%i7.
-type StashedWindow = [u64; 17];
+/// One window stashed by spill_1_other.
+#[repr(C)]
+struct StashedWindow {
+    /// The window's number.
+    cwp: u64,
+    /// `%l0`–`%l7`.
+    locals: [u64; 8],
+    /// `%i0`–`%i7`.
+    ins: [u64; 8],
+}
+
+/// The guest registers of the two windows after the trapping one `c`, which the
+/// hypervisor's first windows use (docs/architecture.md, "Register windows").
+#[repr(C)]
+struct EntryWindows {
+    /// Window c+1's `%l0`–`%l7`, stashed by the entry path.
+    c1_locals: [u64; 8],
+    /// Window c+1's `%o0`–`%o7` (= c+2's `%i`), stashed by the entry path.
+    c1_outs: [u64; 8],
+    /// Window c+2's `%l0`–`%l7`, stashed by the first spill of the trap.
+    c2_locals: [u64; 8],
+}
 
 /// Everything the trap path keeps per strand. The assembly reaches it through HSCRATCH
 /// 0x20 and uses the offsets pinned below.
@@ -41,10 +61,8 @@ pub struct StrandState {
     saved_wstate: u64,
     /// Guest windows stashed by spill_1_other during this trap.
     stash_count: u64,
-    /// The guest registers of the two windows after the trapping one, which the
-    /// hypervisor's first two windows use: window c+1's locals and `%o` (= c+2's `%i`),
-    /// then c+2's locals.
-    entry_windows: [u64; 24],
+    /// The guest registers of the two windows after the trapping one.
+    entry_windows: EntryWindows,
     /// Non-zero while the hypervisor runs (a trap then is the hypervisor's own fault).
     in_hv: u64,
     /// Biased %sp at the top of this strand's stack.
@@ -147,6 +165,12 @@ core::arch::global_asm!(
     S_STRAND_ID = const offset_of!(StrandState, strand_id),
     S_STASH = const offset_of!(StrandState, stash),
     S_ENTRY_WINDOWS = const offset_of!(StrandState, entry_windows),
+    E_C1_LOCALS = const offset_of!(EntryWindows, c1_locals),
+    E_C1_OUTS = const offset_of!(EntryWindows, c1_outs),
+    E_C2_LOCALS = const offset_of!(EntryWindows, c2_locals),
+    W_CWP = const offset_of!(StashedWindow, cwp),
+    W_LOCALS = const offset_of!(StashedWindow, locals),
+    W_INS = const offset_of!(StashedWindow, ins),
     NWINDOWS = const platform::NWINDOWS,
     FAST_PATHS = const FAST_PATHS,
     MAXPTL = const platform::MAXPTL,
