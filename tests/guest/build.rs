@@ -8,14 +8,20 @@ fn main() {
     println!("cargo:rustc-check-cfg=cfg(guest_fault)");
     println!("cargo:rustc-check-cfg=cfg(guest_fault_windows)");
     println!("cargo:rustc-check-cfg=cfg(guest_fault_tl2_miss)");
-    // GUEST_MODE: `test` (default), `bench` (cargo xtask bench), `fault`, `fault-windows` or
-    // `fault-tl2-miss` (fail on purpose).
+    println!("cargo:rustc-check-cfg=cfg(guest_fault_windows_fast)");
+    // GUEST_MODE: `test` (default), `bench` (cargo xtask bench), `fault`, `fault-windows`,
+    // `fault-windows-fast` or `fault-tl2-miss` (fail on purpose).
     match std::env::var("GUEST_MODE").as_deref() {
         Ok("bench") => println!("cargo:rustc-cfg=guest_bench"),
         Ok("fault") => println!("cargo:rustc-cfg=guest_fault"),
         Ok("fault-windows") => {
             println!("cargo:rustc-cfg=guest_fault");
             println!("cargo:rustc-cfg=guest_fault_windows");
+        }
+        Ok("fault-windows-fast") => {
+            println!("cargo:rustc-cfg=guest_fault");
+            println!("cargo:rustc-cfg=guest_fault_windows");
+            println!("cargo:rustc-cfg=guest_fault_windows_fast");
         }
         Ok("fault-tl2-miss") => {
             println!("cargo:rustc-cfg=guest_fault");

@@ -81,6 +81,7 @@ const GUEST_IMAGES: &[(&str, &str, &str, &str)] = &[
     // The test guest that fails on purpose, to check the failure policies.
     ("fault-guest", "test-guest", "test-guest", "fault"),
     ("window-fault-guest", "test-guest", "test-guest", "fault-windows"),
+    ("window-fast-fault-guest", "test-guest", "test-guest", "fault-windows-fast"),
     ("tl2-miss-fault-guest", "test-guest", "test-guest", "fault-tl2-miss"),
 ];
 

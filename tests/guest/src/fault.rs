@@ -41,13 +41,17 @@ pub fn run(base: u64, size: u64) -> ! {
     }
     #[cfg(guest_fault_windows)]
     {
-        say!("failing on purpose: inconsistent register-window registers, then a hypercall");
-        // SAFETY: as above; CANSAVE + CANRESTORE becomes 12, which V9 forbids. The call is
-        // cpu_yield, served by the Rust path (the assembly fast paths do not check the
-        // window registers yet).
+        // cpu_yield goes to the Rust path; cpu_myid (`window-fast-fault-guest`) has an
+        // assembly fast path, which must apply the same rule.
+        #[cfg(not(guest_fault_windows_fast))]
+        const FUNCTION: u64 = hv_api::hcall::CPU_YIELD;
+        #[cfg(guest_fault_windows_fast)]
+        const FUNCTION: u64 = hv_api::hcall::CPU_MYID;
+        say!("failing on purpose: inconsistent register-window registers, then hypercall {FUNCTION:#x}");
+        // SAFETY: as above; CANSAVE + CANRESTORE becomes 12, which V9 forbids.
         unsafe {
-            core::arch::asm!("wrpr %g0, 6, %cansave", "wrpr %g0, 6, %canrestore", "mov 0x12, %o5", "ta 0x80",
-                out("o0") _, out("o1") _, out("o5") _, options(nostack))
+            core::arch::asm!("wrpr %g0, 6, %cansave", "wrpr %g0, 6, %canrestore", "mov {f}, %o5", "ta 0x80",
+                f = const FUNCTION, out("o0") _, out("o1") _, out("o5") _, options(nostack))
         };
     }
     say!("FAIL still running after the failure");

@@ -408,6 +408,24 @@ hv_spill_other:
     saved
     retry
 
+! The rules the common path applies before it answers a trap, for the fast paths that
+! answer hypercalls: the guest's trap level at most MAXPTL (our TL at most MAXPTL + 1) and
+! its window registers consistent (CANSAVE + CANRESTORE + OTHERWIN = NWINDOWS - 2, which
+! also bounds each); anything else goes to the common path, which applies the failure
+! policy. Uses %g3, %g4.
+.macro GUEST_STATE_CHECK
+    rdpr    %tl, %g3
+    cmp     %g3, {MAXPTL} + 1
+    bgu,pn  %xcc, hv_trap_common
+    rdpr    %cansave, %g3
+    rdpr    %canrestore, %g4
+    add     %g3, %g4, %g3
+    rdpr    %otherwin, %g4
+    add     %g3, %g4, %g3
+    cmp     %g3, {NWINDOWS} - 2
+    bne,pn  %xcc, hv_trap_common
+.endm
+
 hv_fast_trap:                       ! %g1 strand, %g2 vCPU id
     cmp     %o5, {FN_CPU_MYID}
     be,pn   %xcc, hv_cpu_myid_fast
@@ -419,6 +437,7 @@ hv_fast_trap:                       ! %g1 strand, %g2 vCPU id
     ba,a    hv_trap_common
 
 hv_cpu_myid_fast:
+    GUEST_STATE_CHECK
     mov     %g2, %o1
     mov     {EOK}, %o0
     done
@@ -426,6 +445,7 @@ hv_cpu_myid_fast:
 ! cons_putchar: a character 0-255 and an idle transmitter; anything else (BREAK, a bad
 ! value, a busy UART, several domains) is the Rust path's.
 hv_cons_putchar_fast:
+    GUEST_STATE_CHECK
     ldx     [%g1 + {S_CONSOLE}], %g3
     brz,pn  %g3, hv_trap_common
     cmp     %o0, 0xff
@@ -441,6 +461,7 @@ hv_cons_putchar_fast:
 
 ! cons_getchar: a received character, or EWOULDBLOCK; a BREAK is the Rust path's.
 hv_cons_getchar_fast:
+    GUEST_STATE_CHECK
     ldx     [%g1 + {S_CONSOLE}], %g3
     brz,pn  %g3, hv_trap_common
     nop
@@ -475,6 +496,7 @@ hv_cons_getchar_fast:
 ! whose page lies in the domain is loaded with its physical address (lock bit cleared,
 ! tag aligned to the page); anything else (errors, 256M pages) is the Rust path's.
 hv_mmu_map_addr_fast:
+    GUEST_STATE_CHECK
     STRAND  %g1
     MAP_ARGS_CHECK %o3
     brgez,pn %o2, hv_trap_common    ! valid bit
@@ -501,6 +523,7 @@ hv_mmu_map_addr_fast:
 ! primary context register; a page of a permanent mapping (context 0) is the Rust path's,
 ! which loads the permanent mapping again.
 hv_mmu_unmap_addr_fast:
+    GUEST_STATE_CHECK
     STRAND  %g1
     MAP_ARGS_CHECK %o2
     brnz,pt %o1, 2f                 ! permanent mappings are context 0
