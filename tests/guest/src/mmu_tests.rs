@@ -387,8 +387,7 @@ pub fn run(base: u64, size: u64) {
         fn guest_enter_user(pc: u64, data_va: u64) -> u64;
         static guest_user_probe: u8;
     }
-    // SAFETY: only the address of the probe's page is taken.
-    let user_page = unsafe { core::ptr::addr_of!(guest_user_probe) as u64 } & !(PAGE_8K - 1);
+    let user_page = core::ptr::addr_of!(guest_user_probe) as u64 & !(PAGE_8K - 1);
     write_real(data + 5 * PAGE_8K, 0x05e7_c0de);
     TSB_USER.set(VA_UC, 13, 0, tte(user_page, SZ_8K, TTE_X));
     TSB_USER.set(VA_UD, 13, 0, tte(data + 5 * PAGE_8K, SZ_8K, 0));
