@@ -7,27 +7,14 @@
 
 use hv_api::error::HvError;
 use hv_api::group;
+use crate::hcall::Offer;
 use hv_api::hcall::FunctionInfo;
 
-/// A group version the hypervisor offers: `major.0` to `major.max_minor`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Offered {
-    /// API group number.
-    pub group: u64,
-    /// Major version.
-    pub major: u64,
-    /// Highest minor of that major; every call up to it is implemented.
-    pub max_minor: u64,
+/// The versions the hypervisor offers for `group` (each API group's module says which,
+/// [`crate::hcall::GROUPS`]); empty for a group it does not offer.
+fn offers(group: u64) -> &'static [Offer] {
+    crate::hcall::GROUPS.iter().find(|g| g.number == group).map_or(&[], |g| g.offers)
 }
-
-/// Every group version this hypervisor offers. A minor is offered only when every call it
-/// adds is implemented. SUN4V 1.0 names the CPU errata level and carries no calls.
-pub const OFFERED: &[Offered] = &[
-    Offered { group: group::SUN4V, major: 1, max_minor: 0 },
-    Offered { group: group::CORE, major: 1, max_minor: 1 },
-    Offered { group: group::INTR, major: 1, max_minor: 0 },
-    Offered { group: group::SOFT_STATE, major: 1, max_minor: 0 },
-];
 
 /// Groups a domain can hold at once.
 const SLOTS: usize = 8;
@@ -37,15 +24,18 @@ const SLOTS: usize = 8;
 pub struct ApiVersions {
     negotiated: [(u64, u64, u64); SLOTS],
     count: usize,
-    /// Bit n set: fast-trap function n is callable. Rebuilt whenever a version changes, so
-    /// the hypercall path checks one bit (Sun's hypervisor rewrites a per-guest dispatch
-    /// table for the same reason).
-    callable: [u64; CALLABLE_WORDS],
+    /// Entry n: the API group of fast-trap function n when it is callable, else
+    /// [`NOT_CALLABLE`]. Rebuilt whenever a version changes, so the hypercall path answers
+    /// "callable, and in which group" with one load (Sun's hypervisor rewrites a per-guest
+    /// dispatch table for the same reason).
+    callable: [u16; CALLABLE_FUNCTIONS],
 }
 
-/// Fast-trap function numbers below 64 × this are tracked in the callable bitmap; every
-/// function of the offered groups is (the highest, 0xf1, is below 0x200).
-const CALLABLE_WORDS: usize = 8;
+/// Fast-trap function numbers below this are tracked in the callable table; every function
+/// of the offered groups is (the highest, 0xf1, is below 0x200).
+const CALLABLE_FUNCTIONS: usize = 0x200;
+/// A [`ApiVersions::callable`] entry: not callable.
+const NOT_CALLABLE: u16 = u16::MAX;
 
 /// A refused `api_set_version`: the status, and the closest version offered for that group
 /// (returned in %o1/%o2 so that the guest can retry with it).
@@ -75,7 +65,7 @@ impl ApiVersions {
     /// SOFT_STATE starts at 0.0: until it is negotiated, functions 0x70/0x71 are the
     /// legacy NVRAM calls those guests use (see `hcall::fast_trap`).
     pub fn at_reset() -> Self {
-        let mut v = ApiVersions { negotiated: [(0, 0, 0); SLOTS], count: 0, callable: [0; CALLABLE_WORDS] };
+        let mut v = ApiVersions { negotiated: [(0, 0, 0); SLOTS], count: 0, callable: [NOT_CALLABLE; CALLABLE_FUNCTIONS] };
         v.store(group::CORE, 1, 0);
         v.store(group::INTR, 1, 0);
         v
@@ -93,21 +83,29 @@ impl ApiVersions {
             self.negotiated[self.count] = (group, major, minor);
             self.count += 1;
         }
-        self.callable = [0; CALLABLE_WORDS];
+        self.callable = [NOT_CALLABLE; CALLABLE_FUNCTIONS];
         for info in hv_api::hcall::FUNCTIONS {
             let n = info.number as usize;
-            if n < 64 * CALLABLE_WORDS && self.permits(info) {
-                self.callable[n / 64] |= 1 << (n % 64);
+            if n < CALLABLE_FUNCTIONS && self.permits(info) {
+                self.callable[n] = info.group as u16;
             }
         }
     }
 
-    /// Whether fast-trap function `number` is callable under the negotiated versions (the
-    /// same answer as [`ApiVersions::permits`] on its [`FunctionInfo`], in one bit test).
+    /// The API group of fast-trap function `number` if it is callable under the negotiated
+    /// versions (the same answer as [`ApiVersions::permits`] on its [`FunctionInfo`], in one
+    /// load), else `None`.
     #[inline]
+    pub fn callable_group(&self, number: u64) -> Option<u64> {
+        match self.callable.get(number as usize) {
+            Some(&g) if g != NOT_CALLABLE => Some(g as u64),
+            _ => None,
+        }
+    }
+
+    /// Whether fast-trap function `number` is callable under the negotiated versions.
     pub fn callable(&self, number: u64) -> bool {
-        let n = number as usize;
-        n < 64 * CALLABLE_WORDS && self.callable[n / 64] & (1 << (n % 64)) != 0
+        self.callable_group(number).is_some()
     }
 
     /// `api_set_version(group, major, minor)`: returns the minor granted.
@@ -118,7 +116,7 @@ impl ApiVersions {
     ///   offered version;
     /// * minor above the highest offered → reduced to it (EOK).
     pub fn set(&mut self, group: u64, major: u64, minor: u64) -> Result<u64, Refusal> {
-        let offers = || OFFERED.iter().filter(move |o| o.group == group);
+        let offers = || offers(group).iter();
         if offers().next().is_none() {
             return Err(Refusal { error: HvError::Inval, major: 0, minor: 0 });
         }
@@ -145,7 +143,7 @@ impl ApiVersions {
     /// `api_get_version(group)`: the negotiated (major, minor), 0.0 if never set.
     /// `EINVAL` for a group this hypervisor does not offer.
     pub fn get(&self, group: u64) -> Result<(u64, u64), HvError> {
-        if !OFFERED.iter().any(|o| o.group == group) {
+        if offers(group).is_empty() {
             return Err(HvError::Inval);
         }
         Ok(self.negotiated[..self.count]

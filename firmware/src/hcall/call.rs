@@ -1,0 +1,150 @@
+//! The types every API group's calls share: what a call sees ([`Context`]), what it answers
+//! ([`Reply`], [`Outcome`]) and how a group describes itself ([`ApiGroup`]). This module
+//! imports none of the groups.
+
+use crate::config::{DomainConfig, VcpuConfig};
+use crate::cpu::CpuState;
+use crate::domain::Domain;
+use crate::hardware::Hardware;
+use crate::mmu::MmuState;
+use crate::trap::TrapFrame;
+use hv_api::error::{HvError, EOK};
+
+/// The answer of a hypercall: status and the return registers it sets (`None` leaves the
+/// register untouched).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reply {
+    /// `%o0`.
+    pub status: u32,
+    /// How many of `rets` the call returns.
+    pub count: u32,
+    /// `%o1`–`%o2`; only the first `count` are written back. (No call of the offered groups
+    /// returns more than two values.) Three words in all, which the compiler builds and
+    /// copies inline instead of calling `memset`/`memcpy` on the hypercall path.
+    pub rets: [u64; 2],
+}
+
+impl Reply {
+    /// `EOK`, no return values.
+    pub const fn ok() -> Self {
+        Reply { status: EOK as u32, count: 0, rets: [0; 2] }
+    }
+    /// `EOK` with `%o1`.
+    pub const fn ok1(a: u64) -> Self {
+        Reply { status: EOK as u32, count: 1, rets: [a, 0] }
+    }
+    /// `EOK` with `%o1`, `%o2`.
+    pub const fn ok2(a: u64, b: u64) -> Self {
+        Reply { status: EOK as u32, count: 2, rets: [a, b] }
+    }
+    /// An error, no return values.
+    pub const fn err(e: HvError) -> Self {
+        Reply { status: e.code() as u32, count: 0, rets: [0; 2] }
+    }
+    /// An error with `%o1`.
+    pub const fn err1(e: HvError, a: u64) -> Self {
+        Reply { status: e.code() as u32, count: 1, rets: [a, 0] }
+    }
+    /// An error with `%o1`, `%o2`.
+    pub const fn err2(e: HvError, a: u64, b: u64) -> Self {
+        Reply { status: e.code() as u32, count: 2, rets: [a, b] }
+    }
+
+    /// Writes the reply into the guest's `%o` registers.
+    #[inline]
+    pub fn apply(&self, frame: &mut TrapFrame) {
+        frame.o[0] = self.status as u64;
+        // Register by register: a slice copy would become a call to memcpy.
+        if self.count > 0 {
+            frame.o[1] = self.rets[0];
+        }
+        if self.count > 1 {
+            frame.o[2] = self.rets[1];
+        }
+    }
+}
+
+impl From<HvError> for Reply {
+    fn from(e: HvError) -> Self {
+        Reply::err(e)
+    }
+}
+
+/// What a hypercall asks of the hypervisor besides its reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Return to the guest with this reply.
+    Reply(Reply),
+    /// `mach_exit` / `api_exit`: stop the domain with this exit code.
+    Exit(u64),
+    /// `mach_sir`: restart the domain (software-initiated reset).
+    Sir,
+    /// `mmu_enable`: apply the reply, then continue at `pc` instead of after the trap
+    /// (`RESUME_DONE_AT`).
+    ReplyAt {
+        /// The reply.
+        reply: Reply,
+        /// Where the guest continues.
+        pc: u64,
+    },
+    /// The handler already set up the trap frame (a handled TLB miss or a revectored trap).
+    Resume,
+    /// The guest cannot continue (e.g. an MMU fault it has no fault area for): apply the
+    /// domain's failure policy.
+    GuestFailure(&'static str),
+}
+
+impl From<Reply> for Outcome {
+    fn from(r: Reply) -> Self {
+        Outcome::Reply(r)
+    }
+}
+
+/// What a hypercall sees of the machine: the calling domain and vCPU.
+pub struct Context<'a> {
+    /// The calling domain's run-time state.
+    pub domain: &'a mut Domain,
+    /// The calling domain's configuration.
+    pub config: &'a DomainConfig,
+    /// The calling vCPU's id.
+    pub vid: u64,
+    /// The calling vCPU's MMU state.
+    pub mmu: &'a mut MmuState,
+    /// The calling vCPU's other state (queues, RTBA, trace buffer).
+    pub cpu: &'a mut CpuState,
+    /// Every vCPU of the configuration (the domain's are those with `domain` =
+    /// `domain_index`).
+    pub vcpus: &'a [VcpuConfig],
+    /// Index of the calling domain in the configuration.
+    pub domain_index: usize,
+    /// Prefix console lines with the domain name (more than one domain).
+    pub tag_console: bool,
+    /// The machine.
+    pub hw: &'a mut dyn Hardware,
+}
+
+impl Context<'_> {
+    /// Whether `vid` is one of the calling domain's vCPU ids.
+    pub fn has_vcpu(&self, vid: u64) -> bool {
+        self.vcpus.iter().any(|v| v.domain == self.domain_index && v.vid == vid)
+    }
+}
+
+/// A version of an API group the hypervisor offers: `major.0` to `major.max_minor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offer {
+    /// Major version.
+    pub major: u64,
+    /// Highest minor of that major; every call up to it is implemented.
+    pub max_minor: u64,
+}
+
+/// An API group as the hypervisor offers it (hv-api.md §1.3): its number and versions. Its
+/// module also holds its dispatch (`dispatch(cx, function, o) -> Option<Outcome>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiGroup {
+    /// API group number ([`hv_api::group`]).
+    pub number: u64,
+    /// The versions offered; a minor is offered only when every call it adds is implemented.
+    pub offers: &'static [Offer],
+}
