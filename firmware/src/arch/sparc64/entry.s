@@ -95,10 +95,16 @@
     nop
 .endm
 
-.macro TRAP_COMMON_N n
-    .rept \n
+! Common-path entries from trap type \from up to \to (exclusive).
+.macro COMMON_TO from, to
+    .rept (\to) - (\from)
     TRAP_COMMON
     .endr
+.endm
+
+! Continue the table at trap type \tt (and fail the build if the code before ran past it).
+.macro AT tt
+    .org    hv_trap_table + (\tt) * {TRAP_ENTRY_SIZE}
 .endm
 
 ! ---------------------------------------------------------------------------------------
@@ -178,67 +184,62 @@ hv_reset:
 .balign 0x4000
 .global hv_trap_table
 hv_trap_table:
-    TRAP_COMMON_N 0x64              ! 0x000-0x063
+    COMMON_TO 0, {TT_FAST_IMISS}
 
-    ! 0x064 fast_instruction_access_MMU_miss, 0x068 fast_data_access_MMU_miss (BIG)
+    ! fast_instruction_access_MMU_miss, fast_data_access_MMU_miss (BIG: 4 entries each)
     .if {FAST_PATHS}
     ba,a    hv_itlb_miss_fast
-    .org    hv_trap_table + 0x68 * 32
+    AT      {TT_FAST_DMISS}
     ba,a    hv_dtlb_miss_fast
     .else
-    TRAP_COMMON_N 8                 ! 0x064-0x06b (HV_NO_FAST=1)
+    COMMON_TO {TT_FAST_IMISS}, {TT_FAST_PROT}   ! (HV_NO_FAST=1)
     .endif
-    .org    hv_trap_table + 0x6c * 32
-    TRAP_COMMON_N 0x14              ! 0x06c-0x07f
+    AT      {TT_FAST_PROT}
+    COMMON_TO {TT_FAST_PROT}, {TT_SPILL_0_NORMAL}
 
-    ! 0x080 spill_0_normal: a hypervisor window to the hypervisor stack.
+    ! spill_0_normal: a hypervisor window to the hypervisor stack.
     STRAND  %g1
     ldx     [%g1 + {S_IN_HV}], %g1
     brz,pn  %g1, hv_trap_common     ! a guest spill at TL > MAXPTL: not ours
     nop
     SPILL_WINDOW_64
-    .org    hv_trap_table + 0x84 * 32
+    AT      {TT_SPILL_0_NORMAL} + {WINDOW_TRAP_ENTRIES}
+    COMMON_TO {TT_SPILL_0_NORMAL} + {WINDOW_TRAP_ENTRIES}, {TT_SPILL_1_OTHER}
 
-    TRAP_COMMON_N 0x20              ! 0x084-0x0a3
-
-    ! 0x0a4 spill_1_other: a guest window, into the strand's window stash.
+    ! spill_1_other: a guest window, into the strand's window stash.
     ba,a    hv_spill_other
-    .org    hv_trap_table + 0xa8 * 32
+    AT      {TT_SPILL_1_OTHER} + {WINDOW_TRAP_ENTRIES}
+    COMMON_TO {TT_SPILL_1_OTHER} + {WINDOW_TRAP_ENTRIES}, {TT_FILL_0_NORMAL}
 
-    TRAP_COMMON_N 0x18              ! 0x0a8-0x0bf
-
-    ! 0x0c0 fill_0_normal: a hypervisor window from the hypervisor stack.
+    ! fill_0_normal: a hypervisor window from the hypervisor stack.
     STRAND  %g1
     ldx     [%g1 + {S_IN_HV}], %g1
     brz,pn  %g1, hv_trap_common
     nop
     FILL_WINDOW_64
-    .org    hv_trap_table + 0xc4 * 32
+    AT      {TT_FILL_0_NORMAL} + {WINDOW_TRAP_ENTRIES}
+    COMMON_TO {TT_FILL_0_NORMAL} + {WINDOW_TRAP_ENTRIES}, {TT_FAST_TRAP}
 
-    TRAP_COMMON_N 0xbc              ! 0x0c4-0x17f
-
-    ! 0x180 ta 0x80, fast trap. While the domain has Core 1.x (the per-strand myid is not
-    ! -1), cpu_myid, cons_putchar and cons_getchar may be answered in assembly; everything
-    ! else goes to the common path.
+    ! ta 0x80, fast trap. While the domain has Core 1.x (the per-strand myid is not -1),
+    ! cpu_myid, cons_putchar and cons_getchar may be answered in assembly; everything else
+    ! goes to the common path.
     .if {FAST_PATHS}
     STRAND  %g1
     ldx     [%g1 + {S_FAST_MYID}], %g2
     brlz,pn %g2, hv_trap_common
     nop
     ba,a    hv_fast_trap
-    nop
-    nop
-    TRAP_COMMON_N 2                 ! 0x181-0x182
-    ba,a    hv_mmu_map_addr_fast    ! 0x183 ta 0x83 mmu_map_addr
-    .org    hv_trap_table + 0x184 * 32
-    ba,a    hv_mmu_unmap_addr_fast  ! 0x184 ta 0x84 mmu_unmap_addr
+    AT      {TT_FAST_TRAP} + 1
+    COMMON_TO {TT_FAST_TRAP} + 1, {TT_MMU_MAP_ADDR}
+    ba,a    hv_mmu_map_addr_fast    ! ta 0x83 mmu_map_addr
+    AT      {TT_MMU_UNMAP_ADDR}
+    ba,a    hv_mmu_unmap_addr_fast  ! ta 0x84 mmu_unmap_addr
     .else
-    TRAP_COMMON_N 5                 ! 0x180-0x184 (HV_NO_FAST=1)
+    COMMON_TO {TT_FAST_TRAP}, {TT_MMU_UNMAP_ADDR} + 1   ! (HV_NO_FAST=1)
     .endif
-    .org    hv_trap_table + 0x185 * 32
-    TRAP_COMMON_N 0x7a              ! 0x185-0x1fe
-    TRAP_COMMON                     ! 0x1ff core trap
-    .org    hv_trap_table + 0x4000
+    AT      {TT_MMU_UNMAP_ADDR} + 1
+    COMMON_TO {TT_MMU_UNMAP_ADDR} + 1, {TT_ENTRIES}    ! up to the core trap, ta 0xff
+    AT      {TT_ENTRIES}
 
 ! ---------------------------------------------------------------------------------------
 ! Common trap path: save the guest's state into the strand's TrapFrame, make the guest's

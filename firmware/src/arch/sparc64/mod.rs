@@ -109,6 +109,8 @@ struct FastState {
 const STACK_BIAS: u64 = 2047;
 /// The smallest 64-bit frame: the 16-register save area and the argument slots.
 const MIN_FRAME: u64 = 192;
+/// Trap-table entries of each spill and fill vector (spill_n_normal = 0x80 + 4n, …).
+const WINDOW_TRAP_ENTRIES: u64 = 4;
 /// PIL at guest entry: every interrupt level masked (hv-api.md §4.7).
 const PIL_MAX: u64 = 15;
 /// WSTATE in the hypervisor: OTHER = 1 (spill_1_other stashes guest windows), NORMAL = 0
@@ -233,6 +235,16 @@ core::arch::global_asm!(
     LSR_THR_EMPTY = const uart::LSR_THR_EMPTY,
     // The sun4v ABI.
     TT_FIRST_HCALL = const hv_api::trap::hv_tt(hv_api::trap::HV_TRAP_FIRST),
+    TT_FAST_TRAP = const hv_api::trap::hv_tt(hv_api::trap::FAST_TRAP),
+    TT_MMU_MAP_ADDR = const hv_api::trap::hv_tt(hv_api::trap::MMU_MAP_ADDR),
+    TT_MMU_UNMAP_ADDR = const hv_api::trap::hv_tt(hv_api::trap::MMU_UNMAP_ADDR),
+    TT_FAST_PROT = const hv_api::trap::tt::FAST_DATA_ACCESS_PROTECTION,
+    TT_SPILL_0_NORMAL = const hv_api::trap::tt::SPILL_0_NORMAL,
+    TT_SPILL_1_OTHER = const hv_api::trap::tt::SPILL_0_OTHER + WINDOW_TRAP_ENTRIES,
+    TT_FILL_0_NORMAL = const hv_api::trap::tt::FILL_0_NORMAL,
+    TT_ENTRIES = const hv_api::trap::tt::MAX_TT + 1,
+    WINDOW_TRAP_ENTRIES = const WINDOW_TRAP_ENTRIES,
+    TRAP_ENTRY_SIZE = const registers::TRAP_ENTRY_SIZE,
     TT_FAST_IMISS = const hv_api::trap::tt::FAST_INSTRUCTION_ACCESS_MMU_MISS,
     TT_FAST_DMISS = const hv_api::trap::tt::FAST_DATA_ACCESS_MMU_MISS,
     TT_IMISS = const hv_api::trap::tt::INSTRUCTION_ACCESS_MMU_MISS,
