@@ -114,9 +114,9 @@
 .global hv_reset_vector
 hv_reset_vector:
     ba,a    hv_reset
-    .org    0x20
+    .org    {POR_ENTRY_OFFSET}
     ba,a    hv_reset
-    .org    0x40
+    .org    {RESET_ENTRY_OFFSET}
     ba,a    hv_reset
 
 hv_reset:
@@ -181,7 +181,7 @@ hv_reset:
 ! ---------------------------------------------------------------------------------------
 ! The hyperprivileged trap table: 512 entries of 32 bytes at HTBA (16 KiB aligned).
 .section .text.htraptable, "ax"
-.balign 0x4000
+.balign {HTBA_ALIGN}
 .global hv_trap_table
 hv_trap_table:
     COMMON_TO 0, {TT_FAST_IMISS}
