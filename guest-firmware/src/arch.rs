@@ -30,15 +30,25 @@ const SZ_8K: u64 = 0;
 const SZ_4M: u64 = 3;
 const TSB_ENTRIES: usize = 512;
 
+/// Bytes of the boot strand's stack.
+const BOOT_STACK: usize = 32 * 1024;
+/// log2 of the bytes of each strand's CIF and start stacks.
+const STACK_SHIFT: usize = 14;
+const STACK: usize = 1 << STACK_SHIFT;
+
 core::arch::global_asm!(
     ".equ FW_CIF_STACKS, {n}",
+    ".equ FW_BOOT_STACK_SIZE, {boot}",
+    ".equ FW_STACK_SHIFT, {shift}",
     n = const MAX_STRANDS,
+    boot = const BOOT_STACK,
+    shift = const STACK_SHIFT,
 );
 core::arch::global_asm!(concat!(include_str!("../../platform/asm/windows.s"), include_str!("entry.s")));
 
 extern "C" {
     fn fw_cif_entry();
-    fn fw_por();
+    fn fw_reset_entry();
     fn fw_trap_table();
     fn fw_enter_client(entry: u64, cif: u64, sp: u64, arg: u64) -> !;
     fn fw_set_tba(tba: u64);
@@ -68,11 +78,11 @@ impl<T> Global<T> {
 }
 
 #[no_mangle]
-static fw_boot_stack: Global<[u8; 32 * 1024]> = Global::new([0; 32 * 1024]);
+static fw_boot_stack: Global<[u8; BOOT_STACK]> = Global::new([0; BOOT_STACK]);
 #[no_mangle]
-static fw_cif_stacks: Global<[u8; 16 * 1024 * MAX_STRANDS]> = Global::new([0; 16 * 1024 * MAX_STRANDS]);
+static fw_cif_stacks: Global<[u8; STACK * MAX_STRANDS]> = Global::new([0; STACK * MAX_STRANDS]);
 #[no_mangle]
-static fw_secondary_stacks: Global<[u8; 16 * 1024 * MAX_STRANDS]> = Global::new([0; 16 * 1024 * MAX_STRANDS]);
+static fw_secondary_stacks: Global<[u8; STACK * MAX_STRANDS]> = Global::new([0; STACK * MAX_STRANDS]);
 
 static MD_BUF: Global<[u8; 64 * 1024]> = Global::new([0; 64 * 1024]);
 static FDT_BUF: Global<[u8; boot::MAX_FDT as usize]> = Global::new([0; boot::MAX_FDT as usize]);
@@ -378,10 +388,10 @@ extern "C" fn fw_main(membase: u64, memsize: u64, image_ra: u64) -> ! {
         }
     }
     say!("entering the kernel at {:#x}", kernel.entry);
-    let sp = fw_boot_stack.va() + 32 * 1024 - 2047 - 192;
+    let sp = fw_boot_stack.va() + BOOT_STACK as u64 - 2047 - 192;
     // SAFETY: the kernel is loaded and mapped; the CIF handler and the stack are in the
     // firmware's locked page.
-    unsafe { fw_enter_client(kernel.entry, fw_cif_entry as usize as u64, sp, 0) }
+    unsafe { fw_enter_client(kernel.entry, fw_cif_entry as *const () as u64, sp, 0) }
 }
 
 /// A strand started by `SUNW,start-cpu-by-cpuid` (record `index`): the firmware's TSBs
@@ -393,9 +403,9 @@ extern "C" fn fw_secondary_main(index: u64) -> ! {
     let _ = unsafe { hv::mmu_tsb_ctx0(2, ra_of(TSB_DESC.va())) };
     let pc = START_PC[i].load(Ordering::Acquire);
     let arg = START_ARG[i].load(Ordering::Acquire);
-    let sp = fw_secondary_stacks.va() + (i as u64 + 1) * 16 * 1024 - 2047 - 192;
+    let sp = fw_secondary_stacks.va() + (i as u64 + 1) * STACK as u64 - 2047 - 192;
     // SAFETY: the client asked for this PC on this strand.
-    unsafe { fw_enter_client(pc, fw_cif_entry as usize as u64, sp, arg) }
+    unsafe { fw_enter_client(pc, fw_cif_entry as *const () as u64, sp, arg) }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -531,8 +541,8 @@ impl Platform for Hv {
         START_PC[i].store(pc, Ordering::Release);
         START_ARG[i].store(arg, Ordering::Release);
         let st = STATE.get();
-        let por = ra_of(fw_por as usize as u64);
-        let rtba = ra_of(fw_trap_table as usize as u64);
+        let por = ra_of(fw_reset_entry as *const () as u64);
+        let rtba = ra_of(fw_trap_table as *const () as u64);
         // SAFETY: starts the strand in the firmware's reset code (real addresses).
         match unsafe { hv::cpu_start(cpuid, por, rtba, i as u64 + 1) } {
             Ok(()) => 0,

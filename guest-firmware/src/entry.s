@@ -65,12 +65,14 @@ fw_trap_table:
     TABLE_HALF fw_trap_table + 0x4000
     .org    fw_trap_table + 0x8000
 
-.text
+! The rest stays in the trap table's section: fw_por computes its own real address
+! from the distance to the table.
 
 ! Reset entry, MMU off, at the real address (sun4v guest entry: %o0 = start argument,
 ! %i0 = memory base, %i1 = memory size). Maps the firmware's 4 MB at FW_VA with a
 ! permanent mapping, turns the MMU on and continues at fw_virt.
-.global fw_por
+.global fw_reset_entry
+fw_reset_entry:
 fw_por:
     wrpr    %g0, 0, %tl
     wrpr    %g0, 0, %gl
@@ -125,7 +127,7 @@ fw_virt:
     stx     %g0, [%g2]
     ba      3b
     add     %g2, 8, %g2
-4:  SETX    fw_boot_stack_top, %g1, %g2
+4:  SETX    (fw_boot_stack + FW_BOOT_STACK_SIZE), %g1, %g2
     sub     %g2, 2047 + 192, %sp
     mov     %i0, %o0
     mov     %i1, %o1
@@ -136,7 +138,7 @@ fw_virt:
 
 fw_secondary:
     SETX    fw_secondary_stacks, %g1, %g2
-    sllx    %g5, 14, %g4            ! 16 KB per strand: top of stack (index + 1)
+    sllx    %g5, FW_STACK_SHIFT, %g4    ! one stack per strand: top of stack (index + 1)
     add     %g2, %g4, %g2
     sub     %g2, 2047 + 192, %sp
     call    fw_secondary_main
@@ -149,7 +151,7 @@ fw_unexpected:
     rdpr    %tt, %o0
     rdpr    %tpc, %o1
     rdpr    %tl, %o2
-    SETX    fw_boot_stack_top, %g1, %g2
+    SETX    (fw_boot_stack + FW_BOOT_STACK_SIZE), %g1, %g2
     sub     %g2, 2047 + 192, %sp
     call    fw_unexpected_trap
     nop
@@ -174,7 +176,7 @@ fw_cif_entry:
     mov     %sp, %g2
     SETX    fw_cif_stacks, %g3, %g2
     add     %o1, 1, %o1
-    sllx    %o1, 14, %o1            ! 16 KB per strand
+    sllx    %o1, FW_STACK_SHIFT, %o1    ! one stack per strand
     add     %g2, %o1, %g2
     sub     %g2, 2047 + 192, %g2
 7:  mov     %g2, %sp                ! the caller's %sp stays in %fp of its window

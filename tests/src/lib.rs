@@ -131,6 +131,9 @@ pub enum Requirement {
     Silo,
     /// The Linux SILO ISO (`${LINUX_ISO}`), built by the xtask from Debian's kernel source.
     Linux,
+    /// The Linux boot image for the project's guest firmware (`${LINUX_BOOT}`), built by
+    /// the xtask from Debian's kernel source (no Sun file needed).
+    LinuxBoot,
 }
 
 impl Requirement {
@@ -139,8 +142,9 @@ impl Requirement {
             "sun-firmware" => Ok(Requirement::SunFirmware),
             "silo" => Ok(Requirement::Silo),
             "linux" => Ok(Requirement::Linux),
+            "linux-boot" => Ok(Requirement::LinuxBoot),
             _ => Err(format!(
-                "unknown requirement `{s}` (known: \"sun-firmware\", \"silo\", \"linux\")"
+                "unknown requirement `{s}` (known: \"sun-firmware\", \"silo\", \"linux\", \"linux-boot\")"
             )),
         }
     }
@@ -152,6 +156,7 @@ impl Requirement {
                 "the Linux SILO ISO (built when --sun-firmware DIR and --silo DIR are given, \
                  or --linux-iso FILE)"
             }
+            Requirement::LinuxBoot => "the Linux boot image (built by `cargo xtask test`)",
         }
     }
 }
@@ -572,6 +577,8 @@ pub struct Env {
     /// The Linux SILO ISO for `${LINUX_ISO}` / `requires = "linux"`: `None` = not available
     /// (the cases are skipped), `Some(Err)` = building it failed (the cases fail).
     pub linux_iso: Option<Result<PathBuf, String>>,
+    /// The Linux boot image for `${LINUX_BOOT}` / `requires = "linux-boot"`, as `linux_iso`.
+    pub linux_boot: Option<Result<PathBuf, String>>,
     /// QEMU binary (default `qemu-system-sparc64`).
     pub qemu: Option<PathBuf>,
 }
@@ -582,6 +589,13 @@ impl Env {
     /// `s` is not available.
     pub fn expand(&self, case: &Case, s: &str) -> Result<PathBuf, String> {
         let mut out = s.to_string();
+        if out.contains("${LINUX_BOOT}") {
+            match &self.linux_boot {
+                Some(Ok(p)) => out = out.replace("${LINUX_BOOT}", &p.to_string_lossy()),
+                Some(Err(e)) => return Err(format!("`{s}`: the Linux boot image: {e}")),
+                None => return Err(format!("`{s}` needs {}", Requirement::LinuxBoot.option())),
+            }
+        }
         if out.contains("${LINUX_ISO}") {
             match &self.linux_iso {
                 Some(Ok(p)) => out = out.replace("${LINUX_ISO}", &p.to_string_lossy()),
@@ -614,6 +628,7 @@ impl Env {
             Requirement::SunFirmware => self.sun_firmware.is_none(),
             Requirement::Silo => self.silo.is_none(),
             Requirement::Linux => self.linux_iso.is_none(),
+            Requirement::LinuxBoot => self.linux_boot.is_none(),
         }
     }
 }

@@ -2,14 +2,19 @@
 //!
 //! * [`build_linux`] builds Linux 6.1 for sparc64 from Debian's `linux-source-6.1` with the
 //!   cross compiler `gcc-sparc64-linux-gnu`: `make tinyconfig`, the fragment
-//!   `guests/linux/config-fragment` merged in, and a built-in initramfs holding our own
-//!   `/init` (`guests/linux/init.c`, linked static). The result is
-//!   `arch/sparc/boot/image` (a stripped ELF), copied to `<out>/image`.
-//! * [`make_silo_iso`] packs a kernel with SILO's boot blocks (`isofs.b`, `second.b`) into an
-//!   ISO that Sun's OpenBoot boots from the niagara vdisk (`-drive if=pflash`): `ok boot`.
+//!   `guests/linux/config-fragment` merged in. The result is `arch/sparc/boot/image` (a
+//!   stripped ELF), copied to `<out>/image`, beside `<out>/initramfs.cpio` (a `newc`
+//!   archive of `guests/linux/initramfs.list` holding our own `/init`,
+//!   `guests/linux/init.c`, linked static).
+//! * [`ensure_boot_image`] packs both with a command line into `<out>/boot.img`, the boot
+//!   image the project's guest firmware boots from the niagara vdisk (`-drive if=pflash`).
+//! * [`make_silo_iso`] packs a kernel and initramfs with SILO's boot blocks (`isofs.b`,
+//!   `second.b`) into an ISO that Sun's OpenBoot boots from the vdisk: `ok boot`.
 //!
 //! Nothing here goes into the repository tree: the source, the objects and the outputs live
-//! under `target/` (or the folders given on the command line).
+//! in the cache folder outside the checkout ([`cache_dir`]: `$SUN4V_HV_CACHE`, else
+//! `$XDG_CACHE_HOME/sun4v-hv`, else `~/.cache/sun4v-hv`), under `linux/`; the outputs of
+//! one configuration in `linux/<source version>-<hash of guests/linux/*>/`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -99,41 +104,82 @@ pub fn ensure_packages(wanted: &[&str]) -> Result<(), String> {
     }
 }
 
+/// The project's cache folder outside the checkout: `$SUN4V_HV_CACHE`, else
+/// `$XDG_CACHE_HOME/sun4v-hv`, else `$HOME/.cache/sun4v-hv`.
+pub fn cache_dir() -> PathBuf {
+    let var = |v: &str| std::env::var_os(v).filter(|s| !s.is_empty()).map(PathBuf::from);
+    if let Some(d) = var("SUN4V_HV_CACHE") {
+        return d;
+    }
+    if let Some(d) = var("XDG_CACHE_HOME") {
+        return d.join("sun4v-hv");
+    }
+    var("HOME").unwrap_or_else(|| PathBuf::from("/root")).join(".cache").join("sun4v-hv")
+}
+
 /// Where `cargo xtask linux` works and what it produces.
 #[derive(Clone, Debug)]
 pub struct LinuxPaths {
     /// The repository's `guests/linux/`.
     pub guest_dir: PathBuf,
-    /// Source, objects, init: `target/linux-build/` by default.
+    /// Source (`src/`), objects (`obj/`), init and the outputs: `<cache>/linux/`.
     pub build_dir: PathBuf,
-    /// Outputs (`image`, `config`): `target/linux/` by default.
-    pub out_dir: PathBuf,
+    /// Outputs (`image`, `initramfs.cpio`, `boot.img`, `config`): by default
+    /// `<build_dir>/<source version>-<hash of the inputs>/`.
+    pub out_override: Option<PathBuf>,
+}
+
+/// 64-bit FNV-1a (the cache key of the kernel's inputs).
+fn fnv1a(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
 }
 
 impl LinuxPaths {
-    pub fn new(ws: &Path) -> Self {
+    pub fn new(_ws: &Path) -> Self {
         LinuxPaths {
-            guest_dir: ws.join("guests").join("linux"),
-            build_dir: ws.join("target").join("linux-build"),
-            out_dir: ws.join("target").join("linux"),
+            guest_dir: _ws.join("guests").join("linux"),
+            build_dir: cache_dir().join("linux"),
+            out_override: None,
         }
+    }
+    /// The outputs' folder: keyed by the source version and a hash of the inputs.
+    pub fn out_dir(&self) -> PathBuf {
+        if let Some(o) = &self.out_override {
+            return o.clone();
+        }
+        let key = inputs_fingerprint(self).map(|f| fnv1a(f.as_bytes())).unwrap_or(0);
+        self.build_dir.join(format!("{}-{key:016x}", self.source_version()))
+    }
+    /// The Debian version of the unpacked source (`linux-source-6.1` before it is there).
+    fn source_version(&self) -> String {
+        std::fs::read_to_string(self.build_dir.join("src").join("VERSION"))
+            .map(|v| format!("{SOURCE_PACKAGE}_{}", v.trim()))
+            .unwrap_or_else(|_| SOURCE_PACKAGE.to_string())
     }
     /// The kernel image `cargo xtask linux` writes.
     pub fn image(&self) -> PathBuf {
-        self.out_dir.join("image")
+        self.out_dir().join("image")
+    }
+    /// The initramfs `cargo xtask linux` writes.
+    pub fn initramfs(&self) -> PathBuf {
+        self.out_dir().join("initramfs.cpio")
+    }
+    /// The guest firmware's boot image (kernel, initramfs, command line).
+    pub fn boot_image(&self) -> PathBuf {
+        self.out_dir().join("boot.img")
     }
     /// The default ISO of `cargo xtask silo-iso`.
     pub fn iso(&self) -> PathBuf {
-        self.out_dir.join("linux-silo.iso")
+        self.out_dir().join("linux-silo.iso")
     }
     fn source_dir(&self) -> PathBuf {
-        self.build_dir.join("linux-source-6.1")
+        self.build_dir.join("src").join("linux-source-6.1")
     }
     fn obj_dir(&self) -> PathBuf {
         self.build_dir.join("obj")
     }
     fn stamp(&self) -> PathBuf {
-        self.out_dir.join("image.inputs")
+        self.out_dir().join("image.inputs")
     }
 }
 
@@ -154,7 +200,7 @@ fn ensure_source(paths: &LinuxPaths) -> Result<PathBuf, String> {
     if src.join("Makefile").is_file() && src.join("arch/sparc").is_dir() {
         return Ok(src);
     }
-    let b = &paths.build_dir;
+    let b = &paths.build_dir.join("src");
     std::fs::create_dir_all(b).map_err(|e| format!("cannot create {}: {e}", b.display()))?;
     eprintln!(
         "xtask: apt-get download {SOURCE_PACKAGE} (139 MB) into {}",
@@ -179,6 +225,14 @@ fn ensure_source(paths: &LinuxPaths) -> Result<PathBuf, String> {
                 b.display()
             )
         })?;
+    // linux-source-6.1_6.1.192-3_all.deb: the Debian version is the cache key's first part.
+    if let Some(v) = deb
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('_').nth(1))
+    {
+        write(&b.join("VERSION"), v)?;
+    }
     let deb_dir = b.join("deb");
     run_status(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&deb_dir))?;
     let tarball = deb_dir.join("usr/src/linux-source-6.1.tar.xz");
@@ -232,7 +286,8 @@ fn inputs_fingerprint(paths: &LinuxPaths) -> Result<String, String> {
     for f in ["config-fragment", "initramfs.list", "init.c"] {
         s.push_str(&format!("==== {f}\n{}", read(&paths.guest_dir.join(f))?));
     }
-    s.push_str(&format!("==== source\n{SOURCE_PACKAGE}\n"));
+    let version = std::fs::read_to_string(paths.build_dir.join("src").join("VERSION")).unwrap_or_default();
+    s.push_str(&format!("==== source\n{SOURCE_PACKAGE} {}\n", version.trim()));
     Ok(s)
 }
 
@@ -275,17 +330,11 @@ pub fn build_linux(paths: &LinuxPaths, jobs: usize, force: bool) -> Result<Built
             .arg(&init)
             .arg(paths.guest_dir.join("init.c")),
     )?;
-    // 2. The initramfs list with the init's path filled in.
-    let list =
-        read(&paths.guest_dir.join("initramfs.list"))?.replace("@INIT@", &init.to_string_lossy());
-    let list_path = paths.build_dir.join("initramfs.list");
-    write(&list_path, list)?;
-    // 3. The configuration: tinyconfig + fragment (+ the initramfs source).
-    let mut fragment = read(&paths.guest_dir.join("config-fragment"))?;
-    fragment.push_str(&format!(
-        "CONFIG_INITRAMFS_SOURCE=\"{}\"\n",
-        list_path.to_string_lossy()
-    ));
+    // 2. The initramfs: a newc archive of the list, the init's path filled in.
+    let list = read(&paths.guest_dir.join("initramfs.list"))?;
+    let cpio = initramfs_from_list(&list, &init)?;
+    // 3. The configuration: tinyconfig + fragment.
+    let fragment = read(&paths.guest_dir.join("config-fragment"))?;
     let frag_path = paths.build_dir.join("config-fragment.full");
     write(&frag_path, &fragment)?;
     let make = |args: &[&str]| -> Result<(), String> {
@@ -307,7 +356,8 @@ pub fn build_linux(paths: &LinuxPaths, jobs: usize, force: bool) -> Result<Built
             .args(["-m", "-O"])
             .arg(&obj)
             .arg(obj.join(".config"))
-            .arg(&frag_path),
+            .arg(&frag_path)
+            .stdout(std::process::Stdio::null()),
     )?;
     make(&["-s", "olddefconfig"])?;
     // Every option of the fragment must have survived olddefconfig.
@@ -324,8 +374,8 @@ pub fn build_linux(paths: &LinuxPaths, jobs: usize, force: bool) -> Result<Built
         ));
     }
     // 4. The kernel.
-    eprintln!("xtask: make -j{jobs} (about 3 minutes on 2 cores)");
-    make(&[&format!("-j{jobs}")])?;
+    eprintln!("xtask: make -j{jobs} in {} (about 3 minutes on 2 cores the first time)", obj.display());
+    make_with_progress(&src, &obj, jobs)?;
     let image = obj.join("arch/sparc/boot/image");
     let data =
         std::fs::read(&image).map_err(|e| format!("cannot read {}: {e}", image.display()))?;
@@ -336,7 +386,8 @@ pub fn build_linux(paths: &LinuxPaths, jobs: usize, force: bool) -> Result<Built
         ));
     }
     write(&image_out, &data)?;
-    write(&paths.out_dir.join("config"), &config)?;
+    write(&paths.initramfs(), &cpio)?;
+    write(&paths.out_dir().join("config"), &config)?;
     write(&paths.stamp(), &fingerprint)?;
     let seconds = start.elapsed().as_secs_f64();
     eprintln!(
@@ -351,9 +402,100 @@ pub fn build_linux(paths: &LinuxPaths, jobs: usize, force: bool) -> Result<Built
     })
 }
 
-/// The silo.conf of the ISO: boot `/boot/vmlinux` at once.
+/// `make -jN` with a progress line every 100 compiled files (the kernel's own output is
+/// one line per file).
+fn make_with_progress(src: &Path, obj: &Path, jobs: usize) -> Result<(), String> {
+    use std::io::BufRead;
+    let mut c = Command::new("make");
+    c.current_dir(src)
+        .arg(format!("O={}", obj.display()))
+        .arg("ARCH=sparc64")
+        .arg(format!("CROSS_COMPILE={CROSS}"))
+        .arg(format!("-j{jobs}"))
+        .stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().map_err(|e| format!("cannot run make: {e}"))?;
+    let out = child.stdout.take().expect("piped");
+    let mut n = 0;
+    for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+        if line.trim_start().starts_with("CC") {
+            n += 1;
+            if n % 100 == 0 {
+                eprintln!("xtask: kernel build: {n} files compiled");
+            }
+        }
+    }
+    let st = child.wait().map_err(|e| format!("make: {e}"))?;
+    if !st.success() {
+        return Err(format!("make -j{jobs} in {} failed ({st})", obj.display()));
+    }
+    eprintln!("xtask: kernel build: {n} files compiled, linked");
+    Ok(())
+}
+
+/// Builds the initramfs (`newc` cpio) from a `gen_init_cpio`-style list: `dir PATH MODE
+/// UID GID`, `nod PATH MODE UID GID c MAJOR MINOR`, `file PATH SOURCE MODE UID GID`
+/// (`@INIT@` stands for `init`, the path of our init binary).
+pub fn initramfs_from_list(list: &str, init: &Path) -> Result<Vec<u8>, String> {
+    use guest_firmware::image::{cpio, CpioEntry};
+    let mut files: Vec<(String, u32, Vec<u8>)> = Vec::new();
+    let mut dirs: Vec<(String, u32)> = Vec::new();
+    let mut nodes: Vec<(String, u32, u32, u32)> = Vec::new();
+    let mut order: Vec<(char, usize)> = Vec::new();
+    let mode = |m: &str| u32::from_str_radix(m, 8).map_err(|_| format!("initramfs.list: bad mode `{m}`"));
+    for line in list.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let path = |p: &str| p.trim_start_matches('/').to_string();
+        match w.as_slice() {
+            ["dir", p, m, ..] => {
+                dirs.push((path(p), mode(m)?));
+                order.push(('d', dirs.len() - 1));
+            }
+            ["nod", p, m, _, _, "c", maj, min] => {
+                let num = |v: &str| v.parse::<u32>().map_err(|_| format!("initramfs.list: bad number `{v}`"));
+                nodes.push((path(p), mode(m)?, num(maj)?, num(min)?));
+                order.push(('n', nodes.len() - 1));
+            }
+            ["file", p, src, m, ..] => {
+                let src = if *src == "@INIT@" { init.to_path_buf() } else { PathBuf::from(src) };
+                let data = std::fs::read(&src).map_err(|e| format!("initramfs.list: {}: {e}", src.display()))?;
+                files.push((path(p), mode(m)?, data));
+                order.push(('f', files.len() - 1));
+            }
+            _ => return Err(format!("initramfs.list: cannot read the line `{line}`")),
+        }
+    }
+    let entries: Vec<CpioEntry<'_>> = order
+        .iter()
+        .map(|&(k, i)| match k {
+            'd' => CpioEntry::Dir(&dirs[i].0, dirs[i].1),
+            'n' => CpioEntry::CharDev(&nodes[i].0, nodes[i].1, nodes[i].2, nodes[i].3),
+            _ => CpioEntry::File(&files[i].0, files[i].1, &files[i].2),
+        })
+        .collect();
+    Ok(cpio(&entries))
+}
+
+/// The kernel command line of the boot image (`/chosen bootargs`).
+pub const DEFAULT_BOOTARGS: &str = "";
+
+/// Builds the kernel and initramfs (cached) and packs them into `<out>/boot.img` for the
+/// guest firmware, if it is missing or older than the kernel.
+pub fn ensure_boot_image(paths: &LinuxPaths, jobs: usize) -> Result<PathBuf, String> {
+    let built = build_linux(paths, jobs, false)?;
+    let img = paths.boot_image();
+    if built.seconds.is_none() && img.is_file() {
+        return Ok(img);
+    }
+    let kernel = std::fs::read(&built.image).map_err(|e| format!("cannot read {}: {e}", built.image.display()))?;
+    let initrd = std::fs::read(paths.initramfs()).map_err(|e| format!("cannot read {}: {e}", paths.initramfs().display()))?;
+    write(&img, guest_firmware::image::boot_image(&kernel, Some(&initrd), DEFAULT_BOOTARGS))?;
+    eprintln!("xtask: wrote the boot image {}", img.display());
+    Ok(img)
+}
+
+/// The silo.conf of the ISO: boot `/boot/vmlinux` with `/boot/initrd.img` at once.
 pub const SILO_CONF: &str =
-    "timeout = 0\ndefault = linux\nimage = /boot/vmlinux\n\tlabel = linux\n";
+    "timeout = 0\ndefault = linux\nimage = /boot/vmlinux\n\tlabel = linux\n\tinitrd = /boot/initrd.img\n";
 
 /// Makes the SILO ISO: `/boot/{isofs.b,second.b,silo.conf,vmlinux}`, with `isofs.b` as the
 /// Sun-label boot block (`genisoimage -G isofs.b -B ...`, as HelenOS builds its ISO).
@@ -392,6 +534,10 @@ pub fn make_silo_iso(silo: &Path, kernel: &Path, out: &Path) -> Result<(), Strin
     }
     std::fs::copy(kernel, boot.join("vmlinux"))
         .map_err(|e| format!("cannot copy {}: {e}", kernel.display()))?;
+    // The initramfs `cargo xtask linux` writes beside the kernel.
+    let initrd = kernel.with_file_name("initramfs.cpio");
+    std::fs::copy(&initrd, boot.join("initrd.img"))
+        .map_err(|e| format!("cannot copy {}: {e}", initrd.display()))?;
     write(&boot.join("silo.conf"), SILO_CONF)?;
     let _ = std::fs::remove_file(out);
     // genisoimage prints "Total extents including sparc boot = N" even with -quiet: keep

@@ -36,14 +36,18 @@ commands:
         build the hypervisor, guests and config, write target/fw/<config-stem>/,
         boot it in QEMU with the console on this terminal; stops after
         `hv: all domains stopped` (or Ctrl-] on a terminal)
+  run --linux [--timeout SECS]
+        Linux 6.1 on our hypervisor through the project's guest firmware
+        (configs/linux.toml; the kernel is built on first use, cached outside the checkout)
   run --guest openboot --sun-firmware DIR [--reference] [--disk ISO] [--timeout SECS]
         Sun's OpenBoot (DIR/openboot.bin, DIR/nvram1) as domain 0 of our hypervisor;
         --reference: Sun's complete chain instead (DIR's reset.bin, q.bin, openboot.bin,
         nvram1, 1up-md.bin, 1up-hv.bin). --disk: the vdisk (-drive if=pflash), e.g. the
         SILO ISO; type `boot` at `ok`. Ctrl-] ends the run.
-  firmware --out DIR [--config FILE]
+  firmware --out DIR [--config FILE] [--linux]
         write the complete -L folder (reset.bin, q.bin, openboot.bin, 1up-hv.bin,
-        1up-md.bin, nvram1) for FILE
+        1up-md.bin, nvram1) for FILE; --linux: configs/linux.toml and the Linux boot
+        image DIR/linux-boot.img for -drive if=pflash
   test [--sun-firmware DIR] [--silo DIR] [--linux-iso FILE] [--sun-md DIR] [--case NAME] [--qemu-only]
         host unit tests (cargo test --workspace), then every QEMU case in tests/cases
         (--case: only the cases whose name contains NAME; --qemu-only: skip unit tests).
@@ -83,7 +87,11 @@ const GUEST_IMAGES: &[(&str, &str, &str, &str)] = &[
     ("window-fault-guest", "test-guest", "test-guest", "fault-windows"),
     ("window-fast-fault-guest", "test-guest", "test-guest", "fault-windows-fast"),
     ("tl2-miss-fault-guest", "test-guest", "test-guest", "fault-tl2-miss"),
+    // The project's guest firmware, which boots Linux from a boot image on the vdisk.
+    ("guest-firmware", "guest-firmware", "guest-firmware", "firmware"),
 ];
+/// The configuration of `run --linux` / `firmware --linux`.
+const LINUX_CONFIG: &str = "configs/linux.toml";
 
 pub(crate) fn workspace() -> PathBuf {
     // `cargo run` sets CARGO_MANIFEST_DIR at run time too; the compile-time value is the
@@ -558,10 +566,13 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
             "--sun-firmware",
             "--disk",
         ],
-        &["--reference"],
+        &["--reference", "--linux"],
     )?;
     let ws = workspace();
     ensure_prerequisites(true)?;
+    if opts.flag("--linux") {
+        return run_linux(&ws, &opts);
+    }
     let disk = opts
         .get("--disk")
         .map(|d| {
@@ -587,6 +598,34 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     let written = set.write_to(&dir)?;
     print_written(&dir, &written);
     let (q, timeout) = interactive_qemu(&dir, &opts, ram, disk.as_deref())?;
+    eprintln!("xtask: {}", q.command_line());
+    eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-] stops QEMU earlier");
+    run_interactive(&q, &[END_MARKER], timeout)
+}
+
+/// The firmware set of `configs/linux.toml` and the Linux boot image (built on first use).
+fn linux_set(ws: &Path, dir: &Path) -> Result<(PathBuf, u64), String> {
+    let paths = linux::LinuxPaths::new(ws);
+    eprintln!("xtask: the Linux guest (cached in {})", paths.build_dir.display());
+    let boot = linux::ensure_boot_image(&paths, linux::default_jobs())?;
+    let mut b = Builder::new(ws.to_path_buf());
+    let (set, ram) = b.firmware_set(&ws.join(LINUX_CONFIG))?;
+    let written = set.write_to(dir)?;
+    print_written(dir, &written);
+    let img = dir.join("linux-boot.img");
+    std::fs::copy(&boot, &img).map_err(|e| format!("cannot copy {}: {e}", boot.display()))?;
+    println!("  linux-boot.img (kernel, initramfs, command line; from {})", boot.display());
+    Ok((img, ram))
+}
+
+/// `run --linux`: Linux through the guest firmware.
+fn run_linux(ws: &Path, opts: &Opts) -> Result<ExitCode, String> {
+    if opts.get("--config").is_some() || opts.get("--disk").is_some() || opts.get("--guest").is_some() {
+        return Err("--linux uses configs/linux.toml and its own boot image: drop --config/--disk/--guest".into());
+    }
+    let dir = ws.join("target").join("fw").join("linux");
+    let (img, ram) = linux_set(ws, &dir)?;
+    let (q, timeout) = interactive_qemu(&dir, opts, ram, Some(&img))?;
     eprintln!("xtask: {}", q.command_line());
     eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-] stops QEMU earlier");
     run_interactive(&q, &[END_MARKER], timeout)
@@ -667,12 +706,21 @@ fn interactive_qemu(
 }
 
 fn cmd_firmware(args: &[String]) -> Result<ExitCode, String> {
-    let opts = Opts::parse(args, &["--out", "--config"], &[])?;
+    let opts = Opts::parse(args, &["--out", "--config"], &["--linux"])?;
     let out = opts
         .get("--out")
         .ok_or_else(|| format!("firmware needs --out DIR\n\n{USAGE}"))?;
     let ws = workspace();
     ensure_prerequisites(false)?;
+    if opts.flag("--linux") {
+        if opts.get("--config").is_some() {
+            return Err("--linux uses configs/linux.toml: drop --config".into());
+        }
+        let dir = user_dir(out)?;
+        let (img, ram) = linux_set(&ws, &dir)?;
+        println!("run it with:\n  {}", Qemu::new(&dir).memory(ram).drive(&img).command_line());
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = config_path(&ws, &opts)?;
     let mut b = Builder::new(ws);
     let (set, ram) = b.firmware_set(&config, HypervisorBuild::Standard)?;
@@ -700,6 +748,7 @@ fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
         sun_firmware: sun_firmware_dir(&ws, &opts)?,
         silo: silo_dir(&ws, &opts)?,
         linux_iso: None,
+        linux_boot: None,
         qemu: None,
     };
     let iso_given = opts
@@ -778,6 +827,19 @@ fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
             env.linux_iso = Some(r);
         }
     }
+    // The Linux boot image of the guest-firmware cases (no Sun file needed): built (or
+    // taken from the cache) when a selected case needs it; a failed build fails those cases.
+    if cases
+        .iter()
+        .any(|c| c.requires.contains(&tests::Requirement::LinuxBoot))
+    {
+        eprintln!("xtask: building the Linux guest and its boot image (cached outside the checkout)");
+        let r = linux::ensure_boot_image(&linux::LinuxPaths::new(&ws), linux::default_jobs());
+        if let Err(e) = &r {
+            eprintln!("xtask: the Linux boot image: {e}");
+        }
+        env.linux_boot = Some(r);
+    }
     // Build every needed firmware set first, so build output does not interleave with
     // the test lines; errors are reported by the cases that need the set.
     let mut builder = Builder::new(ws.clone());
@@ -790,6 +852,7 @@ fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
                     tests::Requirement::SunFirmware => env.sun_firmware.is_some(),
                     tests::Requirement::Silo => env.silo.is_some(),
                     tests::Requirement::Linux => env.linux_iso.is_some(),
+                    tests::Requirement::LinuxBoot => env.linux_boot.is_some(),
                 })
         })
         .map(|c| (ws.join(&c.config), c.hypervisor))
@@ -808,6 +871,7 @@ fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
                 tests::Requirement::SunFirmware => env.sun_firmware.is_some(),
                 tests::Requirement::Silo => env.silo.is_some(),
                 tests::Requirement::Linux => env.linux_iso.is_some(),
+                tests::Requirement::LinuxBoot => env.linux_boot.is_some(),
             })
         {
             if let Err(e) = builder.firmware_raw(c.hypervisor) {
@@ -831,7 +895,7 @@ fn cmd_linux(args: &[String]) -> Result<ExitCode, String> {
     let ws = workspace();
     let mut paths = linux::LinuxPaths::new(&ws);
     if let Some(o) = opts.get("--out") {
-        paths.out_dir = user_dir(o)?;
+        paths.out_override = Some(user_dir(o)?);
     }
     if let Some(b) = opts.get("--build-dir") {
         paths.build_dir = user_dir(b)?;
