@@ -116,6 +116,7 @@ impl Hypervisor {
             let size = md.size() as u64;
             let mut domain = Domain::new(GuestMd { pa: d.pdpa, size });
             domain.boot_vid = d.bootcpu;
+            domain.disk_size = crate::vdisk::probe(hw, d.diskpa);
             domain.interrupts = Interrupts::from_guest_md(&md, d.bootcpu);
             if let Some(max) = md.nodes_named("platform").find_map(|p| p.val("watchdog-max-timeout")) {
                 domain.watchdog_max_ms = max;

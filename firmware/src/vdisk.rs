@@ -7,7 +7,12 @@
 //! Sun's hypervisor does: the 32-bit big-endian block count of slice 2 at disk offset 0x1d0,
 //! times 512; it is cached per domain once non-zero. No `diskpa`, or nothing there (an
 //! unassigned physical address reads as 0 on QEMU, giving size 0), means there is no disk:
-//! every call answers `EINVAL`. Writes change the vdisk memory only (QEMU does not write
+//! every call answers `EINVAL`.
+//!
+//! QEMU reads an unassigned address as 0 only while the strand's data MMU is off: with the
+//! calling guest's MMU on, the same hyperprivileged load raises data_access_error in the
+//! hypervisor. So the label is read once at hypervisor start ([`probe`], before any guest
+//! runs) and again later only for a guest whose MMU is off. Writes change the vdisk memory only (QEMU does not write
 //! pflash contents back to the image file).
 
 use crate::addr::{Pa, Ra};
@@ -26,7 +31,7 @@ pub const BLOCK_SIZE: u64 = 512;
 fn check(cx: &mut Context<'_>, offset: u64, ra: u64, size: u64) -> Result<(GuestRange, Pa), HvError> {
     let range = cx.config.memory.range(Ra::new(ra), size)?;
     let disk = cx.config.diskpa.ok_or(HvError::Inval)?;
-    if cx.domain.disk_size == 0 {
+    if cx.domain.disk_size == 0 && !cx.mmu.enabled {
         let mut n = [0u8; 4];
         cx.hw.read_phys(disk.add(S2_NBLOCKS_OFFSET), &mut n);
         cx.domain.disk_size = u32::from_be_bytes(n) as u64 * BLOCK_SIZE;
@@ -36,6 +41,14 @@ fn check(cx: &mut Context<'_>, offset: u64, ra: u64, size: u64) -> Result<(Guest
         Some(end) if offset < disk_size && end <= disk_size => Ok((range, disk.add(offset))),
         _ => Err(HvError::Inval),
     }
+}
+
+/// The disk size from the label at `diskpa` (0: no disk), read at hypervisor start.
+pub fn probe(hw: &mut dyn crate::hardware::Hardware, diskpa: Option<Pa>) -> u64 {
+    let Some(disk) = diskpa else { return 0 };
+    let mut n = [0u8; 4];
+    hw.read_phys(disk.add(S2_NBLOCKS_OFFSET), &mut n);
+    u32::from_be_bytes(n) as u64 * BLOCK_SIZE
 }
 
 /// `disk_read` (0xf0): copies `size` bytes from disk offset `offset` to guest memory at
