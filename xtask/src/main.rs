@@ -36,15 +36,16 @@ commands:
         build the hypervisor, guests and config, write target/fw/<config-stem>/,
         boot it in QEMU with the console on this terminal; stops after
         `hv: all domains stopped` (or Ctrl-] on a terminal)
-  run --linux [--timeout SECS]
+  run --linux [--kernel ELF] [--initrd CPIO] [--bootargs TEXT] [--timeout SECS]
         Linux 6.1 on our hypervisor through the project's guest firmware
-        (configs/linux.toml; the kernel is built on first use, cached outside the checkout)
+        (configs/linux.toml; the kernel is built on first use, cached outside the checkout);
+        --kernel/--initrd/--bootargs boot your own instead
   run --guest openboot --sun-firmware DIR [--reference] [--disk ISO] [--timeout SECS]
         Sun's OpenBoot (DIR/openboot.bin, DIR/nvram1) as domain 0 of our hypervisor;
         --reference: Sun's complete chain instead (DIR's reset.bin, q.bin, openboot.bin,
         nvram1, 1up-md.bin, 1up-hv.bin). --disk: the vdisk (-drive if=pflash), e.g. the
         SILO ISO; type `boot` at `ok`. Ctrl-] ends the run.
-  firmware --out DIR [--config FILE] [--linux]
+  firmware --out DIR [--config FILE] [--linux [--kernel ELF] [--initrd CPIO] [--bootargs TEXT]]
         write the complete -L folder (reset.bin, q.bin, openboot.bin, 1up-hv.bin,
         1up-md.bin, nvram1) for FILE; --linux: configs/linux.toml and the Linux boot
         image DIR/linux-boot.img for -drive if=pflash
@@ -66,6 +67,8 @@ commands:
   measure-linux --sun-firmware DIR --silo DIR [--reference [--timer-100mhz]] [--iso FILE] [--timeout SECS]
         boot Linux with -icount shift=0,sleep=off, type `boot` at `ok`, and report the
         instruction count from reset to Linux's `Run /init` line
+  measure-linux --guest-firmware [--timeout SECS]
+        the same count for Linux booted by the project's guest firmware (no Sun file)
   bench
         not implemented yet
 
@@ -565,6 +568,9 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
             "--guest",
             "--sun-firmware",
             "--disk",
+            "--kernel",
+            "--initrd",
+            "--bootargs",
         ],
         &["--reference", "--linux"],
     )?;
@@ -604,16 +610,61 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
 }
 
 /// The firmware set of `configs/linux.toml` and the Linux boot image (built on first use).
-fn linux_set(ws: &Path, dir: &Path) -> Result<(PathBuf, u64), String> {
+pub(crate) fn linux_set(ws: &Path, dir: &Path) -> Result<(PathBuf, u64), String> {
+    linux_set_with(ws, dir, &BootChoice::default())
+}
+
+/// A kernel, initramfs and command line of the user's (`--kernel`, `--initrd`,
+/// `--bootargs`) instead of the project's Linux guest.
+#[derive(Default)]
+pub(crate) struct BootChoice {
+    kernel: Option<PathBuf>,
+    initrd: Option<PathBuf>,
+    bootargs: Option<String>,
+}
+
+impl BootChoice {
+    fn from_opts(ws: &Path, opts: &Opts) -> BootChoice {
+        BootChoice {
+            kernel: opts.get("--kernel").map(|k| user_path(ws, k)),
+            initrd: opts.get("--initrd").map(|k| user_path(ws, k)),
+            bootargs: opts.get("--bootargs").map(str::to_string),
+        }
+    }
+}
+
+fn linux_set_with(ws: &Path, dir: &Path, choice: &BootChoice) -> Result<(PathBuf, u64), String> {
     let paths = linux::LinuxPaths::new(ws);
-    eprintln!("xtask: the Linux guest (cached in {})", paths.build_dir.display());
-    let boot = linux::ensure_boot_image(&paths, linux::default_jobs())?;
+    let boot = if choice.kernel.is_none() && choice.initrd.is_none() && choice.bootargs.is_none() {
+        eprintln!("xtask: the Linux guest (cached in {})", paths.build_dir.display());
+        linux::ensure_boot_image(&paths, linux::default_jobs())?
+    } else {
+        let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+        let kernel = match &choice.kernel {
+            Some(k) => read(k)?,
+            None => read(&linux::build_linux(&paths, linux::default_jobs(), false)?.image)?,
+        };
+        let initrd = match &choice.initrd {
+            Some(i) => Some(read(i)?),
+            None if choice.kernel.is_some() => None,
+            None => Some(read(&paths.initramfs())?),
+        };
+        let bootargs = choice.bootargs.as_deref().unwrap_or(linux::DEFAULT_BOOTARGS);
+        let img = dir.join("custom-boot.img");
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::write(&img, guest_firmware::image::boot_image(&kernel, initrd.as_deref(), bootargs))
+            .map_err(|e| format!("cannot write {}: {e}", img.display()))?;
+        img
+    };
     let mut b = Builder::new(ws.to_path_buf());
     let (set, ram) = b.firmware_set(&ws.join(LINUX_CONFIG))?;
     let written = set.write_to(dir)?;
     print_written(dir, &written);
     let img = dir.join("linux-boot.img");
     std::fs::copy(&boot, &img).map_err(|e| format!("cannot copy {}: {e}", boot.display()))?;
+    if boot.starts_with(dir) && boot != img {
+        let _ = std::fs::remove_file(&boot);
+    }
     println!("  linux-boot.img (kernel, initramfs, command line; from {})", boot.display());
     Ok((img, ram))
 }
@@ -624,7 +675,7 @@ fn run_linux(ws: &Path, opts: &Opts) -> Result<ExitCode, String> {
         return Err("--linux uses configs/linux.toml and its own boot image: drop --config/--disk/--guest".into());
     }
     let dir = ws.join("target").join("fw").join("linux");
-    let (img, ram) = linux_set(ws, &dir)?;
+    let (img, ram) = linux_set_with(ws, &dir, &BootChoice::from_opts(ws, opts))?;
     let (q, timeout) = interactive_qemu(&dir, opts, ram, Some(&img))?;
     eprintln!("xtask: {}", q.command_line());
     eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-] stops QEMU earlier");
@@ -706,7 +757,7 @@ fn interactive_qemu(
 }
 
 fn cmd_firmware(args: &[String]) -> Result<ExitCode, String> {
-    let opts = Opts::parse(args, &["--out", "--config"], &["--linux"])?;
+    let opts = Opts::parse(args, &["--out", "--config", "--kernel", "--initrd", "--bootargs"], &["--linux"])?;
     let out = opts
         .get("--out")
         .ok_or_else(|| format!("firmware needs --out DIR\n\n{USAGE}"))?;
@@ -717,7 +768,7 @@ fn cmd_firmware(args: &[String]) -> Result<ExitCode, String> {
             return Err("--linux uses configs/linux.toml: drop --config".into());
         }
         let dir = user_dir(out)?;
-        let (img, ram) = linux_set(&ws, &dir)?;
+        let (img, ram) = linux_set_with(&ws, &dir, &BootChoice::from_opts(&ws, &opts))?;
         println!("run it with:\n  {}", Qemu::new(&dir).memory(ram).drive(&img).command_line());
         return Ok(ExitCode::SUCCESS);
     }

@@ -63,10 +63,17 @@ pub fn cmd_measure_linux(args: &[String]) -> Result<ExitCode, String> {
     let opts = Opts::parse(
         args,
         &["--sun-firmware", "--silo", "--iso", "--timeout"],
-        &["--reference", "--timer-100mhz"],
+        &["--reference", "--timer-100mhz", "--guest-firmware"],
     )?;
     let ws = crate::workspace();
     crate::ensure_prerequisites(true)?;
+    if opts.flag("--guest-firmware") {
+        let timeout = match opts.get("--timeout") {
+            Some(t) => t.parse().map_err(|_| format!("bad --timeout `{t}`"))?,
+            None => 600,
+        };
+        return measure_guest_firmware(&ws, timeout);
+    }
     let sun = sun_firmware_dir(&ws, &opts)?
         .ok_or_else(|| format!("measure-linux needs --sun-firmware DIR\n\n{USAGE}"))?;
     let iso = match opts.get("--iso") {
@@ -239,4 +246,60 @@ fn sun_set_with_100mhz_md(ws: &Path, sun: &Path) -> Result<PathBuf, String> {
     std::fs::write(&md_path, md).map_err(|e| e.to_string())?;
     eprintln!("xtask: {} frequency properties of Sun's guest MD set to 100 MHz in {}", patched, dir.display());
     Ok(dir)
+}
+
+/// `measure-linux --guest-firmware`: our hypervisor and the project's guest firmware
+/// booting the same kernel from its boot image (no typing: the count is exact).
+fn measure_guest_firmware(ws: &Path, timeout: u64) -> Result<ExitCode, String> {
+    let dir = ws.join("target").join("measure").join("guest-firmware");
+    let (img, ram) = crate::linux_set(ws, &dir)?;
+    let plugin = build_plugin(ws)?;
+    let counts_file = ws.join("target").join("measure").join("uart-icount-guest-firmware.txt");
+    let _ = std::fs::remove_file(&counts_file);
+    let q = Qemu::new(&dir)
+        .memory(ram)
+        .drive(&img)
+        .extra_arg("-icount")
+        .extra_arg("shift=0,sleep=off")
+        .extra_arg("-plugin")
+        .extra_arg(format!("{},out={}", plugin.display(), counts_file.display()));
+    eprintln!("xtask: {}", q.command_line());
+    let o = q
+        .run_scripted(
+            Duration::from_secs(timeout),
+            &[RUN_INIT, qemu_sun4v::PANIC_MARKER, qemu_sun4v::END_MARKER],
+            &[],
+        )
+        .map_err(|e| e.to_string())?;
+    let log = counts_file.with_extension("log");
+    let _ = std::fs::write(&log, &o.output);
+    println!(
+        "our hypervisor + guest firmware: {} after {:.1} s wall; console log {}",
+        o.ended_by,
+        o.elapsed.as_secs_f64(),
+        log.display()
+    );
+    let counts: Vec<u64> = std::fs::read_to_string(&counts_file)
+        .map_err(|e| format!("cannot read {}: {e}", counts_file.display()))?
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    let out = &o.stdout;
+    let extra = counts.len().saturating_sub(out.len()).min(4);
+    let count_at = |offset: usize| counts.get(offset + extra).copied();
+    match find(out, RUN_INIT.as_bytes()).and_then(|p| count_at(p + RUN_INIT.len() - 1)) {
+        Some(n) => {
+            println!("instructions from reset to the end of `{RUN_INIT}`: {n}");
+            if let Some(k) = find(out, b"gfw: entering the kernel").and_then(count_at) {
+                println!("  reset -> `gfw: entering the kernel` (hypervisor start, firmware, loading): {k}");
+                println!("  kernel entry -> `{RUN_INIT}`:                                          {}", n - k);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            println!("`{RUN_INIT}` did not appear; last lines:");
+            println!("{}", tests::tail(&o.output, 20));
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
