@@ -370,9 +370,11 @@ extern "C" fn fw_main(membase: u64, memsize: u64, image_ra: u64) -> ! {
     // The initramfs for Linux: HdrS fields (what SILO fills in). The address is given
     // relative to KERNBASE and the lowest available memory (find_ramdisk()).
     if initrd_len != 0 {
-        let text = lo as *mut u8;
-        // SAFETY: the first KB of the kernel is mapped and loaded.
-        let head = unsafe { core::slice::from_raw_parts(text, 1024) };
+        // The header follows the first instructions at the entry point (head_64.S).
+        let text = kernel.entry as *mut u8;
+        // SAFETY: the first KB after the entry is mapped and loaded (it is inside the
+        // kernel's span: parse_kernel checked the entry).
+        let head = unsafe { core::slice::from_raw_parts(text, (lo + span - kernel.entry).min(1024) as usize) };
         match boot::find_hdrs(head) {
             Some(h) => {
                 let phys_base = kern_ra.min(membase.max(image_ra + FW_SIZE));

@@ -216,7 +216,7 @@ pub fn parse_kernel(head: &[u8], file_size: u64) -> Result<Kernel, BootError> {
 }
 
 /// Where the kernel's `HdrS` header (its boot-loader fields) is: the offset of the
-/// magic in `text` (the first bytes of the kernel's first segment).
+/// magic in `text` (the bytes at the kernel's entry point).
 pub fn find_hdrs(text: &[u8]) -> Option<usize> {
     text.windows(4).take(1024).position(|w| w == b"HdrS")
 }

@@ -15,6 +15,9 @@ use crate::tree::{Ihandles, Packages, Tree};
 pub const MAX_CELLS: u64 = 16;
 /// Longest service name, path or property name read from the client.
 pub const MAX_STRING: usize = 256;
+/// Bytes of the buffer `nextprop` fills (IEEE 1275: a property name is at most 31
+/// characters).
+pub const NEXTPROP_BUF: usize = 32;
 /// The failure cell value (-1).
 pub const FAIL: u64 = u64::MAX;
 
@@ -375,14 +378,15 @@ fn service(name: &[u8], call: &mut Call, tree: &mut Tree, inst: &Instances, clie
                 return false;
             }
         }
+        // Linux passes no result cell; a status goes to the first one if there is one.
         b"SUNW,start-cpu-by-cpuid" => {
-            if !need(call, 3, 1) {
+            if !need(call, 3, 0) {
                 return false;
             }
             call.rets[0] = plat.start_cpu(a[0], a[1], a[2]);
         }
         b"SUNW,stop-cpu-by-cpuid" => {
-            if !need(call, 1, 1) {
+            if !need(call, 1, 0) {
                 return false;
             }
             call.rets[0] = plat.stop_cpu(a[0]);
@@ -419,7 +423,8 @@ fn prop_service(name: &[u8], call: &mut Call, tree: &mut Tree, client: &mut dyn 
     let a = call.args;
     let (nargs, nrets) = match name {
         b"getproplen" => (2, 1),
-        b"getprop" | b"nextprop" | b"setprop" => (4, 1),
+        b"nextprop" => (3, 1),
+        b"getprop" | b"setprop" => (4, 1),
         _ => return false,
     };
     if !need(call, nargs, nrets) {
@@ -449,22 +454,22 @@ fn prop_service(name: &[u8], call: &mut Call, tree: &mut Tree, client: &mut dyn 
             }
         }
         b"nextprop" => {
-            // 1275: 1 and the next name, 0 after the last, -1 for a bad name.
+            // 1275: 1 and the next name, 0 after the last, -1 for a bad name. The buffer
+            // holds 32 bytes (a property name and its NUL).
+            let buflen = NEXTPROP_BUF;
             call.rets[0] = match tree.next_prop(ph, pname) {
                 Ok(Some(next)) => {
                     let mut out = [0u8; 33];
                     let n = next.len().min(32);
                     out[..n].copy_from_slice(&next[..n]);
-                    if a[3] as usize > n && client.write(a[2], &out[..n + 1]) {
+                    if buflen > n && client.write(a[2], &out[..n + 1]) {
                         1
                     } else {
                         FAIL
                     }
                 }
                 Ok(None) => {
-                    if a[3] > 0 {
-                        let _ = client.write(a[2], &[0]);
-                    }
+                    let _ = client.write(a[2], &[0]);
                     0
                 }
                 Err(_) => FAIL,
