@@ -657,7 +657,7 @@ fn linux_set_with(ws: &Path, dir: &Path, choice: &BootChoice) -> Result<(PathBuf
         img
     };
     let mut b = Builder::new(ws.to_path_buf());
-    let (set, ram) = b.firmware_set(&ws.join(LINUX_CONFIG))?;
+    let (set, ram) = b.firmware_set(&ws.join(LINUX_CONFIG), HypervisorBuild::Standard)?;
     let written = set.write_to(dir)?;
     print_written(dir, &written);
     let img = dir.join("linux-boot.img");
