@@ -1030,6 +1030,20 @@ mod tests {
     }
 
     #[test]
+    fn linux_boot_image() {
+        let c = case("config = \"configs/linux.toml\"\nrequires = [\"linux-boot\"]\ndrive = \"${LINUX_BOOT}\"", "a", "").unwrap();
+        assert_eq!(c.requires, [Requirement::LinuxBoot]);
+        let env = Env::default();
+        assert!(env.missing(Requirement::LinuxBoot));
+        assert!(env.expand(&c, "${LINUX_BOOT}").is_err());
+        let env = Env { linux_boot: Some(Ok("/c/boot.img".into())), ..Env::default() };
+        assert_eq!(env.expand(&c, "${LINUX_BOOT}").unwrap(), PathBuf::from("/c/boot.img"));
+        let env = Env { linux_boot: Some(Err("no compiler".into())), ..Env::default() };
+        assert!(!env.missing(Requirement::LinuxBoot));
+        assert!(env.expand(&c, "${LINUX_BOOT}").unwrap_err().contains("no compiler"));
+    }
+
+    #[test]
     fn guest_image_and_linux_iso() {
         let c = case("guest_image = \"${SUN_FIRMWARE}/openboot.bin\"\nrequires = [\"linux\", \"sun-firmware\"]\ndrive = \"${LINUX_ISO}\"", "a", "").unwrap();
         assert_eq!(c.requires, [Requirement::SunFirmware, Requirement::Linux]);
