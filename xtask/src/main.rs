@@ -55,15 +55,19 @@ commands:
         The host tests that read Sun's sample MDs (1up/1g2p/1g32p *-hv.bin, *-md.bin)
         run with --sun-md DIR (or $SUN_MD_DIR) and are reported ignored without it.
         Cases with real guests need --sun-firmware (or $SUN_FIRMWARE) and --silo (or
-        $SILO_DIR); with both, the Linux kernel and ISO are built (cached in target/linux/)
-        unless --linux-iso FILE (or $LINUX_ISO) is given.
+        $SILO_DIR); with both, the Linux kernel and ISO are built (cached in ~/.cache/sun4v-hv/linux/)
+        unless --linux-iso FILE (or $LINUX_ISO) is given. Linux through the project's guest
+        firmware (linux-gfw) needs no Sun file: its kernel and boot image are built on
+        first use (a few minutes) and cached.
   linux [--out DIR] [--build-dir DIR] [--jobs N] [--force]
         build the Linux 6.1 test guest from Debian's linux-source-6.1 with
         guests/linux/{config-fragment,init.c,initramfs.list}; writes DIR/image
-        (default target/linux/image; sources and objects in target/linux-build/)
+        (default ~/.cache/sun4v-hv/linux/<version>-<hash>/image and initramfs.cpio;
+        sources and objects in ~/.cache/sun4v-hv/linux/)
   silo-iso --silo DIR [--kernel FILE] [--out FILE]
         the bootable ISO: SILO's isofs.b/second.b from DIR, silo.conf, the kernel
-        (default target/linux/image) as /boot/vmlinux; default target/linux/linux-silo.iso
+        (default: the one `cargo xtask linux` wrote) as /boot/vmlinux, its initramfs.cpio
+        as /boot/initrd.img; default linux-silo.iso beside the kernel
   measure-linux --sun-firmware DIR --silo DIR [--reference [--timer-100mhz]] [--iso FILE] [--timeout SECS]
         boot Linux with -icount shift=0,sleep=off, type `boot` at `ok`, and report the
         instruction count from reset to Linux's `Run /init` line
@@ -869,7 +873,7 @@ fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
         .any(|c| c.requires.contains(&tests::Requirement::Linux))
     {
         if let (Some(_), Some(silo)) = (&env.sun_firmware, &env.silo) {
-            eprintln!("xtask: building the Linux guest and its SILO ISO (cached in target/linux/)");
+            eprintln!("xtask: building the Linux guest and its SILO ISO (cached in ~/.cache/sun4v-hv/linux/)");
             let paths = linux::LinuxPaths::new(&ws);
             let r = linux::ensure_linux_iso(&paths, silo, linux::default_jobs());
             if let Err(e) = &r {
