@@ -318,6 +318,9 @@ pub fn build_linux(paths: &LinuxPaths, jobs: usize, force: bool) -> Result<Built
     ensure_packages(PACKAGES)?;
     let start = Instant::now();
     let src = ensure_source(paths)?;
+    // The source's Debian version is part of the key: known now if it was just unpacked.
+    let fingerprint = inputs_fingerprint(paths)?;
+    let image_out = paths.image();
     let obj = paths.obj_dir();
     std::fs::create_dir_all(&obj).map_err(|e| format!("cannot create {}: {e}", obj.display()))?;
 
