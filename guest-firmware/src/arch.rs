@@ -511,12 +511,6 @@ impl Platform for Hv {
         }
         true
     }
-    fn claim_phys(&mut self, _ra: u64, _size: u64, _align: u64) -> Option<u64> {
-        None
-    }
-    fn release_phys(&mut self, _ra: u64, _size: u64) -> bool {
-        false
-    }
     fn set_trap_table(&mut self, tba: u64, mmfsa: u64) -> bool {
         if tba == 0 || tba % 0x8000 != 0 {
             return false;

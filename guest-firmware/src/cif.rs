@@ -43,11 +43,6 @@ pub trait Platform {
     fn map(&mut self, va: u64, ra: u64, size: u64, mode: u64) -> bool;
     /// Removes the mappings of `size` bytes at `va`.
     fn unmap(&mut self, va: u64, size: u64) -> bool;
-    /// Claims `size` bytes of real memory at `ra`, or anywhere aligned to `align` when
-    /// `align` is non-zero; returns the address.
-    fn claim_phys(&mut self, ra: u64, size: u64, align: u64) -> Option<u64>;
-    /// Gives claimed real memory back.
-    fn release_phys(&mut self, ra: u64, size: u64) -> bool;
     /// `SUNW,set-trap-table`: the client's trap table and fault status area.
     fn set_trap_table(&mut self, tba: u64, mmfsa: u64) -> bool;
     /// Starts vCPU `cpuid` at client address `pc` with `%o0 = arg`; a hypervisor error
@@ -337,7 +332,7 @@ fn service(name: &[u8], call: &mut Call, tree: &mut Tree, inst: &Instances, clie
             }
             call.rets[0] = FAIL;
         }
-        b"call-method" => return call_method(call, inst, client, plat),
+        b"call-method" => return call_method(call, tree, inst, client, plat),
         b"claim" => {
             // Virtual-memory claims (`claim virt size align`): the firmware hands out
             // real memory mapped 1:1 is not offered; only explicit physical claims
@@ -494,7 +489,7 @@ fn prop_service(name: &[u8], call: &mut Call, tree: &mut Tree, client: &mut dyn 
 /// `call-method`: `[method, ihandle, args…]` → `[catch-result, results…]`. The MMU
 /// instance has `translate`, `map`, `unmap`, `claim`; the memory instance `claim`,
 /// `release`. A bad ihandle or method gives catch-result -1.
-fn call_method(call: &mut Call, inst: &Instances, client: &mut dyn Client, plat: &mut dyn Platform) -> bool {
+fn call_method(call: &mut Call, tree: &mut Tree, inst: &Instances, client: &mut dyn Client, plat: &mut dyn Platform) -> bool {
     if !need(call, 2, 1) {
         return false;
     }
@@ -546,12 +541,12 @@ fn call_method(call: &mut Call, inst: &Instances, client: &mut dyn Client, plat:
         }
     } else if ih == Some(inst.ihandles.memory) {
         match method {
-            b"claim" if n >= 3 && call.nrets >= 2 => {
+            b"claim" if n >= 2 && (arg(0) != 0 || n >= 4) && call.nrets >= 2 => {
                 // ( [phys.lo phys.hi] size align -- base.lo base.hi ): align, size, phys.hi,
                 // phys.lo (phys only when align is 0).
                 let (align, size) = (arg(0), arg(1));
                 let want = if align == 0 { arg(3) } else { 0 };
-                if let Some(ra) = plat.claim_phys(want, size, align) {
+                if let Some(ra) = claim_phys(tree, inst.packages.memory, want, size, align) {
                     call.rets[0] = 0;
                     call.rets[1] = 0;
                     if call.nrets >= 3 {
@@ -564,7 +559,7 @@ fn call_method(call: &mut Call, inst: &Instances, client: &mut dyn Client, plat:
             }
             b"release" if n >= 3 => {
                 // ( phys.lo phys.hi size -- ): size, phys.hi, phys.lo.
-                if plat.release_phys(arg(2), arg(0)) {
+                if release_phys(tree, inst.packages.memory, arg(2), arg(0)) {
                     call.rets[0] = 0;
                 }
             }
@@ -574,4 +569,78 @@ fn call_method(call: &mut Call, inst: &Instances, client: &mut dyn Client, plat:
         // No methods on the console; catch-result -1.
     }
     true
+}
+
+/// Most `/memory available` ranges the firmware keeps track of.
+const MAX_AVAIL: usize = 32;
+
+fn read_avail(tree: &Tree, memory: u32, out: &mut [(u64, u64); MAX_AVAIL]) -> usize {
+    let Some(v) = tree.prop(memory, b"available") else { return 0 };
+    let mut n = 0;
+    for c in v.chunks_exact(16).take(MAX_AVAIL) {
+        let base = u64::from_be_bytes(c[..8].try_into().unwrap_or([0; 8]));
+        let size = u64::from_be_bytes(c[8..].try_into().unwrap_or([0; 8]));
+        out[n] = (base, size);
+        n += 1;
+    }
+    n
+}
+
+fn write_avail(tree: &mut Tree, memory: u32, ranges: &[(u64, u64)]) -> bool {
+    let mut cells = [0u64; 2 * MAX_AVAIL];
+    let mut n = 0;
+    for &(b, s) in ranges.iter().filter(|r| r.1 != 0).take(MAX_AVAIL) {
+        cells[n] = b;
+        cells[n + 1] = s;
+        n += 2;
+    }
+    tree.set_u64s(memory, "available", &cells[..n]).is_ok()
+}
+
+/// The memory instance's `claim`: takes `size` bytes at `ra` (`align` 0) or at the lowest
+/// address aligned to `align` (a power of two) out of `/memory available`, which then no
+/// longer lists them; `None` if no available range holds them.
+pub fn claim_phys(tree: &mut Tree, memory: u32, ra: u64, size: u64, align: u64) -> Option<u64> {
+    if size == 0 || (align != 0 && !align.is_power_of_two()) {
+        return None;
+    }
+    let mut avail = [(0u64, 0u64); MAX_AVAIL];
+    let n = read_avail(tree, memory, &mut avail);
+    let mut ranges = avail;
+    let found = (0..n).find_map(|i| {
+        let (b, s) = avail[i];
+        let start = if align == 0 { ra } else { b.checked_add(align - 1)? & !(align - 1) };
+        let end = start.checked_add(size)?;
+        (start >= b && end <= b + s).then_some((i, start, end))
+    })?;
+    let (i, start, end) = found;
+    let (b, s) = avail[i];
+    // The range splits into what is left below and above the claim.
+    ranges[i] = (b, start - b);
+    let above = (end, b + s - end);
+    let mut list = [(0u64, 0u64); MAX_AVAIL + 1];
+    list[..n].copy_from_slice(&ranges[..n]);
+    list[n] = above;
+    if n + 1 > MAX_AVAIL && above.1 != 0 && ranges[i].1 != 0 {
+        return None;
+    }
+    write_avail(tree, memory, &list[..n + 1]).then_some(start)
+}
+
+/// The memory instance's `release`: gives `size` bytes at `ra` back to `/memory
+/// available`; `false` if any of them is available already (not claimed) or the list is
+/// full.
+pub fn release_phys(tree: &mut Tree, memory: u32, ra: u64, size: u64) -> bool {
+    let Some(end) = ra.checked_add(size) else { return false };
+    if size == 0 {
+        return false;
+    }
+    let mut avail = [(0u64, 0u64); MAX_AVAIL];
+    let n = read_avail(tree, memory, &mut avail);
+    if avail[..n].iter().any(|&(b, s)| ra < b + s && b < end) || n == MAX_AVAIL {
+        return false;
+    }
+    avail[n] = (ra, size);
+    avail[..n + 1].sort_unstable();
+    write_avail(tree, memory, &avail[..n + 1])
 }

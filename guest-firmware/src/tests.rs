@@ -241,12 +241,6 @@ impl Platform for Plat {
         self.maps.retain(|m| m.0 != va);
         true
     }
-    fn claim_phys(&mut self, ra: u64, _size: u64, align: u64) -> Option<u64> {
-        Some(if align == 0 { ra } else { 0x9000_0000 })
-    }
-    fn release_phys(&mut self, _ra: u64, _size: u64) -> bool {
-        true
-    }
     fn set_trap_table(&mut self, tba: u64, mmfsa: u64) -> bool {
         self.tba = Some((tba, mmfsa));
         true
@@ -535,4 +529,35 @@ fn hdrs_offsets_match_head_64() {
     text[8..12].copy_from_slice(b"HdrS");
     assert_eq!(boot::find_hdrs(&text), Some(8));
     assert_eq!((boot::HDRS_RAMDISK_IMAGE, boot::HDRS_RAMDISK_SIZE, boot::HDRS_RAMDISK_IMAGE64), (16, 20, 40));
+}
+
+#[test]
+fn memory_claim_and_release_update_available() {
+    let mut c = Cif::new();
+    let claim = c.mem.str("claim");
+    let release = c.mem.str("release");
+    let mem = IHANDLES.memory as u64;
+    let avail = |c: &Cif| u64s(c.t.prop(c.inst.packages.memory, b"available").unwrap());
+    assert_eq!(avail(&c), vec![0x8040_0000, 0x0fc0_0000]);
+    // ( size align -- base ): 1 MB aligned to 1 MB: the lowest such address.
+    let (r, res) = c.call("call-method", &[claim, mem, 1 << 20, 1 << 20], 3);
+    assert_eq!((r, res[0], res[2]), (0, 0, 0x8040_0000));
+    assert_eq!(avail(&c), vec![0x8050_0000, 0x0fb0_0000]);
+    // At a given address (align 0): phys.lo phys.hi size align in reverse order.
+    let (_, res) = c.call("call-method", &[claim, mem, 0, 0x2000, 0, 0x8800_0000], 3);
+    assert_eq!((res[0], res[2]), (0, 0x8800_0000));
+    assert_eq!(avail(&c), vec![0x8050_0000, 0x07b0_0000, 0x8800_2000, 0x07ff_e000]);
+    // Claimed already, outside memory, bad alignment: catch-result -1.
+    assert_eq!(c.call("call-method", &[claim, mem, 0, 0x2000, 0, 0x8800_0000], 3).1[0], FAIL);
+    assert_eq!(c.call("call-method", &[claim, mem, 0, 0x2000, 0, 0x1000_0000], 3).1[0], FAIL);
+    assert_eq!(c.call("call-method", &[claim, mem, 3, 0x2000], 3).1[0], FAIL);
+    assert_eq!(c.call("call-method", &[claim, mem, 0, 1 << 40], 3).1[0], FAIL);
+    // Release gives it back; releasing what is available is refused.
+    let (_, res) = c.call("call-method", &[release, mem, 0x2000, 0, 0x8800_0000], 1);
+    assert_eq!(res[0], 0);
+    assert!(avail(&c).contains(&0x8800_0000));
+    assert_eq!(c.call("call-method", &[release, mem, 0x2000, 0, 0x8800_0000], 1).1[0], FAIL);
+    // The memory instance has no `translate`.
+    let translate = c.mem.str("translate");
+    assert_eq!(c.call("call-method", &[translate, mem, 0x40_0000], 5).1[0], FAIL);
 }
