@@ -416,8 +416,29 @@ extern "C" fn fw_secondary_main(index: u64) -> ! {
 /// Client memory: the client's virtual addresses, through the MMU.
 struct ClientMem;
 
+/// Whether the client's trap table is in charge (`SUNW,set-trap-table` was called): then
+/// the client's own TLB-miss handler serves its addresses.
+static CLIENT_TRAPS: AtomicU64 = AtomicU64::new(0);
+
+/// Whether the firmware may touch `len` bytes at client address `va`: never page 0 or a
+/// wrapping range; while the firmware's trap table is in charge, only pages its own
+/// translations map (anything else would be a miss the firmware cannot serve).
 fn accessible(va: u64, len: usize) -> bool {
-    va >= 0x2000 && va.checked_add(len as u64).is_some()
+    let Some(end) = va.checked_add(len as u64) else { return false };
+    if va < 0x2000 {
+        return false;
+    }
+    if CLIENT_TRAPS.load(Ordering::Relaxed) != 0 || len == 0 {
+        return true;
+    }
+    let mut page = va & !0x1fff;
+    while page < end {
+        if Hv.translate(page).is_none() {
+            return false;
+        }
+        page += 0x2000;
+    }
+    true
 }
 
 impl Client for ClientMem {
@@ -527,6 +548,7 @@ impl Platform for Hv {
             fw_quiesce_timer();
             fw_set_tba(tba);
         }
+        CLIENT_TRAPS.store(1, Ordering::Relaxed);
         true
     }
     fn start_cpu(&mut self, cpuid: u64, pc: u64, arg: u64) -> u64 {
