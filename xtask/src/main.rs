@@ -71,7 +71,7 @@ commands:
   measure-linux --sun-firmware DIR --silo DIR [--reference [--timer-100mhz]] [--iso FILE] [--timeout SECS]
         boot Linux with -icount shift=0,sleep=off, type `boot` at `ok`, and report the
         instruction count from reset to Linux's `Run /init` line
-  measure-linux --guest-firmware [--timeout SECS]
+  measure-linux --guest-firmware [--bootargs TEXT] [--timeout SECS]
         the same count for Linux booted by the project's guest firmware (no Sun file)
   bench
         not implemented yet
@@ -628,6 +628,10 @@ pub(crate) struct BootChoice {
 }
 
 impl BootChoice {
+    /// The project's kernel and initramfs with another command line.
+    pub(crate) fn with_bootargs(bootargs: &str) -> BootChoice {
+        BootChoice { bootargs: Some(bootargs.to_string()), ..BootChoice::default() }
+    }
     fn from_opts(ws: &Path, opts: &Opts) -> BootChoice {
         BootChoice {
             kernel: opts.get("--kernel").map(|k| user_path(ws, k)),
@@ -637,7 +641,7 @@ impl BootChoice {
     }
 }
 
-fn linux_set_with(ws: &Path, dir: &Path, choice: &BootChoice) -> Result<(PathBuf, u64), String> {
+pub(crate) fn linux_set_with(ws: &Path, dir: &Path, choice: &BootChoice) -> Result<(PathBuf, u64), String> {
     let paths = linux::LinuxPaths::new(ws);
     let boot = if choice.kernel.is_none() && choice.initrd.is_none() && choice.bootargs.is_none() {
         eprintln!("xtask: the Linux guest (cached in {})", paths.build_dir.display());

@@ -62,7 +62,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 pub fn cmd_measure_linux(args: &[String]) -> Result<ExitCode, String> {
     let opts = Opts::parse(
         args,
-        &["--sun-firmware", "--silo", "--iso", "--timeout"],
+        &["--sun-firmware", "--silo", "--iso", "--timeout", "--bootargs"],
         &["--reference", "--timer-100mhz", "--guest-firmware"],
     )?;
     let ws = crate::workspace();
@@ -72,7 +72,7 @@ pub fn cmd_measure_linux(args: &[String]) -> Result<ExitCode, String> {
             Some(t) => t.parse().map_err(|_| format!("bad --timeout `{t}`"))?,
             None => 600,
         };
-        return measure_guest_firmware(&ws, timeout);
+        return measure_guest_firmware(&ws, timeout, opts.get("--bootargs"));
     }
     let sun = sun_firmware_dir(&ws, &opts)?
         .ok_or_else(|| format!("measure-linux needs --sun-firmware DIR\n\n{USAGE}"))?;
@@ -250,9 +250,12 @@ fn sun_set_with_100mhz_md(ws: &Path, sun: &Path) -> Result<PathBuf, String> {
 
 /// `measure-linux --guest-firmware`: our hypervisor and the project's guest firmware
 /// booting the same kernel from its boot image (no typing: the count is exact).
-fn measure_guest_firmware(ws: &Path, timeout: u64) -> Result<ExitCode, String> {
+fn measure_guest_firmware(ws: &Path, timeout: u64, bootargs: Option<&str>) -> Result<ExitCode, String> {
     let dir = ws.join("target").join("measure").join("guest-firmware");
-    let (img, ram) = crate::linux_set(ws, &dir)?;
+    let (img, ram) = match bootargs {
+        Some(b) => crate::linux_set_with(ws, &dir, &crate::BootChoice::with_bootargs(b))?,
+        None => crate::linux_set(ws, &dir)?,
+    };
     let plugin = build_plugin(ws)?;
     let counts_file = ws.join("target").join("measure").join("uart-icount-guest-firmware.txt");
     let _ = std::fs::remove_file(&counts_file);
