@@ -373,3 +373,15 @@ fn every_offered_function_has_a_handler() {
     // Core 1.0 and 1.1 (42, with disk_read / disk_write), INTR 1.0 (7), soft state (2).
     assert_eq!(checked, 42 + 7 + 2);
 }
+
+#[test]
+fn disk_label_is_not_read_while_the_guest_mmu_is_on() {
+    // QEMU raises data_access_error for an unassigned load while the guest's MMU is on, so
+    // the hypervisor reads the label again only for a guest whose MMU is off.
+    let mut b = bench();
+    b.hv.vcpus[0].mmu.enabled = true;
+    b.hw.load(DISK, &vtoc(8));
+    assert_eq!(b.fast(hcall::DISK_READ, &[0, BUF, 512]).0, EINVAL, "not read with the MMU on");
+    b.hv.vcpus[0].mmu.enabled = false;
+    assert_eq!(b.fast(hcall::DISK_READ, &[0, BUF, 512]).0, 0, "read with the MMU off");
+}
