@@ -36,15 +36,44 @@ const BOOT_STACK: usize = 32 * 1024;
 const STACK_SHIFT: usize = 14;
 const STACK: usize = 1 << STACK_SHIFT;
 
+/// SPARC V9 ABI: the 64-bit stack bias and the smallest frame (register save area and
+/// argument slots).
+const STACK_BIAS: u64 = 2047;
+const FRAME: u64 = 192;
+/// Exit code of a domain whose firmware cannot map itself.
+const EXIT_NO_MMU: u64 = 0x7f;
+/// STICK_CMPR's interrupt-disable bit.
+const STICK_CMPR_INT_DIS_SHIFT: u64 = 63;
+/// Every SOFTINT bit (tick, STICK and the 15 levels), for CLEAR_SOFTINT.
+const SOFTINT_ALL: u64 = 0x1_ffff;
+/// The highest PIL: no interrupt below level 15 while the firmware runs.
+const PIL_MAX: u64 = 15;
+/// Flags of a mapping in both TLBs (`MAP_ITLB | MAP_DTLB`).
+const MAP_ID: u64 = 3;
+
 core::arch::global_asm!(
-    ".equ FW_CIF_STACKS, {n}",
-    ".equ FW_BOOT_STACK_SIZE, {boot}",
-    ".equ FW_STACK_SHIFT, {shift}",
-    n = const MAX_STRANDS,
-    boot = const BOOT_STACK,
-    shift = const STACK_SHIFT,
+    concat!(include_str!("../../platform/asm/windows.s"), include_str!("entry.s")),
+    PSTATE_PRIV = const platform::registers::PSTATE_PRIV,
+    PIL_MAX = const PIL_MAX,
+    CLEANWIN = const platform::NWINDOWS - 1,
+    CANSAVE = const platform::NWINDOWS - 2,
+    TTE_V_SHIFT = const 63,
+    FW_TTE_LOW = const (TTE_BITS | SZ_4M) & 0xfff,
+    MAP_ID = const MAP_ID,
+    MMU_MAP_PERM_ADDR = const hcall::MMU_MAP_PERM_ADDR,
+    MMU_ENABLE = const hcall::MMU_ENABLE,
+    MACH_EXIT = const hcall::MACH_EXIT,
+    CPU_MYID = const hcall::CPU_MYID,
+    FAST_TRAP = const hv_api::trap::FAST_TRAP,
+    EXIT_NO_MMU = const EXIT_NO_MMU,
+    BOOT_STACK = const BOOT_STACK,
+    STACK_SHIFT = const STACK_SHIFT,
+    MAX_STRANDS = const MAX_STRANDS,
+    STACK_BIAS = const STACK_BIAS,
+    FRAME = const FRAME,
+    STICK_CMPR_INT_DIS_SHIFT = const STICK_CMPR_INT_DIS_SHIFT,
+    SOFTINT_ALL = const SOFTINT_ALL,
 );
-core::arch::global_asm!(concat!(include_str!("../../platform/asm/windows.s"), include_str!("entry.s")));
 
 extern "C" {
     fn fw_cif_entry();
@@ -390,7 +419,7 @@ extern "C" fn fw_main(membase: u64, memsize: u64, image_ra: u64) -> ! {
         }
     }
     say!("entering the kernel at {:#x}", kernel.entry);
-    let sp = fw_boot_stack.va() + BOOT_STACK as u64 - 2047 - 192;
+    let sp = fw_boot_stack.va() + BOOT_STACK as u64 - STACK_BIAS - FRAME;
     // SAFETY: the kernel is loaded and mapped; the CIF handler and the stack are in the
     // firmware's locked page.
     unsafe { fw_enter_client(kernel.entry, fw_cif_entry as *const () as u64, sp, 0) }
@@ -405,7 +434,7 @@ extern "C" fn fw_secondary_main(index: u64) -> ! {
     let _ = unsafe { hv::mmu_tsb_ctx0(2, ra_of(TSB_DESC.va())) };
     let pc = START_PC[i].load(Ordering::Acquire);
     let arg = START_ARG[i].load(Ordering::Acquire);
-    let sp = fw_secondary_stacks.va() + (i as u64 + 1) * STACK as u64 - 2047 - 192;
+    let sp = fw_secondary_stacks.va() + (i as u64 + 1) * STACK as u64 - STACK_BIAS - FRAME;
     // SAFETY: the client asked for this PC on this strand.
     unsafe { fw_enter_client(pc, fw_cif_entry as *const () as u64, sp, arg) }
 }

@@ -76,13 +76,13 @@ fw_reset_entry:
 fw_por:
     wrpr    %g0, 0, %tl
     wrpr    %g0, 0, %gl
-    wrpr    %g0, 4, %pstate         ! PRIV, interrupts off
-    wrpr    %g0, 15, %pil
-    wrpr    %g0, 7, %cleanwin
+    wrpr    %g0, {PSTATE_PRIV}, %pstate   ! interrupts off
+    wrpr    %g0, {PIL_MAX}, %pil
+    wrpr    %g0, {CLEANWIN}, %cleanwin
     wrpr    %g0, 0, %wstate
     wrpr    %g0, 0, %otherwin
     wrpr    %g0, 0, %canrestore
-    wrpr    %g0, 6, %cansave
+    wrpr    %g0, {CANSAVE}, %cansave
 1:  rd      %pc, %g1
     SETX    (1b - fw_trap_table), %g4, %g2
     sub     %g1, %g2, %g3           ! %g3 = real address of the image
@@ -90,24 +90,24 @@ fw_por:
     SETX    FW_VA, %g4, %o0
     mov     0, %o1
     mov     1, %o2
-    sllx    %o2, 63, %o2
+    sllx    %o2, {TTE_V_SHIFT}, %o2
     or      %o2, %g3, %o2
-    or      %o2, 0x7c3, %o2         ! valid, CP, CV, P, X, W, 4 MB
-    mov     3, %o3                  ! I and D
-    mov     0x25, %o5               ! mmu_map_perm_addr
-    ta      0x80
+    or      %o2, {FW_TTE_LOW}, %o2  ! CP, CV, P, X, W, 4 MB
+    mov     {MAP_ID}, %o3           ! I and D
+    mov     {MMU_MAP_PERM_ADDR}, %o5
+    ta      {FAST_TRAP}
     brz,pt  %o0, 8f
     nop
     brz,pn  %g5, fw_por_failed      ! a started strand finds the mapping already there
     nop
 8:  mov     1, %o0
     SETX    fw_virt, %g4, %o1
-    mov     0x27, %o5               ! mmu_enable
-    ta      0x80
+    mov     {MMU_ENABLE}, %o5
+    ta      {FAST_TRAP}
 fw_por_failed:
-    mov     0x7f, %o0
-    mov     0, %o5                  ! mach_exit
-    ta      0x80
+    mov     {EXIT_NO_MMU}, %o0
+    mov     {MACH_EXIT}, %o5
+    ta      {FAST_TRAP}
 2:  ba      2b
     nop
 
@@ -127,8 +127,8 @@ fw_virt:
     stx     %g0, [%g2]
     ba      3b
     add     %g2, 8, %g2
-4:  SETX    (fw_boot_stack + FW_BOOT_STACK_SIZE), %g1, %g2
-    sub     %g2, 2047 + 192, %sp
+4:  SETX    (fw_boot_stack + {BOOT_STACK}), %g1, %g2
+    sub     %g2, {STACK_BIAS} + {FRAME}, %sp
     mov     %i0, %o0
     mov     %i1, %o1
     call    fw_main
@@ -138,9 +138,9 @@ fw_virt:
 
 fw_secondary:
     SETX    fw_secondary_stacks, %g1, %g2
-    sllx    %g5, FW_STACK_SHIFT, %g4    ! one stack per strand: top of stack (index + 1)
+    sllx    %g5, {STACK_SHIFT}, %g4     ! one stack per strand: the top of stack (index + 1)
     add     %g2, %g4, %g2
-    sub     %g2, 2047 + 192, %sp
+    sub     %g2, {STACK_BIAS} + {FRAME}, %sp
     call    fw_secondary_main
     sub     %g5, 1, %o0
 6:  ba      6b
@@ -151,8 +151,8 @@ fw_unexpected:
     rdpr    %tt, %o0
     rdpr    %tpc, %o1
     rdpr    %tl, %o2
-    SETX    (fw_boot_stack + FW_BOOT_STACK_SIZE), %g1, %g2
-    sub     %g2, 2047 + 192, %sp
+    SETX    (fw_boot_stack + {BOOT_STACK}), %g1, %g2
+    sub     %g2, {STACK_BIAS} + {FRAME}, %sp
     call    fw_unexpected_trap
     nop
 
@@ -160,7 +160,7 @@ fw_unexpected:
 ! firmware stack of the calling strand (cpu_myid) with the client's globals kept.
 .global fw_cif_entry
 fw_cif_entry:
-    save    %sp, -192, %sp
+    save    %sp, -{FRAME}, %sp
     mov     %g1, %l1
     mov     %g2, %l2
     mov     %g3, %l3
@@ -169,16 +169,16 @@ fw_cif_entry:
     mov     %g6, %l6
     mov     %g7, %l7
     rd      %asi, %i2
-    mov     0x16, %o5               ! cpu_myid
-    ta      0x80
-    cmp     %o1, FW_CIF_STACKS
+    mov     {CPU_MYID}, %o5
+    ta      {FAST_TRAP}
+    cmp     %o1, {MAX_STRANDS}
     bgeu,pn %xcc, 7f                ! no stack of its own: stay on the caller's
     mov     %sp, %g2
     SETX    fw_cif_stacks, %g3, %g2
     add     %o1, 1, %o1
-    sllx    %o1, FW_STACK_SHIFT, %o1    ! one stack per strand
+    sllx    %o1, {STACK_SHIFT}, %o1     ! one stack per strand
     add     %g2, %o1, %g2
-    sub     %g2, 2047 + 192, %g2
+    sub     %g2, {STACK_BIAS} + {FRAME}, %g2
 7:  mov     %g2, %sp                ! the caller's %sp stays in %fp of its window
     call    fw_cif_rust
     mov     %i0, %o0
@@ -227,9 +227,9 @@ fw_stick:
 .global fw_quiesce_timer
 fw_quiesce_timer:
     mov     1, %o0
-    sllx    %o0, 63, %o0
+    sllx    %o0, {STICK_CMPR_INT_DIS_SHIFT}, %o0
     wr      %o0, 0, %asr25          ! STICK_CMPR: interrupt disabled
-    sethi   %hi(0x1fc00), %o1
-    or      %o1, 0x3ff, %o1
+    sethi   %hi({SOFTINT_ALL}), %o1
+    or      %o1, %lo({SOFTINT_ALL}), %o1
     retl
     wr      %o1, 0, %asr21          ! CLEAR_SOFTINT: every level

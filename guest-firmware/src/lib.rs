@@ -8,6 +8,7 @@
 //! (`src/main.rs`, `src/arch.rs`, `src/entry.s`) adds the start code, the trap table and
 //! the hypervisor-backed [`cif::Platform`]. See docs/guest-firmware.md.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
+#![forbid(unsafe_code)]
 
 pub mod boot;
 pub mod cif;
