@@ -105,7 +105,8 @@ pub fn ensure_packages(wanted: &[&str]) -> Result<(), String> {
 }
 
 /// The project's cache folder outside the checkout: `$SUN4V_HV_CACHE`, else
-/// `$XDG_CACHE_HOME/sun4v-hv`, else `$HOME/.cache/sun4v-hv`.
+/// `$XDG_CACHE_HOME/sun4v-hv`, else `$HOME/.cache/sun4v-hv` (else the temporary folder's
+/// `sun4v-hv-cache`).
 pub fn cache_dir() -> PathBuf {
     let var = |v: &str| std::env::var_os(v).filter(|s| !s.is_empty()).map(PathBuf::from);
     if let Some(d) = var("SUN4V_HV_CACHE") {
@@ -114,7 +115,10 @@ pub fn cache_dir() -> PathBuf {
     if let Some(d) = var("XDG_CACHE_HOME") {
         return d.join("sun4v-hv");
     }
-    var("HOME").unwrap_or_else(|| PathBuf::from("/root")).join(".cache").join("sun4v-hv")
+    match var("HOME") {
+        Some(h) => h.join(".cache").join("sun4v-hv"),
+        None => std::env::temp_dir().join("sun4v-hv-cache"),
+    }
 }
 
 /// Where `cargo xtask linux` works and what it produces.
