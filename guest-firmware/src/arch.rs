@@ -617,7 +617,7 @@ impl Platform for Hv {
         hv::mach_exit(0)
     }
     fn exit(&mut self) {
-        say!("the client program exited");
+        say!("the client program called `exit` (Linux: prom_halt); stopping this domain");
         hv::mach_exit(1)
     }
     fn reboot(&mut self, _args: &[u8]) {
