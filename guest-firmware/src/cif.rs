@@ -334,18 +334,19 @@ fn service(name: &[u8], call: &mut Call, tree: &mut Tree, inst: &Instances, clie
         }
         b"call-method" => return call_method(call, tree, inst, client, plat),
         b"claim" => {
-            // Virtual-memory claims (`claim virt size align`): the firmware hands out
-            // real memory mapped 1:1 is not offered; only explicit physical claims
-            // through the memory instance are (Linux does not call this on sun4v).
+            // ( virt size align -- base ): virtual memory at `virt` (align 0) or anywhere
+            // aligned, backed by claimed real memory and mapped (IEEE 1275 §6.3.2.5).
             if !need(call, 3, 1) {
                 return false;
             }
-            call.rets[0] = FAIL;
+            call.rets[0] = claim_mapped(tree, inst, plat, a[0], a[1], a[2]).unwrap_or(FAIL);
         }
         b"release" => {
+            // ( virt size -- ): unmapped, and its real memory given back.
             if !need(call, 2, 0) {
                 return false;
             }
+            release_mapped(tree, inst, plat, a[0], a[1]);
         }
         b"milliseconds" => {
             if !need(call, 0, 1) {
@@ -507,6 +508,21 @@ fn call_method(call: &mut Call, tree: &mut Tree, inst: &Instances, client: &mut 
     call.rets[0] = FAIL;
     if ih == Some(inst.ihandles.mmu) {
         match method {
+            b"claim" if n >= 2 && (arg(0) != 0 || n >= 3) && call.nrets >= 2 => {
+                // ( [virt] size align -- base ): virtual address space only.
+                let (align, size) = (arg(0), arg(1));
+                let want = if align == 0 { arg(2) } else { 0 };
+                if let Some(va) = claim_range(tree, inst.packages.mmu, want, size, align) {
+                    call.rets[0] = 0;
+                    call.rets[1] = va;
+                }
+            }
+            b"release" if n >= 2 => {
+                // ( virt size -- ): size, virt.
+                if release_range(tree, inst.packages.mmu, arg(1), arg(0)) {
+                    call.rets[0] = 0;
+                }
+            }
             b"translate" if n >= 1 && call.nrets >= 5 => {
                 // ( virt -- false | phys.lo phys.hi mode true ), results in reverse.
                 match plat.translate(arg(0)) {
@@ -601,6 +617,12 @@ fn write_avail(tree: &mut Tree, memory: u32, ranges: &[(u64, u64)]) -> bool {
 /// address aligned to `align` (a power of two) out of `/memory available`, which then no
 /// longer lists them; `None` if no available range holds them.
 pub fn claim_phys(tree: &mut Tree, memory: u32, ra: u64, size: u64, align: u64) -> Option<u64> {
+    claim_range(tree, memory, ra, size, align)
+}
+
+/// Takes a range out of the `available` property of `node` (`/memory` or
+/// `/virtual-memory`), as [`claim_phys`] describes.
+pub fn claim_range(tree: &mut Tree, memory: u32, ra: u64, size: u64, align: u64) -> Option<u64> {
     if size == 0 || (align != 0 && !align.is_power_of_two()) {
         return None;
     }
@@ -631,6 +653,11 @@ pub fn claim_phys(tree: &mut Tree, memory: u32, ra: u64, size: u64, align: u64) 
 /// available`; `false` if any of them is available already (not claimed) or the list is
 /// full.
 pub fn release_phys(tree: &mut Tree, memory: u32, ra: u64, size: u64) -> bool {
+    release_range(tree, memory, ra, size)
+}
+
+/// Gives a range back to the `available` property of `node`, as [`release_phys`].
+pub fn release_range(tree: &mut Tree, memory: u32, ra: u64, size: u64) -> bool {
     let Some(end) = ra.checked_add(size) else { return false };
     if size == 0 {
         return false;
@@ -643,4 +670,42 @@ pub fn release_phys(tree: &mut Tree, memory: u32, ra: u64, size: u64) -> bool {
     avail[n] = (ra, size);
     avail[..n + 1].sort_unstable();
     write_avail(tree, memory, &avail[..n + 1])
+}
+
+/// Page size of the memory `claim` maps.
+const CLAIM_PAGE: u64 = 8192;
+
+/// Top-level `claim`: virtual space from `/virtual-memory available`, real memory from
+/// `/memory available`, mapped; everything is given back if a step fails.
+fn claim_mapped(tree: &mut Tree, inst: &Instances, plat: &mut dyn Platform, virt: u64, size: u64, align: u64) -> Option<u64> {
+    let size = size.checked_add(CLAIM_PAGE - 1)? & !(CLAIM_PAGE - 1);
+    let valign = if align == 0 { 0 } else { align.max(CLAIM_PAGE) };
+    if align == 0 && virt % CLAIM_PAGE != 0 {
+        return None;
+    }
+    let va = claim_range(tree, inst.packages.mmu, virt, size, valign)?;
+    let Some(ra) = claim_range(tree, inst.packages.memory, 0, size, CLAIM_PAGE) else {
+        release_range(tree, inst.packages.mmu, va, size);
+        return None;
+    };
+    if !plat.map(va, ra, size, FAIL) {
+        release_range(tree, inst.packages.memory, ra, size);
+        release_range(tree, inst.packages.mmu, va, size);
+        return None;
+    }
+    Some(va)
+}
+
+/// Top-level `release`: the real memory behind `virt` (as translated) and the virtual
+/// range go back to the available lists; the mapping goes.
+fn release_mapped(tree: &mut Tree, inst: &Instances, plat: &mut dyn Platform, virt: u64, size: u64) {
+    let size = match size.checked_add(CLAIM_PAGE - 1) {
+        Some(s) => s & !(CLAIM_PAGE - 1),
+        None => return,
+    };
+    if let Some((ra, _)) = plat.translate(virt) {
+        release_range(tree, inst.packages.memory, ra & !(CLAIM_PAGE - 1), size);
+    }
+    plat.unmap(virt, size);
+    release_range(tree, inst.packages.mmu, virt, size);
 }

@@ -558,3 +558,43 @@ fn memory_claim_and_release_update_available() {
     let translate = c.mem.str("translate");
     assert_eq!(c.call("call-method", &[translate, mem, 0x40_0000], 5).1[0], FAIL);
 }
+
+#[test]
+fn claim_maps_claimed_memory_and_release_gives_it_back() {
+    let mut c = Cif::new();
+    let vm = c.inst.packages.mmu;
+    let mem = c.inst.packages.memory;
+    let vavail = |c: &Cif| u64s(c.t.prop(vm, b"available").unwrap());
+    let pavail = |c: &Cif| u64s(c.t.prop(mem, b"available").unwrap());
+    let (v0, p0) = (vavail(&c), pavail(&c));
+    assert_eq!(v0, vec![0x2000, 0xf000_0000 - 0x2000, 1 << 32, (1 << 47) - (1 << 32)]);
+    // At a given address: mapped onto the lowest available real memory.
+    let (r, res) = c.call("claim", &[0x1000_0000, 0x3000, 0], 1);
+    assert_eq!((r, res[0]), (0, 0x1000_0000));
+    assert_eq!(c.plat.maps, vec![(0x1000_0000, 0x8040_0000, 0x4000)], "rounded up to 8 KB pages");
+    assert_eq!(pavail(&c)[0], 0x8040_4000);
+    // Anywhere, aligned: the lowest aligned virtual address.
+    let (_, res) = c.call("claim", &[0, 0x2000, 0x10_0000], 1);
+    assert_eq!(res[0], 0x10_0000);
+    // Claimed twice, in the firmware's window, unaligned, huge: -1.
+    assert_eq!(c.call("claim", &[0x1000_0000, 0x2000, 0], 1).1[0], FAIL);
+    assert_eq!(c.call("claim", &[0xf000_0000, 0x2000, 0], 1).1[0], FAIL);
+    assert_eq!(c.call("claim", &[0x1000_0001, 0x2000, 0], 1).1[0], FAIL);
+    assert_eq!(c.call("claim", &[0, 1 << 40, 0x2000], 1).1[0], FAIL, "no real memory: nothing kept");
+    assert_eq!(c.call("claim", &[0, u64::MAX, 0x2000], 1).1[0], FAIL);
+    // Release gives both back.
+    assert_eq!(c.call("release", &[0x1000_0000, 0x3000], 0).0, 0);
+    assert_eq!(c.call("release", &[0x10_0000, 0x2000], 0).0, 0);
+    let sizes = |v: Vec<u64>| v.iter().skip(1).step_by(2).sum::<u64>();
+    assert_eq!(sizes(vavail(&c)), sizes(v0));
+    assert_eq!(sizes(pavail(&c)), sizes(p0));
+    assert!(c.plat.maps.is_empty());
+    // The MMU instance's claim/release: virtual space only.
+    let claim = c.mem.str("claim");
+    let release = c.mem.str("release");
+    let mmu = IHANDLES.mmu as u64;
+    let (_, res) = c.call("call-method", &[claim, mmu, 0x40_0000, 0x40_0000], 2);
+    assert_eq!(res, vec![0, 0x40_0000]);
+    assert_eq!(c.call("call-method", &[release, mmu, 0x40_0000, 0x40_0000], 1).1[0], 0);
+    assert_eq!(c.call("call-method", &[release, mmu, 0x40_0000, 0x40_0000], 1).1[0], FAIL, "twice");
+}

@@ -476,6 +476,9 @@ impl From<TreeError> for BuildError {
     }
 }
 
+/// Start of Linux's OBP window (`in_obp_range()`: 0xf0000000–0xffffffff), which stays the
+/// firmware's: clients claim virtual space outside it.
+pub const VA_OBP_WINDOW: u64 = 0xf000_0000;
 /// Version string of `/openprom` (Linux requires the `OBP ` prefix).
 pub const OPENPROM_VERSION: &str = "OBP 4.99.0 sun4v-hv guest firmware";
 /// `/virtual-devices` unit (its `cfg-handle` on Sun's machines and ours).
@@ -700,6 +703,20 @@ pub fn build(tree: &mut Tree, md: &MachineDescription<'_>, p: &BuildParams<'_>) 
         ntr += 3;
     }
     tree.set_u64s(vm, "translations", &tr[..ntr])?;
+    // Virtual space the client may claim: below the OBP window (not page 0) and above
+    // 4 GB up to the 48-bit VA hole, minus the firmware's translations.
+    let mut vavail = [0u64; 16];
+    let mut nv = 0;
+    for (b, s) in [(0x2000u64, VA_OBP_WINDOW - 0x2000), (1 << 32, (1u64 << 47) - (1 << 32))] {
+        subtract(b, s, &[], &mut |b, s| {
+            if nv + 2 <= vavail.len() {
+                vavail[nv] = b;
+                vavail[nv + 1] = s;
+                nv += 2;
+            }
+        });
+    }
+    tree.set_u64s(vm, "available", &vavail[..nv])?;
     tree.set_cells(vm, "page-size", &[0x2000])?;
     tree.set_prop(vm, "existing", &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0xff, 0xff, 0x80, 0, 0, 0, 0, 0])?;
 
