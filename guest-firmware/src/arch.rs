@@ -48,6 +48,8 @@ const STICK_CMPR_INT_DIS_SHIFT: u64 = 63;
 const SOFTINT_ALL: u64 = 0x1_ffff;
 /// The highest PIL: no interrupt below level 15 while the firmware runs.
 const PIL_MAX: u64 = 15;
+/// Trap-table entries of one window spill or fill vector (SPARC V9: 4).
+const WINDOW_TRAP_ENTRIES: u64 = 4;
 /// Flags of a mapping in both TLBs (`MAP_ITLB | MAP_DTLB`).
 const MAP_ID: u64 = 3;
 
@@ -73,6 +75,16 @@ core::arch::global_asm!(
     FRAME = const FRAME,
     STICK_CMPR_INT_DIS_SHIFT = const STICK_CMPR_INT_DIS_SHIFT,
     SOFTINT_ALL = const SOFTINT_ALL,
+    TRAP_ENTRY_SIZE = const platform::registers::TRAP_ENTRY_SIZE,
+    TBA_ALIGN = const platform::registers::TBA_ALIGN,
+    TBA_TL_GT_0 = const platform::registers::TBA_TL_GT_0,
+    TT_POWER_ON_RESET = const hv_api::trap::tt::POWER_ON_RESET,
+    TT_WATCHDOG_RESET = const hv_api::trap::tt::WATCHDOG_RESET,
+    TT_XIR = const hv_api::trap::tt::XIR,
+    TT_SIR = const hv_api::trap::tt::SIR,
+    TT_SPILL_0_NORMAL = const hv_api::trap::tt::SPILL_0_NORMAL,
+    TT_FILL_0_NORMAL = const hv_api::trap::tt::FILL_0_NORMAL,
+    WINDOW_TRAP_ENTRIES = const WINDOW_TRAP_ENTRIES,
 );
 
 extern "C" {

@@ -22,8 +22,15 @@
     nop
 .endm
 
-.macro UNEXPECTED_N n
-    .rept \n
+! Entry `tt` of the table at `base`.
+.macro AT base, tt
+    .org    \base + (\tt) * {TRAP_ENTRY_SIZE}
+.endm
+
+! Entries `from` up to (not including) `to` of the table at `base`: unexpected.
+.macro UNEXPECTED_TO base, from, to
+    AT      \base, \from
+    .rept   (\to) - (\from)
     UNEXPECTED
     .endr
 .endm
@@ -39,31 +46,36 @@
     nop
 .endm
 
+! One half of the trap table (TL = 0, or TL > 0): the reset vectors, the 64-bit window
+! spill and fill of the privileged code (before the client owns the table), and nothing
+! else is expected.
 .macro TABLE_HALF base
-    UNEXPECTED                      ! 0x000
-    ENTRY   fw_por                  ! 0x001 power-on reset
-    ENTRY   fw_por                  ! 0x002 watchdog reset
-    ENTRY   fw_por                  ! 0x003 externally initiated reset
-    ENTRY   fw_por                  ! 0x004 software-initiated reset
-    UNEXPECTED_N 0x7b               ! 0x005-0x07f
-    ! 0x080 spill_0_normal
+    UNEXPECTED_TO \base, 0, {TT_POWER_ON_RESET}
+    AT      \base, {TT_POWER_ON_RESET}
+    ENTRY   fw_por
+    AT      \base, {TT_WATCHDOG_RESET}
+    ENTRY   fw_por
+    AT      \base, {TT_XIR}
+    ENTRY   fw_por
+    AT      \base, {TT_SIR}
+    ENTRY   fw_por
+    UNEXPECTED_TO \base, {TT_SIR} + 1, {TT_SPILL_0_NORMAL}
+    AT      \base, {TT_SPILL_0_NORMAL}
     SPILL_WINDOW_64
-    .org    \base + 0x84 * 32
-    UNEXPECTED_N 0x3c               ! 0x084-0x0bf
-    ! 0x0c0 fill_0_normal
+    UNEXPECTED_TO \base, {TT_SPILL_0_NORMAL} + {WINDOW_TRAP_ENTRIES}, {TT_FILL_0_NORMAL}
+    AT      \base, {TT_FILL_0_NORMAL}
     FILL_WINDOW_64
-    .org    \base + 0xc4 * 32
-    UNEXPECTED_N 0x13c              ! 0x0c4-0x1ff
+    UNEXPECTED_TO \base, {TT_FILL_0_NORMAL} + {WINDOW_TRAP_ENTRIES}, {TBA_TL_GT_0} / {TRAP_ENTRY_SIZE}
 .endm
 
 .section .text.fw_traptable, "ax"
-.balign 0x8000
+.balign {TBA_ALIGN}
 .global fw_trap_table
 fw_trap_table:
     TABLE_HALF fw_trap_table
-    .org    fw_trap_table + 0x4000
-    TABLE_HALF fw_trap_table + 0x4000
-    .org    fw_trap_table + 0x8000
+    .org    fw_trap_table + {TBA_TL_GT_0}
+    TABLE_HALF fw_trap_table + {TBA_TL_GT_0}
+    .org    fw_trap_table + {TBA_ALIGN}
 
 ! The rest stays in the trap table's section: fw_por computes its own real address
 ! from the distance to the table.
