@@ -598,3 +598,21 @@ fn claim_maps_claimed_memory_and_release_gives_it_back() {
     assert_eq!(c.call("call-method", &[release, mmu, 0x40_0000, 0x40_0000], 1).1[0], 0);
     assert_eq!(c.call("call-method", &[release, mmu, 0x40_0000, 0x40_0000], 1).1[0], FAIL, "twice");
 }
+
+/// The boot image of the QEMU case `gfw-x86-kernel`: an x86-64 ELF header where the
+/// kernel belongs. Kept in the case folder; this test rewrites it when the writer changes
+/// (`GFW_WRITE_CASE_IMAGE=1`) and otherwise checks it is current.
+#[test]
+fn x86_kernel_case_image_is_current() {
+    let img = image::boot_image(&fake_kernel(62, 2), None, "");
+    let path = workspace().join("tests/cases/gfw-x86-kernel/boot.img");
+    if std::env::var_os("GFW_WRITE_CASE_IMAGE").is_some() {
+        std::fs::write(&path, &img).unwrap();
+    }
+    let committed = std::fs::read(&path).unwrap();
+    assert!(committed == img, "{} is stale: run with GFW_WRITE_CASE_IMAGE=1", path.display());
+    let (off, size) = boot::parse_label(&img[..512]).unwrap();
+    let p = boot::parse_params(&img[off as usize..(off + size) as usize], img.len() as u64).unwrap();
+    let kernel = &img[p.kernel.0 as usize..(p.kernel.0 + p.kernel.1) as usize];
+    assert_eq!(boot::parse_kernel(kernel, p.kernel.1).err(), Some(BootError::NotSparc64));
+}
