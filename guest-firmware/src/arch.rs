@@ -539,8 +539,6 @@ impl Platform for Hv {
         tsb_lookup(va)
     }
     fn map(&mut self, va: u64, ra: u64, size: u64, _mode: u64) -> bool {
-        let st = STATE.get();
-        let _ = st;
         if size == 0 || va.checked_add(size).is_none() || ra.checked_add(size).is_none() {
             return false;
         }
@@ -599,16 +597,12 @@ impl Platform for Hv {
         }
         START_PC[i].store(pc, Ordering::Release);
         START_ARG[i].store(arg, Ordering::Release);
-        let st = STATE.get();
         let por = ra_of(fw_reset_entry as *const () as u64);
         let rtba = ra_of(fw_trap_table as *const () as u64);
         // SAFETY: starts the strand in the firmware's reset code (real addresses).
         match unsafe { hv::cpu_start(cpuid, por, rtba, i as u64 + 1) } {
             Ok(()) => 0,
-            Err(e) => {
-                let _ = st;
-                e as u64
-            }
+            Err(e) => e as u64,
         }
     }
     fn stop_cpu(&mut self, cpuid: u64) -> u64 {
