@@ -134,6 +134,10 @@ pub enum Requirement {
     /// The Linux boot image for the project's guest firmware (`${LINUX_BOOT}`), built by
     /// the xtask from Debian's kernel source (no Sun file needed).
     LinuxBoot,
+    /// The patched QEMU of `qemu-sun4v/patches` (`requires = "qemu-sun4v"`): the case runs
+    /// only when the harness is given a QEMU binary ([`Env::qemu`]), which the xtask does
+    /// for its pass on the patched build.
+    QemuSun4v,
 }
 
 impl Requirement {
@@ -143,8 +147,10 @@ impl Requirement {
             "silo" => Ok(Requirement::Silo),
             "linux" => Ok(Requirement::Linux),
             "linux-boot" => Ok(Requirement::LinuxBoot),
+            "qemu-sun4v" => Ok(Requirement::QemuSun4v),
             _ => Err(format!(
-                "unknown requirement `{s}` (known: \"sun-firmware\", \"silo\", \"linux\", \"linux-boot\")"
+                "unknown requirement `{s}` (known: \"sun-firmware\", \"silo\", \"linux\", \
+                 \"linux-boot\", \"qemu-sun4v\")"
             )),
         }
     }
@@ -157,6 +163,7 @@ impl Requirement {
                  or --linux-iso FILE)"
             }
             Requirement::LinuxBoot => "the Linux boot image (built by `cargo xtask test`)",
+            Requirement::QemuSun4v => "the patched QEMU (qemu-sun4v/patches)",
         }
     }
 }
@@ -579,7 +586,8 @@ pub struct Env {
     pub linux_iso: Option<Result<PathBuf, String>>,
     /// The Linux boot image for `${LINUX_BOOT}` / `requires = "linux-boot"`, as `linux_iso`.
     pub linux_boot: Option<Result<PathBuf, String>>,
-    /// QEMU binary (default `qemu-system-sparc64`).
+    /// QEMU binary (default `qemu-system-sparc64` on PATH, the stock one). A binary given
+    /// here is the patched QEMU: cases with `requires = "qemu-sun4v"` run only then.
     pub qemu: Option<PathBuf>,
 }
 
@@ -629,6 +637,7 @@ impl Env {
             Requirement::Silo => self.silo.is_none(),
             Requirement::Linux => self.linux_iso.is_none(),
             Requirement::LinuxBoot => self.linux_boot.is_none(),
+            Requirement::QemuSun4v => self.qemu.is_none(),
         }
     }
 }

@@ -14,6 +14,7 @@
 //! * `measure-linux --sun-firmware DIR --silo DIR [--reference]` — instructions from reset to
 //!   Linux's `Run /init` (see `measure.rs`).
 //! * `bench` — instruction counts of the hot paths (`target/bench.json`).
+//! * `qemu [--jobs N]` — build the patched `qemu-system-sparc64` (see `qemu.rs`).
 #![forbid(unsafe_code)]
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use std::time::Duration;
 mod bench;
 mod linux;
 mod measure;
+mod qemu;
 
 use qemu_sun4v::{elf_to_raw, FirmwareSet, Qemu, END_MARKER, PROM_BASE};
 use tests::{Env, FirmwareSource, HypervisorBuild};
@@ -32,7 +34,7 @@ pub(crate) const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  run [--config FILE] [--memory SIZE] [--timeout SECS] [--disk ISO]
+  run [--config FILE] [--memory SIZE] [--timeout SECS] [--disk ISO] [--qemu PATH]
         build the hypervisor, guests and config, write target/fw/<config-stem>/,
         boot it in QEMU with the console on this terminal; stops after
         `hv: all domains stopped` (or Ctrl-] on a terminal)
@@ -50,7 +52,10 @@ commands:
         1up-md.bin, nvram1) for FILE; --linux: configs/linux.toml and the Linux boot
         image DIR/linux-boot.img for -drive if=pflash
   test [--sun-firmware DIR] [--silo DIR] [--linux-iso FILE] [--sun-md DIR] [--case NAME] [--qemu-only]
-        host unit tests (cargo test --workspace), then every QEMU case in tests/cases
+       [--qemu PATH | --stock-only]
+        host unit tests (cargo test --workspace), then every QEMU case in tests/cases,
+        on the stock qemu-system-sparc64 and on the patched one (`cargo xtask qemu`, built
+        when missing; --qemu PATH: another binary; --stock-only: stock QEMU only)
         (--case: only the cases whose name contains NAME; --qemu-only: skip unit tests).
         The host tests that read Sun's sample MDs (1up/1g2p/1g32p *-hv.bin, *-md.bin)
         run with --sun-md DIR (or $SUN_MD_DIR) and are reported ignored without it.
@@ -75,6 +80,12 @@ commands:
         the same count for Linux booted by the project's guest firmware (no Sun file)
   bench
         not implemented yet
+  qemu [--jobs N]
+        fetch Debian trixie's QEMU source (private apt configuration), apply
+        qemu-sun4v/patches, build qemu-system-sparc64 (cached outside the checkout);
+        the last line printed is the binary's path. `run` and `test` build it when
+        missing; `--qemu PATH` (run, test) picks another binary for that role, and
+        `test --stock-only` skips it
 
 FILE defaults to configs/one-domain.toml; SIZE is like 256M, 1G or 0x10000000 (a bare
 number is refused: it would mean MiB to QEMU and bytes elsewhere).";
@@ -128,6 +139,7 @@ fn main() -> ExitCode {
         "silo-iso" => cmd_silo_iso(rest),
         "measure-linux" => measure::cmd_measure_linux(rest),
         "bench" => bench::cmd_bench(rest),
+        "qemu" => qemu::cmd_qemu(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -332,7 +344,7 @@ impl Builder {
 
     /// `cargo build --release -p PACKAGE` for the sparc64 target; returns the ELF of `bin`.
     /// `hv` selects the hypervisor build (`HV_NO_FAST`); guests use the standard one.
-    fn build_sparc64(
+    pub(crate) fn build_sparc64(
         &self,
         package: &str,
         bin: &str,
@@ -575,6 +587,7 @@ fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
             "--kernel",
             "--initrd",
             "--bootargs",
+            "--qemu",
         ],
         &["--reference", "--linux"],
     )?;
@@ -757,7 +770,10 @@ fn interactive_qemu(
                 .map_err(|_| format!("bad --timeout `{t}`"))
         })
         .transpose()?;
-    let mut q = Qemu::new(dir).memory(memory);
+    // The patched QEMU (built when missing), or `--qemu PATH`.
+    let mut q = Qemu::new(dir)
+        .memory(memory)
+        .binary(qemu::patched_or_given(&workspace(), opts)?);
     if let Some(d) = disk {
         q = q.drive(d);
     }
@@ -796,8 +812,8 @@ fn cmd_firmware(args: &[String]) -> Result<ExitCode, String> {
 fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
     let opts = Opts::parse(
         args,
-        &["--sun-firmware", "--silo", "--case", "--linux-iso", "--sun-md"],
-        &["--qemu-only"],
+        &["--sun-firmware", "--silo", "--case", "--linux-iso", "--sun-md", "--qemu"],
+        &["--qemu-only", "--stock-only"],
     )?;
     let ws = workspace();
     ensure_prerequisites(true)?;
@@ -912,6 +928,7 @@ fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
                     tests::Requirement::Silo => env.silo.is_some(),
                     tests::Requirement::Linux => env.linux_iso.is_some(),
                     tests::Requirement::LinuxBoot => env.linux_boot.is_some(),
+                    tests::Requirement::QemuSun4v => true,
                 })
         })
         .map(|c| (ws.join(&c.config), c.hypervisor))
@@ -931,6 +948,7 @@ fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
                 tests::Requirement::Silo => env.silo.is_some(),
                 tests::Requirement::Linux => env.linux_iso.is_some(),
                 tests::Requirement::LinuxBoot => env.linux_boot.is_some(),
+                tests::Requirement::QemuSun4v => true,
             })
         {
             if let Err(e) = builder.firmware_raw(c.hypervisor) {
@@ -938,7 +956,31 @@ fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
             }
         }
     }
-    let summary = tests::run_all(&cases, &env, &mut builder, &mut std::io::stdout());
+    // The patched QEMU (built when missing, or --qemu PATH) and the check image, before
+    // the first case runs.
+    let patched = (!opts.flag("--stock-only")).then(|| {
+        qemu::patched_or_given(&ws, &opts)
+            .and_then(|bin| qemu::write_check_image(&builder, &ws).map(|_| bin))
+    });
+    // Every case on the stock QEMU, then every case on the patched one.
+    let mut summary = tests::run_all(&cases, &env, &mut builder, &mut std::io::stdout());
+    match patched {
+        None => {}
+        Some(Ok(bin)) => {
+            println!("\nthe same cases on the patched QEMU: {}", bin.display());
+            env.qemu = Some(bin);
+            let s = tests::run_all(&cases, &env, &mut builder, &mut std::io::stdout());
+            summary.passed += s.passed;
+            summary.failed += s.failed;
+            summary.skipped += s.skipped;
+            println!("\nboth QEMUs:\n{summary}");
+        }
+        Some(Err(e)) => {
+            println!("\nthe patched QEMU: FAILED\n  {}", e.replace('\n', "\n  "));
+            summary.failed += 1;
+            println!("\nboth QEMUs:\n{summary}");
+        }
+    }
     if summary.failed > 0 {
         ok = false;
     }
