@@ -78,6 +78,11 @@
 .equ M_MONDO, 0x90
 .equ M_DAE, 0x98
 .equ QUEUE, 0x200000
+.equ PART, 0x80000000               ! partition RAM (-m)
+.equ TTE_V, 1 << 63
+.equ TTE_P, 1 << 8
+.equ TTE_W, 1 << 6
+.equ LSU_DM, 1 << 3
 .equ RTT, 0x300000
 .equ DECBUF, 0x380040
 .equ N_RTT, 100
@@ -364,6 +369,62 @@ start:
     movne %xcc, 0, %o0
     VERDICT c_tail
 
+    ! large pages: a 256 MB sun4v TTE maps all of its 256 MB (not 64 KB); a 4 MB TTE
+    ! loaded for an unaligned VA does not evict the next 4 MB page
+    SETX  PART, %o2, %l3
+    mov   0x111, %o0
+    stx   %o0, [%l3]
+    SETX  0x10000, %o2, %o1
+    mov   0x222, %o0
+    stx   %o0, [%l3 + %o1]
+    SETX  0x400000, %o2, %o1
+    mov   0x333, %o0
+    stx   %o0, [%l3 + %o1]
+    SETX  0xc00000, %o2, %o1
+    mov   0x444, %o0
+    stx   %o0, [%l3 + %o1]
+    SETX  0x40000000, %o2, %o0      ! VA 0x40000000 -> PA 0x80000000, 256 MB
+    SETX  (TTE_V | PART | TTE_P | TTE_W | 5), %o2, %o1
+    call  dtlb_load
+    nop
+    SETX  0x60800000, %o2, %o0      ! VA 0x60800000 -> PA 0x80c00000, 4 MB
+    SETX  (TTE_V | (PART + 0xc00000) | TTE_P | TTE_W | 3), %o2, %o1
+    call  dtlb_load
+    nop
+    SETX  0x60402000, %o2, %o0      ! VA 0x60400000 (tag unaligned) -> PA 0x80400000, 4 MB
+    SETX  (TTE_V | (PART + 0x400000) | TTE_P | TTE_W | 3), %o2, %o1
+    call  dtlb_load
+    nop
+    mov   LSU_DM, %o0
+    stxa  %o0, [%g0] 0x45           ! data MMU on (it applies outside the hypervisor)
+    SETX  1f, %o2, %o0
+    stx   %o0, [%l0 + M_CONT]
+    SETX  0x40000000, %o2, %o3
+    SETX  0x40010000, %o2, %o4
+    SETX  0x60800000, %o2, %o5
+    SETX  0x60400000, %o2, %o2
+    WRHPR R_G0, HPR_HPSTATE         ! privileged: loads through the data MMU
+    nop
+    ldx   [%o3], %l1
+    ldx   [%o4], %l2
+    ldx   [%o5], %l3
+    ldx   [%o2], %l4
+    ta    0x80
+1:  wrpr  %g0, 0x14, %pstate
+    stxa  %g0, [%g0] 0x45
+    mov   1, %o0
+    cmp   %l1, 0x111
+    movne %xcc, 0, %o0
+    cmp   %l2, 0x222
+    movne %xcc, 0, %o0
+    VERDICT c_256m
+    mov   1, %o0
+    cmp   %l3, 0x444
+    movne %xcc, 0, %o0
+    cmp   %l4, 0x333
+    movne %xcc, 0, %o0
+    VERDICT c_4m
+
     ! cross-strand interrupt round trips: strand 0 sends V_PING to strand 1, whose
     ! handler answers with V_PONG; strands 2 and 3 are idled first
     IOB   T_IDLE, 2, 0
@@ -534,6 +595,15 @@ wait_eq:
     mov   0, %o0
 2:  retl
     mov   1, %o0
+
+! dtlb_load: load the sun4v TTE %o1 into the data TLB for the tag (VA | context 0) %o0.
+dtlb_load:
+    mov   0x30, %o2
+    stxa  %o0, [%o2] 0x58           ! ASI_DMMU tag access
+    mov   0x400, %o2                ! data in, sun4v TTE format
+    stxa  %o1, [%o2] 0x5c
+    retl
+    nop
 
 ! delay: spin for %o0 STICK ticks.
 delay:
@@ -741,4 +811,6 @@ c_hstick:     .asciz "hstick_match: trap 0x5e in hyperprivileged mode with HINTP
 c_hpstate:    .asciz "interrupt pending in the hypervisor (PSTATE.IE = 0) is taken right after wrhpr %hpstate leaves it"
 c_mondo:      .asciz "cpu mondo queued by the hypervisor reaches the privileged trap table at 0x7c (only once PSTATE.IE = 1) with the queue contents"
 c_tail:       .asciz "cpu mondo tail register is read-only to privileged code"
+c_256m:       .asciz "256 MB page: VA 0x40010000 reads PA 0x80010000 (not 64 KB wrapped)"
+c_4m:         .asciz "4 MB page loaded for an unaligned VA keeps the next 4 MB page mapped"
 c_rtt:        .asciz "100 cross-strand interrupt round trips (strand 0 -> 1 -> 0)"
