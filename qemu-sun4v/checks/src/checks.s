@@ -77,12 +77,16 @@
 .equ M_QTT, 0x88
 .equ M_MONDO, 0x90
 .equ M_DAE, 0x98
+.equ M_RMISS, 0xa0
+.equ M_RTAG, 0xa8
 .equ QUEUE, 0x200000
 .equ PART, 0x80000000               ! partition RAM (-m)
 .equ TTE_V, 1 << 63
 .equ TTE_P, 1 << 8
 .equ TTE_W, 1 << 6
 .equ LSU_DM, 1 << 3
+.equ PROM, 0xfff0000000
+.equ PARTITION_ID_VA, 0x80
 .equ RTT, 0x300000
 .equ DECBUF, 0x380040
 .equ N_RTT, 100
@@ -184,6 +188,25 @@ start:
     nop
     mov   0, %l7
     PRINT s_start
+
+    ! Partition 1, with identity real translations for what privileged code touches here
+    ! (the PROM and the first 4 MB of HV RAM). They matter only with -M niagara,ra2pa=on;
+    ! without it QEMU drops real TTEs and privileged code sees RA = PA.
+    mov   PARTITION_ID_VA, %o1
+    mov   1, %o0
+    stxa  %o0, [%o1] 0x58
+    SETX  PROM, %o2, %o0
+    SETX  (TTE_V | PROM | TTE_P | 3), %o2, %o1
+    call  itlb_load_real
+    nop
+    SETX  PROM, %o2, %o0
+    SETX  (TTE_V | PROM | TTE_P | 3), %o2, %o1
+    call  dtlb_load_real
+    nop
+    mov   0, %o0
+    SETX  (TTE_V | TTE_P | TTE_W | 3), %o2, %o1
+    call  dtlb_load_real
+    nop
 
     ! strand 0: %asr26 = ID 0, ACTIVE
     rd    %asr26, %l0
@@ -474,6 +497,55 @@ start:
     nop
     PRINT s_rtt_end
 
+    ! real-address translation: with -M niagara,ra2pa=on a real TTE maps RA 0x80400000 to
+    ! PA 0x80c00000 (MMU off and ASI_REAL alike), and RA 0x80000000 (no real TTE) raises
+    ! data_real_translation_miss (0x3f) in the hypervisor with the RA in the tag access
+    ! register; without the option real TTEs are dropped and RA = PA (stock behaviour)
+    SETX  0x80400000, %o2, %o0
+    SETX  (TTE_V | (PART + 0xc00000) | TTE_P | TTE_W | 3), %o2, %o1
+    call  dtlb_load_real
+    nop
+    stx   %g0, [%l0 + M_RMISS]
+    SETX  1f, %o2, %o0
+    stx   %o0, [%l0 + M_CONT]
+    SETX  0x80400000, %o2, %o3
+    SETX  0x80000000, %o2, %o4
+    mov   -1, %l2                   ! stays -1 if the load from RA 0x80000000 trapped
+    WRHPR R_G0, HPR_HPSTATE         ! privileged, MMU off
+    nop
+    ldx   [%o3], %l1
+    ldxa  [%o3] 0x14, %l3
+    ldx   [%o4], %l2
+    ta    0x80
+1:  wrpr  %g0, 0x14, %pstate
+    ldx   [%l0 + M_RMISS], %l4
+    ldx   [%l0 + M_RTAG], %l5
+    cmp   %l1, 0x444
+    bne   2f
+    nop
+    mov   1, %o0                    ! ra2pa on
+    cmp   %l3, 0x444
+    movne %xcc, 0, %o0
+    cmp   %l4, 0x3f
+    movne %xcc, 0, %o0
+    SETX  0x80000000, %o2, %o1
+    cmp   %l5, %o1
+    movne %xcc, 0, %o0
+    cmp   %l2, -1
+    movne %xcc, 0, %o0
+    VERDICT c_ra2pa_on
+    ba    3f
+    nop
+2:  mov   1, %o0                    ! ra2pa off
+    cmp   %l1, 0x333
+    movne %xcc, 0, %o0
+    cmp   %l3, 0x333
+    movne %xcc, 0, %o0
+    movrnz %l4, 0, %o0
+    cmp   %l2, 0x111
+    movne %xcc, 0, %o0
+    VERDICT c_ra2pa_off
+3:
     brnz,pn %l7, 1f
     nop
     PRINT s_all_passed
@@ -605,6 +677,22 @@ dtlb_load:
     retl
     nop
 
+! dtlb_load_real / itlb_load_real: load the sun4v real TTE %o1 for the RA %o0.
+dtlb_load_real:
+    mov   0x30, %o2
+    stxa  %o0, [%o2] 0x58           ! ASI_DMMU tag access
+    mov   0x600, %o2                ! data in, sun4v format, real
+    stxa  %o1, [%o2] 0x5c
+    retl
+    nop
+itlb_load_real:
+    mov   0x30, %o2
+    stxa  %o0, [%o2] 0x50           ! ASI_IMMU tag access
+    mov   0x600, %o2
+    stxa  %o1, [%o2] 0x54
+    retl
+    nop
+
 ! delay: spin for %o0 STICK ticks.
 delay:
     rd    %asr24, %o1
@@ -722,6 +810,17 @@ h_dae:
     stx   %g1, [%g3 + M_DAE]
     done
 
+! data_real_translation_miss (0x3f), hyperprivileged: record %tt and the tag access
+! register (the RA), skip the access.
+h_realmiss:
+    MYBOX %g2, %g3
+    rdpr  %tt, %g1
+    stx   %g1, [%g3 + M_RMISS]
+    mov   0x30, %g1
+    ldxa  [%g1] 0x58, %g1
+    stx   %g1, [%g3 + M_RTAG]
+    done
+
 ! hyperprivileged trap 0x180 (ta 0x80 from privileged code): back to the hypervisor at
 ! TL 0, at the address in the mailbox's M_CONT.
 h_back:
@@ -774,7 +873,9 @@ htraptable:
     HT_GO h_dae                     ! 0x30
     HT_GO unexpected_trap           ! 0x31
     HT_GO h_dae                     ! 0x32
-    HT_UNEXPECTED (0x5e - 0x33)
+    HT_UNEXPECTED (0x3f - 0x33)
+    HT_GO h_realmiss                ! 0x3f
+    HT_UNEXPECTED (0x5e - 0x40)
     HT_GO h_hstick                  ! 0x5e
     HT_GO unexpected_trap           ! 0x5f
     HT_GO h_ivec                    ! 0x60
@@ -813,4 +914,6 @@ c_mondo:      .asciz "cpu mondo queued by the hypervisor reaches the privileged 
 c_tail:       .asciz "cpu mondo tail register is read-only to privileged code"
 c_256m:       .asciz "256 MB page: VA 0x40010000 reads PA 0x80010000 (not 64 KB wrapped)"
 c_4m:         .asciz "4 MB page loaded for an unaligned VA keeps the next 4 MB page mapped"
+c_ra2pa_on:   .asciz "real TTE: RA 0x80400000 -> PA 0x80c00000 (MMU off and ASI_REAL); RA without a real TTE: trap 0x3f in hyperprivileged mode, RA in tag access (ra2pa=on)"
+c_ra2pa_off:  .asciz "real TTEs dropped, RA = PA, no real-translation miss (ra2pa off, stock behaviour)"
 c_rtt:        .asciz "100 cross-strand interrupt round trips (strand 0 -> 1 -> 0)"
