@@ -9,7 +9,7 @@
 !
 ! Strand 0 runs the checks and prints one line each; strands 1-3 run a service loop with
 ! PSTATE.IE = 1 and answer through their mailbox in HV RAM. Every cross-strand wait is a
-! handshake on a mailbox word, bounded by a 5 s STICK deadline (wait_eq).
+! handshake on a mailbox word, bounded by a 20 s STICK deadline (wait_eq).
 !
 ! Registers: main code uses %l0-%l7, %o0-%o7 and %g5-%g7 at GL 0; trap handlers run at
 ! GL 1 and use only %g1-%g7. %l7 counts failed checks.
@@ -119,7 +119,7 @@
     nop
 .endm
 
-! %o0 = 1 if [\addr] becomes \val within 5 s, else 0.
+! %o0 = 1 if [\addr] becomes \val within 20 s, else 0.
 .macro WAIT_EQ addr, val
     SETX  \addr, %o2, %o0
     SETX  \val, %o2, %o1
@@ -650,10 +650,10 @@ putdec:
     retl
     nop
 
-! wait_eq: %o0 = 1 if the doubleword at %o0 equals %o1 within 5 s of STICK, else 0.
+! wait_eq: %o0 = 1 if the doubleword at %o0 equals %o1 within 20 s of STICK, else 0.
 wait_eq:
     rd    %asr24, %o3
-    SETX  500000000, %o4, %o2
+    SETX  2000000000, %o4, %o2
     add   %o3, %o2, %o3
 1:  ldx   [%o0], %o2
     cmp   %o2, %o1
