@@ -187,6 +187,12 @@ fn mirror() -> String {
         }
     }
     text += &std::fs::read_to_string("/etc/apt/sources.list").unwrap_or_default();
+    debian_mirror_in(&text).unwrap_or_else(|| "http://deb.debian.org/debian".into())
+}
+
+/// The first Debian archive URI (ending in `/debian`) of apt sources text, in the deb822
+/// (`URIs:`) or the one-line (`deb URI suite ...`) format.
+fn debian_mirror_in(text: &str) -> Option<String> {
     for line in text.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
         let uri = match words.as_slice() {
@@ -198,10 +204,10 @@ fn mirror() -> String {
             _ => continue,
         };
         if uri.ends_with("/debian") || uri.ends_with("/debian/") {
-            return uri.trim_end_matches('/').to_string();
+            return Some(uri.trim_end_matches('/').to_string());
         }
     }
-    "http://deb.debian.org/debian".into()
+    None
 }
 
 /// `apt-get`/`apt-cache` options that use only the private configuration in `dir`.
@@ -419,7 +425,7 @@ pub fn write_check_image(b: &crate::Builder, ws: &Path) -> Result<PathBuf, Strin
         "sun4v-checks",
         None,
         None,
-        tests::HypervisorBuild::Standard,
+        ::tests::HypervisorBuild::Standard,
     )?;
     let raw = qemu_sun4v::elf_to_raw(&elf, qemu_sun4v::PROM_BASE)
         .map_err(|e| format!("sun4v-checks ELF: {e}"))?;
@@ -428,4 +434,52 @@ pub fn write_check_image(b: &crate::Builder, ws: &Path) -> Result<PathBuf, Strin
     let out = dir.join("reset.bin");
     std::fs::write(&out, raw).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_from_apt_sources() {
+        let deb822 = "Types: deb\nURIs: https://deb.nodesource.com/node_20.x\n\n\
+                      Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n";
+        assert_eq!(
+            debian_mirror_in(deb822).as_deref(),
+            Some("http://mirror.example/debian")
+        );
+        let one_line = "# comment\ndeb [arch=amd64] http://deb.debian.org/debian/ bookworm main\n";
+        assert_eq!(
+            debian_mirror_in(one_line).as_deref(),
+            Some("http://deb.debian.org/debian")
+        );
+        assert_eq!(
+            debian_mirror_in("URIs: http://deb.debian.org/debian-security\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn series_hash_follows_names_and_contents() {
+        let dir = std::env::temp_dir().join(format!("xtask-series-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = dir.join("0001-a.patch");
+        std::fs::write(&a, "one").unwrap();
+        let h1 = series_hash(std::slice::from_ref(&a)).unwrap();
+        assert_eq!(h1, series_hash(std::slice::from_ref(&a)).unwrap());
+        std::fs::write(&a, "two").unwrap();
+        let h2 = series_hash(std::slice::from_ref(&a)).unwrap();
+        assert_ne!(h1, h2);
+        let b = dir.join("0001-b.patch");
+        std::fs::write(&b, "two").unwrap();
+        assert_ne!(h2, series_hash(&[b]).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_checked_in_series_is_found() {
+        let patches = series(&workspace()).unwrap();
+        assert!(patches.len() >= 7, "{patches:?}");
+        assert!(patches.windows(2).all(|w| w[0] < w[1]));
+    }
 }
