@@ -96,10 +96,10 @@ pub fn series_hash(patches: &[PathBuf]) -> Result<String, String> {
 pub fn cache_dir() -> Result<PathBuf, String> {
     let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(
-            std::env::var_os("HOME").ok_or("neither XDG_CACHE_HOME nor HOME is set")?,
-        )
-        .join(".cache"),
+        None => {
+            PathBuf::from(std::env::var_os("HOME").ok_or("neither XDG_CACHE_HOME nor HOME is set")?)
+                .join(".cache")
+        }
     };
     Ok(base.join("sun4v-hv").join("qemu"))
 }
@@ -162,7 +162,10 @@ fn ensure_build_deps() -> Result<(), String> {
             missing.join(" ")
         ));
     }
-    eprintln!("xtask: installing QEMU build dependencies: {}", missing.join(" "));
+    eprintln!(
+        "xtask: installing QEMU build dependencies: {}",
+        missing.join(" ")
+    );
     run_status(Command::new("apt-get").arg("update"))?;
     run_status(
         Command::new("apt-get")
@@ -237,7 +240,10 @@ fn source_version(apt: &Path) -> Result<String, String> {
     let list = format!("deb-src {} {SUITE} main\n", mirror());
     std::fs::write(apt.join("etc/sources.list"), &list)
         .map_err(|e| format!("cannot write the private apt sources: {e}"))?;
-    eprintln!("xtask: apt-get update (private configuration: {})", list.trim());
+    eprintln!(
+        "xtask: apt-get update (private configuration: {})",
+        list.trim()
+    );
     let mut c = Command::new("apt-get");
     c.args(apt_options(apt)).arg("update");
     if !is_root() {
@@ -267,7 +273,14 @@ fn apply_series(src: &Path, patches: &[PathBuf], version: &str) -> Result<(), St
         eprintln!("xtask: applying {name}");
         let out = Command::new("patch")
             .current_dir(src)
-            .args(["-p1", "--forward", "--batch", "--fuzz=0", "--no-backup-if-mismatch", "-i"])
+            .args([
+                "-p1",
+                "--forward",
+                "--batch",
+                "--fuzz=0",
+                "--no-backup-if-mismatch",
+                "-i",
+            ])
             .arg(p)
             .output()
             .map_err(|e| format!("cannot run patch: {e}"))?;
