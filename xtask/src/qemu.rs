@@ -175,12 +175,12 @@ fn ensure_build_deps() -> Result<(), String> {
     )
 }
 
-/// The Debian mirror: `$DEBIAN_MIRROR`, else the first deb.debian.org-style URI of the
-/// system's apt sources, else http://deb.debian.org/debian.
-fn mirror() -> String {
+/// The Debian mirror: `$DEBIAN_MIRROR`, else the first Debian archive URI of the system's
+/// apt sources (the machine's own apt configuration is only read, never changed).
+fn mirror() -> Result<String, String> {
     if let Ok(m) = std::env::var("DEBIAN_MIRROR") {
         if !m.is_empty() {
-            return m;
+            return Ok(m);
         }
     }
     let mut text = String::new();
@@ -190,7 +190,11 @@ fn mirror() -> String {
         }
     }
     text += &std::fs::read_to_string("/etc/apt/sources.list").unwrap_or_default();
-    debian_mirror_in(&text).unwrap_or_else(|| "http://deb.debian.org/debian".into())
+    debian_mirror_in(&text).ok_or_else(|| {
+        "no Debian archive (a URI ending in /debian) in the apt sources; set DEBIAN_MIRROR to \
+         the Debian mirror to fetch QEMU's source from"
+            .to_string()
+    })
 }
 
 /// The first Debian archive URI (ending in `/debian`) of apt sources text, in the deb822
@@ -237,7 +241,8 @@ fn source_version(apt: &Path) -> Result<String, String> {
         std::fs::create_dir_all(apt.join(sub))
             .map_err(|e| format!("cannot create {}: {e}", apt.join(sub).display()))?;
     }
-    let list = format!("deb-src {} {SUITE} main\n", mirror());
+    let mirror = mirror()?;
+    let list = format!("deb-src {mirror} {SUITE} main\n");
     std::fs::write(apt.join("etc/sources.list"), &list)
         .map_err(|e| format!("cannot write the private apt sources: {e}"))?;
     eprintln!(
@@ -258,7 +263,7 @@ fn source_version(apt: &Path) -> Result<String, String> {
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
         .find_map(|l| l.strip_prefix("Version: ").map(str::trim).map(String::from))
-        .ok_or_else(|| format!("no QEMU source package in Debian {SUITE} ({})", mirror()))
+        .ok_or_else(|| format!("no QEMU source package in Debian {SUITE} ({mirror})"))
 }
 
 fn run_logged(what: &str, cmd: &mut Command) -> Result<(), String> {
@@ -461,13 +466,13 @@ mod tests {
             debian_mirror_in(deb822).as_deref(),
             Some("http://mirror.example/debian")
         );
-        let one_line = "# comment\ndeb [arch=amd64] http://deb.debian.org/debian/ bookworm main\n";
+        let one_line = "# comment\ndeb [arch=amd64] http://mirror.example/debian/ bookworm main\n";
         assert_eq!(
             debian_mirror_in(one_line).as_deref(),
-            Some("http://deb.debian.org/debian")
+            Some("http://mirror.example/debian")
         );
         assert_eq!(
-            debian_mirror_in("URIs: http://deb.debian.org/debian-security\n"),
+            debian_mirror_in("URIs: http://mirror.example/debian-security\n"),
             None
         );
     }
