@@ -194,13 +194,21 @@ impl Config {
                 .position(|&g| g == guest.index())
                 .ok_or(ConfigError::CpuGuestUnknown { index: cpu.index() })?;
             if strand >= 64 {
-                return Err(ConfigError::BadValue { index: cpu.index(), property: "pid", reason: "strand id above 63" });
+                return Err(ConfigError::BadValue {
+                    index: cpu.index(),
+                    property: "pid",
+                    reason: "strand id above 63",
+                });
             }
             if config.vcpus.iter().any(|v| v.strand == strand) {
                 return Err(ConfigError::StrandTwice { strand });
             }
             if config.vcpus.iter().any(|v| v.domain == domain && v.vid == vid) {
-                return Err(ConfigError::BadValue { index: cpu.index(), property: "vid", reason: "vCPU id used twice in one guest" });
+                return Err(ConfigError::BadValue {
+                    index: cpu.index(),
+                    property: "vid",
+                    reason: "vCPU id used twice in one guest",
+                });
             }
             config.vcpus.push(VcpuConfig { strand, vid, domain }).map_err(|_| ConfigError::TooManyVcpus)?;
         }
@@ -230,7 +238,11 @@ impl Config {
         }
         let romsize = v("romsize")?;
         if romsize > memsize {
-            return Err(ConfigError::BadValue { index, property: "romsize", reason: "image larger than the guest memory" });
+            return Err(ConfigError::BadValue {
+                index,
+                property: "romsize",
+                reason: "image larger than the guest memory",
+            });
         }
         let mut name = heapless::String::new();
         match guest.str("name") {
@@ -253,7 +265,11 @@ impl Config {
         };
         let entry_offset = guest.val("entry-offset").unwrap_or(DEFAULT_ENTRY_OFFSET);
         if entry_offset & 3 != 0 || entry_offset >= memsize {
-            return Err(ConfigError::BadValue { index, property: "entry-offset", reason: "unaligned or outside memory" });
+            return Err(ConfigError::BadValue {
+                index,
+                property: "entry-offset",
+                reason: "unaligned or outside memory",
+            });
         }
         Ok(DomainConfig {
             gid,

@@ -189,8 +189,7 @@ pub fn cpu_get_rtba(cx: &mut Context<'_>) -> Reply {
 /// `ENOCPU`; the caller itself → `EINVAL`; another vCPU → `ENOCPU`, since no other vCPU can
 /// run here to receive it (module doc) (hv-api.md §2.3, §2.9).
 pub fn cpu_mondo_send(cx: &mut Context<'_>, ncpus: u64, list_ra: u64, data_ra: u64) -> Reply {
-    if !Ra::new(list_ra).is_aligned(queue::CPULIST_ENTRY_SIZE) || !Ra::new(data_ra).is_aligned(queue::MONDO_DATA_SIZE)
-    {
+    if !Ra::new(list_ra).is_aligned(queue::CPULIST_ENTRY_SIZE) || !Ra::new(data_ra).is_aligned(queue::MONDO_DATA_SIZE) {
         return Reply::err(HvError::BadAlign);
     }
     let Some(list_len) = ncpus.checked_mul(queue::CPULIST_ENTRY_SIZE) else {

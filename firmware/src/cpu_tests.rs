@@ -6,9 +6,7 @@
 //! a guest MD with a virtual-devices node like ldom-config's (console `intr` 1) and a
 //! `watchdog-max-timeout`, and a disk at `DISK`.
 
-use crate::test_bench::{
-    Bench, GuestMd, HvMd, BASE, EBADALIGN, EBADTRAP, EINVAL, ENORADDR, ENOTSUPPORTED, SIZE,
-};
+use crate::test_bench::{Bench, GuestMd, HvMd, BASE, EBADALIGN, EBADTRAP, EINVAL, ENORADDR, ENOTSUPPORTED, SIZE};
 use crate::trap::Action;
 use hv_api::error::HvError;
 use hv_api::{cpu_state, group, hcall};

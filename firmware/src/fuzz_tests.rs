@@ -45,7 +45,8 @@ fn hostile_hypercalls_stay_inside_the_domain() {
             // Core trap: versions (often good ones), putchar; never exit.
             0 => {
                 frame.tt = 0x1ff;
-                frame.o[5] = [core_fn::API_SET_VERSION, core_fn::API_GET_VERSION, core_fn::API_PUTCHAR, 9][rng.below(4) as usize];
+                frame.o[5] = [core_fn::API_SET_VERSION, core_fn::API_GET_VERSION, core_fn::API_PUTCHAR, 9]
+                    [rng.below(4) as usize];
                 if frame.o[5] == core_fn::API_SET_VERSION && rng.below(2) == 0 {
                     let g = [group::CORE, group::INTR, group::SOFT_STATE, group::SUN4V][rng.below(4) as usize];
                     frame.o[0] = g;

@@ -98,7 +98,11 @@ impl Hypervisor {
         for d in &config.domains {
             let mem_end = d.memory.membase.raw() + d.memory.size;
             if d.memory.membase.raw() < ram.0 || mem_end > ram.0 + ram.1 {
-                return Err(BootError::MemoryNotPresent { domain: d.name.clone(), end: mem_end, ram_end: ram.0 + ram.1 });
+                return Err(BootError::MemoryNotPresent {
+                    domain: d.name.clone(),
+                    end: mem_end,
+                    ram_end: ram.0 + ram.1,
+                });
             }
             let mut header = [0u8; 16];
             hw.read_phys(d.pdpa, &mut header);
@@ -283,7 +287,10 @@ impl Hypervisor {
         let d = &self.config.domains[domain];
         info!(
             "domain {}: {why} (tt {:#x} at tl {}, pc {:#x})",
-            d.name, frame.tt, frame.tl.saturating_sub(1), frame.tpc
+            d.name,
+            frame.tt,
+            frame.tl.saturating_sub(1),
+            frame.tpc
         );
         match d.failure_policy {
             FailurePolicy::Reset => {

@@ -47,8 +47,5 @@ mod test_bench;
 mod test_md;
 
 /// The banner the hypervisor prints at boot.
-pub const BANNER: &str = concat!(
-    "sun4v-hv ",
-    env!("CARGO_PKG_VERSION"),
-    ": Rust sun4v hypervisor for UltraSPARC T1 (QEMU niagara)"
-);
+pub const BANNER: &str =
+    concat!("sun4v-hv ", env!("CARGO_PKG_VERSION"), ": Rust sun4v hypervisor for UltraSPARC T1 (QEMU niagara)");

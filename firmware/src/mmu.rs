@@ -28,9 +28,9 @@ use crate::hcall::{Context, Outcome, Reply};
 use crate::trap::{TrapFrame, RESUME_RETRY};
 use hv_api::error::HvError;
 use hv_api::mmu::{
-    fault_area, fault_type, tsb_tag, PageSize, Tte, TsbDescriptor, CONTEXT_BITS, FAULT_AREA_ALIGNMENT,
-    FAULT_AREA_SIZE, MAP_DTLB, MAP_ITLB, T1_TSB_MAX_ENTRIES, T1_TSB_MIN_ENTRIES, TAG_CTX_MASK, TAG_CTX_SHIFT,
-    TSBD_ALIGNMENT, TSBD_BYTES, TSBD_CTX_IDX_SHARED, TSB_ENTRY_SIZE, VA_BITS,
+    fault_area, fault_type, tsb_tag, PageSize, TsbDescriptor, Tte, CONTEXT_BITS, FAULT_AREA_ALIGNMENT, FAULT_AREA_SIZE,
+    MAP_DTLB, MAP_ITLB, T1_TSB_MAX_ENTRIES, T1_TSB_MIN_ENTRIES, TAG_CTX_MASK, TAG_CTX_SHIFT, TSBD_ALIGNMENT,
+    TSBD_BYTES, TSBD_CTX_IDX_SHARED, TSB_ENTRY_SIZE, VA_BITS,
 };
 use hv_api::trap::tt;
 

@@ -11,7 +11,7 @@ use crate::test_bench::{Bench, GuestMd, HvMd, XorShift, BASE, EBADALIGN, EINVAL,
 use crate::trap::{Action, TrapFrame, RESUME_DONE, RESUME_DONE_AT, RESUME_RETRY, RESUME_REVECTOR};
 use hv_api::error::HvError;
 use hv_api::hcall;
-use hv_api::mmu::{fault_area, fault_type, tsb_tag, PageSize, Tte, TteFlags, TsbDescriptor, TSBD_CTX_IDX_SHARED};
+use hv_api::mmu::{fault_area, fault_type, tsb_tag, PageSize, TsbDescriptor, Tte, TteFlags, TSBD_CTX_IDX_SHARED};
 
 /// Guest real base.
 const REAL: u64 = BASE;
@@ -216,7 +216,8 @@ fn tsb_registration_checks_every_field() {
             // A good registration first: a failed call leaves the class unconfigured.
             assert_eq!(b.register(function, &[good]), 0);
             assert_eq!(b.register(function, &[good, d]), want, "{what}");
-            let info = if function == hcall::MMU_TSB_CTX0 { hcall::MMU_TSB_CTX0_INFO } else { hcall::MMU_TSB_CTXNON0_INFO };
+            let info =
+                if function == hcall::MMU_TSB_CTX0 { hcall::MMU_TSB_CTX0_INFO } else { hcall::MMU_TSB_CTXNON0_INFO };
             assert_eq!(b.fast(info, &[2, BUF]), (0, 0, 0), "{what}: class unconfigured");
         }
     }
@@ -273,7 +274,10 @@ fn tsb_hits_load_the_physical_page_for_every_size() {
 fn tsb_tags_contexts_and_the_x_bit() {
     let mut b = bench_with_fault_area();
     // Non-shared ctx≠0 TSB: the tag's context is ignored; shared: it must match.
-    assert_eq!(b.register(hcall::MMU_TSB_CTXNON0, &[desc(0, 512, 0, TSB0), desc(0, 1024, TSBD_CTX_IDX_SHARED, TSB1)]), 0);
+    assert_eq!(
+        b.register(hcall::MMU_TSB_CTXNON0, &[desc(0, 512, 0, TSB0), desc(0, 1024, TSBD_CTX_IDX_SHARED, TSB1)]),
+        0
+    );
     let va = 0x10_0000u64;
     b.put_entry(TSB0, (va >> 13) & 511, tsb_tag(0x99, va), tte(REAL + 0x2000, PageSize::Size8K));
     let (_, f) = b.miss(0x68, 0, va | 5);

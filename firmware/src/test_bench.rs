@@ -174,7 +174,8 @@ impl Bench {
             assert!(hv.start_strand(&mut hw, strand).is_none(), "vid {strand} is not the boot vCPU");
         }
         hw.tlb_loads.clear();
-        let mut template = TrapFrame { tl: 1, tba: real, tpc: real + 0x4000, tstate: 0x0000_0214_1600, ..Default::default() };
+        let mut template =
+            TrapFrame { tl: 1, tba: real, tpc: real + 0x4000, tstate: 0x0000_0214_1600, ..Default::default() };
         template.o[6] = 0x6666;
         template.o[7] = 0x7777;
         Bench { hv, hw, template }

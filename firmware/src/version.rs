@@ -5,9 +5,9 @@
 //! callable only when its group is negotiated at the major that defines it and at a minor
 //! at least the one that introduced it ([`ApiVersions::permits`]).
 
+use crate::hcall::Offer;
 use hv_api::error::HvError;
 use hv_api::group;
-use crate::hcall::Offer;
 use hv_api::hcall::FunctionInfo;
 
 /// The versions the hypervisor offers for `group` (each API group's module says which,
@@ -65,7 +65,8 @@ impl ApiVersions {
     /// SOFT_STATE starts at 0.0: until it is negotiated, functions 0x70/0x71 are the
     /// legacy NVRAM calls those guests use (see `hcall::fast_trap`).
     pub fn at_reset() -> Self {
-        let mut v = ApiVersions { negotiated: [(0, 0, 0); SLOTS], count: 0, callable: [NOT_CALLABLE; CALLABLE_FUNCTIONS] };
+        let mut v =
+            ApiVersions { negotiated: [(0, 0, 0); SLOTS], count: 0, callable: [NOT_CALLABLE; CALLABLE_FUNCTIONS] };
         v.store(group::CORE, 1, 0);
         v.store(group::INTR, 1, 0);
         v
@@ -146,11 +147,7 @@ impl ApiVersions {
         if offers(group).is_empty() {
             return Err(HvError::Inval);
         }
-        Ok(self.negotiated[..self.count]
-            .iter()
-            .find(|s| s.0 == group)
-            .map(|s| (s.1, s.2))
-            .unwrap_or((0, 0)))
+        Ok(self.negotiated[..self.count].iter().find(|s| s.0 == group).map(|s| (s.1, s.2)).unwrap_or((0, 0)))
     }
 
     /// Whether a function is callable under the negotiated versions.
@@ -170,7 +167,9 @@ mod tests {
     #[test]
     fn the_callable_bitmap_agrees_with_permits() {
         let mut v = ApiVersions::at_reset();
-        for (group, major, minor) in [(group::CORE, 1, 1), (group::SOFT_STATE, 1, 0), (group::CORE, 0, 0), (group::INTR, 0, 0)] {
+        for (group, major, minor) in
+            [(group::CORE, 1, 1), (group::SOFT_STATE, 1, 0), (group::CORE, 0, 0), (group::INTR, 0, 0)]
+        {
             let _ = v.set(group, major, minor);
             for info in hv_api::hcall::FUNCTIONS {
                 assert_eq!(v.callable(info.number), v.permits(info), "function {:#x}", info.number);

@@ -133,7 +133,8 @@ static TSB_8K: Global<[u64; 2 * TSB_ENTRIES]> = Global::new([0; 2 * TSB_ENTRIES]
 static TSB_DESC: Global<[u64; 8]> = Global::new([0; 8]);
 static MMFSA: Global<[u64; 16]> = Global::new([0; 16]);
 static TREE: Global<Tree> = Global::new(Tree::new());
-static STATE: Global<State> = Global::new(State { image_ra: 0, stick_hz: 100_000_000, inst: None, translations: [(0, 0, 0); 1] });
+static STATE: Global<State> =
+    Global::new(State { image_ra: 0, stick_hz: 100_000_000, inst: None, translations: [(0, 0, 0); 1] });
 
 struct State {
     image_ra: u64,
@@ -189,10 +190,7 @@ fn fail(what: fmt::Arguments<'_>) -> ! {
 #[no_mangle]
 extern "C" fn fw_unexpected_trap(tt: u64, tpc: u64, tl: u64) -> ! {
     let fsa = MMFSA.get();
-    say!(
-        "unexpected trap {tt:#x} at pc {tpc:#x}, tl {tl} (fault address d {:#x} i {:#x})",
-        fsa[9], fsa[1]
-    );
+    say!("unexpected trap {tt:#x} at pc {tpc:#x}, tl {tl} (fault address d {:#x} i {:#x})", fsa[9], fsa[1]);
     hv::mach_exit(2)
 }
 
@@ -242,7 +240,9 @@ fn read_md() -> MachineDescription<'static> {
 fn read_boot_params() -> (BootParams<'static>, u64) {
     let label = &mut SCRATCH.get()[..boot::LABEL_SIZE];
     if let Err(e) = disk_read(0, ra_of(SCRATCH.va()), boot::LABEL_SIZE as u64) {
-        fail(format_args!("no virtual disk to boot from (disk_read: {e:?}); attach a boot image with -drive if=pflash"));
+        fail(format_args!(
+            "no virtual disk to boot from (disk_read: {e:?}); attach a boot image with -drive if=pflash"
+        ));
     }
     let blocks = u32::from_be_bytes(label[boot::BLOCKS_OFFSET..boot::BLOCKS_OFFSET + 4].try_into().unwrap_or([0; 4]));
     let image_size = blocks as u64 * boot::BLOCK;
@@ -251,7 +251,8 @@ fn read_boot_params() -> (BootParams<'static>, u64) {
     if disk_read(fdt_off, ra_of(FDT_BUF.va()), fdt_size).is_err() {
         fail(format_args!("{}", BootError::BadHeader.message()));
     }
-    let p = boot::parse_params(&fdt[..fdt_size as usize], image_size).unwrap_or_else(|e| fail(format_args!("{}", e.message())));
+    let p = boot::parse_params(&fdt[..fdt_size as usize], image_size)
+        .unwrap_or_else(|e| fail(format_args!("{}", e.message())));
     (p, image_size)
 }
 
@@ -402,7 +403,12 @@ extern "C" fn fw_main(membase: u64, memsize: u64, image_ra: u64) -> ! {
         .and_then(|p| p.val("stick-frequency"))
         .filter(|&f| f >= 1000)
         .unwrap_or(100_000_000);
-    let bp = BuildParams { bootargs: params.bootargs, reserved: &reserved, translations: &st.translations, ihandles: IHANDLES };
+    let bp = BuildParams {
+        bootargs: params.bootargs,
+        reserved: &reserved,
+        translations: &st.translations,
+        ihandles: IHANDLES,
+    };
     let packages = match tree::build(TREE.get(), &md, &bp) {
         Ok(p) => p,
         Err(e) => fail(format_args!("cannot build the device tree from the machine description: {e:?}")),
@@ -543,8 +549,12 @@ impl Platform for Hv {
             return false;
         }
         let four_m = boot::KERNEL_ALIGN;
-        let (page, code) = if va % four_m == 0 && ra % four_m == 0 && size % four_m == 0 { (four_m, SZ_4M) } else { (8192, SZ_8K) };
-        if va % page != 0 || ra % page != 0 {
+        let (page, code) = if va.is_multiple_of(four_m) && ra.is_multiple_of(four_m) && size.is_multiple_of(four_m) {
+            (four_m, SZ_4M)
+        } else {
+            (8192, SZ_8K)
+        };
+        if !va.is_multiple_of(page) || !ra.is_multiple_of(page) {
             return false;
         }
         let mut off = 0;
@@ -572,7 +582,7 @@ impl Platform for Hv {
         true
     }
     fn set_trap_table(&mut self, tba: u64, mmfsa: u64) -> bool {
-        if tba == 0 || tba % 0x8000 != 0 {
+        if tba == 0 || !tba.is_multiple_of(0x8000) {
             return false;
         }
         if mmfsa != 0 {

@@ -84,7 +84,7 @@ pub fn parse_label(label: &[u8]) -> Result<(u64, u64), BootError> {
     }
     let off = u64::from_be_bytes(label[16..24].try_into().unwrap_or([0; 8]));
     let size = u64::from_be_bytes(label[24..32].try_into().unwrap_or([0; 8]));
-    if size < 40 || size > MAX_FDT || off < LABEL_SIZE as u64 {
+    if !(40..=MAX_FDT).contains(&size) || off < LABEL_SIZE as u64 {
         return Err(BootError::BadHeader);
     }
     Ok((off, size))

@@ -165,11 +165,37 @@ pub fn read_cstr<'b>(client: &mut dyn Client, va: u64, buf: &'b mut [u8]) -> Opt
 
 /// The services this firmware has (for `test`).
 pub const SERVICES: &[&str] = &[
-    "test", "peer", "child", "parent", "getproplen", "getprop", "nextprop", "setprop",
-    "finddevice", "instance-to-package", "package-to-path", "instance-to-path", "canon",
-    "write", "read", "open", "close", "seek", "call-method", "claim", "release",
-    "milliseconds", "interpret", "exit", "boot", "enter", "SUNW,set-trap-table",
-    "SUNW,start-cpu-by-cpuid", "SUNW,stop-cpu-by-cpuid", "SUNW,stop-self", "SUNW,power-off",
+    "test",
+    "peer",
+    "child",
+    "parent",
+    "getproplen",
+    "getprop",
+    "nextprop",
+    "setprop",
+    "finddevice",
+    "instance-to-package",
+    "package-to-path",
+    "instance-to-path",
+    "canon",
+    "write",
+    "read",
+    "open",
+    "close",
+    "seek",
+    "call-method",
+    "claim",
+    "release",
+    "milliseconds",
+    "interpret",
+    "exit",
+    "boot",
+    "enter",
+    "SUNW,set-trap-table",
+    "SUNW,start-cpu-by-cpuid",
+    "SUNW,stop-cpu-by-cpuid",
+    "SUNW,stop-self",
+    "SUNW,power-off",
     "SUNW,soft-state-supported",
 ];
 
@@ -182,7 +208,14 @@ fn ph32(v: u64) -> Option<u32> {
 }
 
 /// Runs one service; `false`: unknown, or not enough argument/result cells.
-fn service(name: &[u8], call: &mut Call, tree: &mut Tree, inst: &Instances, client: &mut dyn Client, plat: &mut dyn Platform) -> bool {
+fn service(
+    name: &[u8],
+    call: &mut Call,
+    tree: &mut Tree,
+    inst: &Instances,
+    client: &mut dyn Client,
+    plat: &mut dyn Platform,
+) -> bool {
     let a = call.args;
     match name {
         b"test" => {
@@ -214,10 +247,7 @@ fn service(name: &[u8], call: &mut Call, tree: &mut Tree, inst: &Instances, clie
                 return false;
             }
             let mut s = [0u8; MAX_STRING];
-            call.rets[0] = read_cstr(client, a[0], &mut s)
-                .and_then(|p| tree.find(p))
-                .map(u64::from)
-                .unwrap_or(FAIL);
+            call.rets[0] = read_cstr(client, a[0], &mut s).and_then(|p| tree.find(p)).map(u64::from).unwrap_or(FAIL);
         }
         b"instance-to-package" => {
             if !need(call, 1, 1) {
@@ -490,7 +520,13 @@ fn prop_service(name: &[u8], call: &mut Call, tree: &mut Tree, client: &mut dyn 
 /// `call-method`: `[method, ihandle, args…]` → `[catch-result, results…]`. The MMU
 /// instance has `translate`, `map`, `unmap`, `claim`; the memory instance `claim`,
 /// `release`. A bad ihandle or method gives catch-result -1.
-fn call_method(call: &mut Call, tree: &mut Tree, inst: &Instances, client: &mut dyn Client, plat: &mut dyn Platform) -> bool {
+fn call_method(
+    call: &mut Call,
+    tree: &mut Tree,
+    inst: &Instances,
+    client: &mut dyn Client,
+    plat: &mut dyn Platform,
+) -> bool {
     if !need(call, 2, 1) {
         return false;
     }
@@ -504,7 +540,13 @@ fn call_method(call: &mut Call, tree: &mut Tree, inst: &Instances, client: &mut 
     // Stack arguments: 1275 passes them in reverse order after the ihandle.
     let margs = &a[2..call.nargs.max(2)];
     let n = margs.len();
-    let arg = |i: usize| -> u64 { if i < n { margs[i] } else { 0 } };
+    let arg = |i: usize| -> u64 {
+        if i < n {
+            margs[i]
+        } else {
+            0
+        }
+    };
     call.rets[0] = FAIL;
     if ih == Some(inst.ihandles.mmu) {
         match method {
@@ -517,11 +559,12 @@ fn call_method(call: &mut Call, tree: &mut Tree, inst: &Instances, client: &mut 
                     call.rets[1] = va;
                 }
             }
-            b"release" if n >= 2 => {
+            b"release"
+                if n >= 2
                 // ( virt size -- ): size, virt.
-                if release_range(tree, inst.packages.mmu, arg(1), arg(0)) {
-                    call.rets[0] = 0;
-                }
+                && release_range(tree, inst.packages.mmu, arg(1), arg(0)) =>
+            {
+                call.rets[0] = 0;
             }
             b"translate" if n >= 1 && call.nrets >= 5 => {
                 // ( virt -- false | phys.lo phys.hi mode true ), results in reverse.
@@ -547,11 +590,12 @@ fn call_method(call: &mut Call, tree: &mut Tree, inst: &Instances, client: &mut 
                     call.rets[0] = 0;
                 }
             }
-            b"unmap" if n >= 2 => {
+            b"unmap"
+                if n >= 2
                 // ( virt size -- ): size, virt.
-                if plat.unmap(arg(1), arg(0)) {
-                    call.rets[0] = 0;
-                }
+                && plat.unmap(arg(1), arg(0)) =>
+            {
+                call.rets[0] = 0;
             }
             _ => {}
         }
@@ -573,11 +617,12 @@ fn call_method(call: &mut Call, tree: &mut Tree, inst: &Instances, client: &mut 
                     }
                 }
             }
-            b"release" if n >= 3 => {
+            b"release"
+                if n >= 3
                 // ( phys.lo phys.hi size -- ): size, phys.hi, phys.lo.
-                if release_phys(tree, inst.packages.memory, arg(2), arg(0)) {
-                    call.rets[0] = 0;
-                }
+                && release_phys(tree, inst.packages.memory, arg(2), arg(0)) =>
+            {
+                call.rets[0] = 0;
             }
             _ => {}
         }
@@ -677,10 +722,17 @@ const CLAIM_PAGE: u64 = 8192;
 
 /// Top-level `claim`: virtual space from `/virtual-memory available`, real memory from
 /// `/memory available`, mapped; everything is given back if a step fails.
-fn claim_mapped(tree: &mut Tree, inst: &Instances, plat: &mut dyn Platform, virt: u64, size: u64, align: u64) -> Option<u64> {
+fn claim_mapped(
+    tree: &mut Tree,
+    inst: &Instances,
+    plat: &mut dyn Platform,
+    virt: u64,
+    size: u64,
+    align: u64,
+) -> Option<u64> {
     let size = size.checked_add(CLAIM_PAGE - 1)? & !(CLAIM_PAGE - 1);
     let valign = if align == 0 { 0 } else { align.max(CLAIM_PAGE) };
-    if align == 0 && virt % CLAIM_PAGE != 0 {
+    if align == 0 && !virt.is_multiple_of(CLAIM_PAGE) {
         return None;
     }
     let va = claim_range(tree, inst.packages.mmu, virt, size, valign)?;

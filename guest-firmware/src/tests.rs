@@ -508,7 +508,10 @@ fn boot_rejects_bad_images_and_kernels() {
     let fdt = image::params_fdt("", (0x2000, 0x1000), Some((0x8000, 0x10_0000)));
     assert_eq!(boot::parse_params(&fdt, 0x9000).err(), Some(BootError::OutOfImage));
     // Kernels: not ELF, x86-64, 32-bit, no segment.
-    assert_eq!(boot::parse_kernel(b"MZ\x90\0 this is no ELF file, it is something else entirely...", 64).err(), Some(BootError::NotElf));
+    assert_eq!(
+        boot::parse_kernel(b"MZ\x90\0 this is no ELF file, it is something else entirely...", 64).err(),
+        Some(BootError::NotElf)
+    );
     assert_eq!(boot::parse_kernel(&fake_kernel(62, 2), 0x2000).err(), Some(BootError::NotSparc64));
     assert_eq!(boot::parse_kernel(&fake_kernel(boot::EM_SPARCV9, 1), 0x2000).err(), Some(BootError::NotSparc64));
     let mut k = fake_kernel(boot::EM_SPARCV9, 2);

@@ -156,11 +156,7 @@ impl Tree {
         };
         let off = self.store(component.as_bytes())?;
         let i = self.n_nodes as u16;
-        self.nodes[i as usize] = NodeRec {
-            component: (off, component.len() as u16),
-            parent: parent_i,
-            ..EMPTY_NODE
-        };
+        self.nodes[i as usize] = NodeRec { component: (off, component.len() as u16), parent: parent_i, ..EMPTY_NODE };
         self.n_nodes += 1;
         if parent_i != NONE {
             let p = &mut self.nodes[parent_i as usize];
@@ -221,11 +217,8 @@ impl Tree {
         let name_off = self.store(name.as_bytes())?;
         let value_off = self.store(value)?;
         let p = self.n_props as u16;
-        self.props[p as usize] = PropRec {
-            name: (name_off, name.len() as u16),
-            value: (value_off, value.len() as u32),
-            next: NONE,
-        };
+        self.props[p as usize] =
+            PropRec { name: (name_off, name.len() as u16), value: (value_off, value.len() as u32), next: NONE };
         self.n_props += 1;
         let n = &mut self.nodes[node];
         if n.last_prop == NONE {
@@ -403,11 +396,7 @@ impl Tree {
         while c != 0 {
             let i = self.index(c)?;
             let mine = self.component(i);
-            let matches = if has_unit {
-                mine == comp
-            } else {
-                mine.split(|&b| b == b'@').next() == Some(comp)
-            };
+            let matches = if has_unit { mine == comp } else { mine.split(|&b| b == b'@').next() == Some(comp) };
             if matches {
                 return Some(c);
             }
@@ -520,9 +509,7 @@ macro_rules! fmt {
 
 /// Memory blocks of the MD: the `mblock` nodes (base, size), in MD order.
 pub fn mblocks<'a>(md: &MachineDescription<'a>) -> impl Iterator<Item = (u64, u64)> + 'a {
-    md.nodes_named("mblock")
-        .filter_map(|n| Some((n.val("base")?, n.val("size")?)))
-        .filter(|&(_, s)| s != 0)
+    md.nodes_named("mblock").filter_map(|n| Some((n.val("base")?, n.val("size")?))).filter(|&(_, s)| s != 0)
 }
 
 /// Subtracts the reserved ranges from `(base, size)` and calls `out` for each piece.
@@ -718,7 +705,14 @@ pub fn build(tree: &mut Tree, md: &MachineDescription<'_>, p: &BuildParams<'_>) 
     }
     tree.set_u64s(vm, "available", &vavail[..nv])?;
     tree.set_cells(vm, "page-size", &[0x2000])?;
-    tree.set_prop(vm, "existing", &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0xff, 0xff, 0x80, 0, 0, 0, 0, 0])?;
+    tree.set_prop(
+        vm,
+        "existing",
+        &[
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0xff, 0xff, 0x80, 0, 0, 0, 0,
+            0,
+        ],
+    )?;
 
     // /virtual-devices@100 and its children, from the MD's virtual-devices node.
     let vdev = tree.add_node(root, fmt!("virtual-devices@{VDEV_HANDLE:x}").as_str())?;
@@ -734,9 +728,9 @@ pub fn build(tree: &mut Tree, md: &MachineDescription<'_>, p: &BuildParams<'_>) 
         let mut kids: [(u64, Option<MdNode<'_>>); 16] = [(u64::MAX, None); 16];
         let mut nk = 0;
         // Sun's MDs link the children with `back` arcs only, ours both ways.
-        let children = md.nodes_named("virtual-device").filter(|d| {
-            d.arcs("back").any(|b| b == v) || v.arcs("fwd").any(|f| f == *d)
-        });
+        let children = md
+            .nodes_named("virtual-device")
+            .filter(|d| d.arcs("back").any(|b| b == v) || v.arcs("fwd").any(|f| f == *d));
         for d in children {
             if nk < kids.len() {
                 kids[nk] = (d.val("cfg-handle").unwrap_or(u64::MAX), Some(d));

@@ -187,13 +187,7 @@ impl From<HvError> for u64 {
 
 impl fmt::Display for HvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} ({}): {}",
-            self.name(),
-            self.code(),
-            self.description()
-        )
+        write!(f, "{} ({}): {}", self.name(), self.code(), self.description())
     }
 }
 
@@ -271,9 +265,6 @@ mod tests {
         assert_eq!(HvError::check(0), Ok(()));
         assert_eq!(HvError::check(2), Err(HvError::NoRAddr));
         assert_eq!(HvError::check(99), Err(HvError::Inval));
-        assert_eq!(
-            HvError::NoRAddr.to_string(),
-            "ENORADDR (2): invalid real address"
-        );
+        assert_eq!(HvError::NoRAddr.to_string(), "ENORADDR (2): invalid real address");
     }
 }

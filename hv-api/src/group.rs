@@ -99,61 +99,17 @@ pub struct GroupVersion {
 /// build features (`CONFIG_SVC`, `CONFIG_FIRE`) (hv-api.md §2.8; OSH
 /// `src/greatlakes/ontario/src/hcall_groups.s`).
 pub const OSH_VERSIONS: &[GroupVersion] = &[
-    GroupVersion {
-        group: SUN4V,
-        major: 1,
-        max_minor: 0,
-    },
-    GroupVersion {
-        group: CORE,
-        major: 1,
-        max_minor: 1,
-    },
-    GroupVersion {
-        group: INTR,
-        major: 1,
-        max_minor: 0,
-    },
-    GroupVersion {
-        group: INTR,
-        major: 2,
-        max_minor: 0,
-    },
-    GroupVersion {
-        group: SOFT_STATE,
-        major: 1,
-        max_minor: 0,
-    },
-    GroupVersion {
-        group: PCI,
-        major: 1,
-        max_minor: 1,
-    },
-    GroupVersion {
-        group: LDOM,
-        major: 1,
-        max_minor: 0,
-    },
-    GroupVersion {
-        group: NCS,
-        major: 1,
-        max_minor: 0,
-    },
-    GroupVersion {
-        group: NCS,
-        major: 2,
-        max_minor: 0,
-    },
-    GroupVersion {
-        group: NIAG_PERF,
-        major: 1,
-        max_minor: 0,
-    },
-    GroupVersion {
-        group: DIAG,
-        major: 1,
-        max_minor: 0,
-    },
+    GroupVersion { group: SUN4V, major: 1, max_minor: 0 },
+    GroupVersion { group: CORE, major: 1, max_minor: 1 },
+    GroupVersion { group: INTR, major: 1, max_minor: 0 },
+    GroupVersion { group: INTR, major: 2, max_minor: 0 },
+    GroupVersion { group: SOFT_STATE, major: 1, max_minor: 0 },
+    GroupVersion { group: PCI, major: 1, max_minor: 1 },
+    GroupVersion { group: LDOM, major: 1, max_minor: 0 },
+    GroupVersion { group: NCS, major: 1, max_minor: 0 },
+    GroupVersion { group: NCS, major: 2, max_minor: 0 },
+    GroupVersion { group: NIAG_PERF, major: 1, max_minor: 0 },
+    GroupVersion { group: DIAG, major: 1, max_minor: 0 },
 ];
 
 static_assertions::const_assert_eq!(SUN4V, 0x000);

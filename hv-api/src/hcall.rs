@@ -322,10 +322,7 @@ pub const MMU_PERM_ADDR_INFO: u64 = 0xfd;
 /// The table entry of fast-trap function `number`, if it belongs to a group
 /// (hv-api.md §2.3–§2.8).
 pub fn function_info(number: u64) -> Option<&'static FunctionInfo> {
-    FUNCTIONS
-        .binary_search_by(|f| f.number.cmp(&number))
-        .ok()
-        .and_then(|i| FUNCTIONS.get(i))
+    FUNCTIONS.binary_search_by(|f| f.number.cmp(&number)).ok().and_then(|i| FUNCTIONS.get(i))
 }
 
 static_assertions::const_assert_eq!(MACH_EXIT, 0x00);
@@ -409,26 +406,14 @@ mod tests {
 
     #[test]
     fn ranges_complete() {
-        for n in (0xa0..=0xae)
-            .chain(0xb0..=0xb8)
-            .chain(0xc0..=0xce)
-            .chain(0xd0..=0xd3)
-        {
+        for n in (0xa0..=0xae).chain(0xb0..=0xb8).chain(0xc0..=0xce).chain(0xd0..=0xd3) {
             assert!(function_info(n).is_some(), "{n:#x}");
         }
         for n in (0xe0..=0xe7).chain(0xea..=0xef) {
-            assert_eq!(
-                function_info(n).map(|f| f.group),
-                Some(group::LDOM),
-                "{n:#x}"
-            );
+            assert_eq!(function_info(n).map(|f| f.group), Some(group::LDOM), "{n:#x}");
         }
         for n in 0x90..=0x95 {
-            assert_eq!(
-                function_info(n).map(|f| f.group),
-                Some(group::CORE),
-                "{n:#x}"
-            );
+            assert_eq!(function_info(n).map(|f| f.group), Some(group::CORE), "{n:#x}");
         }
         assert!(function_info(LDC_IRQ_CPU).is_none());
         assert!(function_info(0x03).is_none());
@@ -439,15 +424,7 @@ mod tests {
     fn versions_per_spec() {
         let core10 = |n: u64| function_info(n).unwrap().enabled_by(group::CORE, 1, 0);
         let core11 = |n: u64| function_info(n).unwrap().enabled_by(group::CORE, 1, 1);
-        for n in [
-            MACH_EXIT,
-            MACH_DESC,
-            CPU_START,
-            CPU_YIELD,
-            CONS_PUTCHAR,
-            MMU_ENABLE,
-            TOD_GET,
-        ] {
+        for n in [MACH_EXIT, MACH_DESC, CPU_START, CPU_YIELD, CONS_PUTCHAR, MMU_ENABLE, TOD_GET] {
             assert!(core10(n) && core11(n), "{n:#x}");
         }
         for n in [MACH_SET_WATCHDOG, CPU_STOP, CONS_READ, CONS_WRITE] {
@@ -461,8 +438,6 @@ mod tests {
         assert_eq!((s.group, s.major, s.minor), (group::SOFT_STATE, 1, 0));
         let p = function_info(NIAGARA_MMUSTAT_INFO).unwrap();
         assert_eq!((p.group, p.major, p.minor), (group::NIAG_PERF, 1, 0));
-        assert!(!function_info(CONS_PUTCHAR)
-            .unwrap()
-            .enabled_by(group::INTR, 1, 0));
+        assert!(!function_info(CONS_PUTCHAR).unwrap().enabled_by(group::INTR, 1, 0));
     }
 }

@@ -272,21 +272,9 @@ impl Packet {
                 major: self.u16_at(Self::VERS_MAJOR_OFF),
                 minor: self.u16_at(Self::VERS_MINOR_OFF),
             },
-            ctrl::RTS => Handshake::Rts {
-                stype: st,
-                mode: self.env(),
-                seqid: self.seqid(),
-            },
-            ctrl::RTR => Handshake::Rtr {
-                stype: st,
-                mode: self.env(),
-                seqid: self.seqid(),
-            },
-            ctrl::RDX => Handshake::Rdx {
-                stype: st,
-                seqid: self.seqid(),
-                ackid: self.ackid(),
-            },
+            ctrl::RTS => Handshake::Rts { stype: st, mode: self.env(), seqid: self.seqid() },
+            ctrl::RTR => Handshake::Rtr { stype: st, mode: self.env(), seqid: self.seqid() },
+            ctrl::RDX => Handshake::Rdx { stype: st, seqid: self.seqid(), ackid: self.ackid() },
             _ => return None,
         })
     }
@@ -403,12 +391,7 @@ impl Cookie {
 
 /// `cookie = (code << 60) | (index << (13 + 3·code)) | offset` (hv-api.md §6.4).
 pub const fn make_cookie(size: PageSize, index: u64, offset: u64) -> u64 {
-    Cookie {
-        size_code: size.code(),
-        index,
-        offset,
-    }
-    .encode()
+    Cookie { size_code: size.code(), index, offset }.encode()
 }
 
 static_assertions::const_assert_eq!(PACKET_SIZE, 64);
@@ -444,50 +427,16 @@ mod tests {
     fn handshake_round_trip() {
         let v = Packet::vers(stype::INFO, 1, 0);
         assert_eq!(&v.0[..12], &[1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
-        assert_eq!(
-            v.handshake(),
-            Some(Handshake::Vers {
-                stype: stype::INFO,
-                major: 1,
-                minor: 0
-            })
-        );
+        assert_eq!(v.handshake(), Some(Handshake::Vers { stype: stype::INFO, major: 1, minor: 0 }));
         let r = Packet::rts(mode::UNRELIABLE, 0x1234_5678);
         assert_eq!(&r.0[..8], &[1, 1, 2, 1, 0x12, 0x34, 0x56, 0x78]);
-        assert_eq!(
-            r.handshake(),
-            Some(Handshake::Rts {
-                stype: 1,
-                mode: 1,
-                seqid: 0x1234_5678
-            })
-        );
+        assert_eq!(r.handshake(), Some(Handshake::Rts { stype: 1, mode: 1, seqid: 0x1234_5678 }));
         let t = Packet::rtr(mode::STREAM, 7);
-        assert_eq!(
-            t.handshake(),
-            Some(Handshake::Rtr {
-                stype: 1,
-                mode: 3,
-                seqid: 7
-            })
-        );
+        assert_eq!(t.handshake(), Some(Handshake::Rtr { stype: 1, mode: 3, seqid: 7 }));
         let x = Packet::rdx(8, 7);
         assert_eq!(&x.0[12..16], &[0, 0, 0, 7]);
-        assert_eq!(
-            x.handshake(),
-            Some(Handshake::Rdx {
-                stype: 1,
-                seqid: 8,
-                ackid: 7
-            })
-        );
-        let mut d = Packet::new(
-            pkt_type::DATA,
-            stype::INFO,
-            0,
-            env::START | env::STOP | 5,
-            9,
-        );
+        assert_eq!(x.handshake(), Some(Handshake::Rdx { stype: 1, seqid: 8, ackid: 7 }));
+        let mut d = Packet::new(pkt_type::DATA, stype::INFO, 0, env::START | env::STOP | 5, 9);
         assert_eq!(d.handshake(), None);
         assert_eq!(d.data_len(), 5);
         d.0[8] = 0xaa;
@@ -499,11 +448,7 @@ mod tests {
 
     #[test]
     fn mte_fields() {
-        let m = Mte::new(
-            0x8123_4000 | 0x1fff,
-            PageSize::Size8K,
-            Mte::R | Mte::CPR | Mte::CPW,
-        );
+        let m = Mte::new(0x8123_4000 | 0x1fff, PageSize::Size8K, Mte::R | Mte::CPR | Mte::CPW);
         assert_eq!(m.0, 0x8123_4000 | 0x610);
         assert_eq!(m.ra(), 0x8123_4000);
         assert_eq!(m.size_code(), 0);
@@ -515,18 +460,11 @@ mod tests {
     fn cookies() {
         assert_eq!(make_cookie(PageSize::Size8K, 0, 0), 0);
         assert_eq!(make_cookie(PageSize::Size8K, 3, 0x10), (3 << 13) | 0x10);
-        assert_eq!(
-            make_cookie(PageSize::Size64K, 5, 0xfff0),
-            (1 << 60) | (5 << 16) | 0xfff0
-        );
+        assert_eq!(make_cookie(PageSize::Size64K, 5, 0xfff0), (1 << 60) | (5 << 16) | 0xfff0);
         assert_eq!(make_cookie(PageSize::Size4M, 1, 0), (3 << 60) | (1 << 22));
         for code in 0..8u64 {
             for (index, offset) in [(0u64, 0u64), (1, 1), (12345, 0x1ff8), (0x3ff, 7)] {
-                let c = Cookie {
-                    size_code: code,
-                    index,
-                    offset,
-                };
+                let c = Cookie { size_code: code, index, offset };
                 assert_eq!(Cookie::decode(c.encode()), Some(c));
             }
         }

@@ -107,19 +107,13 @@ impl Header {
         let b = self.node_blk_sz.to_be_bytes();
         let c = self.name_blk_sz.to_be_bytes();
         let d = self.data_blk_sz.to_be_bytes();
-        [
-            a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], c[0], c[1], c[2], c[3], d[0], d[1],
-            d[2], d[3],
-        ]
+        [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], c[0], c[1], c[2], c[3], d[0], d[1], d[2], d[3]]
     }
 
     /// Total MD size the header announces: 16 + node + name + data
     /// (hv-api.md §5.1). Computed in `u64`, so it cannot overflow.
     pub const fn total_size(&self) -> u64 {
-        HEADER_SIZE as u64
-            + self.node_blk_sz as u64
-            + self.name_blk_sz as u64
-            + self.data_blk_sz as u64
+        HEADER_SIZE as u64 + self.node_blk_sz as u64 + self.name_blk_sz as u64 + self.data_blk_sz as u64
     }
 }
 
@@ -321,12 +315,7 @@ struct Raw {
 }
 
 impl Raw {
-    const LIST_END: Raw = Raw {
-        tag: tag::LIST_END,
-        name_len: 0,
-        name_off: 0,
-        value: 0,
-    };
+    const LIST_END: Raw = Raw { tag: tag::LIST_END, name_len: 0, name_off: 0, value: 0 };
 
     fn decode(b: &[u8]) -> Raw {
         match b {
@@ -412,20 +401,15 @@ impl<'a> MachineDescription<'a> {
     /// of the following NODE (or of LIST_END for the last node).
     pub fn new(bytes: &'a [u8]) -> Result<Self, MdError> {
         let len = bytes.len();
-        let hdr: &[u8; HEADER_SIZE] = bytes
-            .get(..HEADER_SIZE)
-            .and_then(|h| h.try_into().ok())
-            .ok_or(MdError::TooShort { len })?;
+        let hdr: &[u8; HEADER_SIZE] =
+            bytes.get(..HEADER_SIZE).and_then(|h| h.try_into().ok()).ok_or(MdError::TooShort { len })?;
         let header = Header::from_be_bytes(hdr);
         if header.transport_version != TRANSPORT_VERSION {
             return Err(MdError::BadVersion(header.transport_version));
         }
         let total = header.total_size();
         if total > len as u64 {
-            return Err(MdError::BlockSizes {
-                total: usize::try_from(total).unwrap_or(usize::MAX),
-                len,
-            });
+            return Err(MdError::BlockSizes { total: usize::try_from(total).unwrap_or(usize::MAX), len });
         }
         let node_sz = header.node_blk_sz as usize;
         let name_sz = header.name_blk_sz as usize;
@@ -433,16 +417,11 @@ impl<'a> MachineDescription<'a> {
         if node_sz % ELEMENT_SIZE != 0 {
             return Err(MdError::NodeBlockNotMultiple);
         }
-        let too_short = MdError::BlockSizes {
-            total: usize::try_from(total).unwrap_or(usize::MAX),
-            len,
-        };
+        let too_short = MdError::BlockSizes { total: usize::try_from(total).unwrap_or(usize::MAX), len };
         let all_elements = sub(bytes, HEADER_SIZE, node_sz).ok_or(too_short)?;
         let names = sub(bytes, HEADER_SIZE + node_sz, name_sz).ok_or(too_short)?;
         let data = sub(bytes, HEADER_SIZE + node_sz + name_sz, data_sz).ok_or(too_short)?;
-        let md_bytes = bytes
-            .get(..HEADER_SIZE + node_sz + name_sz + data_sz)
-            .ok_or(too_short)?;
+        let md_bytes = bytes.get(..HEADER_SIZE + node_sz + name_sz + data_sz).ok_or(too_short)?;
 
         // Pass 1: the first LIST_END bounds the element list.
         let list_end = all_elements
@@ -450,9 +429,7 @@ impl<'a> MachineDescription<'a> {
             .position(|e| e.first() == Some(&tag::LIST_END))
             .ok_or(MdError::MissingListEnd)?;
         let count = list_end + 1;
-        let elements = all_elements
-            .get(..count * ELEMENT_SIZE)
-            .ok_or(MdError::MissingListEnd)?;
+        let elements = all_elements.get(..count * ELEMENT_SIZE).ok_or(MdError::MissingListEnd)?;
         let raw = |i: usize| -> Raw {
             match sub(elements, i.wrapping_mul(ELEMENT_SIZE), ELEMENT_SIZE) {
                 Some(b) if i < count => Raw::decode(b),
@@ -465,11 +442,9 @@ impl<'a> MachineDescription<'a> {
         let mut prev_node: Option<(usize, u64)> = None;
         let check_next = |prev: Option<(usize, u64)>, here: usize| -> Result<(), MdError> {
             match prev {
-                Some((element, next)) if next != here as u64 => Err(MdError::NextNodeMismatch {
-                    element,
-                    next,
-                    expected: here,
-                }),
+                Some((element, next)) if next != here as u64 => {
+                    Err(MdError::NextNodeMismatch { element, next, expected: here })
+                }
                 _ => Ok(()),
             }
         };
@@ -509,26 +484,18 @@ impl<'a> MachineDescription<'a> {
                     match e.tag {
                         tag::PROP_ARC => {
                             if e.value >= count as u64 {
-                                return Err(MdError::ArcOutOfRange {
-                                    element: i,
-                                    target: e.value,
-                                });
+                                return Err(MdError::ArcOutOfRange { element: i, target: e.value });
                             }
                             if raw(e.value as usize).tag != tag::NODE {
-                                return Err(MdError::ArcNotToNode {
-                                    element: i,
-                                    target: e.value,
-                                });
+                                return Err(MdError::ArcNotToNode { element: i, target: e.value });
                             }
                         }
                         tag::PROP_STR | tag::PROP_DATA => {
                             let payload = sub(data, e.data_off() as usize, e.data_len() as usize)
                                 .ok_or(MdError::DataOutOfRange { element: i })?;
                             if e.tag == tag::PROP_STR {
-                                let s = str_prefix(payload)
-                                    .ok_or(MdError::StringNotTerminated { element: i })?;
-                                core::str::from_utf8(s)
-                                    .map_err(|_| MdError::StringNotUtf8 { element: i })?;
+                                let s = str_prefix(payload).ok_or(MdError::StringNotTerminated { element: i })?;
+                                core::str::from_utf8(s).map_err(|_| MdError::StringNotUtf8 { element: i })?;
                             }
                         }
                         _ => {}
@@ -538,13 +505,7 @@ impl<'a> MachineDescription<'a> {
             }
         }
 
-        Ok(MachineDescription {
-            header,
-            bytes: md_bytes,
-            elements,
-            names,
-            data,
-        })
+        Ok(MachineDescription { header, bytes: md_bytes, elements, names, data })
     }
 
     /// Size of the MD in bytes: 16 + node + name + data blocks (hv-api.md §5.1).
@@ -571,10 +532,7 @@ impl<'a> MachineDescription<'a> {
     }
 
     fn raw(&self, i: usize) -> Raw {
-        match i
-            .checked_mul(ELEMENT_SIZE)
-            .and_then(|o| sub(self.elements, o, ELEMENT_SIZE))
-        {
+        match i.checked_mul(ELEMENT_SIZE).and_then(|o| sub(self.elements, o, ELEMENT_SIZE)) {
             Some(b) => Raw::decode(b),
             None => Raw::LIST_END,
         }
@@ -597,10 +555,7 @@ impl<'a> MachineDescription<'a> {
         while self.raw(first).tag == tag::NOOP {
             first += 1;
         }
-        Nodes {
-            md: *self,
-            next: first,
-        }
+        Nodes { md: *self, next: first }
     }
 
     /// Number of nodes in the MD.
@@ -611,10 +566,7 @@ impl<'a> MachineDescription<'a> {
     /// All nodes whose name (node type, e.g. `"cpu"`) equals `name`
     /// (hv-api.md §5.2).
     pub fn nodes_named<'n>(&self, name: &'n str) -> NodesNamed<'a, 'n> {
-        NodesNamed {
-            inner: self.nodes(),
-            name,
-        }
+        NodesNamed { inner: self.nodes(), name }
     }
 
     /// The first node named `"root"` (hv-api.md §5.2: exactly one root node).
@@ -652,10 +604,7 @@ impl<'a> Iterator for Nodes<'a> {
         // Validated: next > here and next <= LIST_END; guard anyway.
         let next = usize::try_from(e.value).unwrap_or(usize::MAX);
         self.next = if next > here { next } else { usize::MAX };
-        Some(Node {
-            md: self.md,
-            index: here,
-        })
+        Some(Node { md: self.md, index: here })
     }
 }
 
@@ -685,10 +634,7 @@ pub struct Node<'a> {
 
 impl fmt::Debug for Node<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Node")
-            .field("index", &self.index)
-            .field("name", &self.name())
-            .finish()
+        f.debug_struct("Node").field("index", &self.index).field("name", &self.name()).finish()
     }
 }
 
@@ -721,10 +667,7 @@ impl<'a> Node<'a> {
 
     /// All properties in element order (NOOPs skipped) (hv-api.md §5.2).
     pub fn properties(&self) -> Properties<'a> {
-        Properties {
-            md: self.md,
-            pos: self.index + 1,
-        }
+        Properties { md: self.md, pos: self.index + 1 }
     }
 
     /// The first property named `name`, of any type.
@@ -770,10 +713,7 @@ impl<'a> Node<'a> {
     /// The targets of all arcs named `name` (`"fwd"`, `"back"`, `"cpu"`,
     /// `"guests"`, …), in element order (hv-api.md §5.2; docs/hv-md-schema.md).
     pub fn arcs<'n>(&self, name: &'n str) -> Arcs<'a, 'n> {
-        Arcs {
-            props: self.properties(),
-            name,
-        }
+        Arcs { props: self.properties(), name }
     }
 
     /// The target of the first arc named `name`.
@@ -826,17 +766,12 @@ impl<'a> Iterator for Properties<'a> {
                 tag::PROP_ARC => PropValue::Arc(usize::try_from(e.value).unwrap_or(usize::MAX)),
                 tag::PROP_DATA => PropValue::Data(self.md.payload_of(&e)),
                 tag::PROP_STR => PropValue::Str(
-                    str_prefix(self.md.payload_of(&e))
-                        .and_then(|s| core::str::from_utf8(s).ok())
-                        .unwrap_or(""),
+                    str_prefix(self.md.payload_of(&e)).and_then(|s| core::str::from_utf8(s).ok()).unwrap_or(""),
                 ),
                 _ => return None,
             };
             self.pos += 1;
-            return Some(Property {
-                name: self.md.name_of(&e),
-                value,
-            });
+            return Some(Property { name: self.md.name_of(&e), value });
         }
     }
 }
@@ -874,10 +809,7 @@ impl<'a> Iterator for StrList<'a> {
     fn next(&mut self) -> Option<&'a str> {
         while !self.rest.is_empty() {
             let (piece, rest) = match self.rest.iter().position(|&b| b == 0) {
-                Some(n) => (
-                    self.rest.get(..n).unwrap_or(&[]),
-                    self.rest.get(n + 1..).unwrap_or(&[]),
-                ),
+                Some(n) => (self.rest.get(..n).unwrap_or(&[]), self.rest.get(n + 1..).unwrap_or(&[])),
                 None => (self.rest, &[][..]),
             };
             self.rest = rest;

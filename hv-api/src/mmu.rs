@@ -480,16 +480,7 @@ mod tests {
 
     #[test]
     fn page_sizes() {
-        let bytes = [
-            8u64 << 10,
-            64 << 10,
-            512 << 10,
-            4 << 20,
-            32 << 20,
-            256 << 20,
-            2 << 30,
-            16 << 30,
-        ];
+        let bytes = [8u64 << 10, 64 << 10, 512 << 10, 4 << 20, 32 << 20, 256 << 20, 2 << 30, 16 << 30];
         for (code, b) in bytes.iter().enumerate() {
             let p = PageSize::from_code(code as u64).unwrap();
             assert_eq!(p.code(), code as u64);
@@ -497,11 +488,7 @@ mod tests {
             assert_eq!(p.mask_bit(), 1 << code);
         }
         assert_eq!(PageSize::from_code(8), None);
-        let t1: u64 = PageSize::ALL
-            .iter()
-            .filter(|p| p.is_t1_supported())
-            .map(|p| p.mask_bit())
-            .sum();
+        let t1: u64 = PageSize::ALL.iter().filter(|p| p.is_t1_supported()).map(|p| p.mask_bit()).sum();
         assert_eq!(t1, 0x2b);
         assert!(PageSize::Size4M.is_t1_supported() && !PageSize::Size512K.is_t1_supported());
     }
@@ -518,10 +505,7 @@ mod tests {
         assert_eq!(t.ra(), 0x8000_0000);
         assert_eq!(t.page_size(), Some(PageSize::Size4M));
         assert!(t.has(TteFlags::W) && !t.has(TteFlags::E));
-        assert_eq!(
-            t.flags(),
-            TteFlags::V | TteFlags::CP | TteFlags::CV | TteFlags::P | TteFlags::X | TteFlags::W
-        );
+        assert_eq!(t.flags(), TteFlags::V | TteFlags::CP | TteFlags::CV | TteFlags::P | TteFlags::X | TteFlags::W);
         let t2 = t.with_ra(0x1f_1000_0000);
         assert_eq!(t2.ra(), 0x1f_1000_0000);
         assert_eq!(t2.size_code(), 3);
@@ -548,8 +532,8 @@ mod tests {
         assert_eq!(
             b,
             [
-                0, 0, 0, 1, 0, 0, 2, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0x2b, 0, 0, 0, 0, 0x80,
-                0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+                0, 0, 0, 1, 0, 0, 2, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0x2b, 0, 0, 0, 0, 0x80, 0x10, 0, 0, 0, 0, 0,
+                0, 0, 0, 0, 0
             ]
         );
         assert_eq!(TsbDescriptor::from_be_bytes(&b), d);

@@ -71,8 +71,7 @@ pub const fn trap_type(id: u64) -> u64 {
 /// Whether `nentries` is acceptable to `cpu_qconf` on T1: 0 (unconfigure),
 /// or a power of two in 2..=256 (hv-api.md §2.9).
 pub const fn is_valid_t1_entries(nentries: u64) -> bool {
-    nentries == 0
-        || (nentries.is_power_of_two() && nentries >= MIN_ENTRIES && nentries <= T1_MAX_ENTRIES)
+    nentries == 0 || (nentries.is_power_of_two() && nentries >= MIN_ENTRIES && nentries <= T1_MAX_ENTRIES)
 }
 
 /// Offset following `offset` in a queue of `nentries` entries (wraps)
@@ -244,10 +243,7 @@ static_assertions::const_assert_eq!(NONRESUMABLE_ERROR_TAIL, 0x3f8);
 static_assertions::const_assert_eq!(trap_type(CPU_MONDO), crate::trap::tt::CPU_MONDO);
 static_assertions::const_assert_eq!(trap_type(DEV_MONDO), crate::trap::tt::DEV_MONDO);
 static_assertions::const_assert_eq!(trap_type(RESUMABLE_ERROR), crate::trap::tt::RESUMABLE_ERROR);
-static_assertions::const_assert_eq!(
-    trap_type(NONRESUMABLE_ERROR),
-    crate::trap::tt::NONRESUMABLE_ERROR
-);
+static_assertions::const_assert_eq!(trap_type(NONRESUMABLE_ERROR), crate::trap::tt::NONRESUMABLE_ERROR);
 static_assertions::const_assert_eq!(ENTRY_SIZE, 64);
 static_assertions::const_assert_eq!(T1_MAX_ENTRIES, 256);
 static_assertions::const_assert_eq!(ERROR_REPORT_SIZE as u64, ENTRY_SIZE);

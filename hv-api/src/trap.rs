@@ -188,11 +188,7 @@ pub mod tt {
     /// Byte offset of TT's entry in a guest trap table:
     /// `(TL_before_trap > 0 ? 0x4000 : 0) | TT << 5` (hv-api.md §4.6).
     pub const fn vector_offset(tt: u64, tl_before_trap: u64) -> u64 {
-        let base = if tl_before_trap > 0 {
-            TL_GT_0_OFFSET
-        } else {
-            0
-        };
+        let base = if tl_before_trap > 0 { TL_GT_0_OFFSET } else { 0 };
         base | ((tt & MAX_TT) << 5)
     }
 

@@ -125,9 +125,7 @@ pub fn build_config(cfg: &Config, resolver: &mut dyn ImageResolver) -> Result<Bu
                 let full = cfg.dir.join(p);
                 std::fs::read(&full).map_err(|e| format!("image {}: {e}", full.display()))
             }
-            ImageRef::Named(n) => resolver
-                .resolve(n, d.realbase)
-                .map_err(|e| format!("image {n:?}: {e}")),
+            ImageRef::Named(n) => resolver.resolve(n, d.realbase).map_err(|e| format!("image {n:?}: {e}")),
         };
         match r {
             Ok(img) => {
@@ -163,9 +161,7 @@ pub fn build_config(cfg: &Config, resolver: &mut dyn ImageResolver) -> Result<Bu
     }
 
     // Guest MDs (their content does not depend on the layout).
-    let guest_mds: Vec<Vec<u8>> = (0..cfg.domains.len())
-        .map(|i| guest_md(cfg, i).to_bytes())
-        .collect();
+    let guest_mds: Vec<Vec<u8>> = (0..cfg.domains.len()).map(|i| guest_md(cfg, i).to_bytes()).collect();
     for (d, md) in cfg.domains.iter().zip(&guest_mds) {
         if md.len() > MD_SLOT_SIZE {
             src.err(
@@ -201,18 +197,9 @@ pub fn build_config(cfg: &Config, resolver: &mut dyn ImageResolver) -> Result<Bu
     };
     for (i, img) in images.iter().enumerate() {
         let img = img.as_ref().unwrap();
-        let off = if i == 0 {
-            0
-        } else {
-            align(area.len() as u64, IMAGE_ALIGN)
-        };
+        let off = if i == 0 { 0 } else { align(area.len() as u64, IMAGE_ALIGN) };
         let romsize = align(img.len() as u64, 16);
-        check(
-            &mut src,
-            off + romsize,
-            cfg.domains[i].spans.image,
-            format!("domain {:?}'s image", cfg.domains[i].name),
-        );
+        check(&mut src, off + romsize, cfg.domains[i].spans.image, format!("domain {:?}'s image", cfg.domains[i].name));
         if src.errors.is_empty() {
             area.resize(off as usize, 0);
             area.extend_from_slice(img);
@@ -241,10 +228,7 @@ pub fn build_config(cfg: &Config, resolver: &mut dyn ImageResolver) -> Result<Bu
         src.err(
             cfg.domains[0].spans.table,
             "md-too-large",
-            format!(
-                "the hypervisor MD is {} bytes, more than the {MD_SLOT_SIZE}-byte HV MD slot",
-                hv.len()
-            ),
+            format!("the hypervisor MD is {} bytes, more than the {MD_SLOT_SIZE}-byte HV MD slot", hv.len()),
         );
     }
     if !src.errors.is_empty() {
@@ -341,9 +325,7 @@ pub fn hv_md(cfg: &Config, placed: &[(u64, u64, u64)]) -> Md {
             }
         }
     }
-    md.val(root, "hvuart", HV_UART)
-        .val(root, "tod", HV_TOD)
-        .val(root, "md-generation#", 1);
+    md.val(root, "hvuart", HV_UART).val(root, "tod", HV_TOD).val(root, "md-generation#", 1);
     md
 }
 
@@ -389,9 +371,7 @@ pub fn guest_md(cfg: &Config, gi: usize) -> Md {
 
     let options = md.add_node("options");
     md.link(root, options);
-    md.str(options, "input-device", "ttya")
-        .str(options, "output-device", "ttya")
-        .str(options, "boot-device", "vdisk");
+    md.str(options, "input-device", "ttya").str(options, "output-device", "ttya").str(options, "boot-device", "vdisk");
     let devalias = md.add_node("devalias");
     md.link(root, devalias);
     md.str(devalias, "disk", "/virtual-devices/disk@0")
@@ -409,23 +389,8 @@ pub fn guest_md(cfg: &Config, gi: usize) -> Md {
         md.link(cpus, c);
         md.val(c, "id", id)
             .val(c, "clock-frequency", FREQUENCY)
-            .strings(
-                c,
-                "compatible",
-                &["SUNW,UltraSPARC-T1", "SUNW,sun4v-cpu", "sun4v"],
-            )
-            .strings(
-                c,
-                "isalist",
-                &[
-                    "sparcv9",
-                    "sparcv8plus",
-                    "sparcv8",
-                    "sparcv8-fsmuld",
-                    "sparcv7",
-                    "sparc",
-                ],
-            )
+            .strings(c, "compatible", &["SUNW,UltraSPARC-T1", "SUNW,sun4v-cpu", "sun4v"])
+            .strings(c, "isalist", &["sparcv9", "sparcv8plus", "sparcv8", "sparcv8-fsmuld", "sparcv7", "sparc"])
             .val(c, "mmu-#context-bits", 13)
             .val(c, "mmu-#va-bits", 48)
             .val(c, "mmu-max-#tsbs", 2)
@@ -449,13 +414,8 @@ pub fn guest_md(cfg: &Config, gi: usize) -> Md {
     let fpu = md.add_node("exec-unit");
     md.strings(fpu, "type", &["fp"]);
     for core in cores {
-        let members: Vec<NodeId> = d
-            .vcpus
-            .iter()
-            .zip(&cpu_nodes)
-            .filter(|(s, _)| **s / 4 == core)
-            .map(|(_, &c)| c)
-            .collect();
+        let members: Vec<NodeId> =
+            d.vcpus.iter().zip(&cpu_nodes).filter(|(s, _)| **s / 4 == core).map(|(_, &c)| c).collect();
         let l1i = md.add_node("cache");
         md.val(l1i, "level", 1)
             .strings(l1i, "type", &["instn"])
@@ -485,19 +445,13 @@ pub fn guest_md(cfg: &Config, gi: usize) -> Md {
     md.link(root, memory);
     let mblock = md.add_node("mblock");
     md.link(memory, mblock);
-    md.val(mblock, "base", d.realbase)
-        .val(mblock, "size", d.memsize)
-        .val(mblock, "address-congruence-offset", 0);
+    md.val(mblock, "base", d.realbase).val(mblock, "size", d.memsize).val(mblock, "address-congruence-offset", 0);
 
     let vdev = md.add_node("virtual-devices");
     md.link(root, vdev);
     md.str(vdev, "name", "virtual-devices")
         .str(vdev, "device_type", "virtual-devices")
-        .strings(
-            vdev,
-            "compatible",
-            &["SUNW,sun4v-virtual-devices", "SUNW,virtual-devices"],
-        )
+        .strings(vdev, "compatible", &["SUNW,sun4v-virtual-devices", "SUNW,virtual-devices"])
         .val(vdev, "cfg-handle", VDEV_CFG_HANDLE);
     let disk = md.add_node("virtual-device");
     md.link(vdev, disk);
@@ -533,11 +487,8 @@ pub fn guest_md(cfg: &Config, gi: usize) -> Md {
         .val(tod, "ino", 0)
         .val(tod, "cfg-handle", 3);
 
-    let mine: Vec<u64> = cfg
-        .channels
-        .iter()
-        .flat_map(|c| c.ends.iter().filter(|e| e.domain == gi).map(|e| e.id))
-        .collect();
+    let mine: Vec<u64> =
+        cfg.channels.iter().flat_map(|c| c.ends.iter().filter(|e| e.domain == gi).map(|e| e.id)).collect();
     if !mine.is_empty() {
         let cdev = md.add_node("channel-devices");
         md.link(root, cdev);
@@ -549,9 +500,7 @@ pub fn guest_md(cfg: &Config, gi: usize) -> Md {
             let (tx, rx) = Config::inos(id);
             let e = md.add_node("channel-endpoint");
             md.link(cdev, e);
-            md.val(e, "id", id)
-                .val(e, "tx-ino", tx)
-                .val(e, "rx-ino", rx);
+            md.val(e, "id", id).val(e, "tx-ino", tx).val(e, "rx-ino", rx);
         }
     }
     md

@@ -246,11 +246,7 @@ fn entries<'a>(
                 format!(
                     "unknown key `{}` in {what} (allowed: {})",
                     k.get_ref(),
-                    known
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
                 ),
             );
         }
@@ -259,11 +255,7 @@ fn entries<'a>(
 }
 
 fn wrong_type(src: &mut Source, v: &Sv, key: &str, want: &str) {
-    src.err(
-        v.span().start,
-        "wrong-type",
-        format!("`{key}` must be {want}, not {}", v.get_ref().kind()),
-    );
+    src.err(v.span().start, "wrong-type", format!("`{key}` must be {want}, not {}", v.get_ref().kind()));
 }
 
 fn get_str(src: &mut Source, v: &Sv, key: &str) -> Option<(String, usize)> {
@@ -280,11 +272,7 @@ fn get_uint(src: &mut Source, v: &Sv, key: &str) -> Option<(u64, usize)> {
     match v.get_ref() {
         Tv::Int(i) if *i >= 0 => Some((*i as u64, v.span().start)),
         Tv::Int(i) => {
-            src.err(
-                v.span().start,
-                "bad-value",
-                format!("`{key}` must not be negative (found {i})"),
-            );
+            src.err(v.span().start, "bad-value", format!("`{key}` must not be negative (found {i})"));
             None
         }
         _ => {
@@ -327,8 +315,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         return Err(bad());
     }
     let n = u64::from_str_radix(body, radix).map_err(|_| bad())?;
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{s}` is too large"))
+    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
 }
 
 fn get_size(src: &mut Source, v: &Sv, key: &str) -> Option<(u64, usize)> {
@@ -348,11 +335,7 @@ fn get_size(src: &mut Source, v: &Sv, key: &str) -> Option<(u64, usize)> {
     }
 }
 
-fn get_table<'a>(
-    src: &mut Source,
-    v: &'a Sv,
-    key: &str,
-) -> Option<&'a [(toml::Spanned<String>, Sv)]> {
+fn get_table<'a>(src: &mut Source, v: &'a Sv, key: &str) -> Option<&'a [(toml::Spanned<String>, Sv)]> {
     match v.get_ref() {
         Tv::Table(t) => Some(t),
         _ => {
@@ -377,26 +360,12 @@ fn missing(src: &mut Source, at: usize, what: &str, key: &str) {
 }
 
 fn extract(src: &mut Source, tree: &Sv) -> Raw {
-    let mut raw = Raw {
-        platform: RawPlatform::default(),
-        domains: Vec::new(),
-        domain_key: None,
-        channels: Vec::new(),
-    };
+    let mut raw = Raw { platform: RawPlatform::default(), domains: Vec::new(), domain_key: None, channels: Vec::new() };
     let Tv::Table(top) = tree.get_ref() else {
-        src.err(
-            0,
-            "wrong-type",
-            "the configuration must be a TOML table".to_string(),
-        );
+        src.err(0, "wrong-type", "the configuration must be a TOML table".to_string());
         return raw;
     };
-    for (k, v) in entries(
-        src,
-        "the top level",
-        top,
-        &["platform", "domain", "channel"],
-    ) {
+    for (k, v) in entries(src, "the top level", top, &["platform", "domain", "channel"]) {
         match k {
             "platform" => {
                 raw.platform.span = v.span().start;
@@ -433,12 +402,7 @@ fn array_of_tables<'a>(src: &mut Source, v: &'a Sv, key: &str) -> Option<Vec<&'a
     let a = match v.get_ref() {
         Tv::Array(a) => a,
         _ => {
-            wrong_type(
-                src,
-                v,
-                key,
-                &format!("an array of tables (write `[[{key}]]`)"),
-            );
+            wrong_type(src, v, key, &format!("an array of tables (write `[[{key}]]`)"));
             return None;
         }
     };
@@ -453,25 +417,11 @@ fn array_of_tables<'a>(src: &mut Source, v: &'a Sv, key: &str) -> Option<Vec<&'a
     Some(out)
 }
 
-const DOMAIN_KEYS: &[&str] = &[
-    "name",
-    "vcpus",
-    "memory",
-    "image",
-    "entry-offset",
-    "console",
-    "failure-policy",
-];
+const DOMAIN_KEYS: &[&str] = &["name", "vcpus", "memory", "image", "entry-offset", "console", "failure-policy"];
 
 fn extract_domain(src: &mut Source, t: &Sv) -> RawDomain {
-    let mut d = RawDomain {
-        span: t.span().start,
-        ok: true,
-        ..Default::default()
-    };
-    let Tv::Table(tab) = t.get_ref() else {
-        unreachable!()
-    };
+    let mut d = RawDomain { span: t.span().start, ok: true, ..Default::default() };
+    let Tv::Table(tab) = t.get_ref() else { unreachable!() };
     let before = src.errors.len();
     for (k, v) in entries(src, "[[domain]]", tab, DOMAIN_KEYS) {
         match k {
@@ -553,14 +503,8 @@ fn extract_domain(src: &mut Source, t: &Sv) -> RawDomain {
 }
 
 fn extract_channel(src: &mut Source, t: &Sv) -> RawChannel {
-    let mut c = RawChannel {
-        span: t.span().start,
-        ok: true,
-        ..Default::default()
-    };
-    let Tv::Table(tab) = t.get_ref() else {
-        unreachable!()
-    };
+    let mut c = RawChannel { span: t.span().start, ok: true, ..Default::default() };
+    let Tv::Table(tab) = t.get_ref() else { unreachable!() };
     let before = src.errors.len();
     for (k, v) in entries(src, "[[channel]]", tab, &["endpoints", "ids"]) {
         if let Some(a) = get_array(src, v, k) {
@@ -651,14 +595,7 @@ fn validate(src: &mut Source, raw: Raw) -> Option<Config> {
         })
         .collect();
     let dir = src.file.parent().map(Path::to_path_buf).unwrap_or_default();
-    Some(Config {
-        file: src.file.clone(),
-        dir,
-        platform,
-        domains,
-        channels,
-        text: String::new(),
-    })
+    Some(Config { file: src.file.clone(), dir, platform, domains, channels, text: String::new() })
 }
 
 /// The channels with their ids: the explicit ones, or else the lowest id free in each

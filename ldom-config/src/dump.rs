@@ -8,11 +8,7 @@ use std::fmt::Write;
 
 /// Rebuilds the writer's model from a parsed MD (node order and property order kept).
 pub fn to_model(md: &MachineDescription<'_>) -> Result<Md, String> {
-    let index: HashMap<usize, usize> = md
-        .nodes()
-        .enumerate()
-        .map(|(k, n)| (n.index(), k))
-        .collect();
+    let index: HashMap<usize, usize> = md.nodes().enumerate().map(|(k, n)| (n.index(), k)).collect();
     let mut out = Md::new();
     for n in md.nodes() {
         let id = out.add_node(n.name());
@@ -21,18 +17,13 @@ pub fn to_model(md: &MachineDescription<'_>) -> Result<Md, String> {
                 PropValue::Val(v) => Value::Val(v),
                 PropValue::Str(s) => Value::Str(s.to_string()),
                 PropValue::Data(d) => Value::Data(d.to_vec()),
-                PropValue::Arc(t) => Value::Arc(*index.get(&t).ok_or_else(|| {
-                    format!(
-                        "arc {} of node {} to element {t}, not a node",
-                        p.name,
-                        n.index()
-                    )
-                })?),
+                PropValue::Arc(t) => Value::Arc(
+                    *index
+                        .get(&t)
+                        .ok_or_else(|| format!("arc {} of node {} to element {t}, not a node", p.name, n.index()))?,
+                ),
             };
-            out.nodes[id].props.push(crate::md::Prop {
-                name: p.name.to_string(),
-                value: v,
-            });
+            out.nodes[id].props.push(crate::md::Prop { name: p.name.to_string(), value: v });
         }
     }
     Ok(out)
@@ -52,21 +43,9 @@ fn labels(md: &Md) -> Vec<String> {
         .iter()
         .map(|n| {
             let c = count.entry(n.name.as_str()).or_insert(0);
-            let l = if n.name == "root" && *c == 0 {
-                "root".to_string()
-            } else {
-                format!("{}{}", n.name, c)
-            };
+            let l = if n.name == "root" && *c == 0 { "root".to_string() } else { format!("{}{}", n.name, c) };
             *c += 1;
-            l.chars()
-                .map(|ch| {
-                    if ch.is_ascii_alphanumeric() || ch == '_' {
-                        ch
-                    } else {
-                        '_'
-                    }
-                })
-                .collect()
+            l.chars().map(|ch| if ch.is_ascii_alphanumeric() || ch == '_' { ch } else { '_' }).collect()
         })
         .collect()
 }
@@ -92,9 +71,7 @@ fn quote(s: &str) -> String {
 fn data_text(d: &[u8]) -> String {
     let printable = !d.is_empty()
         && d.last() == Some(&0)
-        && d[..d.len() - 1]
-            .split(|&b| b == 0)
-            .all(|s| !s.is_empty() && s.iter().all(|&b| (0x20..0x7f).contains(&b)));
+        && d[..d.len() - 1].split(|&b| b == 0).all(|s| !s.is_empty() && s.iter().all(|&b| (0x20..0x7f).contains(&b)));
     if printable {
         d[..d.len() - 1]
             .split(|&b| b == 0)
@@ -158,27 +135,14 @@ pub fn dot(md: &Md) -> String {
         for p in &n.props {
             if let Value::Arc(t) = p.value {
                 if p.name == "back" {
-                    let mirrored = md.nodes[t]
-                        .props
-                        .iter()
-                        .any(|q| q.name == "fwd" && q.value == Value::Arc(i));
+                    let mirrored = md.nodes[t].props.iter().any(|q| q.name == "fwd" && q.value == Value::Arc(i));
                     if !mirrored {
-                        let _ = writeln!(
-                            o,
-                            "\t{} -> {} [style=dashed, label=\"back\"];",
-                            labels[i], labels[t]
-                        );
+                        let _ = writeln!(o, "\t{} -> {} [style=dashed, label=\"back\"];", labels[i], labels[t]);
                     }
                 } else if p.name == "fwd" {
                     let _ = writeln!(o, "\t{} -> {};", labels[i], labels[t]);
                 } else {
-                    let _ = writeln!(
-                        o,
-                        "\t{} -> {} [label={}];",
-                        labels[i],
-                        labels[t],
-                        quote(&p.name)
-                    );
+                    let _ = writeln!(o, "\t{} -> {} [label={}];", labels[i], labels[t], quote(&p.name));
                 }
             }
         }

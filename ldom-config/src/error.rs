@@ -20,15 +20,7 @@ pub struct Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: error[{}]: {}",
-            self.file.display(),
-            self.line,
-            self.column,
-            self.rule,
-            self.message
-        )
+        write!(f, "{}:{}:{}: error[{}]: {}", self.file.display(), self.line, self.column, self.rule, self.message)
     }
 }
 
@@ -101,12 +93,7 @@ impl Source {
                 line_starts.push(i + 1);
             }
         }
-        Source {
-            file: file.to_path_buf(),
-            text,
-            line_starts,
-            errors: Vec::new(),
-        }
+        Source { file: file.to_path_buf(), text, line_starts, errors: Vec::new() }
     }
 
     /// (line, column), both 1-based, of a byte offset.
@@ -117,23 +104,13 @@ impl Source {
             Err(l) => l - 1,
         };
         let start = self.line_starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map(|s| s.chars().count())
-            .unwrap_or(offset - start);
+        let col = self.text.get(start..offset).map(|s| s.chars().count()).unwrap_or(offset - start);
         (line + 1, col + 1)
     }
 
     pub fn error_at(&self, offset: usize, rule: &'static str, message: String) -> Error {
         let (line, column) = self.position(offset);
-        Error {
-            file: self.file.clone(),
-            line,
-            column,
-            rule,
-            message,
-        }
+        Error { file: self.file.clone(), line, column, rule, message }
     }
 
     pub fn err(&mut self, offset: usize, rule: &'static str, message: impl Into<String>) {

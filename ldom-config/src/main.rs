@@ -32,18 +32,8 @@ struct Args {
     flags: Vec<String>,
 }
 
-fn parse_args(
-    argv: &[String],
-    flags: &[&str],
-    with_out: bool,
-    with_images: bool,
-) -> Result<Args, String> {
-    let mut a = Args {
-        pos: Vec::new(),
-        out: None,
-        image_dir: None,
-        flags: Vec::new(),
-    };
+fn parse_args(argv: &[String], flags: &[&str], with_out: bool, with_images: bool) -> Result<Args, String> {
+    let mut a = Args { pos: Vec::new(), out: None, image_dir: None, flags: Vec::new() };
     let mut it = argv.iter();
     while let Some(x) = it.next() {
         match x.as_str() {
@@ -95,11 +85,7 @@ fn main() -> ExitCode {
                     (false, true) => Profile::Guest,
                     _ => Profile::Auto,
                 };
-                cmd_lint(
-                    Path::new(&a.pos[0]),
-                    profile,
-                    a.flags.iter().any(|f| f == "--strict"),
-                )
+                cmd_lint(Path::new(&a.pos[0]), profile, a.flags.iter().any(|f| f == "--strict"))
             }
             Ok(_) => usage("lint needs one FILE"),
             Err(e) => usage(&e),
@@ -113,21 +99,14 @@ fn main() -> ExitCode {
 }
 
 fn resolver(cfg: &Path, image_dir: Option<PathBuf>) -> FileResolver {
-    FileResolver {
-        config_dir: cfg.parent().map(Path::to_path_buf).unwrap_or_default(),
-        image_dir,
-    }
+    FileResolver { config_dir: cfg.parent().map(Path::to_path_buf).unwrap_or_default(), image_dir }
 }
 
 fn fail(errs: &ldom_config::Errors) -> ExitCode {
     for e in errs.iter() {
         eprintln!("{e}");
     }
-    eprintln!(
-        "{} error{}",
-        errs.len(),
-        if errs.len() == 1 { "" } else { "s" }
-    );
+    eprintln!("{} error{}", errs.len(), if errs.len() == 1 { "" } else { "s" });
     ExitCode::from(1)
 }
 
@@ -156,12 +135,7 @@ fn cmd_build(path: &Path, out: &Path, image_dir: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    println!(
-        "wrote {} ({} domains, qemu -m {}M)",
-        out.display(),
-        b.domains.len(),
-        b.ram_size >> 20
-    );
+    println!("wrote {} ({} domains, qemu -m {}M)", out.display(), b.domains.len(), b.ram_size >> 20);
     ExitCode::SUCCESS
 }
 
@@ -170,10 +144,7 @@ fn cmd_check(path: &Path, image_dir: Option<PathBuf>) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    let all_paths = cfg
-        .domains
-        .iter()
-        .all(|d| matches!(d.image, config::ImageRef::Path(_)));
+    let all_paths = cfg.domains.iter().all(|d| matches!(d.image, config::ImageRef::Path(_)));
     let built = if image_dir.is_some() || all_paths {
         match ldom_config::build_config(&cfg, &mut resolver(path, image_dir)) {
             Ok(b) => Some(b),
@@ -217,10 +188,7 @@ fn cmd_check(path: &Path, image_dir: Option<PathBuf>) -> ExitCode {
                     bd.romsize
                 );
             }
-            None => println!(
-                "  guest MD {} bytes",
-                ldom_config::build::guest_md(&cfg, i).to_bytes().len()
-            ),
+            None => println!("  guest MD {} bytes", ldom_config::build::guest_md(&cfg, i).to_bytes().len()),
         }
     }
     for c in &cfg.channels {
@@ -256,21 +224,11 @@ fn cmd_dump(path: &Path, dot: bool) -> ExitCode {
     };
     match ldom_config::dump::parse(&bytes) {
         Ok(md) => {
-            print!(
-                "{}",
-                if dot {
-                    ldom_config::dump::dot(&md)
-                } else {
-                    ldom_config::dump::text(&md)
-                }
-            );
+            print!("{}", if dot { ldom_config::dump::dot(&md) } else { ldom_config::dump::text(&md) });
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!(
-                "{}: not a valid MD: {e} (run `ldom-config lint` for details)",
-                path.display()
-            );
+            eprintln!("{}: not a valid MD: {e} (run `ldom-config lint` for details)", path.display());
             ExitCode::from(1)
         }
     }

@@ -101,19 +101,13 @@ impl Md {
 
     /// Appends a node and returns its id.
     pub fn add_node(&mut self, name: &str) -> NodeId {
-        self.nodes.push(Node {
-            name: name.to_string(),
-            props: Vec::new(),
-        });
+        self.nodes.push(Node { name: name.to_string(), props: Vec::new() });
         self.nodes.len() - 1
     }
 
     /// Appends a property of any kind to `node`.
     pub fn push(&mut self, node: NodeId, name: &str, value: Value) -> &mut Self {
-        self.nodes[node].props.push(Prop {
-            name: name.to_string(),
-            value,
-        });
+        self.nodes[node].props.push(Prop { name: name.to_string(), value });
         self
     }
 
@@ -200,11 +194,7 @@ impl Md {
         let mut elems: Vec<[u8; 16]> = Vec::with_capacity(list_end + 1);
         for (i, n) in self.nodes.iter().enumerate() {
             let (nl, no) = intern(&n.name, &mut names);
-            let next = if i + 1 < self.nodes.len() {
-                offs[i + 1]
-            } else {
-                list_end
-            };
+            let next = if i + 1 < self.nodes.len() { offs[i + 1] } else { list_end };
             elems.push(elem(tag::NODE, nl, no, next as u64));
             for p in &n.props {
                 let (nl, no) = intern(&p.name, &mut names);
@@ -255,23 +245,14 @@ impl Md {
             }
             for p in &n.props {
                 if bad_name(&p.name) {
-                    return Err(format!(
-                        "node {i} ({}): bad property name {:?}",
-                        n.name, p.name
-                    ));
+                    return Err(format!("node {i} ({}): bad property name {:?}", n.name, p.name));
                 }
                 match &p.value {
                     Value::Arc(t) if *t >= self.nodes.len() => {
-                        return Err(format!(
-                            "node {i} ({}): arc {} to missing node {t}",
-                            n.name, p.name
-                        ))
+                        return Err(format!("node {i} ({}): arc {} to missing node {t}", n.name, p.name))
                     }
                     Value::Str(s) if s.contains('\0') => {
-                        return Err(format!(
-                            "node {i} ({}): string {} holds a NUL",
-                            n.name, p.name
-                        ))
+                        return Err(format!("node {i} ({}): string {} holds a NUL", n.name, p.name))
                     }
                     _ => {}
                 }
@@ -282,11 +263,7 @@ impl Md {
 
     /// Ids of the nodes named `name`.
     pub fn nodes_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = NodeId> + 'a {
-        self.nodes
-            .iter()
-            .enumerate()
-            .filter(move |(_, n)| n.name == name)
-            .map(|(i, _)| i)
+        self.nodes.iter().enumerate().filter(move |(_, n)| n.name == name).map(|(i, _)| i)
     }
 }
 

@@ -55,12 +55,7 @@ impl fmt::Display for Finding {
             Severity::Warning => "warning",
         };
         match self.element {
-            Some(e) => write!(
-                f,
-                "{s}: element {e} (byte {:#x}): {}",
-                HDR + e * ELEM,
-                self.message
-            ),
+            Some(e) => write!(f, "{s}: element {e} (byte {:#x}): {}", HDR + e * ELEM, self.message),
             None => write!(f, "{s}: {}", self.message),
         }
     }
@@ -83,15 +78,11 @@ pub struct Report {
 impl Report {
     /// The error findings.
     pub fn errors(&self) -> impl Iterator<Item = &Finding> {
-        self.findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
+        self.findings.iter().filter(|f| f.severity == Severity::Error)
     }
     /// The warning findings.
     pub fn warnings(&self) -> impl Iterator<Item = &Finding> {
-        self.findings
-            .iter()
-            .filter(|f| f.severity == Severity::Warning)
+        self.findings.iter().filter(|f| f.severity == Severity::Warning)
     }
     /// No errors (warnings allowed).
     pub fn ok(&self) -> bool {
@@ -102,18 +93,10 @@ impl Report {
         self.findings.is_empty()
     }
     fn err(&mut self, element: Option<usize>, message: String) {
-        self.findings.push(Finding {
-            severity: Severity::Error,
-            element,
-            message,
-        });
+        self.findings.push(Finding { severity: Severity::Error, element, message });
     }
     fn warn(&mut self, element: Option<usize>, message: String) {
-        self.findings.push(Finding {
-            severity: Severity::Warning,
-            element,
-            message,
-        });
+        self.findings.push(Finding { severity: Severity::Warning, element, message });
     }
 }
 
@@ -165,70 +148,36 @@ fn be64(b: &[u8], at: usize) -> u64 {
 
 /// Checks an MD binary.
 pub fn lint(bytes: &[u8], profile: Profile) -> Report {
-    let mut r = Report {
-        size: bytes.len(),
-        ..Default::default()
-    };
+    let mut r = Report { size: bytes.len(), ..Default::default() };
     if bytes.len() < HDR {
-        r.err(
-            None,
-            format!("{} bytes: shorter than the 16-byte header", bytes.len()),
-        );
+        r.err(None, format!("{} bytes: shorter than the 16-byte header", bytes.len()));
         return r;
     }
     let ver = be32(bytes, 0);
-    let (node_sz, name_sz, data_sz) = (
-        be32(bytes, 4) as usize,
-        be32(bytes, 8) as usize,
-        be32(bytes, 12) as usize,
-    );
+    let (node_sz, name_sz, data_sz) = (be32(bytes, 4) as usize, be32(bytes, 8) as usize, be32(bytes, 12) as usize);
     if ver != VERSION {
-        r.err(
-            None,
-            format!("transport version {ver:#010x}, expected 0x00010000"),
-        );
+        r.err(None, format!("transport version {ver:#010x}, expected 0x00010000"));
     }
     if node_sz == 0 || node_sz % ELEM != 0 {
-        r.err(
-            None,
-            format!("node block size {node_sz:#x} is not a non-zero multiple of 16"),
-        );
+        r.err(None, format!("node block size {node_sz:#x} is not a non-zero multiple of 16"));
         return r;
     }
     let total = HDR as u64 + node_sz as u64 + name_sz as u64 + data_sz as u64;
     if total > bytes.len() as u64 {
-        r.err(
-            None,
-            format!(
-                "header block sizes add up to {total} bytes, the file has {}",
-                bytes.len()
-            ),
-        );
+        r.err(None, format!("header block sizes add up to {total} bytes, the file has {}", bytes.len()));
         return r;
     }
     if total < bytes.len() as u64 {
         r.err(
             None,
-            format!(
-                "{} bytes after the data block (header says {total} bytes in all)",
-                bytes.len() as u64 - total
-            ),
+            format!("{} bytes after the data block (header says {total} bytes in all)", bytes.len() as u64 - total),
         );
     }
     if bytes.len() > SLOT {
-        r.warn(
-            None,
-            format!(
-                "{} bytes: more than the {SLOT}-byte niagara MD slot (QEMU drops the rest)",
-                bytes.len()
-            ),
-        );
+        r.warn(None, format!("{} bytes: more than the {SLOT}-byte niagara MD slot (QEMU drops the rest)", bytes.len()));
     }
     if name_sz % 16 != 0 {
-        r.warn(
-            None,
-            format!("name block size {name_sz:#x} is not a multiple of 16 (mdgen pads it)"),
-        );
+        r.warn(None, format!("name block size {name_sz:#x} is not a multiple of 16 (mdgen pads it)"));
     }
     let nodes_b = &bytes[HDR..HDR + node_sz];
     let names_b = &bytes[HDR + node_sz..HDR + node_sz + name_sz];
@@ -244,20 +193,14 @@ pub fn lint(bytes: &[u8], profile: Profile) -> Report {
             let end = match names_b[at..].iter().position(|&b| b == 0) {
                 Some(p) => at + p,
                 None => {
-                    r.err(
-                        None,
-                        format!("name block: the string at offset {at:#x} has no NUL"),
-                    );
+                    r.err(None, format!("name block: the string at offset {at:#x} has no NUL"));
                     break;
                 }
             };
             if end == at {
                 // padding: must be zeros to the end
                 if names_b[at..].iter().any(|&b| b != 0) {
-                    r.err(
-                        None,
-                        format!("name block: empty name at offset {at:#x} followed by more names"),
-                    );
+                    r.err(None, format!("name block: empty name at offset {at:#x} followed by more names"));
                 }
                 break;
             }
@@ -266,10 +209,7 @@ pub fn lint(bytes: &[u8], profile: Profile) -> Report {
                 Ok(t) => {
                     name_starts.insert(at, t);
                 }
-                Err(_) => r.err(
-                    None,
-                    format!("name block: the name at offset {at:#x} is not UTF-8"),
-                ),
+                Err(_) => r.err(None, format!("name block: the name at offset {at:#x} is not UTF-8")),
             }
             if let Some(prev) = seen.insert(s, at) {
                 r.err(None, format!(
@@ -291,25 +231,16 @@ pub fn lint(bytes: &[u8], profile: Profile) -> Report {
         let e = &nodes_b[i * ELEM..(i + 1) * ELEM];
         let (tag, nlen, noff, value) = (e[0], e[1] as usize, be32(e, 4) as usize, be64(e, 8));
         if list_end.is_some() {
-            r.err(
-                Some(i),
-                "element after LIST_END (node block size must end at LIST_END)".into(),
-            );
+            r.err(Some(i), "element after LIST_END (node block size must end at LIST_END)".into());
             break;
         }
         let name = |r: &mut Report| -> Option<&str> {
             let Some(s) = name_starts.get(&noff) else {
-                r.err(
-                    Some(i),
-                    format!("name offset {noff:#x} is not the start of a name in the name block"),
-                );
+                r.err(Some(i), format!("name offset {noff:#x} is not the start of a name in the name block"));
                 return None;
             };
             if s.len() != nlen {
-                r.err(
-                    Some(i),
-                    format!("name_len {nlen} but the name {s:?} has {} bytes", s.len()),
-                );
+                r.err(Some(i), format!("name_len {nlen} but the name {s:?} has {} bytes", s.len()));
             }
             Some(s)
         };
@@ -321,18 +252,12 @@ pub fn lint(bytes: &[u8], profile: Profile) -> Report {
                 if e[1..].iter().any(|&b| b != 0) {
                     r.warn(
                         Some(i),
-                        format!(
-                            "{} element has non-zero fields",
-                            if tag == 0 { "LIST_END" } else { "NODE_END" }
-                        ),
+                        format!("{} element has non-zero fields", if tag == 0 { "LIST_END" } else { "NODE_END" }),
                     );
                 }
                 if tag == 0 {
                     if let Some(n) = cur.take() {
-                        r.err(
-                            Some(i),
-                            format!("LIST_END inside the {} (no NODE_END)", n.label()),
-                        );
+                        r.err(Some(i), format!("LIST_END inside the {} (no NODE_END)", n.label()));
                     }
                     list_end = Some(i);
                 } else {
@@ -345,18 +270,11 @@ pub fn lint(bytes: &[u8], profile: Profile) -> Report {
             0x20 => {}
             0x4e => {
                 if let Some(n) = cur.take() {
-                    r.err(
-                        Some(i),
-                        format!("NODE inside the {} (no NODE_END)", n.label()),
-                    );
+                    r.err(Some(i), format!("NODE inside the {} (no NODE_END)", n.label()));
                 }
                 used_names.insert(noff);
                 let nm = name(&mut r).unwrap_or("?");
-                cur = Some(N {
-                    idx: i,
-                    name: nm,
-                    props: Vec::new(),
-                });
+                cur = Some(N { idx: i, name: nm, props: Vec::new() });
             }
             0x61 | 0x76 | 0x73 | 0x64 => {
                 used_names.insert(noff);
@@ -366,10 +284,18 @@ pub fn lint(bytes: &[u8], profile: Profile) -> Report {
                     0x61 => {
                         let t = value as usize;
                         if value >= count as u64 {
-                            r.err(Some(i), format!("arc {nm:?} to element {value}, past the end of the node block ({count} elements)"));
+                            r.err(
+                                Some(i),
+                                format!(
+                                    "arc {nm:?} to element {value}, past the end of the node block ({count} elements)"
+                                ),
+                            );
                             None
                         } else if tag_of(t) != 0x4e {
-                            r.err(Some(i), format!("arc {nm:?} to element {t}, which is not a NODE (tag {:#04x})", tag_of(t)));
+                            r.err(
+                                Some(i),
+                                format!("arc {nm:?} to element {t}, which is not a NODE (tag {:#04x})", tag_of(t)),
+                            );
                             None
                         } else {
                             Some(V::Arc(t))
@@ -420,10 +346,7 @@ pub fn lint(bytes: &[u8], profile: Profile) -> Report {
     };
     for (&off, s) in &name_starts {
         if !used_names.contains(&off) {
-            r.warn(
-                None,
-                format!("name {s:?} (offset {off:#x}) is not used by any element"),
-            );
+            r.warn(None, format!("name {s:?} (offset {off:#x}) is not used by any element"));
         }
     }
     // Node chain.
@@ -431,13 +354,7 @@ pub fn lint(bytes: &[u8], profile: Profile) -> Report {
         let next = be64(nodes_b, n.idx * ELEM + 8);
         let want = nodes.get(k + 1).map(|m| m.idx).unwrap_or(list_end) as u64;
         if next != want {
-            r.err(
-                Some(n.idx),
-                format!(
-                    "the {}'s next-node index is {next}, expected {want}",
-                    n.label()
-                ),
-            );
+            r.err(Some(n.idx), format!("the {}'s next-node index is {next}, expected {want}", n.label()));
         }
     }
     r.nodes = nodes.len();
@@ -454,10 +371,7 @@ pub fn lint(bytes: &[u8], profile: Profile) -> Report {
             return r;
         }
         k => {
-            r.err(
-                Some(roots[1].idx),
-                format!("{k} nodes named \"root\"; exactly one is allowed"),
-            );
+            r.err(Some(roots[1].idx), format!("{k} nodes named \"root\"; exactly one is allowed"));
             return r;
         }
     }
@@ -481,7 +395,10 @@ pub fn lint(bytes: &[u8], profile: Profile) -> Report {
     }
     for (k, n) in nodes.iter().enumerate() {
         if !reach[k] {
-            r.warn(Some(n.idx), format!("the {} is not reachable from root (Solaris finds nodes by walking arcs from root)", n.label()));
+            r.warn(
+                Some(n.idx),
+                format!("the {} is not reachable from root (Solaris finds nodes by walking arcs from root)", n.label()),
+            );
         }
     }
     // back arcs mirror fwd arcs.
@@ -491,11 +408,7 @@ pub fn lint(bytes: &[u8], profile: Profile) -> Report {
             if !parent.arcs("fwd").any(|c| c == n.idx) {
                 r.warn(
                     Some(n.idx),
-                    format!(
-                        "the {} has a back arc to the {}, which has no fwd arc to it",
-                        n.label(),
-                        parent.label()
-                    ),
+                    format!("the {} has a back arc to the {}, which has no fwd arc to it", n.label(), parent.label()),
                 );
             }
         }
@@ -527,10 +440,7 @@ pub fn lint(bytes: &[u8], profile: Profile) -> Report {
         }
     };
     r.kind = Some(kind);
-    let ctx = Ctx {
-        nodes: &nodes,
-        by_idx: &by_idx,
-    };
+    let ctx = Ctx { nodes: &nodes, by_idx: &by_idx };
     if kind == "hv" {
         check_hv(&mut r, &ctx, root);
     } else {
@@ -557,10 +467,7 @@ fn want_val(r: &mut Report, n: &N, prop: &str, sev: Severity) -> Option<u64> {
     match n.get(prop) {
         Some(V::Val(v)) => Some(*v),
         Some(_) => {
-            r.err(
-                Some(n.idx),
-                format!("the {}'s {prop:?} must be a value property", n.label()),
-            );
+            r.err(Some(n.idx), format!("the {}'s {prop:?} must be a value property", n.label()));
             None
         }
         None => {
@@ -575,35 +482,15 @@ fn want_val(r: &mut Report, n: &N, prop: &str, sev: Severity) -> Option<u64> {
 }
 
 /// Exactly one arc `name` from `n` to a node named `target`.
-fn want_arc<'c, 'a>(
-    r: &mut Report,
-    ctx: &Ctx<'c, 'a>,
-    n: &N,
-    name: &str,
-    target: &str,
-) -> Option<&'c N<'a>> {
+fn want_arc<'c, 'a>(r: &mut Report, ctx: &Ctx<'c, 'a>, n: &N, name: &str, target: &str) -> Option<&'c N<'a>> {
     let arcs: Vec<usize> = n.arcs(name).collect();
     if arcs.len() != 1 {
-        r.err(
-            Some(n.idx),
-            format!(
-                "the {} must have exactly one {name:?} arc, it has {}",
-                n.label(),
-                arcs.len()
-            ),
-        );
+        r.err(Some(n.idx), format!("the {} must have exactly one {name:?} arc, it has {}", n.label(), arcs.len()));
         return None;
     }
     let t = ctx.node(arcs[0]);
     if t.name != target {
-        r.err(
-            Some(n.idx),
-            format!(
-                "the {}'s {name:?} arc leads to a {} node, expected {target}",
-                n.label(),
-                t.name
-            ),
-        );
+        r.err(Some(n.idx), format!("the {}'s {name:?} arc leads to a {} node, expected {target}", n.label(), t.name));
         return None;
     }
     Some(t)
@@ -622,13 +509,7 @@ fn check_hv(r: &mut Report, ctx: &Ctx, root: &N) {
         for t in g.arcs("guest") {
             let gn = ctx.node(t);
             if gn.name != "guest" {
-                r.err(
-                    Some(g.idx),
-                    format!(
-                        "a \"guest\" arc of the guests node leads to a {} node",
-                        gn.name
-                    ),
-                );
+                r.err(Some(g.idx), format!("a \"guest\" arc of the guests node leads to a {} node", gn.name));
                 continue;
             }
             for p in [
@@ -659,35 +540,29 @@ fn check_hv(r: &mut Report, ctx: &Ctx, root: &N) {
             }
             if let (Some(m), Some(rb)) = (gn.val("membase"), gn.val("realbase")) {
                 if m != rb {
-                    r.warn(Some(gn.idx), format!("the {}: realbase {rb:#x} differs from membase {m:#x} (QEMU niagara needs RA = PA)", gn.label()));
+                    r.warn(
+                        Some(gn.idx),
+                        format!(
+                            "the {}: realbase {rb:#x} differs from membase {m:#x} (QEMU niagara needs RA = PA)",
+                            gn.label()
+                        ),
+                    );
                 }
             }
             match gn.get("name") {
                 None | Some(V::Str(_)) => {}
-                Some(_) => r.err(
-                    Some(gn.idx),
-                    format!("the {}'s \"name\" must be a string", gn.label()),
-                ),
+                Some(_) => r.err(Some(gn.idx), format!("the {}'s \"name\" must be a string", gn.label())),
             }
             match gn.get("failure-policy") {
                 None | Some(V::Str("stop" | "reset" | "ignore")) => {}
                 Some(V::Str(s)) => r.err(
                     Some(gn.idx),
-                    format!(
-                        "the {}'s failure-policy {s:?} is not stop, reset or ignore",
-                        gn.label()
-                    ),
+                    format!("the {}'s failure-policy {s:?} is not stop, reset or ignore", gn.label()),
                 ),
-                Some(_) => r.err(
-                    Some(gn.idx),
-                    format!("the {}'s \"failure-policy\" must be a string", gn.label()),
-                ),
+                Some(_) => r.err(Some(gn.idx), format!("the {}'s \"failure-policy\" must be a string", gn.label())),
             }
             if let Some(V::Arc(_) | V::Str(_) | V::Data(_)) = gn.get("entry-offset") {
-                r.err(
-                    Some(gn.idx),
-                    format!("the {}'s \"entry-offset\" must be a value", gn.label()),
-                );
+                r.err(Some(gn.idx), format!("the {}'s \"entry-offset\" must be a value", gn.label()));
             }
             cpus_of.entry(gn.idx).or_default();
         }
@@ -700,20 +575,14 @@ fn check_hv(r: &mut Report, ctx: &Ctx, root: &N) {
         for t in c.arcs("cpu") {
             let cn = ctx.node(t);
             if cn.name != "cpu" {
-                r.err(
-                    Some(c.idx),
-                    format!("a \"cpu\" arc of the cpus node leads to a {} node", cn.name),
-                );
+                r.err(Some(c.idx), format!("a \"cpu\" arc of the cpus node leads to a {} node", cn.name));
                 continue;
             }
             let pid = want_val(r, cn, "pid", E);
             let vid = want_val(r, cn, "vid", E);
             if let Some(p) = pid {
                 if p >= 64 {
-                    r.err(
-                        Some(cn.idx),
-                        format!("pid {p} does not fit a 64-bit cpuset"),
-                    );
+                    r.err(Some(cn.idx), format!("pid {p} does not fit a 64-bit cpuset"));
                 } else if !pids.insert(p) {
                     r.err(Some(cn.idx), format!("strand (pid) {p} is given twice"));
                 }
@@ -732,24 +601,24 @@ fn check_hv(r: &mut Report, ctx: &Ctx, root: &N) {
         let set = cs.iter().fold(0u64, |m, (p, _)| m | (1 << p));
         if let Some(cpuset) = gn.val("cpuset") {
             if cpuset != set {
-                r.err(Some(gn.idx), format!("the {}'s cpuset {cpuset:#x} does not match the pids of its cpu nodes ({set:#x})", gn.label()));
+                r.err(
+                    Some(gn.idx),
+                    format!(
+                        "the {}'s cpuset {cpuset:#x} does not match the pids of its cpu nodes ({set:#x})",
+                        gn.label()
+                    ),
+                );
             }
         }
         let mut vids = BTreeSet::new();
         for (_, v) in cs {
             if !vids.insert(*v) {
-                r.err(
-                    Some(gn.idx),
-                    format!("the {} has two vCPUs with vid {v}", gn.label()),
-                );
+                r.err(Some(gn.idx), format!("the {} has two vCPUs with vid {v}", gn.label()));
             }
         }
         if let Some(b) = gn.val("bootcpu") {
             if !cs.is_empty() && !vids.contains(&b) {
-                r.err(
-                    Some(gn.idx),
-                    format!("the {}'s bootcpu {b} is not one of its vids", gn.label()),
-                );
+                r.err(Some(gn.idx), format!("the {}'s bootcpu {b} is not one of its vids", gn.label()));
             }
         }
     }
@@ -762,14 +631,9 @@ fn check_hv(r: &mut Report, ctx: &Ctx, root: &N) {
             }
             let g = want_arc(r, ctx, e, "guest", "guest");
             let tg = want_arc(r, ctx, e, "target_guest", "guest");
-            if let (Some(g), Some(tg), Some(ch), Some(tch)) =
-                (g, tg, e.val("channel"), e.val("target_channel"))
-            {
+            if let (Some(g), Some(tg), Some(ch), Some(tch)) = (g, tg, e.val("channel"), e.val("target_channel")) {
                 if !seen.insert((g.idx, ch)) {
-                    r.err(
-                        Some(e.idx),
-                        format!("channel {ch} of the {} is described twice", g.label()),
-                    );
+                    r.err(Some(e.idx), format!("channel {ch} of the {} is described twice", g.label()));
                 }
                 let peer = ctx.named("ldc_endpoint").any(|o| {
                     o.val("channel") == Some(tch)
@@ -778,13 +642,7 @@ fn check_hv(r: &mut Report, ctx: &Ctx, root: &N) {
                         && o.val("target_channel") == Some(ch)
                 });
                 if !peer {
-                    r.err(
-                        Some(e.idx),
-                        format!(
-                            "the {} (channel {ch}) has no matching peer endpoint",
-                            e.label()
-                        ),
-                    );
+                    r.err(Some(e.idx), format!("the {} (channel {ch}) has no matching peer endpoint", e.label()));
                 }
             }
         }
@@ -796,32 +654,21 @@ fn check_guest(r: &mut Report, ctx: &Ctx, root: &N) {
     want_val(r, root, "md-generation#", W);
     let platforms: Vec<&N> = ctx.named("platform").collect();
     if platforms.len() != 1 {
-        r.err(
-            None,
-            format!(
-                "{} platform nodes; exactly one is required",
-                platforms.len()
-            ),
-        );
+        r.err(None, format!("{} platform nodes; exactly one is required", platforms.len()));
     }
     for p in &platforms {
         if let Some(f) = want_val(r, p, "stick-frequency", E) {
             if f != 100_000_000 {
                 r.warn(
                     Some(p.idx),
-                    format!(
-                        "platform stick-frequency {f} is not 100000000 (QEMU niagara's STICK rate)"
-                    ),
+                    format!("platform stick-frequency {f} is not 100000000 (QEMU niagara's STICK rate)"),
                 );
             }
         }
         want_val(r, p, "max-cpus", W);
         match p.get("name") {
             Some(V::Str(_)) => {}
-            _ => r.warn(
-                Some(p.idx),
-                "the platform node lacks a string \"name\"".into(),
-            ),
+            _ => r.warn(Some(p.idx), "the platform node lacks a string \"name\"".into()),
         }
     }
     let cpu_nodes: Vec<&N> = ctx.named("cpu").collect();
@@ -837,21 +684,12 @@ fn check_guest(r: &mut Report, ctx: &Ctx, root: &N) {
         }
         if let Some(f) = want_val(r, c, "clock-frequency", E) {
             if f != 100_000_000 {
-                r.warn(
-                    Some(c.idx),
-                    format!("cpu clock-frequency {f} is not 100000000 (QEMU niagara's TICK rate)"),
-                );
+                r.warn(Some(c.idx), format!("cpu clock-frequency {f} is not 100000000 (QEMU niagara's TICK rate)"));
             }
         }
         match c.get("compatible") {
             Some(V::Str(_) | V::Data(_)) => {}
-            _ => r.warn(
-                Some(c.idx),
-                format!(
-                    "the {} lacks \"compatible\" (Solaris requires it)",
-                    c.label()
-                ),
-            ),
+            _ => r.warn(Some(c.idx), format!("the {} lacks \"compatible\" (Solaris requires it)", c.label())),
         }
         if c.get("isalist").is_none() {
             r.warn(Some(c.idx), format!("the {} lacks \"isalist\"", c.label()));
@@ -868,15 +706,10 @@ fn check_guest(r: &mut Report, ctx: &Ctx, root: &N) {
             want_val(r, c, p, W);
         }
         match want_val(r, c, "mmu-page-size-list", W) {
-            Some(0) => r.err(
-                Some(c.idx),
-                "mmu-page-size-list is 0 (Solaris panics)".into(),
-            ),
+            Some(0) => r.err(Some(c.idx), "mmu-page-size-list is 0 (Solaris panics)".into()),
             Some(l) if l & 0x20 != 0 => r.warn(
                 Some(c.idx),
-                format!(
-                    "mmu-page-size-list {l:#x} offers 256M pages, which QEMU 7.2 mistranslates"
-                ),
+                format!("mmu-page-size-list {l:#x} offers 256M pages, which QEMU 7.2 mistranslates"),
             ),
             _ => {}
         }
@@ -884,23 +717,14 @@ fn check_guest(r: &mut Report, ctx: &Ctx, root: &N) {
     let cpus: Vec<&N> = ctx.named("cpus").collect();
     match cpus.as_slice() {
         [one] => {
-            let kids: BTreeSet<usize> = one
-                .arcs("fwd")
-                .filter(|&t| ctx.node(t).name == "cpu")
-                .collect();
+            let kids: BTreeSet<usize> = one.arcs("fwd").filter(|&t| ctx.node(t).name == "cpu").collect();
             for c in &cpu_nodes {
                 if !kids.contains(&c.idx) {
-                    r.warn(
-                        Some(c.idx),
-                        format!("the cpus node has no fwd arc to the {}", c.label()),
-                    );
+                    r.warn(Some(c.idx), format!("the cpus node has no fwd arc to the {}", c.label()));
                 }
             }
         }
-        v => r.warn(
-            None,
-            format!("{} cpus nodes; Solaris requires exactly one", v.len()),
-        ),
+        v => r.warn(None, format!("{} cpus nodes; Solaris requires exactly one", v.len())),
     }
     let mblocks: Vec<&N> = ctx.named("mblock").collect();
     if mblocks.is_empty() {
@@ -925,29 +749,24 @@ fn check_guest(r: &mut Report, ctx: &Ctx, root: &N) {
             let kids: BTreeSet<usize> = one.arcs("fwd").collect();
             for m in &mblocks {
                 if !kids.contains(&m.idx) {
-                    r.warn(
-                        Some(m.idx),
-                        format!("the memory node has no fwd arc to the {}", m.label()),
-                    );
+                    r.warn(Some(m.idx), format!("the memory node has no fwd arc to the {}", m.label()));
                 }
             }
         }
-        v => r.warn(
-            None,
-            format!("{} memory nodes; Solaris expects exactly one", v.len()),
-        ),
+        v => r.warn(None, format!("{} memory nodes; Solaris expects exactly one", v.len())),
     }
     for n in ctx.named("channel-devices") {
         want_val(r, n, "cfg-handle", E);
         let ok = match n.get("compatible") {
-            Some(V::Data(d)) => d
-                .split(|&b| b == 0)
-                .any(|s| s == b"SUNW,sun4v-channel-devices"),
+            Some(V::Data(d)) => d.split(|&b| b == 0).any(|s| s == b"SUNW,sun4v-channel-devices"),
             Some(V::Str(s)) => *s == "SUNW,sun4v-channel-devices",
             _ => false,
         };
         if !ok {
-            r.err(Some(n.idx), "channel-devices lacks compatible \"SUNW,sun4v-channel-devices\" (Linux vio requires it)".into());
+            r.err(
+                Some(n.idx),
+                "channel-devices lacks compatible \"SUNW,sun4v-channel-devices\" (Linux vio requires it)".into(),
+            );
         }
     }
     let mut chan = BTreeSet::new();

@@ -51,9 +51,7 @@ impl<'de> Deserialize<'de> for Tv {
                 Ok(Tv::Int(v))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Tv, E> {
-                i64::try_from(v)
-                    .map(Tv::Int)
-                    .map_err(|_| E::custom("integer out of range"))
+                i64::try_from(v).map(Tv::Int).map_err(|_| E::custom("integer out of range"))
             }
             fn visit_f64<E>(self, _v: f64) -> Result<Tv, E> {
                 Ok(Tv::Float)

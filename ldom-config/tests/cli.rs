@@ -18,9 +18,7 @@ fn configs_dir() -> PathBuf {
 
 /// The fixed fake image used by the examples and goldens: 4 KiB, a recognisable pattern.
 fn fake_image() -> Vec<u8> {
-    (0..4096u32)
-        .map(|i| (i.wrapping_mul(7) ^ (i >> 8)) as u8)
-        .collect()
+    (0..4096u32).map(|i| (i.wrapping_mul(7) ^ (i >> 8)) as u8).collect()
 }
 
 /// A temporary directory unique to this test and process, with `test-guest.bin` (4 KiB)
@@ -36,11 +34,7 @@ fn image_dir(tag: &str) -> PathBuf {
 }
 
 fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
+    let Output { status, stdout, stderr } = cmd.output().unwrap();
     (
         status.code().unwrap_or(-1),
         String::from_utf8_lossy(&stdout).into_owned(),
@@ -76,29 +70,15 @@ fn every_invalid_config_breaks_exactly_its_rule() {
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         let first = text.lines().next().unwrap();
-        let spec = first
-            .strip_prefix("# expect: ")
-            .unwrap_or_else(|| panic!("{}: no `# expect:` line", f.display()));
+        let spec = first.strip_prefix("# expect: ").unwrap_or_else(|| panic!("{}: no `# expect:` line", f.display()));
         let (rule, line) = spec.split_once(" at line ").unwrap();
         let line: usize = line.trim().parse().unwrap();
-        assert_eq!(
-            f.file_stem().unwrap().to_str().unwrap(),
-            rule,
-            "file name = rule id"
-        );
+        assert_eq!(f.file_stem().unwrap().to_str().unwrap(), rule, "file name = rule id");
         let (code, _out, err) = run(bin().arg("check").arg(f).arg("--image-dir").arg(&imgs));
         assert_eq!(code, 1, "{}: exit status\n{err}", f.display());
         let errs = errors(&err);
-        assert!(
-            !errs.is_empty(),
-            "{}: no located error in\n{err}",
-            f.display()
-        );
-        assert!(
-            errs.iter().all(|(r, _)| r == rule),
-            "{}: expected only [{rule}], got {errs:?}\n{err}",
-            f.display()
-        );
+        assert!(!errs.is_empty(), "{}: no located error in\n{err}", f.display());
+        assert!(errs.iter().all(|(r, _)| r == rule), "{}: expected only [{rule}], got {errs:?}\n{err}", f.display());
         assert!(
             errs.iter().any(|(_, l)| *l == line),
             "{}: expected [{rule}] at line {line}, got {errs:?}\n{err}",
@@ -117,43 +97,18 @@ fn examples_check_and_build() {
         let cfg = configs_dir().join(format!("{ex}.toml"));
         let (code, out, err) = run(bin().arg("check").arg(&cfg).arg("--image-dir").arg(&imgs));
         assert_eq!(code, 0, "{ex}: {err}");
-        assert!(
-            out.contains("ok") && out.contains("guest MD") && out.contains("hypervisor MD"),
-            "{out}"
-        );
+        assert!(out.contains("ok") && out.contains("guest MD") && out.contains("hypervisor MD"), "{out}");
 
         let dir = imgs.join(format!("out-{ex}"));
-        let (code, _, err) = run(bin()
-            .arg("build")
-            .arg(&cfg)
-            .arg("-o")
-            .arg(&dir)
-            .arg("--image-dir")
-            .arg(&imgs));
+        let (code, _, err) = run(bin().arg("build").arg(&cfg).arg("-o").arg(&dir).arg("--image-dir").arg(&imgs));
         assert_eq!(code, 0, "{ex}: {err}");
-        for f in [
-            "hv.md",
-            "1up-hv.bin",
-            "1up-md.bin",
-            "openboot.bin",
-            "primary.md",
-        ] {
+        for f in ["hv.md", "1up-hv.bin", "1up-md.bin", "openboot.bin", "primary.md"] {
             assert!(dir.join(f).is_file(), "{ex}: {f} missing");
         }
-        assert_eq!(
-            std::fs::read(dir.join("hv.md")).unwrap(),
-            std::fs::read(dir.join("1up-hv.bin")).unwrap()
-        );
-        assert_eq!(
-            std::fs::read(dir.join("primary.md")).unwrap(),
-            std::fs::read(dir.join("1up-md.bin")).unwrap()
-        );
+        assert_eq!(std::fs::read(dir.join("hv.md")).unwrap(), std::fs::read(dir.join("1up-hv.bin")).unwrap());
+        assert_eq!(std::fs::read(dir.join("primary.md")).unwrap(), std::fs::read(dir.join("1up-md.bin")).unwrap());
         let ob = std::fs::read(dir.join("openboot.bin")).unwrap();
-        assert_eq!(
-            &ob[..4096],
-            &fake_image()[..],
-            "{ex}: domain 0's image opens openboot.bin"
-        );
+        assert_eq!(&ob[..4096], &fake_image()[..], "{ex}: domain 0's image opens openboot.bin");
         for md in std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()) {
             if md.extension().is_some_and(|x| x == "md") {
                 let (code, out, _) = run(bin().arg("lint").arg("--strict").arg(&md));
@@ -175,13 +130,7 @@ fn build_writes_nothing_when_a_rule_fails() {
     let imgs = image_dir("nothing");
     let dir = imgs.join("out-nothing");
     let cfg = crate_dir().join("tests/invalid/image-missing.toml");
-    let (code, _, err) = run(bin()
-        .arg("build")
-        .arg(&cfg)
-        .arg("-o")
-        .arg(&dir)
-        .arg("--image-dir")
-        .arg(&imgs));
+    let (code, _, err) = run(bin().arg("build").arg(&cfg).arg("-o").arg(&dir).arg("--image-dir").arg(&imgs));
     assert_eq!(code, 1, "{err}");
     assert!(!dir.exists(), "build created {}", dir.display());
     let _ = std::fs::remove_dir_all(&imgs);
@@ -192,10 +141,7 @@ fn usage_errors_exit_2() {
     assert_eq!(run(&mut bin()).0, 2);
     assert_eq!(run(bin().arg("frobnicate")).0, 2);
     assert_eq!(run(bin().arg("build").arg("x.toml")).0, 2);
-    assert_eq!(
-        run(bin().arg("lint").arg("--hv").arg("--guest").arg("x")).0,
-        2
-    );
+    assert_eq!(run(bin().arg("lint").arg("--hv").arg("--guest").arg("x")).0, 2);
     assert_eq!(run(bin().arg("dump").arg("--bogus").arg("x")).0, 2);
 }
 
@@ -204,27 +150,14 @@ fn lint_rejects_a_corrupted_md_with_exit_1() {
     let imgs = image_dir("lint");
     let dir = imgs.join("out-lint");
     let cfg = configs_dir().join("one-domain.toml");
-    assert_eq!(
-        run(bin()
-            .arg("build")
-            .arg(&cfg)
-            .arg("-o")
-            .arg(&dir)
-            .arg("--image-dir")
-            .arg(&imgs))
-        .0,
-        0
-    );
+    assert_eq!(run(bin().arg("build").arg(&cfg).arg("-o").arg(&dir).arg("--image-dir").arg(&imgs)).0, 0);
     let mut md = std::fs::read(dir.join("hv.md")).unwrap();
     md[16] = b'X'; // root's NODE tag
     let bad = dir.join("bad.md");
     std::fs::write(&bad, &md).unwrap();
     let (code, out, _) = run(bin().arg("lint").arg(&bad));
     assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains("element 0 (byte 0x10): unknown tag 0x58"),
-        "{out}"
-    );
+    assert!(out.contains("element 0 (byte 0x10): unknown tag 0x58"), "{out}");
     assert_eq!(run(bin().arg("dump").arg(&bad)).0, 1);
     let _ = std::fs::remove_dir_all(&imgs);
 }
@@ -238,13 +171,7 @@ fn golden_mds() {
     for ex in ["one-domain", "two-domains", "two-domains-ldc"] {
         let cfg = configs_dir().join(format!("{ex}.toml"));
         let dir = imgs.join(format!("golden-{ex}"));
-        let (code, _, err) = run(bin()
-            .arg("build")
-            .arg(&cfg)
-            .arg("-o")
-            .arg(&dir)
-            .arg("--image-dir")
-            .arg(&imgs));
+        let (code, _, err) = run(bin().arg("build").arg(&cfg).arg("-o").arg(&dir).arg("--image-dir").arg(&imgs));
         assert_eq!(code, 0, "{err}");
         let golden = crate_dir().join("tests/golden").join(ex);
         let mut names: Vec<String> = std::fs::read_dir(&dir)
@@ -270,15 +197,8 @@ fn golden_mds() {
         for n in &names {
             let got = std::fs::read(dir.join(n)).unwrap();
             let exp = std::fs::read(golden.join(n)).unwrap();
-            assert!(
-                exp.len() < 10 * 1024,
-                "golden {ex}/{n} is {} bytes",
-                exp.len()
-            );
-            assert!(
-                got == exp,
-                "{ex}/{n} differs from the golden file (UPDATE_GOLDEN=1 regenerates it)"
-            );
+            assert!(exp.len() < 10 * 1024, "golden {ex}/{n} is {} bytes", exp.len());
+            assert!(got == exp, "{ex}/{n} differs from the golden file (UPDATE_GOLDEN=1 regenerates it)");
         }
     }
     let _ = std::fs::remove_dir_all(&imgs);
@@ -292,10 +212,7 @@ fn dump_reads_suns_mds() {
     assert!(p.is_file(), "{} is missing", p.display());
     let (code, out, _) = run(bin().arg("dump").arg(&p));
     assert_eq!(code, 0);
-    assert!(
-        out.contains("node guest guest0 {") && out.contains("\tpdpa = 0x1f12000000;"),
-        "{out}"
-    );
+    assert!(out.contains("node guest guest0 {") && out.contains("\tpdpa = 0x1f12000000;"), "{out}");
     let (code, out, _) = run(bin().arg("lint").arg("--hv").arg("--strict").arg(&p));
     assert_eq!(code, 0, "{out}");
 }

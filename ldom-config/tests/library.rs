@@ -18,9 +18,7 @@ impl ImageResolver for Fake {
 }
 
 fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../configs")
-        .join(format!("{name}.toml"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs").join(format!("{name}.toml"))
 }
 
 fn build(name: &str, image: usize) -> Build {
@@ -91,23 +89,14 @@ fn one_domain_layout() {
     assert_eq!(c.val("mmu-page-size-list"), Some(0x0b));
     let mb = gm.nodes_named("mblock").next().unwrap();
     assert_eq!(
-        (
-            mb.val("base"),
-            mb.val("size"),
-            mb.val("address-congruence-offset")
-        ),
+        (mb.val("base"), mb.val("size"), mb.val("address-congruence-offset")),
         (Some(0x8000_0000), Some(256 << 20), Some(0))
     );
     // every frequency in the guest MD is 100 MHz
     for n in gm.nodes() {
         for p in n.properties() {
             if p.name.ends_with("frequency") {
-                assert!(
-                    matches!(p.value, hv_api::md::PropValue::Val(100_000_000)),
-                    "{} {}",
-                    n.name(),
-                    p.name
-                );
+                assert!(matches!(p.value, hv_api::md::PropValue::Val(100_000_000)), "{} {}", n.name(), p.name);
             }
         }
     }
@@ -118,51 +107,26 @@ fn two_domain_layout_and_channels() {
     let b = build("two-domains-ldc", 0x11000);
     let (d0, d1) = (&b.domains[0], &b.domains[1]);
     assert_eq!(d0.rombase, PROM_GUEST_BASE);
-    assert_eq!(
-        d1.rombase,
-        PROM_GUEST_BASE + 0x20000,
-        "second image 64 KiB aligned after the first"
-    );
+    assert_eq!(d1.rombase, PROM_GUEST_BASE + 0x20000, "second image 64 KiB aligned after the first");
     assert_eq!(d0.pdpa, MD_ROM_PA);
-    assert_eq!(
-        d1.pdpa,
-        PROM_GUEST_BASE + 0x32000,
-        "guest MD of domain 1 8 KiB aligned after the images"
-    );
+    assert_eq!(d1.pdpa, PROM_GUEST_BASE + 0x32000, "guest MD of domain 1 8 KiB aligned after the images");
     let off = (d1.pdpa - PROM_GUEST_BASE) as usize;
     assert_eq!(&b.prom_guest_area[off..], &d1.guest_md[..]);
 
     let md = MachineDescription::new(&b.hv_md).unwrap();
-    let eps: Vec<_> = md
-        .root()
-        .unwrap()
-        .arc("ldc_endpoints")
-        .unwrap()
-        .arcs("ldc_endpoint")
-        .collect();
+    let eps: Vec<_> = md.root().unwrap().arc("ldc_endpoints").unwrap().arcs("ldc_endpoint").collect();
     assert_eq!(eps.len(), 4);
-    let ids: Vec<(u64, u64)> = eps
-        .iter()
-        .map(|e| (e.val("channel").unwrap(), e.val("target_channel").unwrap()))
-        .collect();
+    let ids: Vec<(u64, u64)> =
+        eps.iter().map(|e| (e.val("channel").unwrap(), e.val("target_channel").unwrap())).collect();
     assert_eq!(ids, vec![(0, 0), (0, 0), (5, 1), (1, 5)]);
     assert_eq!(eps[2].val("tx-ino"), Some(0x2a));
     assert_eq!(eps[2].val("rx-ino"), Some(0x2b));
 
     for (d, want) in [(d0, vec![0u64, 5]), (d1, vec![0, 1])] {
         let g = MachineDescription::new(&d.guest_md).unwrap();
-        let ids: Vec<u64> = g
-            .nodes_named("channel-endpoint")
-            .map(|n| n.val("id").unwrap())
-            .collect();
+        let ids: Vec<u64> = g.nodes_named("channel-endpoint").map(|n| n.val("id").unwrap()).collect();
         assert_eq!(ids, want);
-        assert_eq!(
-            g.nodes_named("platform")
-                .next()
-                .unwrap()
-                .val("domaining-enabled"),
-            Some(1)
-        );
+        assert_eq!(g.nodes_named("platform").next().unwrap().val("domaining-enabled"), Some(1));
     }
 }
 
@@ -177,10 +141,7 @@ fn outputs_pass_the_checker_strictly_and_round_trip() {
             assert_eq!(r.kind, Some(kind));
             assert!(r.clean(), "{ex} {kind}: {:#?}", r.findings);
             let again = ldom_config::dump::parse(&bytes).unwrap().to_bytes();
-            assert_eq!(
-                again, bytes,
-                "{ex} {kind}: reader -> model -> writer is the identity"
-            );
+            assert_eq!(again, bytes, "{ex} {kind}: reader -> model -> writer is the identity");
         }
     }
 }
@@ -218,13 +179,7 @@ image = "test-guest"
         "{e}"
     );
     let s = e.to_string();
-    assert!(
-        s.starts_with(&format!(
-            "{}:8:1: error[unknown-key]: unknown key `colour`",
-            p.display()
-        )),
-        "{s}"
-    );
+    assert!(s.starts_with(&format!("{}:8:1: error[unknown-key]: unknown key `colour`", p.display())), "{s}");
     let _ = std::fs::remove_dir_all(p.parent().unwrap());
 }
 
@@ -238,15 +193,9 @@ fn defaults_and_sizes() {
     assert_eq!(c.platform.ram_size, 256 << 20);
     assert_eq!(c.platform.strands, 1);
     let d = &c.domains[0];
-    assert_eq!(
-        (d.membase, d.memsize, d.entry_offset),
-        (0x8000_0000, 64 << 20, 0x20)
-    );
+    assert_eq!((d.membase, d.memsize, d.entry_offset), (0x8000_0000, 64 << 20, 0x20));
     assert_eq!(d.failure_policy, ldom_config::config::FailurePolicy::Stop);
-    assert_eq!(
-        d.image,
-        ldom_config::config::ImageRef::Path("sub/guest.img".into())
-    );
+    assert_eq!(d.image, ldom_config::config::ImageRef::Path("sub/guest.img".into()));
     // paths are relative to the configuration file
     let dir = p.parent().unwrap();
     std::fs::create_dir_all(dir.join("sub")).unwrap();
@@ -312,9 +261,7 @@ fn rename(bytes: &mut [u8], from: &str, to: &str) {
     let pat: Vec<u8> = [from.as_bytes(), b"\0"].concat();
     // the first occurrence that starts a string
     let at = (0..bytes.len() - nb - pat.len())
-        .find(|&i| {
-            bytes[nb + i..nb + i + pat.len()] == pat[..] && (i == 0 || bytes[nb + i - 1] == 0)
-        })
+        .find(|&i| bytes[nb + i..nb + i + pat.len()] == pat[..] && (i == 0 || bytes[nb + i - 1] == 0))
         .unwrap();
     bytes[nb + at..nb + at + from.len()].copy_from_slice(to.as_bytes());
 }
@@ -322,10 +269,7 @@ fn rename(bytes: &mut [u8], from: &str, to: &str) {
 fn expect_error(bytes: &[u8], profile: Profile, needle: &str) {
     let r = lint(bytes, profile);
     let errs: Vec<String> = r.errors().map(|f| f.to_string()).collect();
-    assert!(
-        errs.iter().any(|e| e.contains(needle)),
-        "wanted an error containing {needle:?}, got {errs:#?}"
-    );
+    assert!(errs.iter().any(|e| e.contains(needle)), "wanted an error containing {needle:?}, got {errs:#?}");
 }
 
 #[test]
@@ -335,11 +279,7 @@ fn checker_rejects_corruptions() {
     expect_error(&b, Profile::Auto, "transport version 0x00010001");
 
     let b = hv();
-    expect_error(
-        &b[..b.len() - 1],
-        Profile::Auto,
-        "header block sizes add up to",
-    );
+    expect_error(&b[..b.len() - 1], Profile::Auto, "header block sizes add up to");
 
     let mut b = hv();
     b.extend_from_slice(&[0; 16]);
@@ -347,20 +287,12 @@ fn checker_rejects_corruptions() {
 
     let mut b = hv();
     set_val(&mut b, 0, 5);
-    expect_error(
-        &b,
-        Profile::Auto,
-        "the root node at element 0's next-node index is 5, expected",
-    );
+    expect_error(&b, Profile::Auto, "the root node at element 0's next-node index is 5, expected");
 
     let mut b = hv();
     let e = elem(&b, "root", "cpus");
     set_val(&mut b, e, 2);
-    expect_error(
-        &b,
-        Profile::Auto,
-        "arc \"cpus\" to element 2, which is not a NODE",
-    );
+    expect_error(&b, Profile::Auto, "arc \"cpus\" to element 2, which is not a NODE");
 
     let mut b = hv();
     set_val(&mut b, e, 10_000);
@@ -368,19 +300,11 @@ fn checker_rejects_corruptions() {
 
     let mut b = hv();
     b[17] = 5;
-    expect_error(
-        &b,
-        Profile::Auto,
-        "element 0 (byte 0x10): name_len 5 but the name \"root\" has 4 bytes",
-    );
+    expect_error(&b, Profile::Auto, "element 0 (byte 0x10): name_len 5 but the name \"root\" has 4 bytes");
 
     let mut b = hv();
     b[16 + 4 + 3] = 1; // root's name offset -> middle of "root"
-    expect_error(
-        &b,
-        Profile::Auto,
-        "name offset 0x1 is not the start of a name",
-    );
+    expect_error(&b, Profile::Auto, "name offset 0x1 is not the start of a name");
 
     let mut b = hv();
     rename(&mut b, "tod", "pid");
@@ -391,11 +315,7 @@ fn checker_rejects_corruptions() {
     let lenpos = 16 + e * 16 + 8;
     let len = u32::from_be_bytes(b[lenpos..lenpos + 4].try_into().unwrap());
     b[lenpos..lenpos + 4].copy_from_slice(&(len - 1).to_be_bytes());
-    expect_error(
-        &b,
-        Profile::Auto,
-        "string property \"name\" is not NUL-terminated",
-    );
+    expect_error(&b, Profile::Auto, "string property \"name\" is not NUL-terminated");
 
     let mut b = hv();
     let last = u32::from_be_bytes(b[4..8].try_into().unwrap()) as usize / 16 - 1;
@@ -403,32 +323,19 @@ fn checker_rejects_corruptions() {
     expect_error(&b, Profile::Auto, "no LIST_END element");
 
     let mut b = hv();
-    let cpus = MachineDescription::new(&b)
-        .unwrap()
-        .nodes_named("cpus")
-        .next()
-        .unwrap()
-        .index();
+    let cpus = MachineDescription::new(&b).unwrap().nodes_named("cpus").next().unwrap().index();
     b[16 + cpus * 16 + 1] = 4;
     b[16 + cpus * 16 + 4..16 + cpus * 16 + 8].copy_from_slice(&0u32.to_be_bytes());
     expect_error(&b, Profile::Auto, "2 nodes named \"root\"");
 
     let mut b = hv();
     rename(&mut b, "hvuart", "hvuarx");
-    expect_error(
-        &b,
-        Profile::Auto,
-        "the root node at element 0 lacks \"hvuart\"",
-    );
+    expect_error(&b, Profile::Auto, "the root node at element 0 lacks \"hvuart\"");
 
     let mut b = hv();
     let e = elem(&b, "guest", "cpuset");
     set_val(&mut b, e, 3);
-    expect_error(
-        &b,
-        Profile::Auto,
-        "cpuset 0x3 does not match the pids of its cpu nodes (0x1)",
-    );
+    expect_error(&b, Profile::Auto, "cpuset 0x3 does not match the pids of its cpu nodes (0x1)");
 
     let mut b = hv();
     let e = elem(&b, "guest", "bootcpu");
@@ -461,10 +368,7 @@ fn checker_warnings() {
     assert!(r.ok());
     let w: Vec<String> = r.warnings().map(|f| f.to_string()).collect();
     assert_eq!(w.len(), 1, "{w:#?}");
-    assert!(
-        w[0].contains("stick-frequency 5000000 is not 100000000"),
-        "{w:#?}"
-    );
+    assert!(w[0].contains("stick-frequency 5000000 is not 100000000"), "{w:#?}");
     assert_eq!(r.findings[0].severity, Severity::Warning);
 
     let mut b = guest();

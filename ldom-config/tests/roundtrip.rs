@@ -9,10 +9,8 @@ use std::path::{Path, PathBuf};
 fn sun_bins() -> Vec<PathBuf> {
     let dir = std::env::var("SUN_MD_DIR").expect("SUN_MD_DIR names the folder of Sun's sample MDs");
     let rd = std::fs::read_dir(Path::new(&dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
-    let mut v: Vec<_> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "bin"))
-        .collect();
+    let mut v: Vec<_> =
+        rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "bin")).collect();
     v.sort();
     v
 }
@@ -24,15 +22,10 @@ fn sun_mds_round_trip_byte_for_byte() {
     assert!(!files.is_empty(), "no .bin files in the Sun MD directory");
     for f in &files {
         let orig = std::fs::read(f).unwrap();
-        let model =
-            ldom_config::dump::parse(&orig).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let model = ldom_config::dump::parse(&orig).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         let again = model.to_bytes();
         if again != orig {
-            let first = again
-                .iter()
-                .zip(&orig)
-                .position(|(a, b)| a != b)
-                .unwrap_or(again.len().min(orig.len()));
+            let first = again.iter().zip(&orig).position(|(a, b)| a != b).unwrap_or(again.len().min(orig.len()));
             panic!(
                 "{}: rebuilt MD differs (lengths {} vs {}), first difference at byte {first:#x}",
                 f.display(),
@@ -54,11 +47,7 @@ fn sun_mds_pass_the_checker() {
         let errs: Vec<String> = r.errors().map(|e| e.to_string()).collect();
         assert!(errs.is_empty(), "{}: {errs:#?}", f.display());
         let name = f.file_name().unwrap().to_str().unwrap();
-        let want = if name.ends_with("-hv.bin") {
-            "hv"
-        } else {
-            "guest"
-        };
+        let want = if name.ends_with("-hv.bin") { "hv" } else { "guest" };
         assert_eq!(r.kind, Some(want), "{name}");
         if want == "hv" {
             assert!(r.clean(), "{name}: {:#?}", r.findings);

@@ -10,14 +10,9 @@ pub fn elf_to_raw(elf: &[u8], base: u64) -> Result<Vec<u8>, String> {
     use object::read::elf::{FileHeader, ProgramHeader};
     use object::Endianness;
 
-    let header = FileHeader64::<Endianness>::parse(elf)
-        .map_err(|e| format!("not a 64-bit ELF file: {e}"))?;
-    let endian = header
-        .endian()
-        .map_err(|e| format!("bad ELF endianness: {e}"))?;
-    let phdrs = header
-        .program_headers(endian, elf)
-        .map_err(|e| format!("bad ELF program headers: {e}"))?;
+    let header = FileHeader64::<Endianness>::parse(elf).map_err(|e| format!("not a 64-bit ELF file: {e}"))?;
+    let endian = header.endian().map_err(|e| format!("bad ELF endianness: {e}"))?;
+    let phdrs = header.program_headers(endian, elf).map_err(|e| format!("bad ELF program headers: {e}"))?;
 
     let mut raw: Vec<u8> = Vec::new();
     let mut any = false;
@@ -28,23 +23,17 @@ pub fn elf_to_raw(elf: &[u8], base: u64) -> Result<Vec<u8>, String> {
         let paddr = ph.p_paddr(endian);
         let filesz = ph.p_filesz(endian);
         if paddr < base {
-            return Err(format!(
-                "PT_LOAD segment {i} has load address {paddr:#x} below the image base {base:#x}"
-            ));
+            return Err(format!("PT_LOAD segment {i} has load address {paddr:#x} below the image base {base:#x}"));
         }
         let start = paddr - base;
-        let end = start
-            .checked_add(filesz)
-            .filter(|&e| e <= RAW_IMAGE_MAX)
-            .ok_or_else(|| {
-                format!(
-                    "PT_LOAD segment {i} ({paddr:#x}, {filesz:#x} bytes) ends more than \
+        let end = start.checked_add(filesz).filter(|&e| e <= RAW_IMAGE_MAX).ok_or_else(|| {
+            format!(
+                "PT_LOAD segment {i} ({paddr:#x}, {filesz:#x} bytes) ends more than \
                      {RAW_IMAGE_MAX:#x} bytes after the image base {base:#x}"
-                )
-            })?;
-        let data = ph
-            .data(endian, elf)
-            .map_err(|_| format!("PT_LOAD segment {i}: file bytes lie outside the ELF file"))?;
+            )
+        })?;
+        let data =
+            ph.data(endian, elf).map_err(|_| format!("PT_LOAD segment {i}: file bytes lie outside the ELF file"))?;
         let (start, end) = (start as usize, end as usize);
         if raw.len() < end {
             raw.resize(end, 0);

@@ -67,33 +67,16 @@ pub struct WrittenFile {
 
 impl FirmwareSet {
     /// Builds a set from a raw hypervisor image (linked at [`PROM_BASE`]) and the other files.
-    pub fn from_hypervisor(
-        raw: &[u8],
-        openboot_bin: Vec<u8>,
-        hv_md: Vec<u8>,
-        md_rom: Vec<u8>,
-    ) -> Result<Self, String> {
+    pub fn from_hypervisor(raw: &[u8], openboot_bin: Vec<u8>, hv_md: Vec<u8>, md_rom: Vec<u8>) -> Result<Self, String> {
         let (reset_bin, q_bin) = split_firmware(raw)?;
-        let set = FirmwareSet {
-            reset_bin,
-            q_bin,
-            openboot_bin,
-            hv_md,
-            md_rom,
-            nvram: None,
-        };
+        let set = FirmwareSet { reset_bin, q_bin, openboot_bin, hv_md, md_rom, nvram: None };
         set.check()?;
         Ok(set)
     }
 
     /// Builds a set from a raw hypervisor image and the output of the config compiler.
     pub fn from_build(raw: &[u8], build: &ldom_config::Build) -> Result<Self, String> {
-        Self::from_hypervisor(
-            raw,
-            build.prom_guest_area.clone(),
-            build.hv_md.clone(),
-            build.md_rom.clone(),
-        )
+        Self::from_hypervisor(raw, build.prom_guest_area.clone(), build.hv_md.clone(), build.md_rom.clone())
     }
 
     /// The file names and contents, in the order they are written.
@@ -105,11 +88,7 @@ impl FirmwareSet {
             ("openboot.bin", &self.openboot_bin, OPENBOOT_BIN_MAX),
             ("1up-hv.bin", &self.hv_md, SMALL_ROM_MAX),
             ("1up-md.bin", &self.md_rom, SMALL_ROM_MAX),
-            (
-                "nvram1",
-                self.nvram.as_deref().unwrap_or(&ZERO_NVRAM),
-                SMALL_ROM_MAX,
-            ),
+            ("nvram1", self.nvram.as_deref().unwrap_or(&ZERO_NVRAM), SMALL_ROM_MAX),
         ]
     }
 
@@ -141,18 +120,12 @@ impl FirmwareSet {
     /// Checks the limits, then writes the six files into `dir` (created if needed).
     pub fn write_to(&self, dir: &Path) -> Result<Vec<WrittenFile>, String> {
         self.check()?;
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let mut written = Vec::new();
         for (name, data, _) in self.files() {
             let path = dir.join(name);
-            std::fs::write(&path, data)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            written.push(WrittenFile {
-                name,
-                path,
-                size: data.len(),
-            });
+            std::fs::write(&path, data).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            written.push(WrittenFile { name, path, size: data.len() });
         }
         Ok(written)
     }

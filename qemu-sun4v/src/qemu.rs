@@ -23,7 +23,6 @@ pub struct Qemu {
 /// QEMU's default RAM size for niagara.
 pub const DEFAULT_MEMORY: u64 = 128 << 20;
 
-
 impl Qemu {
     /// A runner for the firmware set in `fw_dir`, with 128 MiB of partition RAM.
     pub fn new(fw_dir: impl Into<PathBuf>) -> Self {
@@ -116,21 +115,13 @@ impl Qemu {
 
     /// The command line as one shell-like string, for logs.
     pub fn command_line(&self) -> String {
-        std::iter::once(self.binary.clone())
-            .chain(self.args())
-            .map(|a| shell_quote(&a))
-            .collect::<Vec<_>>()
-            .join(" ")
+        std::iter::once(self.binary.clone()).chain(self.args()).map(|a| shell_quote(&a)).collect::<Vec<_>>().join(" ")
     }
 
     pub(crate) fn spawn_command(&self) -> Command {
         if self.no_core_dump && Path::new("/bin/sh").exists() {
             let mut c = Command::new("/bin/sh");
-            c.arg("-c")
-                .arg("ulimit -c 0 2>/dev/null; exec \"$@\"")
-                .arg("sh")
-                .arg(&self.binary)
-                .args(self.args());
+            c.arg("-c").arg("ulimit -c 0 2>/dev/null; exec \"$@\"").arg("sh").arg(&self.binary).args(self.args());
             c
         } else {
             self.command()
@@ -143,21 +134,13 @@ impl Qemu {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot start {}: {e}", self.binary.to_string_lossy()),
-                )
-            })
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", self.binary.to_string_lossy())))
     }
 }
 
 fn shell_quote(s: &OsStr) -> String {
     let s = s.to_string_lossy();
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:+@%".contains(c))
-    {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=,:+@%".contains(c)) {
         s.into_owned()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
@@ -167,7 +150,5 @@ fn shell_quote(s: &OsStr) -> String {
 /// Looks for a program on `PATH`.
 pub fn find_in_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
 }

@@ -69,10 +69,7 @@ pub struct InputStep {
 impl InputStep {
     /// A step that types `send` once `after` appears.
     pub fn new(after: impl Into<String>, send: impl Into<String>) -> Self {
-        InputStep {
-            after: after.into(),
-            send: send.into(),
-        }
+        InputStep { after: after.into(), send: send.into() }
     }
 }
 
@@ -87,11 +84,7 @@ impl Qemu {
     /// and stderr, our stdin is forwarded to QEMU. Stops QEMU as soon as one of
     /// `end_markers` appears (or after `timeout`, if given). The returned output is the
     /// whole text QEMU printed.
-    pub fn run_interactive(
-        &self,
-        end_markers: &[&str],
-        timeout: Option<Duration>,
-    ) -> io::Result<Outcome> {
+    pub fn run_interactive(&self, end_markers: &[&str], timeout: Option<Duration>) -> io::Result<Outcome> {
         let mut child = self.spawn(Stdio::piped())?;
         let mut qemu_in = child.stdin.take().expect("piped stdin");
         // On a terminal, keys go to the guest as they are typed (raw mode, no local echo:
@@ -137,26 +130,14 @@ impl Qemu {
 
     /// Like [`Qemu::run_capture`], but types the `script` steps on the console (QEMU's
     /// stdin) as their `after` text appears. With an empty script stdin is `/dev/null`.
-    pub fn run_scripted(
-        &self,
-        timeout: Duration,
-        end_markers: &[&str],
-        script: &[InputStep],
-    ) -> io::Result<Outcome> {
+    pub fn run_scripted(&self, timeout: Duration, end_markers: &[&str], script: &[InputStep]) -> io::Result<Outcome> {
         if script.is_empty() {
             let child = self.spawn(Stdio::null())?;
             return self.supervise(child, end_markers, Some(timeout), false, None, None);
         }
         let mut child = self.spawn(Stdio::piped())?;
         let stdin = child.stdin.take().expect("piped stdin");
-        self.supervise(
-            child,
-            end_markers,
-            Some(timeout),
-            false,
-            Some((stdin, script)),
-            None,
-        )
+        self.supervise(child, end_markers, Some(timeout), false, Some((stdin, script)), None)
     }
 
     fn supervise(
@@ -287,11 +268,7 @@ impl Qemu {
                 match rx.recv_timeout(left) {
                     Ok((is_err, Event::Data(d))) => {
                         if echo {
-                            let _ = if is_err {
-                                io::stderr().write_all(&d)
-                            } else {
-                                io::stdout().write_all(&d)
-                            };
+                            let _ = if is_err { io::stderr().write_all(&d) } else { io::stdout().write_all(&d) };
                         }
                         text.extend_from_slice(&d);
                         if !is_err {
@@ -323,13 +300,7 @@ impl Qemu {
 }
 
 /// Sends every script step whose `after` text is now in `clean` (past `*from`).
-fn feed_script(
-    stdin: &mut ChildStdin,
-    steps: &[InputStep],
-    clean: &[u8],
-    step: &mut usize,
-    from: &mut usize,
-) {
+fn feed_script(stdin: &mut ChildStdin, steps: &[InputStep], clean: &[u8], step: &mut usize, from: &mut usize) {
     while let Some(s) = steps.get(*step) {
         let Some(p) = find(&clean[*from..], s.after.as_bytes()) else {
             return;

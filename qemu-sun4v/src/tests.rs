@@ -75,10 +75,7 @@ fn elf_to_raw_places_segments_at_paddr() {
 #[test]
 fn elf_to_raw_out_of_order_and_data_load_address() {
     // .data is loaded in the PROM (p_paddr) but runs in HV RAM (p_vaddr).
-    let elf = make_elf(&[
-        (LOAD, PROM_BASE + 0x20000, &[0xaa; 3], 0x100),
-        (LOAD, PROM_BASE, &[0x55; 2], 2),
-    ]);
+    let elf = make_elf(&[(LOAD, PROM_BASE + 0x20000, &[0xaa; 3], 0x100), (LOAD, PROM_BASE, &[0x55; 2], 2)]);
     let raw = elf_to_raw(&elf, PROM_BASE).unwrap();
     assert_eq!(raw.len(), 0x20003);
     assert_eq!(&raw[..2], &[0x55, 0x55]);
@@ -89,15 +86,11 @@ fn elf_to_raw_out_of_order_and_data_load_address() {
 #[test]
 fn elf_to_raw_errors() {
     let below = make_elf(&[(LOAD, PROM_BASE - 4, &[1], 1)]);
-    assert!(elf_to_raw(&below, PROM_BASE)
-        .unwrap_err()
-        .contains("below the image base"));
+    assert!(elf_to_raw(&below, PROM_BASE).unwrap_err().contains("below the image base"));
     let far = make_elf(&[(LOAD, 0x8000_0000, &[1], 1)]);
     assert!(elf_to_raw(&far, 0).unwrap_err().contains("ends more than"));
     let empty = make_elf(&[(LOAD, PROM_BASE, &[], 8)]);
-    assert!(elf_to_raw(&empty, PROM_BASE)
-        .unwrap_err()
-        .contains("no PT_LOAD"));
+    assert!(elf_to_raw(&empty, PROM_BASE).unwrap_err().contains("no PT_LOAD"));
     assert!(elf_to_raw(b"not an elf at all, definitely not", PROM_BASE).is_err());
     let mut truncated = make_elf(&[(LOAD, PROM_BASE, &[1, 2, 3, 4], 4)]);
     truncated.truncate(truncated.len() - 2);
@@ -123,9 +116,7 @@ fn tmpdir(name: &str) -> PathBuf {
 
 #[test]
 fn firmware_set_writes_six_files() {
-    let set =
-        FirmwareSet::from_hypervisor(&[3; 0x10010], vec![4; 10], vec![5; 20], vec![6; 30])
-            .unwrap();
+    let set = FirmwareSet::from_hypervisor(&[3; 0x10010], vec![4; 10], vec![5; 20], vec![6; 30]).unwrap();
     let dir = tmpdir("six");
     let written = set.write_to(&dir).unwrap();
     let names: Vec<_> = written.iter().map(|w| (w.name, w.size)).collect();
@@ -178,18 +169,11 @@ fn firmware_set_limits() {
 
 #[test]
 fn command_line() {
-    let q = Qemu::new("/tmp/fw dir")
-        .memory(256 << 20)
-        .drive("/x/disk,1.img")
-        .icount(3)
-        .extra_arg("-d")
-        .extra_arg("int");
+    let q =
+        Qemu::new("/tmp/fw dir").memory(256 << 20).drive("/x/disk,1.img").icount(3).extra_arg("-d").extra_arg("int");
     let c = q.command();
     assert_eq!(c.get_program(), "qemu-system-sparc64");
-    let args: Vec<_> = c
-        .get_args()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let args: Vec<_> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
     assert_eq!(
         args,
         [
@@ -218,7 +202,6 @@ fn command_line() {
     assert_eq!(a[8], "2M");
 }
 
-
 #[test]
 fn capture_stops_at_marker_and_timeout() {
     // Uses /bin/sh as a stand-in for QEMU: the runner only needs a process.
@@ -234,11 +217,7 @@ fn capture_stops_at_marker_and_timeout() {
         .run_capture(Duration::from_secs(20), &[END_MARKER])
         .unwrap();
     assert_eq!(o.ended_by, EndedBy::EndMarker(END_MARKER.into()));
-    assert!(
-        o.output.contains("banner\nhv: all domains stopped\n"),
-        "{}",
-        o.output
-    );
+    assert!(o.output.contains("banner\nhv: all domains stopped\n"), "{}", o.output);
     assert!(t.elapsed() < Duration::from_secs(10));
 
     let o = Qemu::new("fw")
@@ -273,10 +252,7 @@ fn scripted_input_is_typed_after_prompts() {
         .run_scripted(
             Duration::from_secs(20),
             &[END_MARKER],
-            &[
-                InputStep::new("ok", "banner\r\n"),
-                InputStep::new("ok", "words\n"),
-            ],
+            &[InputStep::new("ok", "banner\r\n"), InputStep::new("ok", "words\n")],
         )
         .unwrap();
     assert_eq!(o.ended_by, EndedBy::EndMarker(END_MARKER.into()));

@@ -85,14 +85,9 @@ impl std::str::FromStr for Corruption {
             ["byte", off, val] => {
                 let value = parse_num(val)?;
                 let value = u8::try_from(value).map_err(|_| format!("byte value {value} > 255"))?;
-                Ok(Corruption::Byte {
-                    offset: parse_num(off)? as usize,
-                    value,
-                })
+                Ok(Corruption::Byte { offset: parse_num(off)? as usize, value })
             }
-            _ => Err(format!(
-                "unknown corruption `{s}` (use \"truncate:N\" or \"byte:OFFSET:VALUE\")"
-            )),
+            _ => Err(format!("unknown corruption `{s}` (use \"truncate:N\" or \"byte:OFFSET:VALUE\")")),
         }
     }
 }
@@ -103,18 +98,15 @@ impl Corruption {
         match *self {
             Corruption::Truncate(n) => {
                 if n > data.len() {
-                    return Err(format!(
-                        "truncate:{n}: the HV MD is only {} bytes",
-                        data.len()
-                    ));
+                    return Err(format!("truncate:{n}: the HV MD is only {} bytes", data.len()));
                 }
                 data.truncate(n);
             }
             Corruption::Byte { offset, value } => {
                 let len = data.len();
-                let b = data.get_mut(offset).ok_or_else(|| {
-                    format!("byte:{offset}: offset past the end of the {len}-byte HV MD")
-                })?;
+                let b = data
+                    .get_mut(offset)
+                    .ok_or_else(|| format!("byte:{offset}: offset past the end of the {len}-byte HV MD"))?;
                 *b = value;
             }
         }
@@ -258,14 +250,7 @@ impl HypervisorBuild {
     }
 }
 
-const FILE_NAMES: &[&str] = &[
-    "reset.bin",
-    "q.bin",
-    "openboot.bin",
-    "1up-hv.bin",
-    "1up-md.bin",
-    "nvram1",
-];
+const FILE_NAMES: &[&str] = &["reset.bin", "q.bin", "openboot.bin", "1up-hv.bin", "1up-md.bin", "nvram1"];
 
 /// Reads a list file: one entry a line; blank lines and `#` comments are ignored.
 pub fn read_lines_file(path: &Path) -> Result<Vec<String>, String> {
@@ -290,9 +275,7 @@ fn str_or_list(v: &toml::Value, key: &str) -> Result<Vec<String>, String> {
         toml::Value::Array(a) => a
             .iter()
             .map(|x| {
-                x.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| format!("`{key}` must be a string or an array of strings"))
+                x.as_str().map(str::to_string).ok_or_else(|| format!("`{key}` must be a string or an array of strings"))
             })
             .collect(),
         _ => Err(format!("`{key}` must be a string or an array of strings")),
@@ -312,19 +295,12 @@ impl Case {
         let t: toml::Table = case_toml.parse().map_err(|e| format!("case.toml: {e}"))?;
         for k in t.keys() {
             if !KNOWN_KEYS.contains(&k.as_str()) {
-                return Err(format!(
-                    "case.toml: unknown field `{k}` (known: {})",
-                    KNOWN_KEYS.join(", ")
-                ));
+                return Err(format!("case.toml: unknown field `{k}` (known: {})", KNOWN_KEYS.join(", ")));
             }
         }
         let get_str = |k: &str| -> Result<Option<String>, String> {
             t.get(k)
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| format!("case.toml: `{k}` must be a string"))
-                })
+                .map(|v| v.as_str().map(str::to_string).ok_or_else(|| format!("case.toml: `{k}` must be a string")))
                 .transpose()
         };
         let get_int = |k: &str| -> Result<Option<u64>, String> {
@@ -355,9 +331,7 @@ impl Case {
         }
         let timeout_ok = match t.get("timeout_ok") {
             None => false,
-            Some(v) => v
-                .as_bool()
-                .ok_or("case.toml: `timeout_ok` must be true or false")?,
+            Some(v) => v.as_bool().ok_or("case.toml: `timeout_ok` must be true or false")?,
         };
         let corrupt_hv_md = get_str("corrupt_hv_md")?
             .map(|s| s.parse::<Corruption>())
@@ -373,9 +347,7 @@ impl Case {
         requires.dedup();
         let mut files = BTreeMap::new();
         if let Some(v) = t.get("files") {
-            let tab = v
-                .as_table()
-                .ok_or("case.toml: `files` must be a table of file name = path")?;
+            let tab = v.as_table().ok_or("case.toml: `files` must be a table of file name = path")?;
             for (k, v) in tab {
                 if !FILE_NAMES.contains(&k.as_str()) {
                     return Err(format!(
@@ -383,9 +355,7 @@ impl Case {
                         FILE_NAMES.join(", ")
                     ));
                 }
-                let p = v
-                    .as_str()
-                    .ok_or_else(|| format!("case.toml: files.{k} must be a path string"))?;
+                let p = v.as_str().ok_or_else(|| format!("case.toml: files.{k} must be a path string"))?;
                 files.insert(k.clone(), p.to_string());
             }
         }
@@ -402,13 +372,9 @@ impl Case {
         };
         let mut input = Vec::new();
         if let Some(v) = t.get("input") {
-            let arr = v
-                .as_array()
-                .ok_or("case.toml: `input` must be an array of tables ([[input]])")?;
+            let arr = v.as_array().ok_or("case.toml: `input` must be an array of tables ([[input]])")?;
             for (i, step) in arr.iter().enumerate() {
-                let tab = step
-                    .as_table()
-                    .ok_or("case.toml: `input` must be an array of tables ([[input]])")?;
+                let tab = step.as_table().ok_or("case.toml: `input` must be an array of tables ([[input]])")?;
                 let field = |k: &str| -> Result<String, String> {
                     tab.get(k)
                         .and_then(|x| x.as_str())
@@ -417,9 +383,7 @@ impl Case {
                 };
                 for k in tab.keys() {
                     if k != "after" && k != "send" {
-                        return Err(format!(
-                            "case.toml: input[{i}]: unknown field `{k}` (known: after, send)"
-                        ));
+                        return Err(format!("case.toml: input[{i}]: unknown field `{k}` (known: after, send)"));
                     }
                 }
                 input.push(InputStep::new(field("after")?, field("send")?));
@@ -432,18 +396,12 @@ impl Case {
             .unwrap_or_default();
         let guest_image = get_str("guest_image")?;
         if guest_image.is_some() && (t.contains_key("firmware_dir") || t.contains_key("config")) {
-            return Err(
-                "case.toml: `guest_image` generates the configuration: it cannot be combined \
+            return Err("case.toml: `guest_image` generates the configuration: it cannot be combined \
                  with `config` or `firmware_dir`"
-                    .into(),
-            );
+                .into());
         }
         let expected = parse_lines(expected);
-        let mut all_forbidden: Vec<String> = shared_forbidden
-            .iter()
-            .filter(|f| !allow.contains(f))
-            .cloned()
-            .collect();
+        let mut all_forbidden: Vec<String> = shared_forbidden.iter().filter(|f| !allow.contains(f)).cloned().collect();
         all_forbidden.extend(parse_lines(forbidden));
         Ok(Case {
             name: name.to_string(),
@@ -472,17 +430,12 @@ impl Case {
 
     /// Reads the case in `dir` (its name is the folder name).
     pub fn load(dir: &Path, shared_forbidden: &[String]) -> Result<Case, String> {
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let read = |f: &str, required: bool| -> Result<String, String> {
             let p = dir.join(f);
             match std::fs::read_to_string(&p) {
                 Ok(s) => Ok(s),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
-                    Ok(String::new())
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(String::new()),
                 Err(e) => Err(format!("cannot read {}: {e}", p.display())),
             }
         };
@@ -504,9 +457,7 @@ impl Case {
     /// The markers that end the run: `stop_on` plus `hv: PANIC` (unless expected).
     pub fn end_markers(&self) -> Vec<String> {
         let mut m = self.stop_on.clone();
-        if !self.expected.iter().any(|e| e.contains(PANIC_MARKER))
-            && !m.iter().any(|s| s == PANIC_MARKER)
-        {
+        if !self.expected.iter().any(|e| e.contains(PANIC_MARKER)) && !m.iter().any(|s| s == PANIC_MARKER) {
             m.push(PANIC_MARKER.to_string());
         }
         m
@@ -536,13 +487,8 @@ pub fn check_output(case: &Case, output: &str) -> Vec<String> {
         match lines[next..].iter().position(|l| l.contains(exp.as_str())) {
             Some(p) => next += p + 1,
             None => {
-                let where_ = if i == 0 {
-                    String::new()
-                } else {
-                    format!(" after `{}`", case.expected[i - 1])
-                };
-                let anywhere = if next > 0 && lines[..next].iter().any(|l| l.contains(exp.as_str()))
-                {
+                let where_ = if i == 0 { String::new() } else { format!(" after `{}`", case.expected[i - 1]) };
+                let anywhere = if next > 0 && lines[..next].iter().any(|l| l.contains(exp.as_str())) {
                     " (it appears, but too early)"
                 } else {
                     ""
@@ -614,11 +560,7 @@ impl Env {
         let vars: [(&str, Option<&Path>, &str); 4] = [
             ("${WORKSPACE}", Some(&self.workspace), ""),
             ("${CASE_DIR}", Some(&case.dir), ""),
-            (
-                "${SUN_FIRMWARE}",
-                self.sun_firmware.as_deref(),
-                "--sun-firmware DIR",
-            ),
+            ("${SUN_FIRMWARE}", self.sun_firmware.as_deref(), "--sun-firmware DIR"),
             ("${SILO}", self.silo.as_deref(), "--silo DIR"),
         ];
         for (var, val, opt) in vars {
@@ -647,11 +589,7 @@ impl Env {
 pub trait FirmwareSource {
     /// The firmware set and the partition RAM size for `config` (an absolute path), with
     /// the hypervisor `build`.
-    fn firmware_set(
-        &mut self,
-        config: &Path,
-        build: HypervisorBuild,
-    ) -> Result<(FirmwareSet, u64), String>;
+    fn firmware_set(&mut self, config: &Path, build: HypervisorBuild) -> Result<(FirmwareSet, u64), String>;
 }
 
 /// The result of one case.
@@ -679,12 +617,7 @@ pub fn single_guest_config(image: &Path) -> String {
 }
 
 /// Prepares the firmware set of a case and writes it to `dir`; returns the RAM size.
-fn prepare(
-    case: &Case,
-    env: &Env,
-    src: &mut dyn FirmwareSource,
-    dir: &Path,
-) -> Result<Option<u64>, String> {
+fn prepare(case: &Case, env: &Env, src: &mut dyn FirmwareSource, dir: &Path) -> Result<Option<u64>, String> {
     let (mut set, ram) = match (&case.firmware_dir, &case.guest_image) {
         (Some(d), _) => (FirmwareSet::read_from(&env.expand(case, d)?)?, None),
         (None, Some(img)) => {
@@ -703,19 +636,15 @@ fn prepare(
         }
         (None, None) => {
             let config = env.workspace.join(&case.config);
-            let (set, ram) = src.firmware_set(&config, case.hypervisor).map_err(|e| {
-                format!(
-                    "building the firmware set for {}: {e}",
-                    case.config.display()
-                )
-            })?;
+            let (set, ram) = src
+                .firmware_set(&config, case.hypervisor)
+                .map_err(|e| format!("building the firmware set for {}: {e}", case.config.display()))?;
             (set, Some(ram))
         }
     };
     for (name, path) in &case.files {
         let p = env.expand(case, path)?;
-        let data = std::fs::read(&p)
-            .map_err(|e| format!("files.{name}: cannot read {}: {e}", p.display()))?;
+        let data = std::fs::read(&p).map_err(|e| format!("files.{name}: cannot read {}: {e}", p.display()))?;
         match name.as_str() {
             "reset.bin" => set.reset_bin = data,
             "q.bin" => set.q_bin = data,
@@ -736,11 +665,7 @@ fn prepare(
 
 /// Runs one case: builds its firmware set, boots it, checks the output.
 /// Returns the verdict and the console output (if QEMU ran).
-pub fn run_case(
-    case: &Case,
-    env: &Env,
-    src: &mut dyn FirmwareSource,
-) -> (Verdict, Option<Outcome>) {
+pub fn run_case(case: &Case, env: &Env, src: &mut dyn FirmwareSource) -> (Verdict, Option<Outcome>) {
     if let Some(r) = case.requires.iter().find(|r| env.missing(**r)) {
         return (Verdict::Skip(format!("needs {}", r.option())), None);
     }
@@ -772,12 +697,7 @@ pub fn run_case(
     let markers: Vec<&str> = markers.iter().map(String::as_str).collect();
     let outcome = match q.run_scripted(case.timeout, &markers, &case.input) {
         Ok(o) => o,
-        Err(e) => {
-            return (
-                Verdict::Fail(format!("{e}\ncommand: {}", q.command_line())),
-                None,
-            )
-        }
+        Err(e) => return (Verdict::Fail(format!("{e}\ncommand: {}", q.command_line())), None),
     };
     let _ = std::fs::write(dir.join("console.log"), &outcome.output);
     let mut problems = Vec::new();
@@ -787,11 +707,7 @@ pub fn run_case(
         EndedBy::Timeout => problems.push(format!(
             "timed out after {} s without seeing {}",
             case.timeout.as_secs(),
-            case.stop_on
-                .iter()
-                .map(|s| format!("`{s}`"))
-                .collect::<Vec<_>>()
-                .join(" or ")
+            case.stop_on.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" or ")
         )),
         e @ (EndedBy::Exited(_) | EndedBy::Quit) => problems.push(format!("{e} before a stop line")),
     }
@@ -821,9 +737,7 @@ pub fn first_difference(reference: &str, output: &str) -> Option<String> {
     match a.len().cmp(&b.len()) {
         std::cmp::Ordering::Equal => None,
         std::cmp::Ordering::Less => Some(format!("extra line {}: `{}`", a.len() + 1, b[a.len()])),
-        std::cmp::Ordering::Greater => {
-            Some(format!("line {} missing: `{}`", b.len() + 1, a[b.len()]))
-        }
+        std::cmp::Ordering::Greater => Some(format!("line {} missing: `{}`", b.len() + 1, a[b.len()])),
     }
 }
 
@@ -851,20 +765,10 @@ impl fmt::Display for Summary {
 /// Runs the cases in order, printing cargo-test-style lines to `out`:
 /// `test qemu::<name> ... ok|FAILED|SKIPPED (reason)`, failure details, and as the very
 /// last line the summary `N passed, N failed[, N skipped]`.
-pub fn run_all(
-    cases: &[Case],
-    env: &Env,
-    src: &mut dyn FirmwareSource,
-    out: &mut dyn Write,
-) -> Summary {
+pub fn run_all(cases: &[Case], env: &Env, src: &mut dyn FirmwareSource, out: &mut dyn Write) -> Summary {
     let mut s = Summary::default();
     let mut failed_names = Vec::new();
-    let _ = writeln!(
-        out,
-        "\nrunning {} QEMU test case{}",
-        cases.len(),
-        if cases.len() == 1 { "" } else { "s" }
-    );
+    let _ = writeln!(out, "\nrunning {} QEMU test case{}", cases.len(), if cases.len() == 1 { "" } else { "s" });
     let mut outputs: BTreeMap<String, String> = BTreeMap::new();
     for case in cases {
         let _ = write!(out, "test qemu::{} ... ", case.name);
@@ -873,9 +777,7 @@ pub fn run_all(
         let (mut verdict, outcome) = run_case(case, env, src);
         if let (Verdict::Pass, Some(other), Some(o)) = (&verdict, &case.same_output_as, &outcome) {
             verdict = match outputs.get(other) {
-                None => Verdict::Fail(format!(
-                    "same_output_as: case `{other}` did not run in this run"
-                )),
+                None => Verdict::Fail(format!("same_output_as: case `{other}` did not run in this run")),
                 Some(reference) => match first_difference(reference, &o.output) {
                     None => Verdict::Pass,
                     Some(d) => Verdict::Fail(format!("output differs from case `{other}`: {d}")),
@@ -903,11 +805,7 @@ pub fn run_all(
                     let _ = writeln!(out, "  {l}");
                 }
                 if let Some(o) = outcome {
-                    let _ = writeln!(
-                        out,
-                        "  ---- last {TAIL_LINES} lines of console ({}) ----",
-                        o.ended_by
-                    );
+                    let _ = writeln!(out, "  ---- last {TAIL_LINES} lines of console ({}) ----", o.ended_by);
                     for l in tail(&o.output, TAIL_LINES).lines() {
                         let _ = writeln!(out, "  | {l}");
                     }
@@ -934,14 +832,7 @@ mod tests {
     use super::*;
 
     fn case(toml: &str, expected: &str, forbidden: &str) -> Result<Case, String> {
-        Case::parse(
-            "t",
-            Path::new("/cases/t"),
-            toml,
-            expected,
-            forbidden,
-            &["hv: PANIC".into(), "FAIL".into()],
-        )
+        Case::parse("t", Path::new("/cases/t"), toml, expected, forbidden, &["hv: PANIC".into(), "FAIL".into()])
     }
 
     #[test]
@@ -987,45 +878,22 @@ mod tests {
         assert_eq!(c.memory, Some(256 << 20));
         assert_eq!(c.stop_on, ["x", "y"]);
         assert!(c.timeout_ok);
-        assert_eq!(
-            c.corrupt_hv_md,
-            Some(Corruption::Byte {
-                offset: 16,
-                value: 255
-            })
-        );
+        assert_eq!(c.corrupt_hv_md, Some(Corruption::Byte { offset: 16, value: 255 }));
         assert_eq!(c.requires, [Requirement::SunFirmware]);
         assert_eq!(c.expected, ["first", "second"]);
         assert_eq!(c.forbidden, ["hv: PANIC", "nope"]);
         assert_eq!(c.qemu_args, ["-d", "int"]);
         assert_eq!(c.icount, Some(2));
-        assert_eq!(
-            c.input,
-            [InputStep::new("ok", "banner\r"), InputStep::new("", "x")]
-        );
-        let env = Env {
-            sun_firmware: Some("/sun".into()),
-            ..Env::default()
-        };
-        assert_eq!(
-            env.expand(&c, &c.files["1up-hv.bin"]).unwrap(),
-            PathBuf::from("/sun/1up-hv.bin")
-        );
-        assert_eq!(
-            env.expand(&c, "disk.img").unwrap(),
-            PathBuf::from("/cases/t/disk.img")
-        );
-        assert!(Env::default()
-            .expand(&c, "${SILO}/x")
-            .unwrap_err()
-            .contains("--silo"));
+        assert_eq!(c.input, [InputStep::new("ok", "banner\r"), InputStep::new("", "x")]);
+        let env = Env { sun_firmware: Some("/sun".into()), ..Env::default() };
+        assert_eq!(env.expand(&c, &c.files["1up-hv.bin"]).unwrap(), PathBuf::from("/sun/1up-hv.bin"));
+        assert_eq!(env.expand(&c, "disk.img").unwrap(), PathBuf::from("/cases/t/disk.img"));
+        assert!(Env::default().expand(&c, "${SILO}/x").unwrap_err().contains("--silo"));
     }
 
     #[test]
     fn parse_errors() {
-        assert!(case("bogus = 1", "a", "")
-            .unwrap_err()
-            .contains("unknown field `bogus`"));
+        assert!(case("bogus = 1", "a", "").unwrap_err().contains("unknown field `bogus`"));
         assert!(case("corrupt_hv_md = \"zap:1\"", "a", "").is_err());
         assert!(case("corrupt_hv_md = \"byte:1:256\"", "a", "").is_err());
         assert!(case("requires = \"gpu\"", "a", "").is_err());
@@ -1040,7 +908,9 @@ mod tests {
 
     #[test]
     fn linux_boot_image() {
-        let c = case("config = \"configs/linux.toml\"\nrequires = [\"linux-boot\"]\ndrive = \"${LINUX_BOOT}\"", "a", "").unwrap();
+        let c =
+            case("config = \"configs/linux.toml\"\nrequires = [\"linux-boot\"]\ndrive = \"${LINUX_BOOT}\"", "a", "")
+                .unwrap();
         assert_eq!(c.requires, [Requirement::LinuxBoot]);
         let env = Env::default();
         assert!(env.missing(Requirement::LinuxBoot));
@@ -1059,57 +929,26 @@ mod tests {
         let env = Env::default();
         assert!(env.missing(Requirement::Linux));
         assert!(env.expand(&c, "${LINUX_ISO}").is_err());
-        let env = Env {
-            linux_iso: Some(Ok("/t/linux.iso".into())),
-            ..Env::default()
-        };
-        assert_eq!(
-            env.expand(&c, "${LINUX_ISO}").unwrap(),
-            PathBuf::from("/t/linux.iso")
-        );
-        let env = Env {
-            linux_iso: Some(Err("no compiler".into())),
-            ..Env::default()
-        };
+        let env = Env { linux_iso: Some(Ok("/t/linux.iso".into())), ..Env::default() };
+        assert_eq!(env.expand(&c, "${LINUX_ISO}").unwrap(), PathBuf::from("/t/linux.iso"));
+        let env = Env { linux_iso: Some(Err("no compiler".into())), ..Env::default() };
         assert!(!env.missing(Requirement::Linux));
-        assert!(env
-            .expand(&c, "${LINUX_ISO}")
-            .unwrap_err()
-            .contains("no compiler"));
+        assert!(env.expand(&c, "${LINUX_ISO}").unwrap_err().contains("no compiler"));
         let cfg = single_guest_config(Path::new("/sun \"fw\"/openboot.bin"));
         let t: toml::Table = cfg.parse().unwrap();
-        assert_eq!(
-            t["domain"][0]["image"].as_str(),
-            Some("/sun \"fw\"/openboot.bin")
-        );
+        assert_eq!(t["domain"][0]["image"].as_str(), Some("/sun \"fw\"/openboot.bin"));
         assert_eq!(t["platform"]["ram-size"].as_str(), Some("256M"));
     }
 
     #[test]
     fn corruptions() {
         let mut d = vec![1, 2, 3, 4];
-        "truncate:2"
-            .parse::<Corruption>()
-            .unwrap()
-            .apply(&mut d)
-            .unwrap();
+        "truncate:2".parse::<Corruption>().unwrap().apply(&mut d).unwrap();
         assert_eq!(d, [1, 2]);
-        "byte:1:0x7f"
-            .parse::<Corruption>()
-            .unwrap()
-            .apply(&mut d)
-            .unwrap();
+        "byte:1:0x7f".parse::<Corruption>().unwrap().apply(&mut d).unwrap();
         assert_eq!(d, [1, 0x7f]);
-        assert!("byte:2:0"
-            .parse::<Corruption>()
-            .unwrap()
-            .apply(&mut d)
-            .is_err());
-        assert!("truncate:3"
-            .parse::<Corruption>()
-            .unwrap()
-            .apply(&mut d)
-            .is_err());
+        assert!("byte:2:0".parse::<Corruption>().unwrap().apply(&mut d).is_err());
+        assert!("truncate:3".parse::<Corruption>().unwrap().apply(&mut d).is_err());
     }
 
     #[test]
@@ -1119,10 +958,7 @@ mod tests {
         assert!(check_output(&c, good).is_empty());
         let p = check_output(&c, "guest: start\nsun4v-hv\nall tests passed\n");
         assert_eq!(p.len(), 1);
-        assert!(
-            p[0].contains("line 2 of 3") && p[0].contains("too early"),
-            "{p:?}"
-        );
+        assert!(p[0].contains("line 2 of 3") && p[0].contains("too early"), "{p:?}");
         let p = check_output(&c, &format!("{good}hv: PANIC at x\noops\n"));
         assert_eq!(p.len(), 2, "{p:?}");
         assert!(p[0].contains("`hv: PANIC` found in line: hv: PANIC at x"));
@@ -1134,11 +970,7 @@ mod tests {
 
     #[test]
     fn summary_line() {
-        let s = Summary {
-            passed: 2,
-            failed: 1,
-            skipped: 0,
-        };
+        let s = Summary { passed: 2, failed: 1, skipped: 0 };
         assert_eq!(s.to_string(), "2 passed, 1 failed");
         let s = Summary { skipped: 3, ..s };
         assert_eq!(s.to_string(), "2 passed, 1 failed, 3 skipped");
@@ -1152,20 +984,13 @@ mod tests {
         let cases = load_cases(&dir).unwrap();
         assert!(cases.iter().any(|c| c.name == "boot-basic"));
         for c in &cases {
-            assert!(
-                c.forbidden.iter().any(|f| f == "hv: PANIC")
-                    || c.expected.iter().any(|e| e.contains("PANIC"))
-            );
+            assert!(c.forbidden.iter().any(|f| f == "hv: PANIC") || c.expected.iter().any(|e| e.contains("PANIC")));
         }
     }
 
     struct Fake(Result<(FirmwareSet, u64), String>);
     impl FirmwareSource for Fake {
-        fn firmware_set(
-            &mut self,
-            _: &Path,
-            _: HypervisorBuild,
-        ) -> Result<(FirmwareSet, u64), String> {
+        fn firmware_set(&mut self, _: &Path, _: HypervisorBuild) -> Result<(FirmwareSet, u64), String> {
             self.0.clone()
         }
     }
@@ -1183,18 +1008,9 @@ mod tests {
     #[test]
     fn outputs_compared_line_by_line() {
         assert_eq!(first_difference("a\r\nb\n", "a\nb\n"), None);
-        assert_eq!(
-            first_difference("a\nb\n", "a\nc\n").as_deref(),
-            Some("line 2: `c`, expected `b`")
-        );
-        assert_eq!(
-            first_difference("a\n", "a\nb\n").as_deref(),
-            Some("extra line 2: `b`")
-        );
-        assert_eq!(
-            first_difference("a\nb\n", "a\n").as_deref(),
-            Some("line 2 missing: `b`")
-        );
+        assert_eq!(first_difference("a\nb\n", "a\nc\n").as_deref(), Some("line 2: `c`, expected `b`"));
+        assert_eq!(first_difference("a\n", "a\nb\n").as_deref(), Some("extra line 2: `b`"));
+        assert_eq!(first_difference("a\nb\n", "a\n").as_deref(), Some("line 2 missing: `b`"));
         let c = case("hypervisor = \"no-fast\"\nsame_output_as = \"boot-basic\"", "a", "").unwrap();
         assert_eq!(c.hypervisor, HypervisorBuild::NoFast);
         assert_eq!(c.same_output_as.as_deref(), Some("boot-basic"));
@@ -1205,10 +1021,7 @@ mod tests {
     fn run_all_reports_build_errors_and_skips() {
         let cases = vec![
             case("", "a", "").unwrap(),
-            Case {
-                name: "s".into(),
-                ..case("requires = \"silo\"", "a", "").unwrap()
-            },
+            Case { name: "s".into(), ..case("requires = \"silo\"", "a", "").unwrap() },
         ];
         let env = Env {
             out_dir: std::env::temp_dir().join(format!("tests-harness-{}", std::process::id())),
@@ -1217,20 +1030,10 @@ mod tests {
         let mut out = Vec::new();
         let s = run_all(&cases, &env, &mut Fake(Err("no compiler".into())), &mut out);
         let out = String::from_utf8(out).unwrap();
-        assert_eq!(
-            s,
-            Summary {
-                passed: 0,
-                failed: 1,
-                skipped: 1
-            }
-        );
+        assert_eq!(s, Summary { passed: 0, failed: 1, skipped: 1 });
         assert!(out.contains("test qemu::t ... FAILED"), "{out}");
         assert!(out.contains("no compiler"), "{out}");
-        assert!(
-            out.contains("test qemu::s ... SKIPPED (needs --silo DIR)"),
-            "{out}"
-        );
+        assert!(out.contains("test qemu::s ... SKIPPED (needs --silo DIR)"), "{out}");
         assert_eq!(out.lines().last().unwrap(), "0 passed, 1 failed, 1 skipped");
     }
 }

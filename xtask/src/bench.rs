@@ -11,8 +11,8 @@
 
 use crate::{check_sun_set, config_path, ensure_prerequisites, sun_firmware_dir, workspace, Builder, Opts};
 use qemu_sun4v::{FirmwareSet, Qemu};
-use std::path::Path;
 use std::fmt::Write as _;
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -102,7 +102,12 @@ pub fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
     if let Some(s) = &sun {
         json.push_str("  \"sun\": {\n");
         for (i, (name, _, _)) in FIGURES.iter().enumerate() {
-            let _ = writeln!(json, "    \"{name}\": {:.2}{}", figure(s, name), if i + 1 < FIGURES.len() { "," } else { "" });
+            let _ = writeln!(
+                json,
+                "    \"{name}\": {:.2}{}",
+                figure(s, name),
+                if i + 1 < FIGURES.len() { "," } else { "" }
+            );
         }
         json.push_str("  }\n");
     }

@@ -16,8 +16,10 @@
 //! `$XDG_CACHE_HOME/sun4v-hv`, else `~/.cache/sun4v-hv`), under `linux/`; the outputs of
 //! one configuration in `linux/<source version>-<hash of guests/linux/*>/`.
 
+use crate::{user_dir, user_path, workspace, Opts, USAGE};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::{is_root, run_status};
@@ -62,18 +64,11 @@ fn package_probe(pkg: &str) -> bool {
 
 /// Installs the missing packages of `wanted` (when root; otherwise says how).
 pub fn ensure_packages(wanted: &[&str]) -> Result<(), String> {
-    let missing: Vec<&str> = wanted
-        .iter()
-        .copied()
-        .filter(|p| !package_probe(p))
-        .collect();
+    let missing: Vec<&str> = wanted.iter().copied().filter(|p| !package_probe(p)).collect();
     if missing.is_empty() {
         return Ok(());
     }
-    let install = format!(
-        "apt-get install -y --no-install-recommends {}",
-        PACKAGES.join(" ")
-    );
+    let install = format!("apt-get install -y --no-install-recommends {}", PACKAGES.join(" "));
     if !is_root() {
         return Err(format!(
             "missing Debian packages: {}; install them with:\n  sudo apt-get update && \
@@ -89,18 +84,11 @@ pub fn ensure_packages(wanted: &[&str]) -> Result<(), String> {
             .args(["install", "-y", "--no-install-recommends"])
             .args(PACKAGES),
     )?;
-    let still: Vec<&str> = wanted
-        .iter()
-        .copied()
-        .filter(|p| !package_probe(p))
-        .collect();
+    let still: Vec<&str> = wanted.iter().copied().filter(|p| !package_probe(p)).collect();
     if still.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "still missing after apt-get install: {}",
-            still.join(" ")
-        ))
+        Err(format!("still missing after apt-get install: {}", still.join(" ")))
     }
 }
 
@@ -206,35 +194,19 @@ fn ensure_source(paths: &LinuxPaths) -> Result<PathBuf, String> {
     }
     let b = &paths.build_dir.join("src");
     std::fs::create_dir_all(b).map_err(|e| format!("cannot create {}: {e}", b.display()))?;
-    eprintln!(
-        "xtask: apt-get download {SOURCE_PACKAGE} (139 MB) into {}",
-        b.display()
-    );
-    run_status(
-        Command::new("apt-get")
-            .current_dir(b)
-            .args(["download", SOURCE_PACKAGE]),
-    )?;
+    eprintln!("xtask: apt-get download {SOURCE_PACKAGE} (139 MB) into {}", b.display());
+    run_status(Command::new("apt-get").current_dir(b).args(["download", SOURCE_PACKAGE]))?;
     let deb = std::fs::read_dir(b)
         .map_err(|e| format!("cannot read {}: {e}", b.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                n.starts_with(&format!("{SOURCE_PACKAGE}_")) && n.ends_with(".deb")
-            })
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{SOURCE_PACKAGE}_")) && n.ends_with(".deb"))
         })
-        .ok_or_else(|| {
-            format!(
-                "apt-get download left no {SOURCE_PACKAGE}_*.deb in {}",
-                b.display()
-            )
-        })?;
+        .ok_or_else(|| format!("apt-get download left no {SOURCE_PACKAGE}_*.deb in {}", b.display()))?;
     // linux-source-6.1_6.1.192-3_all.deb: the Debian version is the cache key's first part.
-    if let Some(v) = deb
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.split('_').nth(1))
-    {
+    if let Some(v) = deb.file_name().and_then(|n| n.to_str()).and_then(|n| n.split('_').nth(1)) {
         write(&b.join("VERSION"), v)?;
     }
     let deb_dir = b.join("deb");
@@ -253,12 +225,9 @@ fn ensure_source(paths: &LinuxPaths) -> Result<PathBuf, String> {
 /// Returns `(highest p_vaddr + p_memsz - lowest p_vaddr, entry)` of the PT_LOAD segments of a
 /// big-endian ELF64 file.
 pub fn elf_load_span(elf: &[u8]) -> Result<(u64, u64), String> {
-    let be64 =
-        |o: usize| -> Option<u64> { Some(u64::from_be_bytes(elf.get(o..o + 8)?.try_into().ok()?)) };
-    let be32 =
-        |o: usize| -> Option<u32> { Some(u32::from_be_bytes(elf.get(o..o + 4)?.try_into().ok()?)) };
-    let be16 =
-        |o: usize| -> Option<u16> { Some(u16::from_be_bytes(elf.get(o..o + 2)?.try_into().ok()?)) };
+    let be64 = |o: usize| -> Option<u64> { Some(u64::from_be_bytes(elf.get(o..o + 8)?.try_into().ok()?)) };
+    let be32 = |o: usize| -> Option<u32> { Some(u32::from_be_bytes(elf.get(o..o + 4)?.try_into().ok()?)) };
+    let be16 = |o: usize| -> Option<u16> { Some(u16::from_be_bytes(elf.get(o..o + 2)?.try_into().ok()?)) };
     if elf.get(..6) != Some(&[0x7f, b'E', b'L', b'F', 2, 2]) {
         return Err("not a big-endian ELF64 file".into());
     }
@@ -310,14 +279,8 @@ pub fn build_linux(paths: &LinuxPaths, jobs: usize, force: bool) -> Result<Built
         && image_out.is_file()
         && std::fs::read_to_string(paths.stamp()).ok().as_deref() == Some(fingerprint.as_str())
     {
-        eprintln!(
-            "xtask: {} is up to date (inputs unchanged; --force rebuilds)",
-            image_out.display()
-        );
-        return Ok(Built {
-            image: image_out,
-            seconds: None,
-        });
+        eprintln!("xtask: {} is up to date (inputs unchanged; --force rebuilds)", image_out.display());
+        return Ok(Built { image: image_out, seconds: None });
     }
     ensure_packages(PACKAGES)?;
     let start = Instant::now();
@@ -369,28 +332,19 @@ pub fn build_linux(paths: &LinuxPaths, jobs: usize, force: bool) -> Result<Built
     make(&["-s", "olddefconfig"])?;
     // Every option of the fragment must have survived olddefconfig.
     let config = read(&obj.join(".config"))?;
-    let lost: Vec<&str> = fragment
-        .lines()
-        .filter(|l| l.starts_with("CONFIG_"))
-        .filter(|l| !config.lines().any(|c| c == *l))
-        .collect();
+    let lost: Vec<&str> =
+        fragment.lines().filter(|l| l.starts_with("CONFIG_")).filter(|l| !config.lines().any(|c| c == *l)).collect();
     if !lost.is_empty() {
-        return Err(format!(
-            "the kernel configuration lost these fragment options: {}",
-            lost.join(", ")
-        ));
+        return Err(format!("the kernel configuration lost these fragment options: {}", lost.join(", ")));
     }
     // 4. The kernel.
     eprintln!("xtask: make -j{jobs} in {} (about 3 minutes on 2 cores the first time)", obj.display());
     make_with_progress(&src, &obj, jobs)?;
     let image = obj.join("arch/sparc/boot/image");
-    let data =
-        std::fs::read(&image).map_err(|e| format!("cannot read {}: {e}", image.display()))?;
+    let data = std::fs::read(&image).map_err(|e| format!("cannot read {}: {e}", image.display()))?;
     let (span, entry) = elf_load_span(&data).map_err(|e| format!("{}: {e}", image.display()))?;
     if span >= SILO_KERNEL_MAX {
-        return Err(format!(
-            "the kernel spans {span:#x} bytes: SILO only loads kernels below {SILO_KERNEL_MAX:#x}"
-        ));
+        return Err(format!("the kernel spans {span:#x} bytes: SILO only loads kernels below {SILO_KERNEL_MAX:#x}"));
     }
     write(&image_out, &data)?;
     write(&paths.initramfs(), &cpio)?;
@@ -403,10 +357,7 @@ pub fn build_linux(paths: &LinuxPaths, jobs: usize, force: bool) -> Result<Built
         data.len(),
         seconds
     );
-    Ok(Built {
-        image: image_out,
-        seconds: Some(seconds),
-    })
+    Ok(Built { image: image_out, seconds: Some(seconds) })
 }
 
 /// `make -jN` with a progress line every 100 compiled files (the kernel's own output is
@@ -494,7 +445,8 @@ pub fn ensure_boot_image(paths: &LinuxPaths, jobs: usize) -> Result<PathBuf, Str
         return Ok(img);
     }
     let kernel = std::fs::read(&built.image).map_err(|e| format!("cannot read {}: {e}", built.image.display()))?;
-    let initrd = std::fs::read(paths.initramfs()).map_err(|e| format!("cannot read {}: {e}", paths.initramfs().display()))?;
+    let initrd =
+        std::fs::read(paths.initramfs()).map_err(|e| format!("cannot read {}: {e}", paths.initramfs().display()))?;
     write(&img, guest_firmware::image::boot_image(&kernel, Some(&initrd), DEFAULT_BOOTARGS))?;
     eprintln!("xtask: wrote the boot image {}", img.display());
     Ok(img)
@@ -510,54 +462,33 @@ pub fn make_silo_iso(silo: &Path, kernel: &Path, out: &Path) -> Result<(), Strin
     ensure_packages(&["genisoimage"])?;
     for f in ["isofs.b", "second.b"] {
         if !silo.join(f).is_file() {
-            return Err(format!(
-                "{} has no {f} (SILO's boot blocks)",
-                silo.display()
-            ));
+            return Err(format!("{} has no {f} (SILO's boot blocks)", silo.display()));
         }
     }
     if !kernel.is_file() {
-        return Err(format!(
-            "kernel {} not found (build it with `cargo xtask linux`)",
-            kernel.display()
-        ));
+        return Err(format!("kernel {} not found (build it with `cargo xtask linux`)", kernel.display()));
     }
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let root = parent.join(format!(
-        "{}.root",
-        out.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    ));
+    let parent =
+        out.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let root =
+        parent.join(format!("{}.root", out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
     let _ = std::fs::remove_dir_all(&root);
     let boot = root.join("boot");
     std::fs::create_dir_all(&boot).map_err(|e| format!("cannot create {}: {e}", boot.display()))?;
     for f in ["isofs.b", "second.b"] {
         std::fs::copy(silo.join(f), boot.join(f)).map_err(|e| format!("cannot copy {f}: {e}"))?;
     }
-    std::fs::copy(kernel, boot.join("vmlinux"))
-        .map_err(|e| format!("cannot copy {}: {e}", kernel.display()))?;
+    std::fs::copy(kernel, boot.join("vmlinux")).map_err(|e| format!("cannot copy {}: {e}", kernel.display()))?;
     // The initramfs `cargo xtask linux` writes beside the kernel.
     let initrd = kernel.with_file_name("initramfs.cpio");
-    std::fs::copy(&initrd, boot.join("initrd.img"))
-        .map_err(|e| format!("cannot copy {}: {e}", initrd.display()))?;
+    std::fs::copy(&initrd, boot.join("initrd.img")).map_err(|e| format!("cannot copy {}: {e}", initrd.display()))?;
     write(&boot.join("silo.conf"), SILO_CONF)?;
     let _ = std::fs::remove_file(out);
     // genisoimage prints "Total extents including sparc boot = N" even with -quiet: keep
     // its output for the error message only.
     let mut c = Command::new("genisoimage");
-    c.args(["-quiet", "-f", "-G"])
-        .arg(boot.join("isofs.b"))
-        .args(["-B", "...", "-r", "-o"])
-        .arg(out)
-        .arg(&root);
-    let o = c
-        .output()
-        .map_err(|e| format!("cannot run genisoimage: {e}"))?;
+    c.args(["-quiet", "-f", "-G"]).arg(boot.join("isofs.b")).args(["-B", "...", "-r", "-o"]).arg(out).arg(&root);
+    let o = c.output().map_err(|e| format!("cannot run genisoimage: {e}"))?;
     if !o.status.success() {
         return Err(format!(
             "{c:?} failed ({}):\n{}{}",
@@ -575,10 +506,7 @@ pub fn ensure_linux_iso(paths: &LinuxPaths, silo: &Path, jobs: usize) -> Result<
     let built = build_linux(paths, jobs, false)?;
     let iso = paths.iso();
     let newer = |a: &Path, b: &Path| -> bool {
-        match (
-            std::fs::metadata(a).and_then(|m| m.modified()),
-            std::fs::metadata(b).and_then(|m| m.modified()),
-        ) {
+        match (std::fs::metadata(a).and_then(|m| m.modified()), std::fs::metadata(b).and_then(|m| m.modified())) {
             (Ok(x), Ok(y)) => x >= y,
             _ => false,
         }
@@ -592,7 +520,47 @@ pub fn ensure_linux_iso(paths: &LinuxPaths, silo: &Path, jobs: usize) -> Result<
 
 /// Number of parallel jobs: the number of CPUs.
 pub fn default_jobs() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}
+
+pub(crate) fn cmd_linux(args: &[String]) -> Result<ExitCode, String> {
+    let opts = Opts::parse(args, &["--out", "--build-dir", "--jobs"], &["--force"])?;
+    let ws = workspace();
+    let mut paths = LinuxPaths::new(&ws);
+    if let Some(o) = opts.get("--out") {
+        paths.out_override = Some(user_dir(o)?);
+    }
+    if let Some(b) = opts.get("--build-dir") {
+        paths.build_dir = user_dir(b)?;
+    }
+    let jobs = match opts.get("--jobs") {
+        Some(j) => j.parse().map_err(|_| format!("bad --jobs `{j}`"))?,
+        None => default_jobs(),
+    };
+    let built = build_linux(&paths, jobs, opts.flag("--force"))?;
+    println!("kernel: {}", built.image.display());
+    if let Some(s) = built.seconds {
+        println!("build time: {s:.0} s ({jobs} jobs)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn cmd_silo_iso(args: &[String]) -> Result<ExitCode, String> {
+    let opts = Opts::parse(args, &["--silo", "--kernel", "--out"], &[])?;
+    let ws = workspace();
+    let paths = LinuxPaths::new(&ws);
+    let silo = opts
+        .get("--silo")
+        .map(str::to_string)
+        .or_else(|| std::env::var("SILO_DIR").ok())
+        .ok_or_else(|| format!("silo-iso needs --silo DIR (or SILO_DIR)\n\n{USAGE}"))?;
+    let silo = user_path(&ws, &silo);
+    let kernel = opts.get("--kernel").map(|k| user_path(&ws, k)).unwrap_or_else(|| paths.image());
+    let out = match opts.get("--out") {
+        Some(o) => user_dir(o)?,
+        None => paths.iso(),
+    };
+    make_silo_iso(&silo, &kernel, &out)?;
+    println!("wrote {}", out.display());
+    Ok(ExitCode::SUCCESS)
 }

@@ -22,9 +22,7 @@ use std::time::Duration;
 
 use qemu_sun4v::{InputStep, Qemu};
 
-use crate::{
-    check_sun_set, linux, openboot_on_ours, silo_dir, sun_firmware_dir, Builder, Opts, USAGE,
-};
+use crate::{check_sun_set, linux, openboot_on_ours, silo_dir, sun_firmware_dir, Builder, Opts, USAGE};
 
 const RUN_INIT: &str = "Run /init as init process";
 /// The MD's (and so OBP's and Linux's) `stick-frequency`: 5 MHz in Sun's 1up MD.
@@ -38,12 +36,7 @@ fn build_plugin(ws: &Path) -> Result<PathBuf, String> {
     let dir = ws.join("target").join("measure");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let so = dir.join("uart_icount.so");
-    crate::run_status(
-        Command::new("cc")
-            .args(["-shared", "-fPIC", "-O2", "-Wall", "-o"])
-            .arg(&so)
-            .arg(&src),
-    )?;
+    crate::run_status(Command::new("cc").args(["-shared", "-fPIC", "-O2", "-Wall", "-o"]).arg(&so).arg(&src))?;
     Ok(so)
 }
 
@@ -74,14 +67,13 @@ pub fn cmd_measure_linux(args: &[String]) -> Result<ExitCode, String> {
         };
         return measure_guest_firmware(&ws, timeout, opts.get("--bootargs"));
     }
-    let sun = sun_firmware_dir(&ws, &opts)?
-        .ok_or_else(|| format!("measure-linux needs --sun-firmware DIR\n\n{USAGE}"))?;
+    let sun =
+        sun_firmware_dir(&ws, &opts)?.ok_or_else(|| format!("measure-linux needs --sun-firmware DIR\n\n{USAGE}"))?;
     let iso = match opts.get("--iso") {
         Some(i) => crate::user_path(&ws, i),
         None => {
-            let silo = silo_dir(&ws, &opts)?.ok_or_else(|| {
-                format!("measure-linux needs --silo DIR (or --iso FILE)\n\n{USAGE}")
-            })?;
+            let silo = silo_dir(&ws, &opts)?
+                .ok_or_else(|| format!("measure-linux needs --silo DIR (or --iso FILE)\n\n{USAGE}"))?;
             linux::ensure_linux_iso(&linux::LinuxPaths::new(&ws), &silo, linux::default_jobs())?
         }
     };
@@ -114,11 +106,7 @@ pub fn cmd_measure_linux(args: &[String]) -> Result<ExitCode, String> {
         .extra_arg("-icount")
         .extra_arg("shift=0,sleep=off")
         .extra_arg("-plugin")
-        .extra_arg(format!(
-            "{},out={}",
-            plugin.display(),
-            counts_file.display()
-        ));
+        .extra_arg(format!("{},out={}", plugin.display(), counts_file.display()));
     eprintln!("xtask: {}", q.command_line());
     eprintln!("xtask: typing `boot` at `ok`, waiting for `{RUN_INIT}` (timeout {timeout} s)");
     let o = q
@@ -138,11 +126,7 @@ pub fn cmd_measure_linux(args: &[String]) -> Result<ExitCode, String> {
     let _ = std::fs::write(&log, &o.output);
     println!(
         "{} run: {} after {:.1} s wall; console log {}",
-        if reference {
-            "reference (Sun q.bin)"
-        } else {
-            "our hypervisor"
-        },
+        if reference { "reference (Sun q.bin)" } else { "our hypervisor" },
         o.ended_by,
         o.elapsed.as_secs_f64(),
         log.display()
@@ -181,15 +165,9 @@ pub fn cmd_measure_linux(args: &[String]) -> Result<ExitCode, String> {
             exact = Some(n);
             if let (Some(p), Some(b)) = (prompt.and_then(count_at), boot_dev.and_then(count_at)) {
                 println!("  A  reset -> `ok` prompt:                          {p}");
-                println!(
-                    "  -  `ok` prompt -> `Boot device` (typing `boot`):  {}",
-                    b - p
-                );
+                println!("  -  `ok` prompt -> `Boot device` (typing `boot`):  {}", b - p);
                 println!("  B  `Boot device` -> `{RUN_INIT}`: {}", n - b);
-                println!(
-                    "  A + B (without the typing; +-10^3):              {}",
-                    p + (n - b)
-                );
+                println!("  A + B (without the typing; +-10^3):              {}", p + (n - b));
             }
         }
     }
@@ -268,11 +246,7 @@ fn measure_guest_firmware(ws: &Path, timeout: u64, bootargs: Option<&str>) -> Re
         .extra_arg(format!("{},out={}", plugin.display(), counts_file.display()));
     eprintln!("xtask: {}", q.command_line());
     let o = q
-        .run_scripted(
-            Duration::from_secs(timeout),
-            &[RUN_INIT, qemu_sun4v::PANIC_MARKER, qemu_sun4v::END_MARKER],
-            &[],
-        )
+        .run_scripted(Duration::from_secs(timeout), &[RUN_INIT, qemu_sun4v::PANIC_MARKER, qemu_sun4v::END_MARKER], &[])
         .map_err(|e| e.to_string())?;
     let log = counts_file.with_extension("log");
     let _ = std::fs::write(&log, &o.output);

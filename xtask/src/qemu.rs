@@ -96,10 +96,7 @@ pub fn series_hash(patches: &[PathBuf]) -> Result<String, String> {
 pub fn cache_dir() -> Result<PathBuf, String> {
     let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
         Some(d) => PathBuf::from(d),
-        None => {
-            PathBuf::from(std::env::var_os("HOME").ok_or("neither XDG_CACHE_HOME nor HOME is set")?)
-                .join(".cache")
-        }
+        None => PathBuf::from(std::env::var_os("HOME").ok_or("neither XDG_CACHE_HOME nor HOME is set")?).join(".cache"),
     };
     Ok(base.join("sun4v-hv").join("qemu"))
 }
@@ -109,10 +106,7 @@ fn cached_binary(cache: &Path, hash: &str) -> Option<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(cache)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|d| {
-            d.file_name()
-                .is_some_and(|n| n.to_string_lossy().ends_with(&format!("-{hash}")))
-        })
+        .filter(|d| d.file_name().is_some_and(|n| n.to_string_lossy().ends_with(&format!("-{hash}"))))
         .map(|d| d.join("bin").join(BINARY))
         .filter(|b| b.is_file())
         .collect();
@@ -151,10 +145,7 @@ fn ensure_build_deps() -> Result<(), String> {
     if missing.is_empty() {
         return Ok(());
     }
-    let cmd = format!(
-        "apt-get install -y --no-install-recommends {}",
-        missing.join(" ")
-    );
+    let cmd = format!("apt-get install -y --no-install-recommends {}", missing.join(" "));
     if !is_root() {
         return Err(format!(
             "building QEMU needs these Debian packages: {}\ninstall them with:\n  \
@@ -162,10 +153,7 @@ fn ensure_build_deps() -> Result<(), String> {
             missing.join(" ")
         ));
     }
-    eprintln!(
-        "xtask: installing QEMU build dependencies: {}",
-        missing.join(" ")
-    );
+    eprintln!("xtask: installing QEMU build dependencies: {}", missing.join(" "));
     run_status(Command::new("apt-get").arg("update"))?;
     run_status(
         Command::new("apt-get")
@@ -232,12 +220,7 @@ fn apt_options(dir: &Path) -> Vec<String> {
 
 /// Sets up the private apt configuration and returns the suite's QEMU source version.
 fn source_version(apt: &Path) -> Result<String, String> {
-    for sub in [
-        "lists/partial",
-        "cache/archives/partial",
-        "etc/sources.list.d",
-        "etc/preferences.d",
-    ] {
+    for sub in ["lists/partial", "cache/archives/partial", "etc/sources.list.d", "etc/preferences.d"] {
         std::fs::create_dir_all(apt.join(sub))
             .map_err(|e| format!("cannot create {}: {e}", apt.join(sub).display()))?;
     }
@@ -245,10 +228,7 @@ fn source_version(apt: &Path) -> Result<String, String> {
     let list = format!("deb-src {mirror} {SUITE} main\n");
     std::fs::write(apt.join("etc/sources.list"), &list)
         .map_err(|e| format!("cannot write the private apt sources: {e}"))?;
-    eprintln!(
-        "xtask: apt-get update (private configuration: {})",
-        list.trim()
-    );
+    eprintln!("xtask: apt-get update (private configuration: {})", list.trim());
     let mut c = Command::new("apt-get");
     c.args(apt_options(apt)).arg("update");
     if !is_root() {
@@ -278,14 +258,7 @@ fn apply_series(src: &Path, patches: &[PathBuf], version: &str) -> Result<(), St
         eprintln!("xtask: applying {name}");
         let out = Command::new("patch")
             .current_dir(src)
-            .args([
-                "-p1",
-                "--forward",
-                "--batch",
-                "--fuzz=0",
-                "--no-backup-if-mismatch",
-                "-i",
-            ])
+            .args(["-p1", "--forward", "--batch", "--fuzz=0", "--no-backup-if-mismatch", "-i"])
             .arg(p)
             .output()
             .map_err(|e| format!("cannot run patch: {e}"))?;
@@ -318,11 +291,7 @@ fn build(cache: &Path, patches: &[PathBuf], hash: &str, jobs: usize) -> Result<P
     // "1:10.0.13+ds-0+deb13u1" -> "10.0.13+ds-0+deb13u1" (no ':' in folder names).
     let plain = version.split_once(':').map_or(version.as_str(), |v| v.1);
     let dir = cache.join(format!("{plain}-{hash}"));
-    eprintln!(
-        "xtask: building QEMU {version} (Debian {SUITE}) with {} patches into {}",
-        patches.len(),
-        dir.display()
-    );
+    eprintln!("xtask: building QEMU {version} (Debian {SUITE}) with {} patches into {}", patches.len(), dir.display());
     let dl = dir.join("dl");
     let src = dir.join("src");
     let _ = std::fs::remove_dir_all(&src);
@@ -342,17 +311,12 @@ fn build(cache: &Path, patches: &[PathBuf], hash: &str, jobs: usize) -> Result<P
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| {
             p.extension().is_some_and(|x| x == "dsc")
-                && p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().contains(plain))
+                && p.file_name().is_some_and(|n| n.to_string_lossy().contains(plain))
         })
         .ok_or_else(|| format!("no .dsc for qemu {version} in {}", dl.display()))?;
     run_logged(
         "dpkg-source -x (Debian's patches applied)",
-        Command::new("dpkg-source")
-            .arg("-x")
-            .arg(&dsc)
-            .arg(&src)
-            .stdout(Stdio::null()),
+        Command::new("dpkg-source").arg("-x").arg(&dsc).arg(&src).stdout(Stdio::null()),
     )?;
     apply_series(&src, patches, &version)?;
 
@@ -374,8 +338,7 @@ fn build(cache: &Path, patches: &[PathBuf], hash: &str, jobs: usize) -> Result<P
         )?;
     }
     let build = src.join("build");
-    std::fs::create_dir_all(&build)
-        .map_err(|e| format!("cannot create {}: {e}", build.display()))?;
+    std::fs::create_dir_all(&build).map_err(|e| format!("cannot create {}: {e}", build.display()))?;
     run_logged(
         "configure (sparc64-softmmu only)",
         Command::new(src.join("configure"))
@@ -394,16 +357,10 @@ fn build(cache: &Path, patches: &[PathBuf], hash: &str, jobs: usize) -> Result<P
             .stdout(Stdio::from(std::io::stderr())),
     )?;
     let bin_dir = dir.join("bin");
-    std::fs::create_dir_all(&bin_dir)
-        .map_err(|e| format!("cannot create {}: {e}", bin_dir.display()))?;
+    std::fs::create_dir_all(&bin_dir).map_err(|e| format!("cannot create {}: {e}", bin_dir.display()))?;
     let bin = bin_dir.join(BINARY);
-    std::fs::copy(build.join(BINARY), &bin)
-        .map_err(|e| format!("cannot copy {BINARY} to {}: {e}", bin.display()))?;
-    eprintln!(
-        "xtask: built QEMU {version} + {} patches in {:.0} s",
-        patches.len(),
-        t0.elapsed().as_secs_f64()
-    );
+    std::fs::copy(build.join(BINARY), &bin).map_err(|e| format!("cannot copy {BINARY} to {}: {e}", bin.display()))?;
+    eprintln!("xtask: built QEMU {version} + {} patches in {:.0} s", patches.len(), t0.elapsed().as_secs_f64());
     Ok(bin)
 }
 
@@ -438,15 +395,8 @@ pub fn patched_or_given(ws: &Path, opts: &Opts) -> Result<PathBuf, String> {
 /// Builds the check image (`qemu-sun4v/checks`, a hyperprivileged reset.bin) and writes it
 /// to `target/fw/sun4v-checks/reset.bin`, where the `qemu-sun4v-*` cases take it from.
 pub fn write_check_image(b: &crate::Builder, ws: &Path) -> Result<PathBuf, String> {
-    let elf = b.build_sparc64(
-        "sun4v-checks",
-        "sun4v-checks",
-        None,
-        None,
-        ::tests::HypervisorBuild::Standard,
-    )?;
-    let raw = qemu_sun4v::elf_to_raw(&elf, qemu_sun4v::PROM_BASE)
-        .map_err(|e| format!("sun4v-checks ELF: {e}"))?;
+    let elf = b.build_sparc64("sun4v-checks", "sun4v-checks", None, None, ::tests::HypervisorBuild::Standard)?;
+    let raw = qemu_sun4v::elf_to_raw(&elf, qemu_sun4v::PROM_BASE).map_err(|e| format!("sun4v-checks ELF: {e}"))?;
     let dir = ws.join("target").join("fw").join("sun4v-checks");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let out = dir.join("reset.bin");
@@ -462,19 +412,10 @@ mod tests {
     fn mirror_from_apt_sources() {
         let deb822 = "Types: deb\nURIs: https://deb.nodesource.com/node_20.x\n\n\
                       Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n";
-        assert_eq!(
-            debian_mirror_in(deb822).as_deref(),
-            Some("http://mirror.example/debian")
-        );
+        assert_eq!(debian_mirror_in(deb822).as_deref(), Some("http://mirror.example/debian"));
         let one_line = "# comment\ndeb [arch=amd64] http://mirror.example/debian/ bookworm main\n";
-        assert_eq!(
-            debian_mirror_in(one_line).as_deref(),
-            Some("http://mirror.example/debian")
-        );
-        assert_eq!(
-            debian_mirror_in("URIs: http://mirror.example/debian-security\n"),
-            None
-        );
+        assert_eq!(debian_mirror_in(one_line).as_deref(), Some("http://mirror.example/debian"));
+        assert_eq!(debian_mirror_in("URIs: http://mirror.example/debian-security\n"), None);
     }
 
     #[test]

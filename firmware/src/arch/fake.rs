@@ -138,9 +138,7 @@ impl Hardware for FakeHardware {
             }
             let size = page_size(tte);
             let va = va & !(size - 1);
-            self.tlb.retain(|e| {
-                !(e.0 == one && e.2 == ctx && e.1 < va + size && va < e.1 + page_size(e.3))
-            });
+            self.tlb.retain(|e| !(e.0 == one && e.2 == ctx && e.1 < va + size && va < e.1 + page_size(e.3)));
             if self.tlb.iter().filter(|e| e.0 == one).count() >= TLB_ENTRIES {
                 if let Some(i) = self.tlb.iter().position(|e| e.0 == one && e.3 & LOCK == 0) {
                     self.tlb.remove(i);
@@ -153,9 +151,7 @@ impl Hardware for FakeHardware {
     }
 
     fn tlb_demap_page(&mut self, tlbs: TlbSet, va: u64, ctx: u64) {
-        self.tlb.retain(|e| {
-            !(in_set(tlbs, e.0) && e.2 == ctx && va.wrapping_sub(e.1) < page_size(e.3))
-        });
+        self.tlb.retain(|e| !(in_set(tlbs, e.0) && e.2 == ctx && va.wrapping_sub(e.1) < page_size(e.3)));
     }
 
     fn tlb_demap_context(&mut self, tlbs: TlbSet, ctx: u64) {

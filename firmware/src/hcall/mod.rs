@@ -13,8 +13,8 @@ pub mod intr;
 pub mod soft_state;
 pub mod sun4v;
 
-pub use call::{ApiGroup, Context, Offer, Outcome, Reply};
 pub use self::core::{cons_putchar, CONS_READ_MAX, CONS_WRITE_MAX};
+pub use call::{ApiGroup, Context, Offer, Outcome, Reply};
 pub use soft_state::{LEGACY_NVRAM_READ, LEGACY_NVRAM_WRITE};
 
 use crate::trap::TrapFrame;

@@ -63,7 +63,6 @@ fn assemble(elements: &[[u8; 16]], names: &[u8], data: &[u8]) -> Vec<u8> {
     out
 }
 
-
 /// A small HV-MD-like description in the shape of docs/hv-md-schema.md.
 fn sample() -> Vec<u8> {
     let mut b = Builder::default();
@@ -77,13 +76,13 @@ fn sample() -> Vec<u8> {
         .prop(root, "guests", T::Arc(guests))
         .prop(root, "hvuart", T::Val(0x1f_1000_0000))
         .prop(root, "md-generation#", T::Val(1));
-    b.prop(cpus, "cpu", T::Arc(cpu0))
-        .prop(cpus, "cpu", T::Arc(cpu1));
+    b.prop(cpus, "cpu", T::Arc(cpu0)).prop(cpus, "cpu", T::Arc(cpu1));
     for (n, c) in [(0u64, cpu0), (1, cpu1)] {
-        b.prop(c, "pid", T::Val(n))
-            .prop(c, "vid", T::Val(n))
-            .prop(c, "guest", T::Arc(guest))
-            .prop(c, "back", T::Arc(cpus));
+        b.prop(c, "pid", T::Val(n)).prop(c, "vid", T::Val(n)).prop(c, "guest", T::Arc(guest)).prop(
+            c,
+            "back",
+            T::Arc(cpus),
+        );
     }
     b.prop(guests, "guest", T::Arc(guest));
     b.prop(guest, "name", T::Str("primary".to_string()))
@@ -272,12 +271,7 @@ fn err(bytes: &[u8]) -> MdError {
 /// root node with one property element `p` at index 1; names "root\0p\0q\0".
 fn one_prop(p: [u8; 16], data: &[u8]) -> Vec<u8> {
     let names = b"root\0p\0q\0\0\0\0\0\0\0\0";
-    let els = [
-        elem(tag::NODE, 4, 0, 3),
-        p,
-        elem(tag::NODE_END, 0, 0, 0),
-        elem(tag::LIST_END, 0, 0, 0),
-    ];
+    let els = [elem(tag::NODE, 4, 0, 3), p, elem(tag::NODE_END, 0, 0, 0), elem(tag::LIST_END, 0, 0, 0)];
     assemble(&els, names, data)
 }
 
@@ -291,13 +285,7 @@ fn header_errors() {
     let mut b = sample();
     let len = b.len();
     b[15] = b[15].wrapping_add(1);
-    assert_eq!(
-        err(&b),
-        MdError::BlockSizes {
-            total: len + 1,
-            len
-        }
-    );
+    assert_eq!(err(&b), MdError::BlockSizes { total: len + 1, len });
     // Huge sizes must not overflow.
     let mut b = sample();
     b[4..16].copy_from_slice(&[0xff; 12]);
@@ -305,11 +293,7 @@ fn header_errors() {
     // Node block not a multiple of 16: move one byte from name to node block.
     let mut b = sample();
     let h = Header::from_be_bytes(b[..16].try_into().unwrap());
-    let h2 = Header {
-        node_blk_sz: h.node_blk_sz + 1,
-        name_blk_sz: h.name_blk_sz - 1,
-        ..h
-    };
+    let h2 = Header { node_blk_sz: h.node_blk_sz + 1, name_blk_sz: h.name_blk_sz - 1, ..h };
     b[..16].copy_from_slice(&h2.to_be_bytes());
     assert_eq!(err(&b), MdError::NodeBlockNotMultiple);
 }
@@ -317,11 +301,7 @@ fn header_errors() {
 #[test]
 fn missing_list_end() {
     let names = b"root\0\0\0\0\0\0\0\0\0\0\0\0";
-    let b = assemble(
-        &[elem(tag::NODE, 4, 0, 2), elem(tag::NODE_END, 0, 0, 0)],
-        names,
-        &[],
-    );
+    let b = assemble(&[elem(tag::NODE, 4, 0, 2), elem(tag::NODE_END, 0, 0, 0)], names, &[]);
     assert_eq!(err(&b), MdError::MissingListEnd);
     assert_eq!(err(&assemble(&[], &[], &[])), MdError::MissingListEnd);
 }
@@ -329,11 +309,7 @@ fn missing_list_end() {
 #[test]
 fn missing_node_end() {
     let names = b"root\0\0\0\0\0\0\0\0\0\0\0\0";
-    let b = assemble(
-        &[elem(tag::NODE, 4, 0, 1), elem(tag::LIST_END, 0, 0, 0)],
-        names,
-        &[],
-    );
+    let b = assemble(&[elem(tag::NODE, 4, 0, 1), elem(tag::LIST_END, 0, 0, 0)], names, &[]);
     assert_eq!(err(&b), MdError::MissingNodeEnd { element: 0 });
     let b = assemble(
         &[
@@ -351,59 +327,24 @@ fn missing_node_end() {
 #[test]
 fn structure_errors() {
     let names = b"root\0p\0\0\0\0\0\0\0\0\0";
-    let b = assemble(
-        &[elem(tag::NODE_END, 0, 0, 0), elem(tag::LIST_END, 0, 0, 0)],
-        names,
-        &[],
-    );
+    let b = assemble(&[elem(tag::NODE_END, 0, 0, 0), elem(tag::LIST_END, 0, 0, 0)], names, &[]);
     assert_eq!(err(&b), MdError::UnexpectedNodeEnd { element: 0 });
-    let b = assemble(
-        &[elem(tag::PROP_VAL, 1, 5, 0), elem(tag::LIST_END, 0, 0, 0)],
-        names,
-        &[],
-    );
+    let b = assemble(&[elem(tag::PROP_VAL, 1, 5, 0), elem(tag::LIST_END, 0, 0, 0)], names, &[]);
     assert_eq!(err(&b), MdError::PropertyOutsideNode { element: 0 });
     let b = one_prop(elem(b'x', 1, 5, 0), &[]);
-    assert_eq!(
-        err(&b),
-        MdError::UnknownTag {
-            element: 1,
-            tag: b'x'
-        }
-    );
+    assert_eq!(err(&b), MdError::UnknownTag { element: 1, tag: b'x' });
 }
 
 #[test]
 fn next_chain_errors() {
     let names = b"root\0\0\0\0\0\0\0\0\0\0\0\0";
-    let b = assemble(
-        &[
-            elem(tag::NODE, 4, 0, 99),
-            elem(tag::NODE_END, 0, 0, 0),
-            elem(tag::LIST_END, 0, 0, 0),
-        ],
-        names,
-        &[],
-    );
+    let b =
+        assemble(&[elem(tag::NODE, 4, 0, 99), elem(tag::NODE_END, 0, 0, 0), elem(tag::LIST_END, 0, 0, 0)], names, &[]);
     assert_eq!(err(&b), MdError::NextNodeOutOfRange { element: 0 });
     // Points at itself.
-    let b = assemble(
-        &[
-            elem(tag::NODE, 4, 0, 0),
-            elem(tag::NODE_END, 0, 0, 0),
-            elem(tag::LIST_END, 0, 0, 0),
-        ],
-        names,
-        &[],
-    );
-    assert_eq!(
-        err(&b),
-        MdError::NextNodeMismatch {
-            element: 0,
-            next: 0,
-            expected: 2
-        }
-    );
+    let b =
+        assemble(&[elem(tag::NODE, 4, 0, 0), elem(tag::NODE_END, 0, 0, 0), elem(tag::LIST_END, 0, 0, 0)], names, &[]);
+    assert_eq!(err(&b), MdError::NextNodeMismatch { element: 0, next: 0, expected: 2 });
     // First node skips the second.
     let b = assemble(
         &[
@@ -416,14 +357,7 @@ fn next_chain_errors() {
         names,
         &[],
     );
-    assert_eq!(
-        err(&b),
-        MdError::NextNodeMismatch {
-            element: 0,
-            next: 4,
-            expected: 2
-        }
-    );
+    assert_eq!(err(&b), MdError::NextNodeMismatch { element: 0, next: 4, expected: 2 });
 }
 
 #[test]
@@ -441,27 +375,13 @@ fn name_errors() {
     assert_eq!(err(&b), MdError::NameNotTerminated { element: 1 });
     // Name runs to the very end of the block with no NUL.
     let names = b"root";
-    let b = assemble(
-        &[
-            elem(tag::NODE, 4, 0, 2),
-            elem(tag::NODE_END, 0, 0, 0),
-            elem(tag::LIST_END, 0, 0, 0),
-        ],
-        names,
-        &[],
-    );
+    let b =
+        assemble(&[elem(tag::NODE, 4, 0, 2), elem(tag::NODE_END, 0, 0, 0), elem(tag::LIST_END, 0, 0, 0)], names, &[]);
     assert_eq!(err(&b), MdError::NameOutOfRange { element: 0 });
     // Not UTF-8.
     let names = b"\xff\xfe\0\0";
-    let b = assemble(
-        &[
-            elem(tag::NODE, 2, 0, 2),
-            elem(tag::NODE_END, 0, 0, 0),
-            elem(tag::LIST_END, 0, 0, 0),
-        ],
-        names,
-        &[],
-    );
+    let b =
+        assemble(&[elem(tag::NODE, 2, 0, 2), elem(tag::NODE_END, 0, 0, 0), elem(tag::LIST_END, 0, 0, 0)], names, &[]);
     assert_eq!(err(&b), MdError::NameNotUtf8 { element: 0 });
 }
 
@@ -482,49 +402,21 @@ fn data_errors() {
     let b = one_prop(elem(tag::PROP_STR, 1, 5, dat(3, 4)), data);
     assert_eq!(err(&b), MdError::StringNotUtf8 { element: 1 });
     // PROP_DATA may hold anything, even at the very end, even empty.
-    assert!(
-        MachineDescription::new(&one_prop(elem(tag::PROP_DATA, 1, 5, dat(3, 4)), data)).is_ok()
-    );
-    assert!(
-        MachineDescription::new(&one_prop(elem(tag::PROP_DATA, 1, 5, dat(0, 8)), data)).is_ok()
-    );
+    assert!(MachineDescription::new(&one_prop(elem(tag::PROP_DATA, 1, 5, dat(3, 4)), data)).is_ok());
+    assert!(MachineDescription::new(&one_prop(elem(tag::PROP_DATA, 1, 5, dat(0, 8)), data)).is_ok());
 }
 
 #[test]
 fn arc_errors() {
     let b = one_prop(elem(tag::PROP_ARC, 1, 5, 99), &[]);
-    assert_eq!(
-        err(&b),
-        MdError::ArcOutOfRange {
-            element: 1,
-            target: 99
-        }
-    );
+    assert_eq!(err(&b), MdError::ArcOutOfRange { element: 1, target: 99 });
     let b = one_prop(elem(tag::PROP_ARC, 1, 5, u64::MAX), &[]);
-    assert_eq!(
-        err(&b),
-        MdError::ArcOutOfRange {
-            element: 1,
-            target: u64::MAX
-        }
-    );
+    assert_eq!(err(&b), MdError::ArcOutOfRange { element: 1, target: u64::MAX });
     let b = one_prop(elem(tag::PROP_ARC, 1, 5, 2), &[]);
-    assert_eq!(
-        err(&b),
-        MdError::ArcNotToNode {
-            element: 1,
-            target: 2
-        }
-    );
+    assert_eq!(err(&b), MdError::ArcNotToNode { element: 1, target: 2 });
     // Arc to LIST_END is not an arc to a node.
     let b = one_prop(elem(tag::PROP_ARC, 1, 5, 3), &[]);
-    assert_eq!(
-        err(&b),
-        MdError::ArcNotToNode {
-            element: 1,
-            target: 3
-        }
-    );
+    assert_eq!(err(&b), MdError::ArcNotToNode { element: 1, target: 3 });
     // Self arc is fine.
     let md_bytes = one_prop(elem(tag::PROP_ARC, 1, 5, 0), &[]);
     let md = MachineDescription::new(&md_bytes).unwrap();
@@ -535,34 +427,16 @@ fn arc_errors() {
 fn error_messages() {
     let m = |e: MdError| format!("{e}");
     assert_eq!(
-        m(MdError::ArcOutOfRange {
-            element: 12,
-            target: 99
-        }),
+        m(MdError::ArcOutOfRange { element: 12, target: 99 }),
         "MD element 12: arc target 99 is beyond the node block's LIST_END"
     );
+    assert_eq!(m(MdError::BadVersion(0x20000)), "MD transport version 0x00020000 is not 0x00010000");
+    assert_eq!(m(MdError::UnknownTag { element: 3, tag: 0x7a }), "MD element 3: unknown tag 0x7a");
     assert_eq!(
-        m(MdError::BadVersion(0x20000)),
-        "MD transport version 0x00020000 is not 0x00010000"
-    );
-    assert_eq!(
-        m(MdError::UnknownTag {
-            element: 3,
-            tag: 0x7a
-        }),
-        "MD element 3: unknown tag 0x7a"
-    );
-    assert_eq!(
-        m(MdError::BlockSizes {
-            total: 100,
-            len: 50
-        }),
+        m(MdError::BlockSizes { total: 100, len: 50 }),
         "MD header announces 100 bytes (16 + node + name + data blocks) but the buffer holds 50"
     );
-    assert_eq!(
-        m(MdError::MissingListEnd),
-        "MD node block has no LIST_END element"
-    );
+    assert_eq!(m(MdError::MissingListEnd), "MD node block has no LIST_END element");
 }
 
 // ---------------------------------------------------------------------------
@@ -572,10 +446,7 @@ fn error_messages() {
 fn truncations_fail(bytes: &[u8]) {
     let size = MachineDescription::new(bytes).unwrap().size();
     for len in 0..size {
-        assert!(
-            MachineDescription::new(&bytes[..len]).is_err(),
-            "truncated to {len} of {size} accepted"
-        );
+        assert!(MachineDescription::new(&bytes[..len]).is_err(), "truncated to {len} of {size} accepted");
     }
     for len in size..=bytes.len() {
         MachineDescription::new(&bytes[..len]).unwrap();
@@ -655,24 +526,9 @@ fn random_garbage_never_panics() {
             };
             els.push(elem(t, nl, no, v));
         }
-        let names: Vec<u8> = (0..nnames)
-            .map(|_| {
-                if rng.next() % 3 == 0 {
-                    0
-                } else {
-                    b'a' + (rng.next() % 4) as u8
-                }
-            })
-            .collect();
-        let data: Vec<u8> = (0..ndata)
-            .map(|_| {
-                if rng.next() % 3 == 0 {
-                    0
-                } else {
-                    rng.next() as u8
-                }
-            })
-            .collect();
+        let names: Vec<u8> =
+            (0..nnames).map(|_| if rng.next() % 3 == 0 { 0 } else { b'a' + (rng.next() % 4) as u8 }).collect();
+        let data: Vec<u8> = (0..ndata).map(|_| if rng.next() % 3 == 0 { 0 } else { rng.next() as u8 }).collect();
         let mut bytes = assemble(&els, &names, &data);
         if round % 5 == 0 {
             let cut = (rng.next() as usize) % (bytes.len() + 1);
@@ -724,11 +580,7 @@ fn sun_all_parse_and_survive_corruption() {
         let b = sun_md(file);
         let md = MachineDescription::new(&b).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(md.size(), size, "{file}");
-        assert_eq!(
-            md.element_count() * 16,
-            md.header().node_blk_sz as usize,
-            "{file}"
-        );
+        assert_eq!(md.element_count() * 16, md.header().node_blk_sz as usize, "{file}");
         assert_eq!(md.root().map(|r| r.index()), Some(0), "{file}");
         assert_eq!(md.nodes_named("root").count(), 1, "{file}");
         exercise(&md);
@@ -803,12 +655,7 @@ fn sun_1up_hv() {
     let md = MachineDescription::new(&b).unwrap();
     assert_eq!(
         md.header(),
-        Header {
-            transport_version: 0x0001_0000,
-            node_blk_sz: 0x240,
-            name_blk_sz: 0xa0,
-            data_blk_sz: 0
-        }
+        Header { transport_version: 0x0001_0000, node_blk_sz: 0x240, name_blk_sz: 0xa0, data_blk_sz: 0 }
     );
     assert_eq!(md.element_count(), 36);
     let names: Vec<&str> = md.nodes().map(|n| n.name()).collect();
@@ -865,17 +712,11 @@ fn check_guest_md(file: &str, ncpus: u64) {
         children += 1;
     }
     assert_eq!(children, 4);
-    let console = md
-        .nodes_named("virtual-device")
-        .find(|d| d.str("name") == Some("console"))
-        .unwrap();
+    let console = md.nodes_named("virtual-device").find(|d| d.str("name") == Some("console")).unwrap();
     assert_eq!(console.val("ino"), Some(0x11));
     assert_eq!(console.str("compatible"), Some("qcn"));
     assert_eq!(console.val("cfg-handle"), Some(1));
-    let tod = md
-        .nodes_named("virtual-device")
-        .find(|d| d.str("name") == Some("rtc"))
-        .unwrap();
+    let tod = md.nodes_named("virtual-device").find(|d| d.str("name") == Some("rtc")).unwrap();
     assert_eq!(tod.str("compatible"), Some("sun4v-tod"));
     assert_eq!(tod.val("cfg-handle"), Some(3));
 
@@ -886,23 +727,10 @@ fn check_guest_md(file: &str, ncpus: u64) {
         assert_eq!(c.val("clock-frequency"), Some(0x4c_4b40));
         assert_eq!(c.val("max-#tsb-entries"), Some(2));
         let isa: Vec<&str> = c.str_list("isalist").unwrap().collect();
-        assert_eq!(
-            isa,
-            [
-                "sparcv9",
-                "sparcv8plus",
-                "sparcv8",
-                "sparcv8-fsmuld",
-                "sparcv7",
-                "sparc"
-            ]
-        );
+        assert_eq!(isa, ["sparcv9", "sparcv8plus", "sparcv8", "sparcv8-fsmuld", "sparcv7", "sparc"]);
         let compat: Vec<&str> = c.str_list("compatible").unwrap().collect();
         assert_eq!(compat, ["SUNW,UltraSPARC-T1", "SUNW,sun4v-cpu", "sun4v"]);
-        assert_eq!(
-            c.data("compatible"),
-            Some(&b"SUNW,UltraSPARC-T1\0SUNW,sun4v-cpu\0sun4v\0"[..])
-        );
+        assert_eq!(c.data("compatible"), Some(&b"SUNW,UltraSPARC-T1\0SUNW,sun4v-cpu\0sun4v\0"[..]));
     }
     let mblocks: Vec<Node<'_>> = md.nodes_named("mblock").collect();
     assert_eq!(mblocks.len(), 1);

@@ -248,7 +248,11 @@ pub(super) fn entry_offset(src: &mut Source, raw: &Raw) {
     for d in &raw.domains {
         if let Some((eo, at)) = d.entry_offset {
             if eo % 4 != 0 || d.size.is_some_and(|(s, _)| eo >= s) {
-                src.err(at, "entry-offset", format!("entry-offset {eo:#x} must be a multiple of 4 inside the domain's memory"));
+                src.err(
+                    at,
+                    "entry-offset",
+                    format!("entry-offset {eo:#x} must be a multiple of 4 inside the domain's memory"),
+                );
             }
         }
     }
@@ -285,7 +289,11 @@ pub(super) fn ldc_endpoint_no_peer(src: &mut Source, raw: &Raw, by_name: &HashMa
     for (c, _) in raw.channels.iter().zip(ok).filter(|(_, ok)| **ok) {
         for (n, at) in c.endpoints.iter().flat_map(|(e, _)| e) {
             if !by_name.contains_key(n) {
-                src.err(*at, "ldc-endpoint-no-peer", format!("channel endpoint {n:?} is not a domain of this configuration"));
+                src.err(
+                    *at,
+                    "ldc-endpoint-no-peer",
+                    format!("channel endpoint {n:?} is not a domain of this configuration"),
+                );
             }
         }
     }

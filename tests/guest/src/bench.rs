@@ -30,7 +30,9 @@ fn loop_hcall(n: u64) -> u64 {
     let t0 = tick();
     for _ in 0..n {
         // SAFETY: cpu_myid takes no arguments.
-        unsafe { core::arch::asm!("mov 0x16, %o5", "ta 0x80", out("o0") _, out("o1") _, out("o5") _, options(nostack)) };
+        unsafe {
+            core::arch::asm!("mov 0x16, %o5", "ta 0x80", out("o0") _, out("o1") _, out("o5") _, options(nostack))
+        };
     }
     tick() - t0
 }

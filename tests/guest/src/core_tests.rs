@@ -357,7 +357,11 @@ fn soft_state_calls(base: u64, size: u64) {
     check_eq!("soft_state_get", unsafe { hv::soft_state_get(TEXT.ra()) }, Ok(soft_state::NORMAL));
     check("soft_state_get text", &TEXT.bytes()[..text.len()] == text, format_args!("{:?}", &TEXT.bytes()[..20]));
     check_eq!("soft_state_set bad state", hv::soft_state_set(5, TEXT.ra()), Err(HvError::Inval));
-    check_eq!("soft_state_set unaligned", hv::soft_state_set(soft_state::NORMAL, TEXT.ra() + 8), Err(HvError::BadAlign));
+    check_eq!(
+        "soft_state_set unaligned",
+        hv::soft_state_set(soft_state::NORMAL, TEXT.ra() + 8),
+        Err(HvError::BadAlign)
+    );
     check_eq!("soft_state_set bad RA", hv::soft_state_set(soft_state::NORMAL, 0x20), Err(HvError::NoRAddr));
     check_eq!(
         "soft_state_set past the end",

@@ -17,13 +17,13 @@ fn main() {
 #[cfg(target_arch = "sparc64")]
 #[macro_use]
 mod rt;
-#[cfg(target_arch = "sparc64")]
-mod core_tests;
-#[cfg(target_arch = "sparc64")]
-mod mmu_tests;
 #[cfg(all(target_arch = "sparc64", guest_bench))]
 mod bench;
 #[cfg(target_arch = "sparc64")]
+mod core_tests;
+#[cfg(target_arch = "sparc64")]
 mod fault;
+#[cfg(target_arch = "sparc64")]
+mod mmu_tests;
 #[cfg(target_arch = "sparc64")]
 mod windows;

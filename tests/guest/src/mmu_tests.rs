@@ -196,7 +196,9 @@ fn read_user_secondary(va: u64) -> u64 {
 
 fn set_secondary_context(ctx: u64) {
     // SAFETY: the secondary context register.
-    unsafe { core::arch::asm!("stxa {v}, [{a}] 0x21", "membar #Sync", v = in(reg) ctx, a = in(reg) 0x10u64, options(nostack)) };
+    unsafe {
+        core::arch::asm!("stxa {v}, [{a}] 0x21", "membar #Sync", v = in(reg) ctx, a = in(reg) 0x10u64, options(nostack))
+    };
 }
 
 /// A function alone on its own 8K page, called through another virtual address.
@@ -249,7 +251,9 @@ pub fn miss_at_tl2(base: u64, size: u64) {
     check("MMU set up for the TL 2 miss", ok && mmu_enable(true) == 0, format_args!(""));
     TSB_8K.clear(VA_T, 13);
     // SAFETY: the load misses; the hypervisor stops the domain (policy stop).
-    unsafe { core::arch::asm!("wrpr %g0, 2, %tl", "ldx [{a}], {v}", a = in(reg) VA_T, v = out(reg) _, options(nostack)) };
+    unsafe {
+        core::arch::asm!("wrpr %g0, 2, %tl", "ldx [{a}], {v}", a = in(reg) VA_T, v = out(reg) _, options(nostack))
+    };
 }
 
 pub fn run(base: u64, size: u64) {
@@ -341,7 +345,12 @@ pub fn run(base: u64, size: u64) {
     check_eq!("tsb miss took one guest trap", traps() - before, 1);
     check_eq!(
         "slow miss fault area",
-        (crate::rt::LAST_TT.load(Ordering::SeqCst), LAST_DFT.load(Ordering::SeqCst), LAST_DFA.load(Ordering::SeqCst), LAST_DFC.load(Ordering::SeqCst)),
+        (
+            crate::rt::LAST_TT.load(Ordering::SeqCst),
+            LAST_DFT.load(Ordering::SeqCst),
+            LAST_DFA.load(Ordering::SeqCst),
+            LAST_DFC.load(Ordering::SeqCst)
+        ),
         (0x31, FT_MISS, VA_U, 0)
     );
 
@@ -354,7 +363,11 @@ pub fn run(base: u64, size: u64) {
     let before = traps();
     write_va(VA_P, 2);
     check_eq!("store to read-only page faults once", traps() - before, 1);
-    check_eq!("protection fault", (crate::rt::LAST_TT.load(Ordering::SeqCst), LAST_DFA.load(Ordering::SeqCst)), (0x6c, VA_P));
+    check_eq!(
+        "protection fault",
+        (crate::rt::LAST_TT.load(Ordering::SeqCst), LAST_DFA.load(Ordering::SeqCst)),
+        (0x6c, VA_P)
+    );
     check_eq!("store landed after the fix", read_real(data + 2 * PAGE_8K), 2);
 
     // An instruction miss: call a function through another virtual address.
@@ -375,11 +388,7 @@ pub fn run(base: u64, size: u64) {
     // and the assembly fast path must agree).
     TSB_USER.set(VA_CT, 13, USER_CTX, tte(data + 3 * PAGE_8K, SZ_8K, TTE_W));
     let before = traps();
-    check_eq!(
-        "user context tsb hit, context in the tag",
-        (read_user_secondary(VA_CT), traps() - before),
-        (0xc0de, 0)
-    );
+    check_eq!("user context tsb hit, context in the tag", (read_user_secondary(VA_CT), traps() - before), (0xc0de, 0));
 
     // Code in user mode, in context 5: its instruction and data misses are served from the
     // context's own TSB (user pages: P clear), and `ta 0x10` brings it back.
@@ -405,7 +414,13 @@ pub fn run(base: u64, size: u64) {
     let _ = unsafe { guest_enter_user(VA_UC + (core::ptr::addr_of!(guest_user_probe) as u64 - user_page), VA_UP) };
     check_eq!(
         "user access to a privileged page: data_access_exception, PRIV_VIOL",
-        (traps() - before, crate::rt::LAST_TT.load(Ordering::SeqCst), LAST_DFT.load(Ordering::SeqCst), LAST_DFA.load(Ordering::SeqCst) & !(PAGE_8K - 1), LAST_DFC.load(Ordering::SeqCst)),
+        (
+            traps() - before,
+            crate::rt::LAST_TT.load(Ordering::SeqCst),
+            LAST_DFT.load(Ordering::SeqCst),
+            LAST_DFA.load(Ordering::SeqCst) & !(PAGE_8K - 1),
+            LAST_DFC.load(Ordering::SeqCst)
+        ),
         (1, 0x30, FT_PRIV_VIOL, VA_UP, USER_CTX)
     );
 
@@ -425,7 +440,11 @@ pub fn run(base: u64, size: u64) {
     check_eq!("demap_ctx", hv::mmu_demap_ctx(USER_CTX, MAP_ID), Ok(()));
     let before = traps();
     check_eq!("access after demap_ctx", read_user_secondary(VA_C), 0xc0de);
-    check_eq!("demap_ctx forced a miss in the user context", (traps() - before, LAST_DFC.load(Ordering::SeqCst)), (1, USER_CTX));
+    check_eq!(
+        "demap_ctx forced a miss in the user context",
+        (traps() - before, LAST_DFC.load(Ordering::SeqCst)),
+        (1, USER_CTX)
+    );
     FIX_USER.store(0, Ordering::SeqCst);
 
     // Demap all: every non-permanent translation goes; the permanent ones (this code, this
@@ -444,12 +463,12 @@ pub fn run(base: u64, size: u64) {
         unsafe { hv::mmu_map_addr(VA_M, 0, tte(0x10_0000, SZ_8K, TTE_P), MAP_D) },
         Err(HvError::NoRAddr)
     );
-    check_eq!("map_addr bad flags", unsafe { hv::mmu_map_addr(VA_M, 0, tte(data, SZ_8K, TTE_P), 0) }, Err(HvError::Inval));
     check_eq!(
-        "map_addr",
-        unsafe { hv::mmu_map_addr(VA_M, 0, tte(data + 4 * PAGE_8K, SZ_8K, TTE_P), MAP_D) },
-        Ok(())
+        "map_addr bad flags",
+        unsafe { hv::mmu_map_addr(VA_M, 0, tte(data, SZ_8K, TTE_P), 0) },
+        Err(HvError::Inval)
     );
+    check_eq!("map_addr", unsafe { hv::mmu_map_addr(VA_M, 0, tte(data + 4 * PAGE_8K, SZ_8K, TTE_P), MAP_D) }, Ok(()));
     let before = traps();
     check_eq!("map_addr translation used", (read_va(VA_M), traps() - before), (0x4d4d, 0));
     check_eq!("unmap_addr", unsafe { hv::mmu_unmap_addr(VA_M, 0, MAP_D) }, Ok(()));
@@ -477,7 +496,11 @@ pub fn run(base: u64, size: u64) {
             LAST_DFA.load(Ordering::SeqCst),
         );
         // Never loaded: data_access_exception with fault type INV_RA (4) at the VA.
-        check(name, (n, tt, dft, dfa) == (1, 0x30, FT_INV_RA, VA_H), format_args!("traps {n}, tt {tt:#x}, dft {dft}, dfa {dfa:#x}"));
+        check(
+            name,
+            (n, tt, dft, dfa) == (1, 0x30, FT_INV_RA, VA_H),
+            format_args!("traps {n}, tt {tt:#x}, dft {dft}, dfa {dfa:#x}"),
+        );
     }
     TSB_8K.clear(VA_H, 13);
 
@@ -533,7 +556,11 @@ pub fn setup_bench_mmu(base: u64, size: u64) -> BenchPages {
         let _ = hv::mmu_map_perm_addr(image_page, tte(image_page, SZ_4M, kernel), MAP_ID);
         let _ = hv::mmu_map_perm_addr(stack_page, tte(stack_page, SZ_4M, kernel), MAP_ID);
     }
-    let pages = BenchPages { tsb_va: 0x4_0000_0000, unmapped_va: 0x4_0000_0000 + (2048 << 13), code_va: 0x4_0000_0000 + (1024 << 13) };
+    let pages = BenchPages {
+        tsb_va: 0x4_0000_0000,
+        unmapped_va: 0x4_0000_0000 + (2048 << 13),
+        code_va: 0x4_0000_0000 + (1024 << 13),
+    };
     let data = base + 0x80_0000;
     let probe_page = (itlb_probe as *const () as usize as u64) & !(PAGE_8K - 1);
     // SAFETY: one vCPU; indexes below 4096.

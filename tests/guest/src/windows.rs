@@ -45,9 +45,8 @@ pub(crate) struct WindowCase {
 }
 
 // windows.s indexes the windows from the start of a case or a state.
-const _: () = assert!(
-    core::mem::offset_of!(WindowCase, state) == 0 && core::mem::offset_of!(WindowState, windows) == 0
-);
+const _: () =
+    assert!(core::mem::offset_of!(WindowCase, state) == 0 && core::mem::offset_of!(WindowState, windows) == 0);
 
 /// The offsets and numbers `windows.s` uses, as `global_asm!` operands (the runtime's
 /// `global_asm!` includes windows.s beside the trap table that branches to it).
@@ -164,7 +163,9 @@ fn every_window_state() {
             for tl in levels.clone() {
                 let (count, failure) = sweep(place, function, tl, myid);
                 match failure {
-                    None => say!("ok windows: every window survives a trap from {name} at TL {tl}, {path} ({count} states)"),
+                    None => {
+                        say!("ok windows: every window survives a trap from {name} at TL {tl}, {path} ({count} states)")
+                    }
                     Some(f) => check(
                         "windows: every window survives",
                         false,
@@ -205,7 +206,10 @@ impl core::fmt::Display for Mismatch {
                 write!(f, "window {w} %{kind}{n}: got {got:#x}, expected {expected:#x}")
             }
             Mismatch::WindowRegisters { got, expected } => {
-                write!(f, "window registers (cwp cansave canrestore otherwin cleanwin wstate) {got:?}, expected {expected:?}")
+                write!(
+                    f,
+                    "window registers (cwp cansave canrestore otherwin cleanwin wstate) {got:?}, expected {expected:?}"
+                )
             }
         }
     }

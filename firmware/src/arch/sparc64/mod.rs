@@ -439,7 +439,9 @@ impl Hardware for Machine {
     fn mmu_set_enabled(&mut self, enabled: bool) {
         let lsu = if enabled { platform::asi::LSU_IM | platform::asi::LSU_DM } else { 0 };
         // SAFETY: the LSU control register; only IM and DM are written.
-        unsafe { core::arch::asm!("stxa {v}, [%g0] {asi}", "membar #Sync", v = in(reg) lsu, asi = const asi::LSU_CONTROL, options(nostack)) }
+        unsafe {
+            core::arch::asm!("stxa {v}, [%g0] {asi}", "membar #Sync", v = in(reg) lsu, asi = const asi::LSU_CONTROL, options(nostack))
+        }
     }
 }
 
@@ -624,12 +626,7 @@ extern "C" fn hv_fatal_trap(tt: u64, tpc: u64, tl: u64, tstate: u64) -> ! {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     match info.location() {
-        Some(l) => LOGGER.write_line_unlocked(format_args!(
-            "PANIC at {}:{}: {}",
-            l.file(),
-            l.line(),
-            info.message()
-        )),
+        Some(l) => LOGGER.write_line_unlocked(format_args!("PANIC at {}:{}: {}", l.file(), l.line(), info.message())),
         None => LOGGER.write_line_unlocked(format_args!("PANIC: {}", info.message())),
     }
     park()

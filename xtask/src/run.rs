@@ -1,0 +1,225 @@
+//! `cargo xtask run`: a configuration, Linux or Sun's OpenBoot, with the console on the
+//! terminal.
+
+#[allow(unused_imports)]
+use crate::*;
+use qemu_sun4v::{Qemu, END_MARKER};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+use tests::{FirmwareSource, HypervisorBuild};
+
+/// Our hypervisor with Sun's `openboot.bin` as domain 0, and Sun's `nvram1`; written to
+/// `target/fw/openboot/`. Returns the folder and the RAM size.
+pub(crate) fn openboot_on_ours(b: &mut Builder, sun: &Path) -> Result<(PathBuf, u64), String> {
+    let dir = b.ws.join("target").join("fw").join("openboot");
+    let config = b.ws.join("target").join("fw").join("openboot.ldom.toml");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::write(&config, tests::single_guest_config(&sun.join("openboot.bin")))
+        .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
+    let (mut set, ram) = b.firmware_set(&config, HypervisorBuild::Standard)?;
+    let nvram = sun.join("nvram1");
+    set.nvram = Some(std::fs::read(&nvram).map_err(|e| format!("cannot read {}: {e}", nvram.display()))?);
+    let written = set.write_to(&dir)?;
+    print_written(&dir, &written);
+    Ok((dir, ram))
+}
+
+pub(crate) fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
+    let opts = Opts::parse(
+        args,
+        &[
+            "--config",
+            "--memory",
+            "--timeout",
+            "--guest",
+            "--sun-firmware",
+            "--disk",
+            "--kernel",
+            "--initrd",
+            "--bootargs",
+            "--qemu",
+        ],
+        &["--reference", "--linux"],
+    )?;
+    let ws = workspace();
+    ensure_prerequisites(true)?;
+    if opts.flag("--linux") {
+        return run_linux(&ws, &opts);
+    }
+    let disk = opts
+        .get("--disk")
+        .map(|d| {
+            let p = user_path(&ws, d);
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(format!("--disk: {} not found", p.display()))
+            }
+        })
+        .transpose()?;
+    if opts.get("--guest").is_some() || opts.flag("--reference") {
+        return run_openboot(&ws, &opts, disk);
+    }
+    let config = config_path(&ws, &opts)?;
+    let mut b = Builder::new(ws.clone());
+    let (set, ram) = b.firmware_set(&config, HypervisorBuild::Standard)?;
+    let stem = config.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "config".into());
+    let dir = ws.join("target").join("fw").join(stem);
+    let written = set.write_to(&dir)?;
+    print_written(&dir, &written);
+    let (q, timeout) = interactive_qemu(&dir, &opts, ram, disk.as_deref())?;
+    eprintln!("xtask: {}", q.command_line());
+    eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-] stops QEMU earlier");
+    run_interactive(&q, &[END_MARKER], timeout)
+}
+
+/// The configuration of `run --linux` / `firmware --linux`.
+pub(crate) const LINUX_CONFIG: &str = "configs/linux.toml";
+
+/// The firmware set of `configs/linux.toml` and the Linux boot image (built on first use).
+pub(crate) fn linux_set(ws: &Path, dir: &Path) -> Result<(PathBuf, u64), String> {
+    linux_set_with(ws, dir, &BootChoice::default())
+}
+
+/// A kernel, initramfs and command line of the user's (`--kernel`, `--initrd`,
+/// `--bootargs`) instead of the project's Linux guest.
+#[derive(Default)]
+pub(crate) struct BootChoice {
+    kernel: Option<PathBuf>,
+    initrd: Option<PathBuf>,
+    bootargs: Option<String>,
+}
+
+impl BootChoice {
+    /// The project's kernel and initramfs with another command line.
+    pub(crate) fn with_bootargs(bootargs: &str) -> BootChoice {
+        BootChoice { bootargs: Some(bootargs.to_string()), ..BootChoice::default() }
+    }
+    pub(crate) fn from_opts(ws: &Path, opts: &Opts) -> BootChoice {
+        BootChoice {
+            kernel: opts.get("--kernel").map(|k| user_path(ws, k)),
+            initrd: opts.get("--initrd").map(|k| user_path(ws, k)),
+            bootargs: opts.get("--bootargs").map(str::to_string),
+        }
+    }
+}
+
+pub(crate) fn linux_set_with(ws: &Path, dir: &Path, choice: &BootChoice) -> Result<(PathBuf, u64), String> {
+    let paths = linux::LinuxPaths::new(ws);
+    let boot = if choice.kernel.is_none() && choice.initrd.is_none() && choice.bootargs.is_none() {
+        eprintln!("xtask: the Linux guest (cached in {})", paths.build_dir.display());
+        linux::ensure_boot_image(&paths, linux::default_jobs())?
+    } else {
+        let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+        let kernel = match &choice.kernel {
+            Some(k) => read(k)?,
+            None => read(&linux::build_linux(&paths, linux::default_jobs(), false)?.image)?,
+        };
+        let initrd = match &choice.initrd {
+            Some(i) => Some(read(i)?),
+            None if choice.kernel.is_some() => None,
+            None => Some(read(&paths.initramfs())?),
+        };
+        let bootargs = choice.bootargs.as_deref().unwrap_or(linux::DEFAULT_BOOTARGS);
+        let img = dir.join("custom-boot.img");
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::write(&img, guest_firmware::image::boot_image(&kernel, initrd.as_deref(), bootargs))
+            .map_err(|e| format!("cannot write {}: {e}", img.display()))?;
+        img
+    };
+    let mut b = Builder::new(ws.to_path_buf());
+    let (set, ram) = b.firmware_set(&ws.join(LINUX_CONFIG), HypervisorBuild::Standard)?;
+    let written = set.write_to(dir)?;
+    print_written(dir, &written);
+    let img = dir.join("linux-boot.img");
+    std::fs::copy(&boot, &img).map_err(|e| format!("cannot copy {}: {e}", boot.display()))?;
+    if boot.starts_with(dir) && boot != img {
+        let _ = std::fs::remove_file(&boot);
+    }
+    println!("  linux-boot.img (kernel, initramfs, command line; from {})", boot.display());
+    Ok((img, ram))
+}
+
+/// `run --linux`: Linux through the guest firmware.
+pub(crate) fn run_linux(ws: &Path, opts: &Opts) -> Result<ExitCode, String> {
+    if opts.get("--config").is_some() || opts.get("--disk").is_some() || opts.get("--guest").is_some() {
+        return Err("--linux uses configs/linux.toml and its own boot image: drop --config/--disk/--guest".into());
+    }
+    let dir = ws.join("target").join("fw").join("linux");
+    let (img, ram) = linux_set_with(ws, &dir, &BootChoice::from_opts(ws, opts))?;
+    let (q, timeout) = interactive_qemu(&dir, opts, ram, Some(&img))?;
+    eprintln!("xtask: {}", q.command_line());
+    eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-] stops QEMU earlier");
+    run_interactive(&q, &[END_MARKER], timeout)
+}
+
+/// `run --guest openboot`: Sun's OpenBoot on our hypervisor, or Sun's reference chain.
+pub(crate) fn run_openboot(ws: &Path, opts: &Opts, disk: Option<PathBuf>) -> Result<ExitCode, String> {
+    match opts.get("--guest") {
+        Some("openboot") | None => {}
+        Some(g) => return Err(format!("unknown --guest `{g}` (known: openboot)")),
+    }
+    if opts.get("--config").is_some() {
+        return Err("--guest openboot generates its configuration: drop --config".into());
+    }
+    let sun = sun_firmware_dir(ws, opts)?.ok_or("--guest openboot needs --sun-firmware DIR (or $SUN_FIRMWARE)")?;
+    let reference = opts.flag("--reference");
+    let (dir, ram) = if reference {
+        check_sun_set(&sun)?;
+        (sun.clone(), 256 << 20)
+    } else {
+        let mut b = Builder::new(ws.to_path_buf());
+        openboot_on_ours(&mut b, &sun)?
+    };
+    let (q, timeout) = interactive_qemu(&dir, opts, ram, disk.as_deref())?;
+    eprintln!("xtask: {}", q.command_line());
+    eprintln!(
+        "xtask: {}; type at OpenBoot's `ok` (e.g. `banner`, `boot`); Ctrl-] stops QEMU",
+        if reference {
+            "Sun's reference chain (reset.bin, q.bin, openboot.bin)"
+        } else {
+            "our hypervisor with Sun's openboot.bin as domain 0"
+        }
+    );
+    let markers: &[&str] = if reference { &[] } else { &[END_MARKER] };
+    run_interactive(&q, markers, timeout)
+}
+
+/// Runs QEMU on the terminal until an end marker, Ctrl-], or the `--timeout` the user gave;
+/// any of those is a success, QEMU dying is not.
+pub(crate) fn run_interactive(q: &Qemu, markers: &[&str], timeout: Option<Duration>) -> Result<ExitCode, String> {
+    let o = q.run_interactive(markers, timeout).map_err(|e| e.to_string())?;
+    eprintln!("\nxtask: {} after {:.1} s", o.ended_by, o.elapsed.as_secs_f64());
+    Ok(match o.ended_by {
+        qemu_sun4v::EndedBy::EndMarker(_) | qemu_sun4v::EndedBy::Quit | qemu_sun4v::EndedBy::Exited(Some(0)) => {
+            ExitCode::SUCCESS
+        }
+        qemu_sun4v::EndedBy::Timeout if timeout.is_some() => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
+}
+
+/// The QEMU command of `cargo xtask run`: `--memory` (default: the configuration's RAM),
+/// `--timeout`, and the disk, if any.
+pub(crate) fn interactive_qemu(
+    dir: &Path,
+    opts: &Opts,
+    ram: u64,
+    disk: Option<&Path>,
+) -> Result<(Qemu, Option<Duration>), String> {
+    let memory = match opts.get("--memory") {
+        Some(m) => ldom_config::parse_size(m).map_err(|e| format!("--memory: {e}"))?,
+        None => ram,
+    };
+    let timeout = opts
+        .get("--timeout")
+        .map(|t| t.parse::<u64>().map(Duration::from_secs).map_err(|_| format!("bad --timeout `{t}`")))
+        .transpose()?;
+    // The patched QEMU (built when missing), or `--qemu PATH`.
+    let mut q = Qemu::new(dir).memory(memory).binary(qemu::patched_or_given(&workspace(), opts)?);
+    if let Some(d) = disk {
+        q = q.drive(d);
+    }
+    Ok((q, timeout))
+}
