@@ -26,7 +26,7 @@ pub struct GuestMd {
 /// Length of the soft-state description (hv-api.md §2.4).
 pub const SOFT_STATE_TEXT_LEN: usize = 32;
 
-/// The run-time state of a domain; its fixed configuration is in `config::DomainConfig`.
+/// The run-time state of a domain; its fixed configuration is in `hv_config::DomainConfig`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Domain {
     /// Negotiated API versions.

@@ -2,10 +2,10 @@
 //! handler every trap into the hypervisor reaches once the arch layer has saved the guest's
 //! state.
 
-use crate::config::{Config, ConfigError, FailurePolicy};
 use crate::domain::{Domain, DomainStatus, GuestMd};
 use crate::hardware::Hardware;
 use crate::hcall::{self, Context, Outcome};
+use crate::hv_config::{FailurePolicy, HvConfig, HvConfigError};
 use crate::intr::Interrupts;
 use crate::mmu::{self, MissKind};
 use crate::trap::{Action, LaunchState, TrapFrame, RESUME_DONE, RESUME_DONE_AT, RESUME_REVECTOR};
@@ -27,25 +27,25 @@ pub const SIR_OFFSET: u64 = 0x80;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BootError {
     /// The hypervisor MD is invalid.
-    Config(ConfigError),
+    HvConfig(HvConfigError),
     /// A domain's guest MD is invalid.
     GuestMd {
         /// Domain name.
-        domain: heapless::String<{ crate::config::MAX_NAME }>,
+        domain: heapless::String<{ crate::hv_config::MAX_NAME }>,
         /// What is wrong.
         error: hv_api::md::MdError,
     },
     /// A guest MD is larger than its slot.
     GuestMdTooLarge {
         /// Domain name.
-        domain: heapless::String<{ crate::config::MAX_NAME }>,
+        domain: heapless::String<{ crate::hv_config::MAX_NAME }>,
         /// Its size.
         size: u64,
     },
     /// A domain's memory is not all backed by RAM.
     MemoryNotPresent {
         /// Domain name.
-        domain: heapless::String<{ crate::config::MAX_NAME }>,
+        domain: heapless::String<{ crate::hv_config::MAX_NAME }>,
         /// End of the domain's memory.
         end: u64,
         /// End of the RAM there is.
@@ -56,7 +56,7 @@ pub enum BootError {
 impl fmt::Display for BootError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BootError::Config(e) => write!(f, "invalid hypervisor MD: {e}"),
+            BootError::HvConfig(e) => write!(f, "invalid hypervisor MD: {e}"),
             BootError::GuestMd { domain, error } => write!(f, "invalid guest MD of domain {domain}: {error}"),
             BootError::GuestMdTooLarge { domain, size } => {
                 write!(f, "guest MD of domain {domain} is {size} bytes, more than {MAX_GUEST_MD}")
@@ -82,18 +82,18 @@ pub struct VcpuState {
 #[derive(Debug)]
 pub struct Hypervisor {
     /// The configuration read at boot.
-    pub config: Config,
+    pub config: HvConfig,
     /// Run-time state, one per `config.domains` entry.
-    pub domains: heapless::Vec<Domain, { crate::config::MAX_DOMAINS }>,
+    pub domains: heapless::Vec<Domain, { crate::hv_config::MAX_DOMAINS }>,
     /// Run-time state, one per `config.vcpus` entry.
-    pub vcpus: heapless::Vec<VcpuState, { crate::config::MAX_VCPUS }>,
+    pub vcpus: heapless::Vec<VcpuState, { crate::hv_config::MAX_VCPUS }>,
 }
 
 impl Hypervisor {
     /// Parses and validates the hypervisor MD and every guest MD it names. `ram` is the
     /// partition RAM there is (`(base, size)`); every domain's memory must lie in it.
     pub fn boot(hw: &mut dyn Hardware, hv_md: &[u8], ram: (u64, u64)) -> Result<Hypervisor, BootError> {
-        let config = Config::from_md(hv_md).map_err(BootError::Config)?;
+        let config = HvConfig::from_md(hv_md).map_err(BootError::HvConfig)?;
         let mut domains = heapless::Vec::new();
         for d in &config.domains {
             let mem_end = d.memory.membase.raw() + d.memory.size;

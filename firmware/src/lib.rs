@@ -5,7 +5,7 @@
 //!   trap table, register-window save/restore, guest entry, physical memory and device
 //!   access. `arch::sparc64` runs on the machine; `arch::fake` stands in for it in host
 //!   unit tests (as Hafnium's `src/arch/fake`).
-//! * [`config`]: the hypervisor MD read into fixed tables (parse, validate, then commit).
+//! * [`hv_config`]: the hypervisor MD read into fixed tables (parse, validate, then commit).
 //! * [`hypervisor`], [`hcall`], [`version`], [`domain`], [`guest_memory`]: the portable core,
 //!   safe Rust over typed addresses ([`addr::Ra`], [`addr::Pa`]) and checked guest memory.
 #![cfg_attr(not(test), no_std)]
@@ -18,13 +18,13 @@
 
 pub mod addr;
 pub mod arch;
-pub mod config;
 pub mod console;
 pub mod cpu;
 pub mod domain;
 pub mod guest_memory;
 pub mod hardware;
 pub mod hcall;
+pub mod hv_config;
 pub mod hypervisor;
 pub mod intr;
 pub mod mmu;

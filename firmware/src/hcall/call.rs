@@ -2,10 +2,10 @@
 //! ([`Reply`], [`Outcome`]) and how a group describes itself ([`ApiGroup`]). This module
 //! imports none of the groups.
 
-use crate::config::{DomainConfig, VcpuConfig};
 use crate::cpu::CpuState;
 use crate::domain::Domain;
 use crate::hardware::Hardware;
+use crate::hv_config::{DomainConfig, VcpuConfig};
 use crate::mmu::MmuState;
 use crate::trap::TrapFrame;
 use hv_api::error::{HvError, EOK};

@@ -1,6 +1,6 @@
 //! The hypervisor's configuration, read from the hypervisor MD (docs/hv-md-schema.md).
 //!
-//! Parse, validate, then commit: [`Config::from_md`] reads every domain and vCPU into
+//! Parse, validate, then commit: [`HvConfig::from_md`] reads every domain and vCPU into
 //! fixed-size tables and checks them before the hypervisor uses any of it. Nothing here
 //! touches memory; the caller copies images and guest MDs once the whole configuration is
 //! known to be good.
@@ -52,13 +52,13 @@ pub struct VcpuConfig {
     pub strand: u64,
     /// vCPU id the guest sees (`vid`).
     pub vid: u64,
-    /// Index of its domain in [`Config::domains`].
+    /// Index of its domain in [`HvConfig::domains`].
     pub domain: usize,
 }
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
+pub struct HvConfig {
     /// Domains, in `gid` order of appearance.
     pub domains: heapless::Vec<DomainConfig, MAX_DOMAINS>,
     /// vCPUs.
@@ -68,7 +68,7 @@ pub struct Config {
 /// Why a hypervisor MD was refused. Each variant names the node (by MD element index) and
 /// the property at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigError {
+pub enum HvConfigError {
     /// The MD itself is malformed.
     Md(MdError),
     /// No node named `root`.
@@ -128,95 +128,95 @@ pub enum ConfigError {
     NoDomains,
 }
 
-impl From<MdError> for ConfigError {
+impl From<MdError> for HvConfigError {
     fn from(e: MdError) -> Self {
-        ConfigError::Md(e)
+        HvConfigError::Md(e)
     }
 }
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for HvConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::Md(e) => write!(f, "{e}"),
-            ConfigError::NoRoot => write!(f, "no node named \"root\""),
-            ConfigError::MissingArc { node, arc } => {
+            HvConfigError::Md(e) => write!(f, "{e}"),
+            HvConfigError::NoRoot => write!(f, "no node named \"root\""),
+            HvConfigError::MissingArc { node, arc } => {
                 write!(f, "node at element {node}: missing arc \"{arc}\"")
             }
-            ConfigError::MissingProperty { node, index, property } => {
+            HvConfigError::MissingProperty { node, index, property } => {
                 write!(f, "{node} node at element {index}: missing property \"{property}\"")
             }
-            ConfigError::BadValue { index, property, reason } => {
+            HvConfigError::BadValue { index, property, reason } => {
                 write!(f, "node at element {index}: property \"{property}\": {reason}")
             }
-            ConfigError::TooManyDomains => write!(f, "more than {MAX_DOMAINS} guests"),
-            ConfigError::TooManyVcpus => write!(f, "more than {MAX_VCPUS} cpus"),
-            ConfigError::StrandTwice { strand } => write!(f, "strand {strand} given twice"),
-            ConfigError::CpuGuestUnknown { index } => {
+            HvConfigError::TooManyDomains => write!(f, "more than {MAX_DOMAINS} guests"),
+            HvConfigError::TooManyVcpus => write!(f, "more than {MAX_VCPUS} cpus"),
+            HvConfigError::StrandTwice { strand } => write!(f, "strand {strand} given twice"),
+            HvConfigError::CpuGuestUnknown { index } => {
                 write!(f, "cpu node at element {index}: its guest is not under \"guests\"")
             }
-            ConfigError::MemoryOverlap { a, b } => {
+            HvConfigError::MemoryOverlap { a, b } => {
                 write!(f, "memory of guests {a} and {b} overlaps")
             }
-            ConfigError::NoBootCpu { gid } => write!(f, "guest {gid} has no boot cpu"),
-            ConfigError::NoDomains => write!(f, "no guests"),
+            HvConfigError::NoBootCpu { gid } => write!(f, "guest {gid} has no boot cpu"),
+            HvConfigError::NoDomains => write!(f, "no guests"),
         }
     }
 }
 
-fn required_val(node: &Node<'_>, name: &'static str, property: &'static str) -> Result<u64, ConfigError> {
-    node.val(property).ok_or(ConfigError::MissingProperty { node: name, index: node.index(), property })
+fn required_val(node: &Node<'_>, name: &'static str, property: &'static str) -> Result<u64, HvConfigError> {
+    node.val(property).ok_or(HvConfigError::MissingProperty { node: name, index: node.index(), property })
 }
 
-impl Config {
+impl HvConfig {
     /// Reads and validates the hypervisor MD.
-    pub fn from_md(bytes: &[u8]) -> Result<Config, ConfigError> {
+    pub fn from_md(bytes: &[u8]) -> Result<HvConfig, HvConfigError> {
         let md = MachineDescription::new(bytes)?;
-        let root = md.root().ok_or(ConfigError::NoRoot)?;
-        let guests = root.arc("guests").ok_or(ConfigError::MissingArc { node: root.index(), arc: "guests" })?;
-        let cpus = root.arc("cpus").ok_or(ConfigError::MissingArc { node: root.index(), arc: "cpus" })?;
+        let root = md.root().ok_or(HvConfigError::NoRoot)?;
+        let guests = root.arc("guests").ok_or(HvConfigError::MissingArc { node: root.index(), arc: "guests" })?;
+        let cpus = root.arc("cpus").ok_or(HvConfigError::MissingArc { node: root.index(), arc: "cpus" })?;
 
-        let mut config = Config { domains: heapless::Vec::new(), vcpus: heapless::Vec::new() };
+        let mut config = HvConfig { domains: heapless::Vec::new(), vcpus: heapless::Vec::new() };
         let mut guest_nodes: heapless::Vec<usize, MAX_DOMAINS> = heapless::Vec::new();
         for guest in guests.arcs("guest") {
             let domain = Self::domain(&guest)?;
-            config.domains.push(domain).map_err(|_| ConfigError::TooManyDomains)?;
-            guest_nodes.push(guest.index()).map_err(|_| ConfigError::TooManyDomains)?;
+            config.domains.push(domain).map_err(|_| HvConfigError::TooManyDomains)?;
+            guest_nodes.push(guest.index()).map_err(|_| HvConfigError::TooManyDomains)?;
         }
         if config.domains.is_empty() {
-            return Err(ConfigError::NoDomains);
+            return Err(HvConfigError::NoDomains);
         }
         for cpu in cpus.arcs("cpu") {
             let strand = required_val(&cpu, "cpu", "pid")?;
             let vid = required_val(&cpu, "cpu", "vid")?;
-            let guest = cpu.arc("guest").ok_or(ConfigError::MissingArc { node: cpu.index(), arc: "guest" })?;
+            let guest = cpu.arc("guest").ok_or(HvConfigError::MissingArc { node: cpu.index(), arc: "guest" })?;
             let domain = guest_nodes
                 .iter()
                 .position(|&g| g == guest.index())
-                .ok_or(ConfigError::CpuGuestUnknown { index: cpu.index() })?;
+                .ok_or(HvConfigError::CpuGuestUnknown { index: cpu.index() })?;
             if strand >= 64 {
-                return Err(ConfigError::BadValue {
+                return Err(HvConfigError::BadValue {
                     index: cpu.index(),
                     property: "pid",
                     reason: "strand id above 63",
                 });
             }
             if config.vcpus.iter().any(|v| v.strand == strand) {
-                return Err(ConfigError::StrandTwice { strand });
+                return Err(HvConfigError::StrandTwice { strand });
             }
             if config.vcpus.iter().any(|v| v.domain == domain && v.vid == vid) {
-                return Err(ConfigError::BadValue {
+                return Err(HvConfigError::BadValue {
                     index: cpu.index(),
                     property: "vid",
                     reason: "vCPU id used twice in one guest",
                 });
             }
-            config.vcpus.push(VcpuConfig { strand, vid, domain }).map_err(|_| ConfigError::TooManyVcpus)?;
+            config.vcpus.push(VcpuConfig { strand, vid, domain }).map_err(|_| HvConfigError::TooManyVcpus)?;
         }
         config.validate()?;
         Ok(config)
     }
 
-    fn domain(guest: &Node<'_>) -> Result<DomainConfig, ConfigError> {
+    fn domain(guest: &Node<'_>) -> Result<DomainConfig, HvConfigError> {
         let v = |p| required_val(guest, "guest", p);
         let gid = v("gid")?;
         let membase = v("membase")?;
@@ -224,13 +224,13 @@ impl Config {
         let realbase = v("realbase")?;
         let index = guest.index();
         if memsize == 0 || membase.checked_add(memsize).is_none() || realbase.checked_add(memsize).is_none() {
-            return Err(ConfigError::BadValue { index, property: "memsize", reason: "empty or wraps around" });
+            return Err(HvConfigError::BadValue { index, property: "memsize", reason: "empty or wraps around" });
         }
         if membase & 0x1fff != 0 || memsize & 0x1fff != 0 {
-            return Err(ConfigError::BadValue { index, property: "membase", reason: "not 8 KiB aligned" });
+            return Err(HvConfigError::BadValue { index, property: "membase", reason: "not 8 KiB aligned" });
         }
         if realbase != membase {
-            return Err(ConfigError::BadValue {
+            return Err(HvConfigError::BadValue {
                 index,
                 property: "realbase",
                 reason: "must equal membase: this platform has no RA-to-PA translation",
@@ -238,7 +238,7 @@ impl Config {
         }
         let romsize = v("romsize")?;
         if romsize > memsize {
-            return Err(ConfigError::BadValue {
+            return Err(HvConfigError::BadValue {
                 index,
                 property: "romsize",
                 reason: "image larger than the guest memory",
@@ -257,7 +257,7 @@ impl Config {
         }
         let failure_policy = match guest.str("failure-policy") {
             None => FailurePolicy::default(),
-            Some(name) => FailurePolicy::from_name(name).ok_or(ConfigError::BadValue {
+            Some(name) => FailurePolicy::from_name(name).ok_or(HvConfigError::BadValue {
                 index,
                 property: "failure-policy",
                 reason: "not stop, reset or ignore",
@@ -265,7 +265,7 @@ impl Config {
         };
         let entry_offset = guest.val("entry-offset").unwrap_or(DEFAULT_ENTRY_OFFSET);
         if entry_offset & 3 != 0 || entry_offset >= memsize {
-            return Err(ConfigError::BadValue {
+            return Err(HvConfigError::BadValue {
                 index,
                 property: "entry-offset",
                 reason: "unaligned or outside memory",
@@ -290,17 +290,17 @@ impl Config {
         })
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    fn validate(&self) -> Result<(), HvConfigError> {
         for (i, a) in self.domains.iter().enumerate() {
             for b in self.domains.iter().skip(i + 1) {
                 let (a0, a1) = (a.memory.membase.raw(), a.memory.membase.raw() + a.memory.size);
                 let (b0, b1) = (b.memory.membase.raw(), b.memory.membase.raw() + b.memory.size);
                 if a0 < b1 && b0 < a1 {
-                    return Err(ConfigError::MemoryOverlap { a: a.gid, b: b.gid });
+                    return Err(HvConfigError::MemoryOverlap { a: a.gid, b: b.gid });
                 }
             }
             if !self.vcpus.iter().any(|v| v.domain == i && v.vid == a.bootcpu) {
-                return Err(ConfigError::NoBootCpu { gid: a.gid });
+                return Err(HvConfigError::NoBootCpu { gid: a.gid });
             }
         }
         Ok(())
@@ -320,7 +320,7 @@ pub(crate) mod tests {
 
     #[test]
     fn reads_one_guest() {
-        let c = Config::from_md(&HvMd::default().build()).unwrap();
+        let c = HvConfig::from_md(&HvMd::default().build()).unwrap();
         assert_eq!(c.domains.len(), 1);
         let d = &c.domains[0];
         assert_eq!(d.name.as_str(), "primary");
@@ -342,7 +342,7 @@ pub(crate) mod tests {
     #[ignore = "needs Sun's sample MDs: SUN_MD_DIR=DIR (cargo xtask test --sun-md DIR)"]
     fn reads_sun_1up_hv_md() {
         let bytes = sun_md("1up-hv.bin");
-        let c = Config::from_md(&bytes).unwrap();
+        let c = HvConfig::from_md(&bytes).unwrap();
         assert_eq!(c.domains.len(), 1);
         assert_eq!(c.domains[0].name.as_str(), "guest0");
         assert_eq!(c.domains[0].rombase, Pa::new(0xfff0080000));
@@ -355,7 +355,7 @@ pub(crate) mod tests {
     #[ignore = "needs Sun's sample MDs: SUN_MD_DIR=DIR (cargo xtask test --sun-md DIR)"]
     fn reads_sun_1g2p_hv_md() {
         let bytes = sun_md("1g2p-hv.bin");
-        let c = Config::from_md(&bytes).unwrap();
+        let c = HvConfig::from_md(&bytes).unwrap();
         let strands: Vec<u64> = c.vcpus.iter().map(|v| v.strand).collect();
         assert_eq!(strands, [0, 4]);
         assert_eq!(c.domains[0].cpuset, 0x11);
@@ -365,7 +365,7 @@ pub(crate) mod tests {
     fn truncated_md_is_refused_at_every_length() {
         let md = HvMd::default().build();
         for len in 0..md.len() {
-            assert!(Config::from_md(&md[..len]).is_err(), "accepted a {len}-byte prefix");
+            assert!(HvConfig::from_md(&md[..len]).is_err(), "accepted a {len}-byte prefix");
         }
     }
 
@@ -373,15 +373,15 @@ pub(crate) mod tests {
     fn missing_property_is_named() {
         let (mut b, _, guest) = hv_md_skeleton();
         b.prop(guest, "gid", Value::Val(0));
-        let err = Config::from_md(&b.build()).unwrap_err();
-        assert_eq!(err, ConfigError::MissingProperty { node: "guest", index: 9, property: "membase" });
+        let err = HvConfig::from_md(&b.build()).unwrap_err();
+        assert_eq!(err, HvConfigError::MissingProperty { node: "guest", index: 9, property: "membase" });
         assert_eq!(err.to_string(), "guest node at element 9: missing property \"membase\"");
     }
 
     #[test]
     fn realbase_must_equal_membase() {
-        Config::from_md(&HvMd::default().build()).unwrap();
+        HvConfig::from_md(&HvMd::default().build()).unwrap();
         let md = HvMd { realbase: 0, ..HvMd::default() }.build();
-        assert!(matches!(Config::from_md(&md), Err(ConfigError::BadValue { property: "realbase", .. })));
+        assert!(matches!(HvConfig::from_md(&md), Err(HvConfigError::BadValue { property: "realbase", .. })));
     }
 }
