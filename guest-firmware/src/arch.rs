@@ -54,7 +54,11 @@ const WINDOW_TRAP_ENTRIES: u64 = 4;
 const MAP_ID: u64 = 3;
 
 core::arch::global_asm!(
-    concat!(include_str!("../../platform/asm/windows.s"), include_str!("entry.s")),
+    concat!(
+        include_str!("../../platform/asm/macros.s"),
+        include_str!("../../platform/asm/windows.s"),
+        include_str!("entry.s")
+    ),
     PSTATE_PRIV = const platform::registers::PSTATE_PRIV,
     PIL_MAX = const PIL_MAX,
     CLEANWIN = const platform::NWINDOWS - 1,

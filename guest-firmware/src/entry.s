@@ -2,24 +2,8 @@
 ! the client. The firmware is linked at FW_VA (0xf0000000) and loaded at the domain's
 ! real base; it runs from its real address only until the MMU is on.
 
-.macro SETX sym, tmp, reg
-    sethi %hh(\sym), \reg
-    or    \reg, %hm(\sym), \reg
-    sllx  \reg, 32, \reg
-    sethi %lm(\sym), \tmp
-    or    \tmp, %lo(\sym), \tmp
-    or    \reg, \tmp, \reg
-.endm
-
 .macro UNEXPECTED
-    ba,a    fw_unexpected
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
+    TRAP_BRANCH fw_unexpected
 .endm
 
 ! Entry `tt` of the table at `base`.
@@ -36,14 +20,7 @@
 .endm
 
 .macro ENTRY target
-    ba,a    \target
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
+    TRAP_BRANCH \target
 .endm
 
 ! One half of the trap table (TL = 0, or TL > 0): the reset vectors, the 64-bit window

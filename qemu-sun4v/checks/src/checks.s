@@ -14,21 +14,6 @@
 ! Registers: main code uses %l0-%l7, %o0-%o7 and %g5-%g7 at GL 0; trap handlers run at
 ! GL 1 and use only %g1-%g7. %l7 counts failed checks.
 
-.macro WRHPR rs1, hpr
-    .word 0x80000000 | (\hpr << 25) | (0x33 << 19) | (\rs1 << 14)
-.endm
-.macro RDHPR hpr, rd
-    .word 0x80000000 | (\rd << 25) | (0x29 << 19) | (\hpr << 14)
-.endm
-.macro SETX val, tmp, reg
-    sethi %hh(\val), \reg
-    or    \reg, %hm(\val), \reg
-    sllx  \reg, 32, \reg
-    sethi %lm(\val), \tmp
-    or    \tmp, %lo(\val), \tmp
-    or    \reg, \tmp, \reg
-.endm
-
 ! Hyperprivileged registers (rdhpr/wrhpr numbers) and register numbers for the macros.
 .equ HPR_HPSTATE, 0
 .equ HPR_HTSTATE, 1

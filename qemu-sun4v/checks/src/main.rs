@@ -17,7 +17,7 @@ fn main() {
 }
 
 #[cfg(target_arch = "sparc64")]
-core::arch::global_asm!(include_str!("checks.s"));
+core::arch::global_asm!(concat!(include_str!("../../../platform/asm/macros.s"), include_str!("checks.s")));
 
 #[cfg(target_arch = "sparc64")]
 #[panic_handler]

@@ -1,24 +1,8 @@
 ! The test guest's trap table (at its real base, so RTBA + 0x20 is the power-on entry),
 ! its window spill/fill handlers, and its start code.
 
-.macro SETX sym, tmp, reg
-    sethi %hh(\sym), \reg
-    or    \reg, %hm(\sym), \reg
-    sllx  \reg, 32, \reg
-    sethi %lm(\sym), \tmp
-    or    \tmp, %lo(\sym), \tmp
-    or    \reg, \tmp, \reg
-.endm
-
 .macro UNEXPECTED
-    ba,a    guest_unexpected
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
+    TRAP_BRANCH guest_unexpected
 .endm
 
 .macro UNEXPECTED_N n
@@ -28,14 +12,7 @@
 .endm
 
 .macro ENTRY target
-    ba,a    \target
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
+    TRAP_BRANCH \target
 .endm
 
 ! One half of the trap table (TL = 0, or TL > 0).

@@ -10,6 +10,7 @@ use hv_api::guest as hv;
 // One assembly unit: the trap table branches to the window tests' handlers (windows.s),
 // and the linker has no cross-unit form of those branches.
 crate::window_asm_operands!(concat!(
+    include_str!("../../../platform/asm/macros.s"),
     include_str!("../../../platform/asm/windows.s"),
     include_str!("entry.s"),
     include_str!("windows.s")

@@ -12,26 +12,11 @@
 ! loaded back and the window registers restored exactly. docs/architecture.md, "Register
 ! windows", explains why this holds for every window state.
 !
-! Hyperprivileged register access is hand-encoded: LLVM's SPARC assembler has no
-! rdhpr/wrhpr. `rdhpr %hpr, %rd` = 0x80000000 | rd << 25 | 0x29 << 19 | hpr << 14;
-! `wrhpr %rs1, %g0, %hpr` = 0x80000000 | hpr << 25 | 0x33 << 19 | rs1 << 14.
+! SETX, WRHPR and TRAP_BRANCH are the shared macros of platform/asm/macros.s.
 !
 ! Every number in braces is a constant of the Rust side (platform, hv-api, the layouts
 ! here), given to global_asm! as a `const` operand in arch/sparc64/mod.rs: changing it in
 ! Rust changes the assembly.
-
-.macro WRHPR rs1, hpr
-    .word 0x80000000 | (\hpr << 25) | (0x33 << 19) | (\rs1 << 14)
-.endm
-
-.macro SETX sym, tmp, reg
-    sethi %hh(\sym), \reg
-    or    \reg, %hm(\sym), \reg
-    sllx  \reg, 32, \reg
-    sethi %lm(\sym), \tmp
-    or    \tmp, %lo(\sym), \tmp
-    or    \reg, \tmp, \reg
-.endm
 
 ! Eight registers %l0-%l7 (kind l), %i0-%i7 (i) or %o0-%o7 (o) to / from eight words at
 ! \base + \off.
@@ -85,14 +70,7 @@
 
 ! A trap-table entry that goes to the common path.
 .macro TRAP_COMMON
-    ba,a,pt %xcc, hv_trap_common
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
-    nop
+    TRAP_BRANCH hv_trap_common
 .endm
 
 ! Common-path entries from trap type \from up to \to (exclusive).

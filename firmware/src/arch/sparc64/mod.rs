@@ -151,7 +151,11 @@ static mut hv_strands: core::mem::MaybeUninit<Strands> = core::mem::MaybeUninit:
 static mut hv_stacks: core::mem::MaybeUninit<Stacks> = core::mem::MaybeUninit::uninit();
 
 core::arch::global_asm!(
-    concat!(include_str!("../../../../platform/asm/windows.s"), include_str!("entry.s")),
+    concat!(
+        include_str!("../../../../platform/asm/macros.s"),
+        include_str!("../../../../platform/asm/windows.s"),
+        include_str!("entry.s")
+    ),
     STRAND_SIZE = const STRAND_SIZE,
     STACK_SHIFT = const STACK_SHIFT,
     STASH_ENTRY = const core::mem::size_of::<StashedWindow>(),
