@@ -9,8 +9,10 @@ fn main() {
     println!("cargo:rustc-check-cfg=cfg(guest_fault_windows)");
     println!("cargo:rustc-check-cfg=cfg(guest_fault_tl2_miss)");
     println!("cargo:rustc-check-cfg=cfg(guest_fault_windows_fast)");
+    println!("cargo:rustc-check-cfg=cfg(guest_hostile)");
     // GUEST_MODE: `test` (default), `bench` (cargo xtask bench), `fault`, `fault-windows`,
-    // `fault-windows-fast` or `fault-tl2-miss` (fail on purpose).
+    // `fault-windows-fast` or `fault-tl2-miss` (fail on purpose), `hostile` (the hostile
+    // guest: hostile calls through the machine path, case `hostile`).
     match std::env::var("GUEST_MODE").as_deref() {
         Ok("bench") => println!("cargo:rustc-cfg=guest_bench"),
         Ok("fault") => println!("cargo:rustc-cfg=guest_fault"),
@@ -27,6 +29,7 @@ fn main() {
             println!("cargo:rustc-cfg=guest_fault");
             println!("cargo:rustc-cfg=guest_fault_tl2_miss");
         }
+        Ok("hostile") => println!("cargo:rustc-cfg=guest_hostile"),
         _ => {}
     }
     if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("sparc64") {

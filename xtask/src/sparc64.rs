@@ -25,6 +25,8 @@ pub(crate) const GUEST_IMAGES: &[(&str, &str, &str, &str)] = &[
     ("window-fault-guest", "test-guest", "test-guest", "fault-windows"),
     ("window-fast-fault-guest", "test-guest", "test-guest", "fault-windows-fast"),
     ("tl2-miss-fault-guest", "test-guest", "test-guest", "fault-tl2-miss"),
+    // The hostile guest: 10^6 hostile calls through the machine path (case `hostile`).
+    ("hostile-guest", "test-guest", "test-guest", "hostile"),
     // The project's guest firmware, which boots Linux from a boot image on the vdisk.
     ("guest-firmware", "guest-firmware", "guest-firmware", "firmware"),
 ];

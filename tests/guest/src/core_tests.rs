@@ -32,11 +32,15 @@ extern "C" fn guest_main(base: u64, size: u64) -> ! {
     {
         crate::fault::run(base, size)
     }
-    #[cfg(not(any(guest_bench, guest_fault)))]
+    #[cfg(guest_hostile)]
+    {
+        crate::hostile::start(base, size)
+    }
+    #[cfg(not(any(guest_bench, guest_fault, guest_hostile)))]
     run_tests(base, size)
 }
 
-#[cfg_attr(any(guest_bench, guest_fault), allow(dead_code))]
+#[cfg_attr(any(guest_bench, guest_fault, guest_hostile), allow(dead_code))]
 fn run_tests(base: u64, size: u64) -> ! {
     versions();
     errors_for_unknown_calls();

@@ -181,20 +181,42 @@ guest_dmiss:
     done
 
 ! A trap the tests expect: guest_trap(tt, tpc, tl) in Rust says how to return
-! (0 = done: skip the instruction, 1 = retry it). The save gives Rust a window of its own,
-! so the interrupted code's registers are untouched.
+! (0 = done: skip the instruction, 1 = retry it, 2 = go on at GUEST_RESUME_PC, for an
+! instruction fault at an address the code jumped to). The save gives Rust a window of its
+! own, so the interrupted code's registers are untouched.
 guest_trap_rust:
     save    %sp, -192, %sp
     rdpr    %tt, %o0
     rdpr    %tpc, %o1
     call    guest_trap
     rdpr    %tl, %o2
-    brnz,pn %o0, 1f
+    brz,pt  %o0, 2f
+    cmp     %o0, 2
+    be,pn   %xcc, 3f
     nop
     restore
-    done
-1:  restore
     retry
+2:  restore
+    done
+3:  SETX    GUEST_RESUME_PC, %g2, %g1
+    ldx     [%g1], %g1
+    wrpr    %g1, %tpc
+    add     %g1, 4, %g1
+    wrpr    %g1, %tnpc
+    restore
+    retry
+
+! guest_switch_stack(stack_top, base, size, f): calls f(base, size), which does not return,
+! on a stack that ends at stack_top (the hostile guest keeps the top of its memory as a
+! scratch region for the hypervisor to write).
+.global guest_switch_stack
+guest_switch_stack:
+    sub     %o0, 2047 + 192, %sp
+    mov     %o1, %o0
+    jmpl    %o3, %o7
+    mov     %o2, %o1
+1:  ba      1b
+    nop
 
 ! Any other trap: report it from Rust (which exits), on a stack of its own (the trap may
 ! come from code whose %sp is not a stack, such as the window tests').

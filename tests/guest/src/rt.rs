@@ -112,12 +112,20 @@ macro_rules! check_eq {
     }};
 }
 
-/// Rust side of the expected traps: returns 0 to skip the trapping instruction, 1 to retry.
+/// Where the trap handler goes on when `guest_trap` returns 2 (read by the assembly).
+#[no_mangle]
+pub static GUEST_RESUME_PC: AtomicU64 = AtomicU64::new(0);
+
+/// Rust side of the expected traps: returns 0 to skip the trapping instruction, 1 to retry,
+/// 2 to go on at [`GUEST_RESUME_PC`].
 #[no_mangle]
 extern "C" fn guest_trap(tt: u64, tpc: u64, tl: u64) -> u64 {
     TRAP_COUNT.fetch_add(1, Ordering::SeqCst);
     LAST_TT.store(tt, Ordering::SeqCst);
     LAST_TPC.store(tpc, Ordering::SeqCst);
+    #[cfg(guest_hostile)]
+    return crate::hostile::on_trap(tt, tpc, tl);
+    #[cfg(not(guest_hostile))]
     crate::mmu_tests::on_trap(tt, tpc, tl)
 }
 

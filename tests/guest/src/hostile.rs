@@ -1,0 +1,988 @@
+//! The hostile guest (`GUEST_MODE=hostile`, image `hostile-guest`, QEMU case `hostile`): more
+//! than 10^6 hostile calls through the machine path — the real trap table, the assembly
+//! fast paths and the Rust handlers — from a fixed seed printed first (`seed 0x…`), in
+//! stages:
+//!
+//! 1. every `ta 0x80` function 0–0x1ff, MMU off, at TL 0–2, with arguments at and across
+//!    every edge (the domain's memory, hypervisor RAM, the MD slots, the UART, NVRAM, the
+//!    PROM, 0, `u64::MAX`, `1 << 63`, RA aliases above bit 40, misaligned values, huge
+//!    lengths);
+//! 2. every other hypervisor trap number, `ta 0x81`–`0xff` (`0xff`: the core functions);
+//! 3. MMU on: hostile TSB entries of every page size aimed outside the domain, for data and
+//!    instruction accesses, random TTEs, TSBs that cross the domain's end, and `ASI_REAL`
+//!    accesses outside the domain;
+//! 4. MMU off: real loads and stores outside the domain;
+//! 5. random legal register-window states at TL 0–2 with a hostile call from them: every
+//!    register of every window must come back.
+//!
+//! Buffers inside the domain always point into the scratch region, the top MiB of the
+//! domain, so that a pointer plus any length is either inside the scratch region or
+//! crosses the domain's end (which the hypervisor must refuse). The guest's stack is moved
+//! into its `.bss`. Not called, because they legitimately end, reset or move the guest:
+//! `mach_exit`, `mach_sir`, `api_exit`, `mmu_enable` that would change the MMU's state
+//! (it is called with the state it already has, so it must refuse), `mach_set_watchdog`
+//! below one hour (replaced by 0), and console output is kept short (printable characters
+//! become `.`; `cons_write` from inside the domain writes at most 4 `.`). After the calls
+//! that change what the guest relies on, the guest puts it back: `cpu_set_rtba`, an armed
+//! watchdog, a permanent mapping, the fault status area.
+//!
+//! After each stage (and every 8192 calls) it checks that its image and its canaries are
+//! unchanged, and after each stage that the hypervisor still answers: `cpu_myid`, version
+//! negotiation, `mach_desc` byte for byte against the copy read at the start, `tod_get`,
+//! and, read with the MMU off (stock QEMU has no RA→PA translation), the MD slots and the
+//! hypervisor's code in the PROM. Any finding prints `FAIL` with the seed, the stage and the
+//! call; the summary gives the calls per stage and `0 findings`, then `mach_exit(0)`.
+
+use crate::rt::{Buffer, GUEST_RESUME_PC, LAST_TT, TRAP_COUNT};
+use crate::windows::{Action, WindowCase, WindowState};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU64, Ordering};
+use hv_api::error::HvError;
+use hv_api::guest as hv;
+use hv_api::{core_fn, group, hcall};
+
+/// The run's seed; `HOSTILE_SEED` in the environment of the build replaces it.
+const SEED: u64 = match option_env!("HOSTILE_SEED") {
+    Some(s) => parse_hex(s),
+    None => 0x5eed_0014_1e55_c0de,
+};
+
+const fn parse_hex(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let mut i = if b.len() > 2 && b[0] == b'0' && (b[1] == b'x' || b[1] == b'X') { 2 } else { 0 };
+    let mut v = 0u64;
+    while i < b.len() {
+        let d = match b[i] {
+            c @ b'0'..=b'9' => c - b'0',
+            c @ b'a'..=b'f' => c - b'a' + 10,
+            c @ b'A'..=b'F' => c - b'A' + 10,
+            _ => 0,
+        };
+        if b[i] != b'_' {
+            v = v << 4 | d as u64;
+        }
+        i += 1;
+    }
+    v
+}
+
+/// The top of the domain the hypervisor may write into: a MiB.
+const SCRATCH_SIZE: u64 = 1 << 20;
+/// Canary regions: just below the scratch region, after the image, in the middle.
+const CANARY_SIZE: u64 = 64 << 10;
+const STACK_SIZE: usize = 64 << 10;
+/// Calls per fast-trap function (stage 1) and per other trap number (stage 2).
+const CALLS_PER_FUNCTION: u64 = 1500;
+const CALLS_PER_TRAP: u64 = 1800;
+/// Random window states (stage 5).
+const WINDOW_CASES: u64 = 20_000;
+/// The memory check runs every this many calls.
+const CHECK_EVERY: u64 = 8192;
+/// `mach_set_watchdog` timeouts below this are not armed (the guest would be reset).
+const WATCHDOG_SAFE_MS: u64 = 3_600_000;
+/// Findings printed in full (all are counted).
+const MAX_REPORTS: u64 = 20;
+
+// Machine addresses (docs/architecture.md "Memory map").
+const HV_RAM: u64 = 0x10_0000;
+const HV_RAM_END: u64 = 0x400_0000;
+const UART: u64 = 0x1f_1000_0000;
+const NVRAM: u64 = 0x1f_1100_0000;
+const GUEST_MD_SLOT: u64 = 0x1f_1200_0000;
+const HV_MD_SLOT: u64 = 0x1f_1208_0000;
+const NOTHING: u64 = 0x1f_3000_0000;
+const DISK: u64 = 0x1f_4000_0000;
+const PROM: u64 = 0xff_f000_0000;
+const RTC: u64 = 0xff_f0c1_fff8;
+/// Bytes of the PROM (the hypervisor's code) checked after each stage.
+const PROM_CHECKED: u64 = 256 << 10;
+
+// TTE bits and sizes (hv-api.md §4.1), fault status area (§4.3).
+const TTE_V: u64 = 1 << 63;
+const TTE_CP: u64 = 1 << 10;
+const TTE_CV: u64 = 1 << 9;
+const TTE_P: u64 = 1 << 8;
+const TTE_X: u64 = 1 << 7;
+const TTE_W: u64 = 1 << 6;
+const PAGE_8K: u64 = 0x2000;
+const PAGE_4M: u64 = 0x40_0000;
+/// T1 page sizes: (TTE size code, shift).
+const PAGE_SIZES: [(u64, u64); 4] = [(0, 13), (1, 16), (3, 22), (5, 28)];
+const FA_IFT: usize = 0;
+const FA_DFT: usize = 0x40 / 8;
+const FT_INV_RA: u64 = 4;
+const FT_INV_PGSZ: u64 = 15;
+const MAP_ID: u64 = 3;
+/// The hostile virtual address (256 MiB aligned, far from the identity-mapped image).
+const VA_H: u64 = 0x3_0000_0000;
+
+const ASI_REAL: u64 = 0x14;
+
+#[repr(C, align(8192))]
+struct Page<const N: usize>(UnsafeCell<[u64; N]>);
+// SAFETY: one vCPU; written by this module and by the hypervisor on its behalf.
+unsafe impl<const N: usize> Sync for Page<N> {}
+impl<const N: usize> Page<N> {
+    const fn new() -> Self {
+        Page(UnsafeCell::new([0; N]))
+    }
+    fn ra(&self) -> u64 {
+        self.0.get() as u64
+    }
+    fn set(&self, i: usize, v: u64) {
+        // SAFETY: an in-bounds word of this static (indexing panics otherwise).
+        unsafe { core::ptr::write_volatile(&mut (*self.0.get())[i], v) }
+    }
+    fn get(&self, i: usize) -> u64 {
+        // SAFETY: as `set`.
+        unsafe { core::ptr::read_volatile(&(*self.0.get())[i]) }
+    }
+}
+
+static STACK: Page<{ STACK_SIZE / 8 }> = Page::new();
+static TSB: Page<1024> = Page::new();
+static FAULT_AREA: Page<16> = Page::new();
+static DESCRIPTORS: Page<8> = Page::new();
+static MD_START: Buffer<8192> = Buffer::new();
+static MD_NOW: Buffer<8192> = Buffer::new();
+
+/// Traps the hostile stages expect (data and instruction faults), by the handler.
+static EXPECTED_TRAPS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" {
+    fn guest_switch_stack(top: u64, base: u64, size: u64, f: extern "C" fn(u64, u64) -> !) -> !;
+    fn window_case(case: *const WindowCase, out: *mut WindowState);
+    static guest_trap_table: u8;
+    static __data_start: u8;
+    static __bss_end: u8;
+}
+
+/// Entry from `guest_main`: moves the stack out of the scratch region and runs the stages.
+pub fn start(base: u64, size: u64) -> ! {
+    let top = STACK.ra() + STACK_SIZE as u64;
+    // SAFETY: the stack is this module's own static; `run` never returns.
+    unsafe { guest_switch_stack(top, base, size, run) }
+}
+
+/// Called by `rt::guest_trap` for every trap the trap table sends to Rust: data faults are
+/// skipped, instruction faults go on at `GUEST_RESUME_PC`.
+pub fn on_trap(tt: u64, _tpc: u64, _tl: u64) -> u64 {
+    EXPECTED_TRAPS.fetch_add(1, Ordering::SeqCst);
+    match tt {
+        0x08 | 0x09 | 0x0a | 0x64 => 2,
+        _ => 0,
+    }
+}
+
+/// xorshift64.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick(&mut self, list: &[u64]) -> u64 {
+        list[self.below(list.len() as u64) as usize]
+    }
+}
+
+struct Hostile {
+    rng: Rng,
+    base: u64,
+    end: u64,
+    scratch: u64,
+    stage: &'static str,
+    /// Calls of the current stage.
+    calls: u64,
+    findings: u64,
+    mmu_on: bool,
+    md_size: u64,
+    image_sum: u64,
+    hv_sums: [u64; 3],
+    tod: u64,
+    /// Edges: outside the domain, and inside the scratch region.
+    outside: [u64; 40],
+    inside: [u64; 10],
+}
+
+extern "C" fn run(base: u64, size: u64) -> ! {
+    say!("hostile: seed {SEED:#x}");
+    let end = base + size;
+    let scratch = end - SCRATCH_SIZE;
+    let outside = [
+        0, 8, 0x40, PAGE_8K, HV_RAM, HV_RAM + PAGE_8K, HV_RAM_END - 8, HV_RAM_END, base - 1, base - 8,
+        base - 0x40, base - PAGE_8K, base - PAGE_4M, end, end + 8, end + PAGE_8K, end + PAGE_4M,
+        UART, NVRAM, GUEST_MD_SLOT, GUEST_MD_SLOT + 0x1ff8, HV_MD_SLOT, NOTHING, DISK, PROM,
+        PROM + 0x8_0000, RTC, u64::MAX, u64::MAX - 7, 1 << 63, (1 << 63) | base, base | 1 << 40,
+        scratch | 1 << 40, base | 1 << 39, 1 << 40, base + (1 << 32), end.wrapping_neg(),
+        (1 << 47) - PAGE_8K, 0xffff_8000_0000_0000, base.wrapping_neg(),
+    ];
+    let inside = [
+        scratch, scratch + 8, scratch + 0x40, scratch + PAGE_8K, end - 1, end - 8, end - 0x40,
+        end - PAGE_8K, end - 0x10000, end - 0x40000,
+    ];
+    let mut h = Hostile {
+        rng: Rng(SEED),
+        base,
+        end,
+        scratch,
+        stage: "start",
+        calls: 0,
+        findings: 0,
+        mmu_on: false,
+        md_size: 0,
+        image_sum: 0,
+        hv_sums: [0; 3],
+        tod: 0,
+        outside,
+        inside,
+    };
+    h.prepare();
+    let stages: [(&str, fn(&mut Hostile)); 5] = [
+        ("fast-trap functions", Hostile::fast_trap_functions),
+        ("hypervisor traps", Hostile::other_traps),
+        ("hostile TSBs", Hostile::hostile_tsbs),
+        ("real accesses", Hostile::real_accesses),
+        ("window states", Hostile::window_states),
+    ];
+    let mut counts = [0u64; 5];
+    for (i, (name, stage)) in stages.iter().enumerate() {
+        h.stage = name;
+        h.calls = 0;
+        stage(&mut h);
+        // The calls may have negotiated other versions (even Core, which the console
+        // needs); console output of the calls may have left a partial line.
+        let versions = h.negotiate();
+        say!("");
+        h.verify(versions);
+        counts[i] = h.calls;
+        say!("hostile: stage {} ({name}): {} calls, {} findings so far", i + 1, h.calls, h.findings);
+    }
+    let total: u64 = counts.iter().sum();
+    if total < 1_000_000 {
+        h.finding(format_args!("only {total} calls"));
+    }
+    say!(
+        "hostile: summary: {total} calls (functions {}, traps {}, TSBs {}, real {}, windows {}), seed {SEED:#x}, {} findings",
+        counts[0], counts[1], counts[2], counts[3], counts[4], h.findings
+    );
+    say!("hostile: {} findings", h.findings);
+    hv::mach_exit(h.findings)
+}
+
+impl Hostile {
+    fn finding(&mut self, what: core::fmt::Arguments<'_>) {
+        self.findings += 1;
+        if self.findings <= MAX_REPORTS {
+            say!("FAIL hostile: seed {SEED:#x}, stage {}, call {}: {what}", self.stage, self.calls);
+        }
+    }
+
+    /// The start state: versions, the MD, checksums, canaries.
+    fn prepare(&mut self) {
+        let _ = hv::api_set_version(group::CORE, 1, 1);
+        let _ = hv::api_set_version(group::SOFT_STATE, 1, 0);
+        // SAFETY: MD_START is this module's buffer.
+        self.md_size = match unsafe { hv::mach_desc(MD_START.ra(), 8192) } {
+            Ok(n) => n,
+            Err((e, n)) => {
+                self.finding(format_args!("mach_desc at the start: {e:?} ({n})"));
+                0
+            }
+        };
+        self.image_sum = image_sum();
+        self.hv_sums = hv_sums();
+        self.tod = hv::tod_get().unwrap_or(0);
+        let image_end = (core::ptr::addr_of!(__bss_end) as u64 + 0xffff) & !0xffff;
+        if image_end - self.base > PAGE_4M - CANARY_SIZE {
+            self.finding(format_args!("the image does not fit its 4 MiB page"));
+        }
+        for c in self.canaries() {
+            fill(c, CANARY_SIZE);
+        }
+    }
+
+    fn canaries(&self) -> [u64; 3] {
+        let image_end = (core::ptr::addr_of!(__bss_end) as u64 + 0xffff) & !0xffff;
+        [self.scratch - CANARY_SIZE, image_end, self.base + (self.end - self.base) / 2]
+    }
+
+    /// The guest's own memory outside the scratch region is unchanged.
+    fn check_memory(&mut self) {
+        let sum = image_sum();
+        if sum != self.image_sum {
+            let was = self.image_sum;
+            self.finding(format_args!("the guest's image changed (sum {sum:#x}, was {was:#x})"));
+            self.image_sum = sum;
+        }
+        for c in self.canaries() {
+            if let Some(at) = changed(c, CANARY_SIZE) {
+                self.finding(format_args!("canary at {at:#x} changed"));
+                fill(c, CANARY_SIZE);
+            }
+        }
+    }
+
+    /// After a stage: the guest's memory, then the hypervisor still answers.
+    fn negotiate(&mut self) -> Versions {
+        (
+            hv::api_set_version(group::CORE, 1, 1),
+            hv::api_get_version(group::CORE),
+            hv::api_set_version(group::SOFT_STATE, 1, 0),
+            hv::api_get_version(group::SOFT_STATE),
+        )
+    }
+
+    fn verify(&mut self, versions: Versions) {
+        self.check_memory();
+        match hv::cpu_myid() {
+            Ok(0) => {}
+            other => self.finding(format_args!("cpu_myid: {other:?}")),
+        }
+        if versions != (Ok(1), Ok((1, 1)), Ok(0), Ok((1, 0))) {
+            self.finding(format_args!("version negotiation: {versions:?}"));
+        }
+        MD_NOW.bytes_mut().fill(0);
+        // SAFETY: MD_NOW is this module's buffer.
+        let md = unsafe { hv::mach_desc(MD_NOW.ra(), 8192) };
+        let n = self.md_size as usize;
+        if md != Ok(self.md_size) || MD_NOW.bytes()[..n] != MD_START.bytes()[..n] {
+            self.finding(format_args!("mach_desc: {md:?}, or its bytes differ from the start"));
+        }
+        match hv::tod_get() {
+            Ok(t) if t >= self.tod || self.tod_was_set() => self.tod = t,
+            other => {
+                let was = self.tod;
+                self.finding(format_args!("tod_get: {other:?} (was {was})"))
+            }
+        }
+        let sums = hv_sums();
+        if sums != self.hv_sums {
+            let was = self.hv_sums;
+            self.finding(format_args!("hypervisor memory changed: {sums:x?}, was {was:x?}"));
+            self.hv_sums = sums;
+        }
+    }
+
+    /// The random calls may set the time of day (back).
+    fn tod_was_set(&self) -> bool {
+        self.stage == "fast-trap functions" || self.stage == "window states"
+    }
+
+    /// One argument: an edge outside the domain, one inside the scratch region, a small
+    /// number, a length, a misaligned edge, or a random word.
+    fn arg(&mut self) -> u64 {
+        match self.rng.below(8) {
+            0 | 1 => self.rng.pick(&self.outside),
+            2 | 3 => self.rng.pick(&self.inside),
+            4 => self.scratch + (self.rng.below(SCRATCH_SIZE) & !(0x3f * self.rng.below(2))),
+            5 => [0, 1, 2, 3, 7, 8, 15, 16, 0x3f, 0x40, 0x100, 0x1ff][self.rng.below(12) as usize],
+            6 => [PAGE_8K, 0x10000, SCRATCH_SIZE, SCRATCH_SIZE + 8, self.end - self.base, u64::MAX, 1 << 63, 1 << 32, u64::MAX - SCRATCH_SIZE][self.rng.below(9) as usize],
+            _ => {
+                let v = self.rng.next();
+                // A random word inside the domain but outside the scratch region would let
+                // the hypervisor write the guest's own memory legitimately.
+                if v >= self.base && v < self.scratch {
+                    v | 1 << 40
+                } else {
+                    v
+                }
+            }
+        }
+    }
+
+    /// Makes a call safe for the guest to make (module doc); false: not made.
+    fn sanitize(&mut self, trap: u64, function: u64, a: &mut [u64; 5]) -> bool {
+        match (trap, function) {
+            (0x80, hcall::MACH_EXIT | hcall::MACH_SIR) | (0xff, core_fn::API_EXIT) => return false,
+            (0x80, hcall::MACH_SET_WATCHDOG) if a[0] != 0 && a[0] < WATCHDOG_SAFE_MS => a[0] = 0,
+            (0x80, hcall::MMU_ENABLE) => a[0] = self.mmu_on as u64,
+            (0x80, hcall::CONS_PUTCHAR) | (0xff, core_fn::API_PUTCHAR) if a[0] < 0x100 => a[0] = b'.' as u64,
+            (0x80, hcall::CONS_WRITE) => {
+                let len = a[1].min(4096);
+                if a[0] >= self.base && a[0] < self.end && len > 0 && a[0].checked_add(len).is_some_and(|e| e <= self.end) {
+                    a[1] = len.min(4);
+                    for i in 0..a[1] {
+                        // SAFETY: inside the scratch region (arguments inside the domain
+                        // always are).
+                        unsafe { core::ptr::write_volatile((a[0] + i) as *mut u8, b'.') };
+                    }
+                }
+            }
+            (0xff, core_fn::API_SET_VERSION) if self.rng.below(2) == 0 => {
+                a[0] = self.rng.pick(&[group::CORE, group::SOFT_STATE, group::INTR, group::SUN4V, group::LDOM, 0x7777]);
+                a[1] = self.rng.below(4);
+                a[2] = self.rng.below(8);
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// Puts back what a call changed that the guest relies on.
+    fn cleanup(&mut self, trap: u64, function: u64, a: &[u64; 5], status: u64) {
+        if trap != 0x80 || status != 0 {
+            return;
+        }
+        match function {
+            // SAFETY: the guest's own trap table.
+            hcall::CPU_SET_RTBA => {
+                let _ = unsafe { hv::cpu_set_rtba(self.base) };
+            }
+            hcall::MACH_SET_WATCHDOG => {
+                let _ = hv::mach_set_watchdog(0);
+            }
+            // SAFETY: removes the mapping the call just made.
+            hcall::MMU_MAP_PERM_ADDR => {
+                let _ = unsafe { hv::mmu_unmap_perm_addr(a[0], a[3]) };
+            }
+            // SAFETY: this module's fault area.
+            hcall::MMU_FAULT_AREA_CONF if self.mmu_on => {
+                let _ = unsafe { hv::mmu_fault_area_conf(FAULT_AREA.ra()) };
+            }
+            _ => {}
+        }
+    }
+
+    /// One hostile call: sanitized, made at a random TL 0–2, its status checked, cleaned up.
+    fn call(&mut self, trap: u64, function: u64, mut a: [u64; 5]) {
+        if !self.sanitize(trap, function, &mut a) {
+            return;
+        }
+        let tl = self.rng.below(3);
+        let (status, _) = raw_trap(trap, tl, function, a);
+        self.calls += 1;
+        let must_be_badtrap = match trap {
+            0x80 | 0x83 | 0x84 | 0x85 => false,
+            0xff => function >= core_fn::COUNT,
+            _ => true,
+        };
+        let known = status == 0 || HvError::from_code(status).is_some();
+        if !known || (must_be_badtrap && status != HvError::BadTrap.code()) {
+            self.finding(format_args!(
+                "ta {trap:#x} fn {function:#x} at TL {tl} args {a:#x?}: status {status:#x}"
+            ));
+        }
+        self.cleanup(trap, function, &a, status);
+        if self.calls % CHECK_EVERY == 0 {
+            self.check_memory();
+        }
+    }
+
+    /// Stage 1: every `ta 0x80` function, each edge in each argument, then random edges.
+    fn fast_trap_functions(&mut self) {
+        for function in 0..0x200u64 {
+            let mut made = 0;
+            for position in 0..5 {
+                for i in 0..self.outside.len() + self.inside.len() {
+                    let mut a = [0; 5];
+                    for x in a.iter_mut() {
+                        *x = self.arg();
+                    }
+                    a[position] = if i < self.outside.len() { self.outside[i] } else { self.inside[i - self.outside.len()] };
+                    self.call(0x80, function, a);
+                    made += 1;
+                }
+            }
+            while made < CALLS_PER_FUNCTION {
+                let a = [self.arg(), self.arg(), self.arg(), self.arg(), self.arg()];
+                self.call(0x80, function, a);
+                made += 1;
+            }
+        }
+        // Nothing the calls left in the TLB may outlive the MMU-off stage.
+        let _ = hv::mmu_demap_all(MAP_ID);
+    }
+
+    /// Stage 2: `ta 0x81`–`0xff` with random function numbers (`0xff`: mostly the core
+    /// functions and the first numbers past them).
+    fn other_traps(&mut self) {
+        for trap in 0x81..=0xffu64 {
+            for _ in 0..CALLS_PER_TRAP {
+                let function = if trap == 0xff && self.rng.below(4) != 0 { self.rng.below(8) } else { self.arg() };
+                let a = [self.arg(), self.arg(), self.arg(), self.arg(), self.arg()];
+                self.call(trap, function, a);
+            }
+        }
+        let _ = hv::mmu_demap_all(MAP_ID);
+    }
+
+    /// Registers one context-0 TSB for page size `code` (index and mask), base `ra`.
+    fn tsb(&mut self, code: u64, num_ttes: u64, ra: u64) -> HvResult<()> {
+        DESCRIPTORS.set(0, code << 48 | 1 << 32 | num_ttes);
+        DESCRIPTORS.set(1, 1 << code);
+        DESCRIPTORS.set(2, ra);
+        DESCRIPTORS.set(3, 0);
+        self.calls += 1;
+        // SAFETY: the descriptor and the TSB are this module's (or hostile, to be refused).
+        unsafe { hv::mmu_tsb_ctx0(1, DESCRIPTORS.ra()) }
+    }
+
+    /// Stage 3: MMU on, hostile TSB entries of every page size, random TTEs, TSBs across
+    /// the domain's end, `ASI_REAL` outside the domain.
+    fn hostile_tsbs(&mut self) {
+        let image_page = self.base & !(PAGE_4M - 1);
+        let top_page = (self.end - 1) & !(PAGE_4M - 1);
+        let kernel = TTE_V | TTE_CP | TTE_CV | TTE_P | TTE_X | TTE_W;
+        // SAFETY: identity mappings of the guest's own image page and top page, its own
+        // fault area; no TSB yet.
+        let set_up = unsafe {
+            let _ = hv::mmu_demap_all(MAP_ID);
+            (
+                hv::mmu_fault_area_conf(FAULT_AREA.ra()).map(drop),
+                hv::mmu_map_perm_addr(image_page, image_page | kernel | 3, MAP_ID),
+                hv::mmu_map_perm_addr(top_page, top_page | kernel | 3, MAP_ID),
+            )
+        };
+        if set_up != (Ok(()), Ok(()), Ok(())) {
+            self.finding(format_args!("MMU set-up: {set_up:?}"));
+            return;
+        }
+        // TSBs that cross the domain's end or start outside it: refused.
+        for (code, n, ra, what) in [
+            (0, 1024, self.end - PAGE_8K, "a TSB across the domain's end"),
+            (0, 512, self.end, "a TSB at the domain's end"),
+            (0, 512, HV_RAM, "a TSB in hypervisor RAM"),
+            (0, 1 << 31, self.scratch, "a TSB of 2^31 entries"),
+            (0, 512, self.base - PAGE_8K, "a TSB below the domain"),
+        ] {
+            if let Ok(()) = self.tsb(code, n, ra) {
+                self.finding(format_args!("{what} accepted"));
+            }
+        }
+        if self.tsb(0, 512, TSB.ra()).is_err() || mmu_enable(true) != 0 {
+            self.finding(format_args!("mmu_enable"));
+            return;
+        }
+        self.mmu_on = true;
+        // A marker at the domain's last word: a large page at the end that is loaded must
+        // show it.
+        write_real(self.end - 8, 0x1a57_0f_d0_0a1f);
+        for (code, shift) in PAGE_SIZES {
+            let size = 1u64 << shift;
+            let accepted = self.tsb(code, 512, TSB.ra());
+            if accepted.is_err() {
+                self.finding(format_args!("TSB of page size {code}: {accepted:?}"));
+                continue;
+            }
+            let mut ras = [0u64; 48];
+            let n = {
+                let mut n = 0;
+                for &ra in self.outside.iter() {
+                    ras[n] = ra & !(PAGE_8K - 1) & ((1 << 56) - 1);
+                    n += 1;
+                }
+                ras[n] = self.base.wrapping_sub(size);
+                ras[n + 1] = self.end;
+                ras[n + 2] = self.end - size + PAGE_8K;
+                n + 3
+            };
+            for &ra in &ras[..n] {
+                let page = ra & !(size - 1);
+                let inside = page >= self.base && page.checked_add(size).is_some_and(|e| e <= self.end);
+                for instruction in [false, true] {
+                    if instruction && inside {
+                        // It would run whatever is there.
+                        continue;
+                    }
+                    for tl in 0..2 {
+                        let offset = if ra == self.end - size + PAGE_8K { size - 8 } else { self.rng.below(size) & !7 };
+                        let va = VA_H + offset;
+                        let x = if instruction { TTE_X } else { 0 };
+                        // The tag is the accessed VA's (bits 63:22), as the guest's own miss
+                        // handler would write it.
+                        set_tte(va, shift, TTE_V | TTE_CP | TTE_CV | TTE_P | TTE_W | x | ra | code);
+                        let _ = hv::mmu_demap_ctx(0, MAP_ID);
+                        let traps = EXPECTED_TRAPS.load(Ordering::SeqCst);
+                        let got = if instruction { fetch_at(va, tl) } else { load_at(va, tl, false) };
+                        self.calls += 1;
+                        let trapped = EXPECTED_TRAPS.load(Ordering::SeqCst) - traps;
+                        let ft = FAULT_AREA.get(if instruction { FA_IFT } else { FA_DFT });
+                        let tt = LAST_TT.load(Ordering::SeqCst);
+                        if inside && trapped == 0 {
+                            // A large page wholly inside the domain: the marker.
+                            if !instruction && offset == size - 8 && got != read_real(self.end - 8) {
+                                self.finding(format_args!("page size {code} RA {ra:#x}: read {got:#x}"));
+                            }
+                        } else if trapped != 1 || tt != if instruction { 0x08 } else { 0x30 } || (ft != FT_INV_RA && ft != FT_INV_PGSZ) {
+                            self.finding(format_args!(
+                                "page size {code} RA {ra:#x} {} at TL {tl}: traps {trapped}, tt {tt:#x}, fault type {ft}",
+                                if instruction { "fetch" } else { "load" }
+                            ));
+                        }
+                    }
+                }
+                // A store through the same entry.
+                let va = VA_H + (self.rng.below(size) & !7);
+                set_tte(va, shift, TTE_V | TTE_CP | TTE_CV | TTE_P | TTE_W | ra | code);
+                let _ = hv::mmu_demap_ctx(0, MAP_ID);
+                if !inside {
+                    let traps = EXPECTED_TRAPS.load(Ordering::SeqCst);
+                    store_at(va, 0);
+                    self.calls += 1;
+                    if EXPECTED_TRAPS.load(Ordering::SeqCst) - traps != 1 {
+                        self.finding(format_args!("page size {code}: a store through a TTE to RA {ra:#x} did not trap"));
+                    }
+                }
+            }
+            // Random TTEs (any size code, random bits, any RA) and tags with context bits:
+            // a load either traps or reads inside the domain.
+            for _ in 0..2000 {
+                let ra = self.arg() & ((1 << 40) - 1) & !(PAGE_8K - 1);
+                let tte = TTE_V | (self.rng.next() & 0x7ff & !0xf) | ra | self.rng.below(8);
+                let tag_ctx = self.rng.below(2) * self.rng.below(0x2000);
+                let offset = self.rng.below(size) & !7;
+                let i = ((VA_H >> shift) & 511) as usize;
+                TSB.set(2 * i, tag_ctx << 48 | (VA_H + offset) >> 22);
+                TSB.set(2 * i + 1, tte);
+                let _ = hv::mmu_demap_ctx(0, MAP_ID);
+                let traps = EXPECTED_TRAPS.load(Ordering::SeqCst);
+                let _ = load_at(VA_H + offset, self.rng.below(2), false);
+                self.calls += 1;
+                if EXPECTED_TRAPS.load(Ordering::SeqCst) == traps {
+                    let page_size = match tte & 7 {
+                        0 => PAGE_8K,
+                        1 => 0x10000,
+                        3 => PAGE_4M,
+                        5 => PAGE_4M, // 256 MiB is loaded as the 4 MiB piece holding the VA
+                        _ => 0,
+                    };
+                    let target = (ra & !(page_size.max(1) - 1)) + (offset & (page_size.max(1) - 1));
+                    if page_size == 0 || target < self.base || target >= self.end {
+                        self.finding(format_args!("random TTE {tte:#x} tag ctx {tag_ctx:#x}: loaded, offset {offset:#x}"));
+                    }
+                }
+            }
+            for i in 0..1024 {
+                TSB.set(i, 0);
+            }
+        }
+        // ASI_REAL outside the domain, MMU on.
+        self.real_sweep(true);
+        let _ = self.tsb(0, 512, TSB.ra());
+        if mmu_enable(false) != 0 {
+            self.finding(format_args!("mmu_enable off"));
+        }
+        self.mmu_on = false;
+        // SAFETY: drops what this stage set up.
+        unsafe {
+            let _ = hv::mmu_unmap_perm_addr(image_page, MAP_ID);
+            let _ = hv::mmu_unmap_perm_addr(top_page, MAP_ID);
+            let _ = hv::mmu_tsb_ctx0(0, 0);
+        }
+        let _ = hv::mmu_demap_all(MAP_ID);
+    }
+
+    /// Real loads outside the domain (`ASI_REAL`, or plain with the MMU off) at TL 0 and 1:
+    /// where nothing answers they must be access errors. Stores go only where nothing
+    /// answers: on stock QEMU a real store to hypervisor RAM would land (no RA→PA).
+    fn real_sweep(&mut self, asi_real: bool) {
+        let mut errors = 0u64;
+        let mut reached = 0u64;
+        let addresses = self.outside;
+        for &a in addresses.iter() {
+            let a = a & !7;
+            // The UART's registers have side effects; the PROM, RAM and MD slots are read.
+            if (UART..UART + PAGE_8K).contains(&a) {
+                continue;
+            }
+            for tl in 0..2 {
+                let traps = EXPECTED_TRAPS.load(Ordering::SeqCst);
+                let _ = load_at(a, tl, asi_real);
+                self.calls += 1;
+                let trapped = EXPECTED_TRAPS.load(Ordering::SeqCst) - traps;
+                let tt = LAST_TT.load(Ordering::SeqCst);
+                if trapped == 0 {
+                    reached += 1;
+                    continue;
+                }
+                errors += 1;
+                if trapped != 1 || tt != 0x32 {
+                    self.finding(format_args!("real load {a:#x} at TL {tl}: traps {trapped}, tt {tt:#x}"));
+                }
+                let traps = EXPECTED_TRAPS.load(Ordering::SeqCst);
+                store_real(a, tl, asi_real);
+                self.calls += 1;
+                if EXPECTED_TRAPS.load(Ordering::SeqCst) - traps != 1 || LAST_TT.load(Ordering::SeqCst) != 0x32 {
+                    self.finding(format_args!("real store {a:#x} at TL {tl} did not give data_access_error"));
+                }
+            }
+        }
+        say!(
+            "hostile: {} outside the domain: {errors} access errors, {reached} reached (stock QEMU: no RA->PA)",
+            if asi_real { "ASI_REAL accesses, MMU on," } else { "MMU-off accesses" }
+        );
+    }
+
+    /// Stage 4: real accesses with the MMU off.
+    fn real_accesses(&mut self) {
+        self.real_sweep(false);
+    }
+
+    /// Stage 5: random legal window states (CANSAVE + CANRESTORE + OTHERWIN = 6, CLEANWIN
+    /// and CWP 0–7) at TL 0–2, a hostile call from them; every register of every window
+    /// except the call's `%o0`–`%o4` must be what the same state gives without the call.
+    fn window_states(&mut self) {
+        const I0: usize = 8;
+        let mut case = WindowCase {
+            state: WindowState { windows: [[0; 16]; 8], cwp: 0, cansave: 0, canrestore: 0, otherwin: 0, cleanwin: 0, wstate: 0 },
+            tl: 0,
+            action: 0,
+        };
+        let mut control = case.state;
+        let mut trapped = case.state;
+        for serial in 0..WINDOW_CASES {
+            let cansave = self.rng.below(7);
+            let canrestore = self.rng.below(7 - cansave);
+            let cwp = self.rng.below(8);
+            for (w, window) in case.state.windows.iter_mut().enumerate() {
+                for (r, reg) in window.iter_mut().enumerate() {
+                    *reg = 0x4057_0000_0000_0000 | serial << 16 | (w as u64) << 8 | r as u64;
+                }
+            }
+            let next = ((cwp + 1) % 8) as usize;
+            let function = match self.rng.below(4) {
+                0 => hcall::CPU_MYID,
+                1 => hcall::CPU_YIELD,
+                _ => self.rng.below(0x200),
+            };
+            let mut a = [self.arg(), self.arg(), self.arg(), self.arg(), self.arg()];
+            if !self.sanitize(0x80, function, &mut a) {
+                continue;
+            }
+            case.state.windows[next][I0..I0 + 5].copy_from_slice(&a);
+            case.state.windows[next][I0 + 5] = function;
+            case.state.cwp = cwp;
+            case.state.cansave = cansave;
+            case.state.canrestore = canrestore;
+            case.state.otherwin = 6 - cansave - canrestore;
+            case.state.cleanwin = self.rng.below(8);
+            case.state.wstate = 2 << 3 | 2;
+            case.tl = self.rng.below(3);
+            case.action = Action::None as u64;
+            // SAFETY: window_case reads the case and writes one state; it returns with the
+            // caller's windows intact.
+            unsafe { window_case(&case, &mut control) };
+            case.action = Action::Hcall as u64;
+            // SAFETY: as above.
+            unsafe { window_case(&case, &mut trapped) };
+            self.calls += 1;
+            let status = trapped.windows[next][I0];
+            self.cleanup(0x80, function, &a, status);
+            for r in I0..I0 + 5 {
+                control.windows[next][r] = trapped.windows[next][r];
+            }
+            let regs = |d: &WindowState| [d.cwp, d.cansave, d.canrestore, d.otherwin, d.cleanwin, d.wstate];
+            let differs = (0..8).flat_map(|w| (0..16).map(move |r| (w, r))).find(|&(w, r)| trapped.windows[w][r] != control.windows[w][r]);
+            if differs.is_some() || regs(&trapped) != regs(&control) {
+                let (w, r) = differs.unwrap_or((9, 0));
+                self.finding(format_args!(
+                    "fn {function:#x} args {a:#x?} at TL {} cwp {cwp} cansave {cansave} canrestore {canrestore} cleanwin {}: window {w} reg {r}, window registers {:?} vs {:?}",
+                    case.tl, case.state.cleanwin, regs(&trapped), regs(&control)
+                ));
+            }
+            if self.calls % CHECK_EVERY == 0 {
+                self.check_memory();
+            }
+        }
+    }
+}
+
+type HvResult<T> = hv_api::error::HvResult<T>;
+/// What re-negotiating Core 1.1 and Soft state 1.0 answered.
+type Versions = (HvResult<u64>, HvResult<(u64, u64)>, HvResult<u64>, HvResult<(u64, u64)>);
+
+/// `ta trap` (0x80–0xff) at trap level `tl` with `%o5 = function`.
+fn raw_trap(trap: u64, tl: u64, function: u64, a: [u64; 5]) -> (u64, [u64; 4]) {
+    let (status, r1, r2, r3, r4);
+    // SAFETY: the hostile calls are sanitized (Hostile::sanitize): every buffer they name
+    // inside the domain is in the scratch region, and none ends or moves the guest. The
+    // trap level goes back to 0.
+    unsafe {
+        core::arch::asm!(
+            "wrpr {tl}, %tl",
+            "ta %xcc, {trap} + %g0",
+            "wrpr %g0, 0, %tl",
+            tl = in(reg) tl,
+            trap = in(reg) trap,
+            inout("o0") a[0] => status,
+            inout("o1") a[1] => r1,
+            inout("o2") a[2] => r2,
+            inout("o3") a[3] => r3,
+            inout("o4") a[4] => r4,
+            inout("o5") function => _,
+            options(nostack)
+        );
+    }
+    (status, [r1, r2, r3, r4])
+}
+
+const MARK: u64 = 0x5a5a_5a5a_5a5a_5a5a;
+
+/// A load at `va` at trap level `tl` (plain, or through `ASI_REAL`); a faulting load is
+/// skipped by the trap handler (the result is then MARK). `flushw` first, so that the
+/// handler, at TL `tl + 1`, takes no window trap.
+fn load_at(va: u64, tl: u64, asi_real: bool) -> u64 {
+    let mut v = MARK;
+    // SAFETY: the tests expect the load to fault (the handler skips it) or to read the
+    // guest's own memory.
+    unsafe {
+        if asi_real {
+            core::arch::asm!("flushw", "wrpr {tl}, %tl", "ldxa [{a}] {asi}, {v}", "wrpr %g0, 0, %tl",
+                tl = in(reg) tl, a = in(reg) va, v = inout(reg) v, asi = const ASI_REAL, options(nostack));
+        } else {
+            core::arch::asm!("flushw", "wrpr {tl}, %tl", "ldx [{a}], {v}", "wrpr %g0, 0, %tl",
+                tl = in(reg) tl, a = in(reg) va, v = inout(reg) v, options(nostack));
+        }
+    }
+    v
+}
+
+/// A store at a virtual address the tests expect to fault.
+fn store_at(va: u64, v: u64) {
+    // SAFETY: the store faults (the handler skips it) or is a finding.
+    unsafe { core::arch::asm!("stx {v}, [{a}]", a = in(reg) va, v = in(reg) v, options(nostack)) };
+}
+
+/// A real store where nothing answers, at trap level `tl`.
+fn store_real(ra: u64, tl: u64, asi_real: bool) {
+    // SAFETY: only called for addresses where a load gave an access error.
+    unsafe {
+        if asi_real {
+            core::arch::asm!("flushw", "wrpr {tl}, %tl", "stxa {v}, [{a}] {asi}", "wrpr %g0, 0, %tl",
+                tl = in(reg) tl, a = in(reg) ra, v = in(reg) MARK, asi = const ASI_REAL, options(nostack));
+        } else {
+            core::arch::asm!("flushw", "wrpr {tl}, %tl", "stx {v}, [{a}]", "wrpr %g0, 0, %tl",
+                tl = in(reg) tl, a = in(reg) ra, v = in(reg) MARK, options(nostack));
+        }
+    }
+}
+
+/// Jumps to `va` at trap level `tl`; the expected instruction fault goes on after the jump.
+fn fetch_at(va: u64, tl: u64) -> u64 {
+    // SAFETY: the tests expect the fetch to fault; the handler resumes at label 1 (through
+    // GUEST_RESUME_PC), with the trap level restored below.
+    unsafe {
+        core::arch::asm!(
+            "flushw",
+            "setx 1f, {t}, {r}",
+            "stx {r}, [{p}]",
+            "wrpr {tl}, %tl",
+            "jmpl {va}, %g0",
+            "nop",
+            "1:",
+            "wrpr %g0, 0, %tl",
+            t = out(reg) _,
+            r = out(reg) _,
+            p = in(reg) GUEST_RESUME_PC.as_ptr(),
+            tl = in(reg) tl,
+            va = in(reg) va,
+            options(nostack)
+        );
+    }
+    0
+}
+
+fn read_real(ra: u64) -> u64 {
+    let v: u64;
+    // SAFETY: ASI_REAL load of the guest's own memory.
+    unsafe { core::arch::asm!("ldxa [{a}] {asi}, {v}", a = in(reg) ra, v = out(reg) v, asi = const ASI_REAL, options(nostack)) };
+    v
+}
+
+fn write_real(ra: u64, v: u64) {
+    // SAFETY: ASI_REAL store to the guest's scratch region.
+    unsafe { core::arch::asm!("stxa {v}, [{a}] {asi}", a = in(reg) ra, v = in(reg) v, asi = const ASI_REAL, options(nostack)) };
+}
+
+/// Writes the context-0 entry of the hostile TSB for `va` (page size `1 << shift`).
+fn set_tte(va: u64, shift: u64, tte: u64) {
+    let i = ((va >> shift) & 511) as usize;
+    TSB.set(2 * i + 1, 0);
+    TSB.set(2 * i, va >> 22);
+    TSB.set(2 * i + 1, tte);
+}
+
+/// Turns the MMU on or off; execution continues at the next instruction (identity mapped).
+fn mmu_enable(on: bool) -> u64 {
+    let status: u64;
+    // SAFETY: the image and the top of memory are identity mapped, so the return address
+    // is valid in both modes.
+    unsafe {
+        core::arch::asm!(
+            "setx 1f, {t}, %o1",
+            "mov {f}, %o5",
+            "ta 0x80",
+            "1:",
+            f = const hcall::MMU_ENABLE,
+            t = out(reg) _,
+            inout("o0") on as u64 => status,
+            out("o1") _, out("o5") _,
+            options(nostack)
+        );
+    }
+    status
+}
+
+/// A word sum of `len` bytes at `ra` (MMU off or identity mapped).
+fn sum(ra: u64, len: u64) -> u64 {
+    let mut s = 0u64;
+    let mut a = ra;
+    while a < ra + len {
+        // SAFETY: the guest's own image, or (MMU off) an MD slot or the PROM, which stock
+        // QEMU lets a guest read.
+        let w = unsafe { core::ptr::read_volatile(a as *const u64) };
+        s = s.rotate_left(5) ^ w;
+        a += 8;
+    }
+    s
+}
+
+/// The guest's code and read-only data.
+fn image_sum() -> u64 {
+    let start = core::ptr::addr_of!(guest_trap_table) as u64;
+    let end = core::ptr::addr_of!(__data_start) as u64 & !7;
+    sum(start, end - start)
+}
+
+/// The MD slots and the start of the PROM.
+fn hv_sums() -> [u64; 3] {
+    [sum(GUEST_MD_SLOT, PAGE_8K), sum(HV_MD_SLOT, PAGE_8K), sum(PROM, PROM_CHECKED)]
+}
+
+fn pattern(a: u64) -> u64 {
+    (a ^ 0xc0ff_ee00_dead_beef).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+fn fill(ra: u64, len: u64) {
+    let mut a = ra;
+    while a < ra + len {
+        // SAFETY: a canary region of the guest's own memory, outside image and scratch.
+        unsafe { core::ptr::write_volatile(a as *mut u64, pattern(a)) };
+        a += 8;
+    }
+}
+
+fn changed(ra: u64, len: u64) -> Option<u64> {
+    let mut a = ra;
+    while a < ra + len {
+        // SAFETY: as `fill`.
+        if unsafe { core::ptr::read_volatile(a as *const u64) } != pattern(a) {
+            return Some(a);
+        }
+        a += 8;
+    }
+    None
+}
+
+#[allow(dead_code)]
+fn traps() -> u64 {
+    TRAP_COUNT.load(Ordering::SeqCst)
+}
