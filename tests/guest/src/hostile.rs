@@ -202,6 +202,10 @@ struct Hostile {
     /// Calls of the current stage.
     calls: u64,
     findings: u64,
+    /// A digest of every answer of the stage (statuses, results that do not depend on
+    /// time, the traps of the accesses): the standard and the `HV_NO_FAST=1` hypervisor
+    /// must print the same.
+    digest: u64,
     mmu_on: bool,
     md_size: u64,
     image_sum: u64,
@@ -236,6 +240,7 @@ extern "C" fn run(base: u64, size: u64) -> ! {
         stage: "start",
         calls: 0,
         findings: 0,
+        digest: 0,
         mmu_on: false,
         md_size: 0,
         image_sum: 0,
@@ -256,6 +261,7 @@ extern "C" fn run(base: u64, size: u64) -> ! {
     for (i, (name, stage)) in stages.iter().enumerate() {
         h.stage = name;
         h.calls = 0;
+        h.digest = 0;
         stage(&mut h);
         // The calls may have negotiated other versions (even Core, which the console
         // needs); console output of the calls may have left a partial line.
@@ -263,7 +269,7 @@ extern "C" fn run(base: u64, size: u64) -> ! {
         say!("");
         h.verify(versions);
         counts[i] = h.calls;
-        say!("hostile: stage {} ({name}): {} calls, {} findings so far", i + 1, h.calls, h.findings);
+        say!("hostile: stage {} ({name}): {} calls, digest {:#018x}, {} findings so far", i + 1, h.calls, h.digest, h.findings);
     }
     let total: u64 = counts.iter().sum();
     if total < 1_000_000 {
@@ -283,6 +289,11 @@ impl Hostile {
         if self.findings <= MAX_REPORTS {
             say!("FAIL hostile: seed {SEED:#x}, stage {}, call {}: {what}", self.stage, self.calls);
         }
+    }
+
+    /// Adds an answer to the stage's digest.
+    fn note(&mut self, v: u64) {
+        self.digest = (self.digest.rotate_left(7) ^ v).wrapping_mul(0x100_0000_01b3);
     }
 
     /// The start state: versions, the MD, checksums, canaries.
@@ -457,8 +468,12 @@ impl Hostile {
             return;
         }
         let tl = self.rng.below(3);
-        let (status, _) = raw_trap(trap, tl, function, a);
+        let (status, results) = raw_trap(trap, tl, function, a);
         self.calls += 1;
+        self.note(status);
+        if !(trap == 0x80 && timed(function)) {
+            results.iter().for_each(|&r| self.note(r));
+        }
         let must_be_badtrap = match trap {
             0x80 | 0x83 | 0x84 | 0x85 => false,
             0xff => function >= core_fn::COUNT,
@@ -606,6 +621,7 @@ impl Hostile {
                         let trapped = EXPECTED_TRAPS.load(Ordering::SeqCst) - traps;
                         let ft = FAULT_AREA.get(if instruction { FA_IFT } else { FA_DFT });
                         let tt = LAST_TT.load(Ordering::SeqCst);
+                        self.note(trapped << 32 | tt << 8 | ft);
                         if inside && trapped == 0 {
                             // A large page wholly inside the domain: the marker.
                             if !instruction && offset == size - 8 && got != read_real(self.end - 8) {
@@ -627,6 +643,7 @@ impl Hostile {
                     let traps = EXPECTED_TRAPS.load(Ordering::SeqCst);
                     store_at(va, 0);
                     self.calls += 1;
+                    self.note(EXPECTED_TRAPS.load(Ordering::SeqCst) - traps);
                     if EXPECTED_TRAPS.load(Ordering::SeqCst) - traps != 1 {
                         self.finding(format_args!("page size {code}: a store through a TTE to RA {ra:#x} did not trap"));
                     }
@@ -644,8 +661,11 @@ impl Hostile {
                 TSB.set(2 * i + 1, tte);
                 let _ = hv::mmu_demap_ctx(0, MAP_ID);
                 let traps = EXPECTED_TRAPS.load(Ordering::SeqCst);
-                let _ = load_at(VA_H + offset, self.rng.below(2), false);
+                let got = load_at(VA_H + offset, self.rng.below(2), false);
                 self.calls += 1;
+                self.note(EXPECTED_TRAPS.load(Ordering::SeqCst) - traps);
+                self.note(got);
+                self.note(LAST_TT.load(Ordering::SeqCst));
                 if EXPECTED_TRAPS.load(Ordering::SeqCst) == traps {
                     let page_size = match tte & 7 {
                         0 => PAGE_8K,
@@ -699,6 +719,7 @@ impl Hostile {
                 self.calls += 1;
                 let trapped = EXPECTED_TRAPS.load(Ordering::SeqCst) - traps;
                 let tt = LAST_TT.load(Ordering::SeqCst);
+                self.note(trapped << 32 | tt);
                 if trapped == 0 {
                     reached += 1;
                     continue;
@@ -775,6 +796,10 @@ impl Hostile {
             unsafe { window_case(&case, &mut trapped) };
             self.calls += 1;
             let status = trapped.windows[next][I0];
+            self.note(status);
+            if !timed(function) {
+                self.note(trapped.windows[next][I0 + 1]);
+            }
             self.cleanup(0x80, function, &a, status);
             for r in I0..I0 + 5 {
                 control.windows[next][r] = trapped.windows[next][r];
@@ -796,6 +821,11 @@ impl Hostile {
 }
 
 type HvResult<T> = hv_api::error::HvResult<T>;
+
+/// Fast-trap functions whose results depend on time (left out of the digest).
+fn timed(function: u64) -> bool {
+    matches!(function, hcall::TOD_GET | hcall::MACH_SET_WATCHDOG)
+}
 /// What re-negotiating Core 1.1 and Soft state 1.0 answered.
 type Versions = (HvResult<u64>, HvResult<(u64, u64)>, HvResult<u64>, HvResult<(u64, u64)>);
 
