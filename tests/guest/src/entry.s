@@ -25,7 +25,8 @@
     UNEXPECTED_N 3                  ! 0x005-0x007
     ENTRY   guest_trap_rust         ! 0x008 instruction_access_exception
     ENTRY   guest_trap_rust         ! 0x009 instruction_access_MMU_miss
-    UNEXPECTED_N 0x26               ! 0x00a-0x02f
+    ENTRY   guest_trap_rust         ! 0x00a instruction_access_error (hostile guest only)
+    UNEXPECTED_N 0x25               ! 0x00b-0x02f
     ENTRY   guest_trap_rust         ! 0x030 data_access_exception
     ENTRY   guest_dmiss             ! 0x031 data_access_MMU_miss
     ENTRY   guest_trap_rust         ! 0x032 data_access_error

@@ -126,7 +126,12 @@ extern "C" fn guest_trap(tt: u64, tpc: u64, tl: u64) -> u64 {
     #[cfg(guest_hostile)]
     return crate::hostile::on_trap(tt, tpc, tl);
     #[cfg(not(guest_hostile))]
-    crate::mmu_tests::on_trap(tt, tpc, tl)
+    {
+        if tt == hv_api::trap::tt::INSTRUCTION_ACCESS_ERROR {
+            guest_unexpected_trap(tt, tpc, tl);
+        }
+        crate::mmu_tests::on_trap(tt, tpc, tl)
+    }
 }
 
 #[no_mangle]
