@@ -552,6 +552,128 @@ fn random_garbage_never_panics() {
     }
 }
 
+/// The project's own MDs as `cargo xtask` builds them: the hypervisor MD and every guest MD
+/// of each configuration in `configs/` and `tests/configs/` (full size: every node type the
+/// firmware and the guests read).
+fn our_mds() -> Vec<(String, Vec<u8>)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut out = Vec::new();
+    for dir in ["configs", "tests/configs"] {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for path in files {
+            let cfg = ldom_config::load(&path).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+            let placed: Vec<(u64, u64, u64)> = (0..cfg.domains.len() as u64)
+                .map(|i| (0xff_f008_0000 + i * 0x10_0000, 0x8_0000, 0x1f_1200_0000 + i * 0x2000))
+                .collect();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            out.push((format!("{name} hv MD"), ldom_config::build::hv_md(&cfg, &placed).to_bytes()));
+            for gi in 0..cfg.domains.len() {
+                out.push((format!("{name} guest MD {gi}"), ldom_config::build::guest_md(&cfg, gi).to_bytes()));
+            }
+        }
+    }
+    assert!(out.len() >= 10, "the configurations give the fuzz its seeds");
+    out
+}
+
+/// One random corruption of `md`: a byte, an aligned 32- or 64-bit field overwritten with
+/// an edge value (0, 1, all ones, the sign bit, the MD's own sizes and counts, plus or minus
+/// one), an element copied over another, or a cut.
+fn corrupt(rng: &mut XorShift, md: &mut Vec<u8>) {
+    let len = md.len();
+    let size = len as u64;
+    let edges = [
+        0u64,
+        1,
+        2,
+        0x7f,
+        0x80,
+        0xff,
+        0xffff,
+        0x7fff_ffff,
+        0x8000_0000,
+        0xffff_ffff,
+        u64::MAX,
+        1 << 63,
+        size,
+        size - 1,
+        size + 1,
+        size / 16,
+        size / 16 + 1,
+        rng.next(),
+    ];
+    match rng.next() % 5 {
+        0 => {
+            let i = (rng.next() % size) as usize;
+            md[i] = rng.next() as u8;
+        }
+        1 => {
+            let i = (rng.next() % (size / 4)) as usize * 4;
+            let v = edges[(rng.next() % edges.len() as u64) as usize] as u32;
+            md[i..i + 4].copy_from_slice(&v.to_be_bytes());
+        }
+        2 => {
+            let i = (rng.next() % (size / 8)) as usize * 8;
+            let v = edges[(rng.next() % edges.len() as u64) as usize];
+            md[i..i + 8].copy_from_slice(&v.to_be_bytes());
+        }
+        3 => {
+            // Elements start after the 16-byte header, 16 bytes each.
+            let n = (len - HEADER_SIZE) / 16;
+            let from = HEADER_SIZE + (rng.next() % n as u64) as usize * 16;
+            let to = HEADER_SIZE + (rng.next() % n as u64) as usize * 16;
+            let e: Vec<u8> = md[from..from + 16].to_vec();
+            md[to..to + 16].copy_from_slice(&e);
+        }
+        _ => md.truncate((rng.next() % size) as usize),
+    }
+}
+
+/// `copies` corrupted copies of `bytes`, one to four corruptions each: none may panic;
+/// returns how many were accepted and refused.
+fn random_corruptions(rng: &mut XorShift, bytes: &[u8], copies: usize) -> (usize, usize) {
+    let (mut accepted, mut refused) = (0, 0);
+    for _ in 0..copies {
+        let mut b = bytes.to_vec();
+        for _ in 0..1 + rng.next() % 4 {
+            if b.len() > HEADER_SIZE + 16 {
+                corrupt(rng, &mut b);
+            }
+        }
+        match MachineDescription::new(&b) {
+            Ok(md) => {
+                exercise(&md);
+                accepted += 1;
+            }
+            Err(e) => {
+                let _ = format!("{e}");
+                refused += 1;
+            }
+        }
+    }
+    (accepted, refused)
+}
+
+#[test]
+fn our_mds_survive_random_corruption() {
+    let mut rng = XorShift(0x0014_4d44_f022_0001);
+    let (mut accepted, mut refused) = (0, 0);
+    for (name, bytes) in our_mds() {
+        let md = MachineDescription::new(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        exercise(&md);
+        // Bounded: 1500 corrupted copies of each MD.
+        let (a, r) = random_corruptions(&mut rng, &bytes, 1500);
+        accepted += a;
+        refused += r;
+    }
+    assert!(accepted > 2000 && refused > 2000, "the corruptions should reach both outcomes ({accepted} accepted, {refused} refused)");
+}
+
 // ---------------------------------------------------------------------------
 // Sun's sample MDs (1up, 1g2p, 1g32p: Sun's OpenSPARC T1 Legion configurations), which
 // the project may not ship: the tests are ignored unless run with `--include-ignored` and
@@ -591,6 +713,7 @@ fn sun_all_parse_and_survive_corruption() {
             _ => 13,
         };
         mutations_never_panic(&b, step);
+        random_corruptions(&mut XorShift(0x0014_5e4d_0000_0001), &b, 1500);
     }
 }
 
