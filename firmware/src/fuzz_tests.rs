@@ -91,3 +91,69 @@ fn assert_only_own_pages_written(b: &Bench, pages_before: &[u64]) {
         assert!(own || pages_before.contains(&page), "write outside the domain at {page:#x}");
     }
 }
+
+/// The hypervisor MDs the configurations in `configs/` and `tests/configs/` build, randomly
+/// corrupted (a byte, a 32- or 64-bit field set to an edge value, a cut): reading them
+/// never panics, and what is accepted keeps the rules the rest of the hypervisor relies on
+/// (memory in 8 KiB-aligned blocks that do not wrap, vCPUs that name a domain; the fast
+/// paths check 4 MiB alignment themselves, see case `hostile-unaligned-memory`).
+#[test]
+fn corrupted_hypervisor_mds_never_panic() {
+    use crate::config::Config;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut rng = XorShift(0x0014_c0f1_6000_0001);
+    let (mut accepted, mut refused) = (0u64, 0u64);
+    for dir in ["configs", "tests/configs"] {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for path in files {
+            let cfg = ldom_config::load(&path).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+            let placed: Vec<(u64, u64, u64)> = (0..cfg.domains.len() as u64)
+                .map(|i| (0xff_f008_0000 + i * 0x10_0000, 0x8_0000, 0x1f_1200_0000 + i * 0x2000))
+                .collect();
+            let bytes = ldom_config::build::hv_md(&cfg, &placed).to_bytes();
+            Config::from_md(&bytes).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+            for _ in 0..1500 {
+                let mut b = bytes.clone();
+                for _ in 0..1 + rng.below(3) {
+                    let size = b.len() as u64;
+                    let edges = [0, 1, 0x2000, 0xffff_ffff, u64::MAX, 1 << 63, 0x40_0000, 0x8000_0000, size, size / 16, rng.next()];
+                    let v = edges[rng.below(edges.len() as u64) as usize];
+                    match rng.below(4) {
+                        0 => b[rng.below(size) as usize] = rng.next() as u8,
+                        1 => {
+                            let i = rng.below(size / 4) as usize * 4;
+                            b[i..i + 4].copy_from_slice(&(v as u32).to_be_bytes());
+                        }
+                        2 => {
+                            let i = rng.below(size / 8) as usize * 8;
+                            b[i..i + 8].copy_from_slice(&v.to_be_bytes());
+                        }
+                        _ => b.truncate(rng.below(size) as usize),
+                    }
+                    if b.len() < 64 {
+                        break;
+                    }
+                }
+                match Config::from_md(&b) {
+                    Ok(c) => {
+                        accepted += 1;
+                        for d in &c.domains {
+                            let (base, end) = (d.memory.realbase.raw(), d.memory.real_end());
+                            assert!(base % 0x2000 == 0 && end % 0x2000 == 0 && end > base, "{}: memory {base:#x}..{end:#x}", path.display());
+                        }
+                        for v in &c.vcpus {
+                            assert!(v.domain < c.domains.len());
+                        }
+                    }
+                    Err(_) => refused += 1,
+                }
+            }
+        }
+    }
+    assert!(accepted > 500 && refused > 500, "{accepted} accepted, {refused} refused");
+}

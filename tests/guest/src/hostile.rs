@@ -545,7 +545,8 @@ impl Hostile {
     /// the domain's end, `ASI_REAL` outside the domain.
     fn hostile_tsbs(&mut self) {
         let image_page = self.base & !(PAGE_4M - 1);
-        let top_page = (self.end - 1) & !(PAGE_4M - 1);
+        // (8K: the domain's end need not be 4 MiB aligned for this guest.)
+        let top_page = self.end - PAGE_8K;
         let kernel = TTE_V | TTE_CP | TTE_CV | TTE_P | TTE_X | TTE_W;
         // SAFETY: identity mappings of the guest's own image page and top page, its own
         // fault area; no TSB yet.
@@ -554,7 +555,7 @@ impl Hostile {
             (
                 hv::mmu_fault_area_conf(FAULT_AREA.ra()).map(drop),
                 hv::mmu_map_perm_addr(image_page, image_page | kernel | 3, MAP_ID),
-                hv::mmu_map_perm_addr(top_page, top_page | kernel | 3, MAP_ID),
+                hv::mmu_map_perm_addr(top_page, top_page | kernel, MAP_ID),
             )
         };
         if set_up != (Ok(()), Ok(()), Ok(())) {
@@ -588,7 +589,7 @@ impl Hostile {
                 self.finding(format_args!("TSB of page size {code}: {accepted:?}"));
                 continue;
             }
-            let mut ras = [0u64; 48];
+            let mut ras = [0u64; 49];
             let n = {
                 let mut n = 0;
                 for &ra in self.outside.iter() {
@@ -598,7 +599,10 @@ impl Hostile {
                 ras[n] = self.base.wrapping_sub(size);
                 ras[n + 1] = self.end;
                 ras[n + 2] = self.end - size + PAGE_8K;
-                n + 3
+                // A page that starts inside the domain and ends past it (when the domain's
+                // end is not aligned to the page size).
+                ras[n + 3] = self.end - PAGE_8K;
+                n + 4
             };
             for &ra in &ras[..n] {
                 let page = ra & !(size - 1);
@@ -624,8 +628,8 @@ impl Hostile {
                         let tt = LAST_TT.load(Ordering::SeqCst);
                         self.note(trapped << 32 | tt << 8 | ft);
                         if inside && trapped == 0 {
-                            // A large page wholly inside the domain: the marker.
-                            if !instruction && offset == size - 8 && got != read_real(self.end - 8) {
+                            // A page wholly inside the domain: its last word.
+                            if !instruction && offset == size - 8 && got != read_real(page + size - 8) {
                                 self.finding(format_args!("page size {code} RA {ra:#x}: read {got:#x}"));
                             }
                         } else if trapped != 1 || tt != if instruction { 0x08 } else { 0x30 } || (ft != FT_INV_RA && ft != FT_INV_PGSZ) {
