@@ -731,6 +731,9 @@ impl Hostile {
                 self.note(trapped << 32 | tt);
                 if trapped == 0 {
                     reached += 1;
+                    if tl == 0 && !asi_real {
+                        say!("hostile: reached with the MMU off (stock QEMU: no RA->PA): {a:#x}");
+                    }
                     continue;
                 }
                 errors += 1;
