@@ -1,7 +1,7 @@
 //! The hostile guest (`GUEST_MODE=hostile`, image `hostile-guest`, QEMU case `hostile`): more
 //! than 10^6 hostile calls through the machine path — the real trap table, the assembly
-//! fast paths and the Rust handlers — from a fixed seed printed first (`seed 0x…`), in
-//! stages:
+//! fast paths and the Rust handlers — from a fixed seed printed first (`seed 0x…`;
+//! `HOSTILE_SEED=0x…` in the environment of the build replaces it), in stages:
 //!
 //! 1. every `ta 0x80` function 0–0x1ff, MMU off, at TL 0–2, with arguments at and across
 //!    every edge (the domain's memory, hypervisor RAM, the MD slots, the UART, NVRAM, the
@@ -11,7 +11,8 @@
 //! 3. MMU on: hostile TSB entries of every page size aimed outside the domain, for data and
 //!    instruction accesses, random TTEs, TSBs that cross the domain's end, and `ASI_REAL`
 //!    accesses outside the domain;
-//! 4. MMU off: real loads and stores outside the domain;
+//! 4. MMU off: real loads outside the domain, stores and instruction fetches where nothing
+//!    answers;
 //! 5. random legal register-window states at TL 0–2 with a hostile call from them: every
 //!    register of every window must come back.
 //!
@@ -33,7 +34,7 @@
 //! hypervisor's code in the PROM. Any finding prints `FAIL` with the seed, the stage and the
 //! call; the summary gives the calls per stage and `0 findings`, then `mach_exit(0)`.
 
-use crate::rt::{Buffer, GUEST_RESUME_PC, LAST_TT, TRAP_COUNT};
+use crate::rt::{Buffer, GUEST_RESUME_PC, LAST_TT};
 use crate::windows::{Action, WindowCase, WindowState};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -250,7 +251,7 @@ extern "C" fn run(base: u64, size: u64) -> ! {
         inside,
     };
     h.prepare();
-    let stages: [(&str, fn(&mut Hostile)); 5] = [
+    let stages: [(&str, Stage); 5] = [
         ("fast-trap functions", Hostile::fast_trap_functions),
         ("hypervisor traps", Hostile::other_traps),
         ("hostile TSBs", Hostile::hostile_tsbs),
@@ -487,7 +488,7 @@ impl Hostile {
             ));
         }
         self.cleanup(trap, function, &a, status);
-        if self.calls % CHECK_EVERY == 0 {
+        if self.calls.is_multiple_of(CHECK_EVERY) {
             self.check_memory();
         }
     }
@@ -581,7 +582,7 @@ impl Hostile {
         self.mmu_on = true;
         // A marker at the domain's last word: a large page at the end that is loaded must
         // show it.
-        write_real(self.end - 8, 0x1a57_0f_d0_0a1f);
+        write_real(self.end - 8, 0x1a57_0fd0_0a1f);
         for (code, shift) in PAGE_SIZES {
             let size = 1u64 << shift;
             let accepted = self.tsb(code, 512, TSB.ra());
@@ -844,7 +845,7 @@ impl Hostile {
                     case.tl, case.state.cleanwin, regs(&trapped), regs(&control)
                 ));
             }
-            if self.calls % CHECK_EVERY == 0 {
+            if self.calls.is_multiple_of(CHECK_EVERY) {
                 self.check_memory();
             }
         }
@@ -852,6 +853,8 @@ impl Hostile {
 }
 
 type HvResult<T> = hv_api::error::HvResult<T>;
+/// One stage of the run.
+type Stage = fn(&mut Hostile);
 
 /// Fast-trap functions whose results depend on time (left out of the digest).
 fn timed(function: u64) -> bool {
@@ -1041,9 +1044,4 @@ fn changed(ra: u64, len: u64) -> Option<u64> {
         a += 8;
     }
     None
-}
-
-#[allow(dead_code)]
-fn traps() -> u64 {
-    TRAP_COUNT.load(Ordering::SeqCst)
 }
