@@ -99,7 +99,7 @@ fn assert_only_own_pages_written(b: &Bench, pages_before: &[u64]) {
 /// paths check 4 MiB alignment themselves, see case `hostile-unaligned-memory`).
 #[test]
 fn corrupted_hypervisor_mds_never_panic() {
-    use crate::config::Config;
+    use crate::hv_config::HvConfig;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut rng = XorShift(0x0014_c0f1_6000_0001);
     let (mut accepted, mut refused) = (0u64, 0u64);
@@ -116,12 +116,24 @@ fn corrupted_hypervisor_mds_never_panic() {
                 .map(|i| (0xff_f008_0000 + i * 0x10_0000, 0x8_0000, 0x1f_1200_0000 + i * 0x2000))
                 .collect();
             let bytes = ldom_config::build::hv_md(&cfg, &placed).to_bytes();
-            Config::from_md(&bytes).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+            HvConfig::from_md(&bytes).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
             for _ in 0..1500 {
                 let mut b = bytes.clone();
                 for _ in 0..1 + rng.below(3) {
                     let size = b.len() as u64;
-                    let edges = [0, 1, 0x2000, 0xffff_ffff, u64::MAX, 1 << 63, 0x40_0000, 0x8000_0000, size, size / 16, rng.next()];
+                    let edges = [
+                        0,
+                        1,
+                        0x2000,
+                        0xffff_ffff,
+                        u64::MAX,
+                        1 << 63,
+                        0x40_0000,
+                        0x8000_0000,
+                        size,
+                        size / 16,
+                        rng.next(),
+                    ];
                     let v = edges[rng.below(edges.len() as u64) as usize];
                     match rng.below(4) {
                         0 => b[rng.below(size) as usize] = rng.next() as u8,
@@ -139,12 +151,16 @@ fn corrupted_hypervisor_mds_never_panic() {
                         break;
                     }
                 }
-                match Config::from_md(&b) {
+                match HvConfig::from_md(&b) {
                     Ok(c) => {
                         accepted += 1;
                         for d in &c.domains {
                             let (base, end) = (d.memory.realbase.raw(), d.memory.real_end());
-                            assert!(base % 0x2000 == 0 && end % 0x2000 == 0 && end > base, "{}: memory {base:#x}..{end:#x}", path.display());
+                            assert!(
+                                base % 0x2000 == 0 && end % 0x2000 == 0 && end > base,
+                                "{}: memory {base:#x}..{end:#x}",
+                                path.display()
+                            );
                         }
                         for v in &c.vcpus {
                             assert!(v.domain < c.domains.len());

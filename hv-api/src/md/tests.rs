@@ -671,7 +671,10 @@ fn our_mds_survive_random_corruption() {
         accepted += a;
         refused += r;
     }
-    assert!(accepted > 2000 && refused > 2000, "the corruptions should reach both outcomes ({accepted} accepted, {refused} refused)");
+    assert!(
+        accepted > 2000 && refused > 2000,
+        "the corruptions should reach both outcomes ({accepted} accepted, {refused} refused)"
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -222,16 +222,58 @@ extern "C" fn run(base: u64, size: u64) -> ! {
     let end = base + size;
     let scratch = end - SCRATCH_SIZE;
     let outside = [
-        0, 8, 0x40, PAGE_8K, HV_RAM, HV_RAM + PAGE_8K, HV_RAM_END - 8, HV_RAM_END, base - 1, base - 8,
-        base - 0x40, base - PAGE_8K, base - PAGE_4M, end, end + 8, end + PAGE_8K, end + PAGE_4M,
-        UART, NVRAM, GUEST_MD_SLOT, GUEST_MD_SLOT + 0x1ff8, HV_MD_SLOT, NOTHING, DISK, PROM,
-        PROM + 0x8_0000, RTC, u64::MAX, u64::MAX - 7, 1 << 63, (1 << 63) | base, base | 1 << 40,
-        scratch | 1 << 40, base | 1 << 39, 1 << 40, base + (1 << 32), end.wrapping_neg(),
-        (1 << 47) - PAGE_8K, 0xffff_8000_0000_0000, base.wrapping_neg(),
+        0,
+        8,
+        0x40,
+        PAGE_8K,
+        HV_RAM,
+        HV_RAM + PAGE_8K,
+        HV_RAM_END - 8,
+        HV_RAM_END,
+        base - 1,
+        base - 8,
+        base - 0x40,
+        base - PAGE_8K,
+        base - PAGE_4M,
+        end,
+        end + 8,
+        end + PAGE_8K,
+        end + PAGE_4M,
+        UART,
+        NVRAM,
+        GUEST_MD_SLOT,
+        GUEST_MD_SLOT + 0x1ff8,
+        HV_MD_SLOT,
+        NOTHING,
+        DISK,
+        PROM,
+        PROM + 0x8_0000,
+        RTC,
+        u64::MAX,
+        u64::MAX - 7,
+        1 << 63,
+        (1 << 63) | base,
+        base | 1 << 40,
+        scratch | 1 << 40,
+        base | 1 << 39,
+        1 << 40,
+        base + (1 << 32),
+        end.wrapping_neg(),
+        (1 << 47) - PAGE_8K,
+        0xffff_8000_0000_0000,
+        base.wrapping_neg(),
     ];
     let inside = [
-        scratch, scratch + 8, scratch + 0x40, scratch + PAGE_8K, end - 1, end - 8, end - 0x40,
-        end - PAGE_8K, end - 0x10000, end - 0x40000,
+        scratch,
+        scratch + 8,
+        scratch + 0x40,
+        scratch + PAGE_8K,
+        end - 1,
+        end - 8,
+        end - 0x40,
+        end - PAGE_8K,
+        end - 0x10000,
+        end - 0x40000,
     ];
     let mut h = Hostile {
         rng: Rng(SEED),
@@ -270,7 +312,13 @@ extern "C" fn run(base: u64, size: u64) -> ! {
         say!("");
         h.verify(versions);
         counts[i] = h.calls;
-        say!("hostile: stage {} ({name}): {} calls, digest {:#018x}, {} findings so far", i + 1, h.calls, h.digest, h.findings);
+        say!(
+            "hostile: stage {} ({name}): {} calls, digest {:#018x}, {} findings so far",
+            i + 1,
+            h.calls,
+            h.digest,
+            h.findings
+        );
     }
     let total: u64 = counts.iter().sum();
     if total < 1_000_000 {
@@ -397,7 +445,17 @@ impl Hostile {
             2 | 3 => self.rng.pick(&self.inside),
             4 => self.scratch + (self.rng.below(SCRATCH_SIZE) & !(0x3f * self.rng.below(2))),
             5 => [0, 1, 2, 3, 7, 8, 15, 16, 0x3f, 0x40, 0x100, 0x1ff][self.rng.below(12) as usize],
-            6 => [PAGE_8K, 0x10000, SCRATCH_SIZE, SCRATCH_SIZE + 8, self.end - self.base, u64::MAX, 1 << 63, 1 << 32, u64::MAX - SCRATCH_SIZE][self.rng.below(9) as usize],
+            6 => [
+                PAGE_8K,
+                0x10000,
+                SCRATCH_SIZE,
+                SCRATCH_SIZE + 8,
+                self.end - self.base,
+                u64::MAX,
+                1 << 63,
+                1 << 32,
+                u64::MAX - SCRATCH_SIZE,
+            ][self.rng.below(9) as usize],
             _ => {
                 let v = self.rng.next();
                 // A random word inside the domain but outside the scratch region would let
@@ -420,7 +478,11 @@ impl Hostile {
             (0x80, hcall::CONS_PUTCHAR) | (0xff, core_fn::API_PUTCHAR) if a[0] < 0x100 => a[0] = b'.' as u64,
             (0x80, hcall::CONS_WRITE) => {
                 let len = a[1].min(4096);
-                if a[0] >= self.base && a[0] < self.end && len > 0 && a[0].checked_add(len).is_some_and(|e| e <= self.end) {
+                if a[0] >= self.base
+                    && a[0] < self.end
+                    && len > 0
+                    && a[0].checked_add(len).is_some_and(|e| e <= self.end)
+                {
                     a[1] = len.min(4);
                     for i in 0..a[1] {
                         // SAFETY: inside the scratch region (arguments inside the domain
@@ -483,9 +545,7 @@ impl Hostile {
         };
         let known = status == 0 || HvError::from_code(status).is_some();
         if !known || (must_be_badtrap && status != HvError::BadTrap.code()) {
-            self.finding(format_args!(
-                "ta {trap:#x} fn {function:#x} at TL {tl} args {a:#x?}: status {status:#x}"
-            ));
+            self.finding(format_args!("ta {trap:#x} fn {function:#x} at TL {tl} args {a:#x?}: status {status:#x}"));
         }
         self.cleanup(trap, function, &a, status);
         if self.calls.is_multiple_of(CHECK_EVERY) {
@@ -503,7 +563,8 @@ impl Hostile {
                     for x in a.iter_mut() {
                         *x = self.arg();
                     }
-                    a[position] = if i < self.outside.len() { self.outside[i] } else { self.inside[i - self.outside.len()] };
+                    a[position] =
+                        if i < self.outside.len() { self.outside[i] } else { self.inside[i - self.outside.len()] };
                     self.call(0x80, function, a);
                     made += 1;
                 }
@@ -633,7 +694,10 @@ impl Hostile {
                             if !instruction && offset == size - 8 && got != read_real(page + size - 8) {
                                 self.finding(format_args!("page size {code} RA {ra:#x}: read {got:#x}"));
                             }
-                        } else if trapped != 1 || tt != if instruction { 0x08 } else { 0x30 } || (ft != FT_INV_RA && ft != FT_INV_PGSZ) {
+                        } else if trapped != 1
+                            || tt != if instruction { 0x08 } else { 0x30 }
+                            || (ft != FT_INV_RA && ft != FT_INV_PGSZ)
+                        {
                             self.finding(format_args!(
                                 "page size {code} RA {ra:#x} {} at TL {tl}: traps {trapped}, tt {tt:#x}, fault type {ft}",
                                 if instruction { "fetch" } else { "load" }
@@ -651,7 +715,9 @@ impl Hostile {
                     self.calls += 1;
                     self.note(EXPECTED_TRAPS.load(Ordering::SeqCst) - traps);
                     if EXPECTED_TRAPS.load(Ordering::SeqCst) - traps != 1 {
-                        self.finding(format_args!("page size {code}: a store through a TTE to RA {ra:#x} did not trap"));
+                        self.finding(format_args!(
+                            "page size {code}: a store through a TTE to RA {ra:#x} did not trap"
+                        ));
                     }
                 }
             }
@@ -683,7 +749,9 @@ impl Hostile {
                     };
                     let target = (ra & !(page_size.max(1) - 1)) + (offset & (page_size.max(1) - 1));
                     if page_size == 0 || target < self.base || target >= self.end {
-                        self.finding(format_args!("random TTE {tte:#x} tag ctx {tag_ctx:#x}: loaded, offset {offset:#x}"));
+                        self.finding(format_args!(
+                            "random TTE {tte:#x} tag ctx {tag_ctx:#x}: loaded, offset {offset:#x}"
+                        ));
                     }
                 }
             }
@@ -785,7 +853,15 @@ impl Hostile {
     fn window_states(&mut self) {
         const I0: usize = 8;
         let mut case = WindowCase {
-            state: WindowState { windows: [[0; 16]; 8], cwp: 0, cansave: 0, canrestore: 0, otherwin: 0, cleanwin: 0, wstate: 0 },
+            state: WindowState {
+                windows: [[0; 16]; 8],
+                cwp: 0,
+                cansave: 0,
+                canrestore: 0,
+                otherwin: 0,
+                cleanwin: 0,
+                wstate: 0,
+            },
             tl: 0,
             action: 0,
         };
@@ -837,7 +913,9 @@ impl Hostile {
                 control.windows[next][r] = trapped.windows[next][r];
             }
             let regs = |d: &WindowState| [d.cwp, d.cansave, d.canrestore, d.otherwin, d.cleanwin, d.wstate];
-            let differs = (0..8).flat_map(|w| (0..16).map(move |r| (w, r))).find(|&(w, r)| trapped.windows[w][r] != control.windows[w][r]);
+            let differs = (0..8)
+                .flat_map(|w| (0..16).map(move |r| (w, r)))
+                .find(|&(w, r)| trapped.windows[w][r] != control.windows[w][r]);
             if differs.is_some() || regs(&trapped) != regs(&control) {
                 let (w, r) = differs.unwrap_or((9, 0));
                 self.finding(format_args!(
@@ -957,13 +1035,17 @@ fn fetch_at(va: u64, tl: u64) -> u64 {
 fn read_real(ra: u64) -> u64 {
     let v: u64;
     // SAFETY: ASI_REAL load of the guest's own memory.
-    unsafe { core::arch::asm!("ldxa [{a}] {asi}, {v}", a = in(reg) ra, v = out(reg) v, asi = const ASI_REAL, options(nostack)) };
+    unsafe {
+        core::arch::asm!("ldxa [{a}] {asi}, {v}", a = in(reg) ra, v = out(reg) v, asi = const ASI_REAL, options(nostack))
+    };
     v
 }
 
 fn write_real(ra: u64, v: u64) {
     // SAFETY: ASI_REAL store to the guest's scratch region.
-    unsafe { core::arch::asm!("stxa {v}, [{a}] {asi}", a = in(reg) ra, v = in(reg) v, asi = const ASI_REAL, options(nostack)) };
+    unsafe {
+        core::arch::asm!("stxa {v}, [{a}] {asi}", a = in(reg) ra, v = in(reg) v, asi = const ASI_REAL, options(nostack))
+    };
 }
 
 /// Writes the context-0 entry of the hostile TSB for `va` (page size `1 << shift`).

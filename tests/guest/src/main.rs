@@ -23,10 +23,10 @@ mod bench;
 mod core_tests;
 #[cfg(target_arch = "sparc64")]
 mod fault;
+#[cfg(all(target_arch = "sparc64", guest_hostile))]
+mod hostile;
 #[cfg(target_arch = "sparc64")]
 #[cfg_attr(guest_hostile, allow(dead_code))]
 mod mmu_tests;
 #[cfg(target_arch = "sparc64")]
 mod windows;
-#[cfg(all(target_arch = "sparc64", guest_hostile))]
-mod hostile;
