@@ -30,8 +30,8 @@
 //! After each stage (and every 8192 calls) it checks that its image and its canaries are
 //! unchanged, and after each stage that the hypervisor still answers: `cpu_myid`, version
 //! negotiation, `mach_desc` byte for byte against the copy read at the start, `tod_get`,
-//! and, read with the MMU off (stock QEMU has no RA→PA translation), the MD slots and the
-//! hypervisor's code in the PROM. Any finding prints `FAIL` with the seed, the stage and the
+//! and, read with the MMU off (while the hypervisor uses no real translation, RA = PA), the
+//! MD slots and the hypervisor's code in the PROM. Any finding prints `FAIL` with the seed, the stage and the
 //! call; the summary gives the calls per stage and `0 findings`, then `mach_exit(0)`.
 
 use crate::rt::{Buffer, GUEST_RESUME_PC, LAST_TT};
@@ -777,7 +777,7 @@ impl Hostile {
 
     /// Real loads outside the domain (`ASI_REAL`, or plain with the MMU off) at TL 0 and 1:
     /// where nothing answers they must be access errors. Stores go only where nothing
-    /// answers: on stock QEMU a real store to hypervisor RAM would land (no RA→PA).
+    /// answers: a real store to hypervisor RAM would land (RA = PA: no real translation yet).
     /// Returns the addresses where nothing answered.
     fn real_sweep(&mut self, asi_real: bool) -> ([u64; 40], usize) {
         let mut holes = [0u64; 40];
@@ -801,7 +801,7 @@ impl Hostile {
                 if trapped == 0 {
                     reached += 1;
                     if tl == 0 && !asi_real {
-                        say!("hostile: reached with the MMU off (stock QEMU: no RA->PA): {a:#x}");
+                        say!("hostile: reached with the MMU off (RA = PA, no real translation): {a:#x}");
                     }
                     continue;
                 }
@@ -822,7 +822,7 @@ impl Hostile {
             }
         }
         say!(
-            "hostile: {} outside the domain: {errors} access errors, {reached} reached (stock QEMU: no RA->PA)",
+            "hostile: {} outside the domain: {errors} access errors, {reached} reached (RA = PA, no real translation)",
             if asi_real { "ASI_REAL accesses, MMU on," } else { "MMU-off accesses" }
         );
         (holes, n)
@@ -1082,8 +1082,8 @@ fn sum(ra: u64, len: u64) -> u64 {
     let mut s = 0u64;
     let mut a = ra;
     while a < ra + len {
-        // SAFETY: the guest's own image, or (MMU off) an MD slot or the PROM, which stock
-        // QEMU lets a guest read.
+        // SAFETY: the guest's own image, or (MMU off) an MD slot or the PROM, which a guest
+        // can read while the hypervisor uses no real translation (RA = PA).
         let w = unsafe { core::ptr::read_volatile(a as *const u64) };
         s = s.rotate_left(5) ^ w;
         a += 8;
