@@ -526,13 +526,15 @@ impl Hostile {
         }
     }
 
-    /// One hostile call: sanitized, made at a random TL 0–2, its status checked, cleaned up.
+    /// One hostile call: sanitized, made at a random TL 0–2 (a quarter of them with PSTATE's
+    /// AM, CLE, TLE or PEF flipped), its status checked, cleaned up.
     fn call(&mut self, trap: u64, function: u64, mut a: [u64; 5]) {
         if !self.sanitize(trap, function, &mut a) {
             return;
         }
         let tl = self.rng.below(3);
-        let (status, results) = raw_trap(trap, tl, function, a);
+        let pstate = if self.rng.below(4) == 0 { self.rng.pick(&PSTATE_FLIPS) } else { 0 };
+        let (status, results) = raw_trap(trap, tl, pstate, function, a);
         self.calls += 1;
         self.note(status);
         if !(trap == 0x80 && timed(function)) {
@@ -545,7 +547,9 @@ impl Hostile {
         };
         let known = status == 0 || HvError::from_code(status).is_some();
         if !known || (must_be_badtrap && status != HvError::BadTrap.code()) {
-            self.finding(format_args!("ta {trap:#x} fn {function:#x} at TL {tl} args {a:#x?}: status {status:#x}"));
+            self.finding(format_args!(
+                "ta {trap:#x} fn {function:#x} at TL {tl} PSTATE ^ {pstate:#x} args {a:#x?}: status {status:#x}"
+            ));
         }
         self.cleanup(trap, function, &a, status);
         if self.calls.is_multiple_of(CHECK_EVERY) {
@@ -941,17 +945,26 @@ fn timed(function: u64) -> bool {
 /// What re-negotiating Core 1.1 and Soft state 1.0 answered.
 type Versions = (HvResult<u64>, HvResult<(u64, u64)>, HvResult<u64>, HvResult<(u64, u64)>);
 
-/// `ta trap` (0x80–0xff) at trap level `tl` with `%o5 = function`.
-fn raw_trap(trap: u64, tl: u64, function: u64, a: [u64; 5]) -> (u64, [u64; 4]) {
+/// PSTATE bits a hostile call flips: AM (32-bit addresses), TLE and CLE (little-endian
+/// traps and accesses), PEF (floating point), one or all.
+const PSTATE_FLIPS: [u64; 5] = [0x8, 0x100, 0x200, 0x10, 0x8 | 0x100 | 0x200 | 0x10];
+
+/// `ta trap` (0x80–0xff) at trap level `tl`, PSTATE xor `pstate`, with `%o5 = function`.
+fn raw_trap(trap: u64, tl: u64, pstate: u64, function: u64, a: [u64; 5]) -> (u64, [u64; 4]) {
     let (status, r1, r2, r3, r4);
     // SAFETY: the hostile calls are sanitized (Hostile::sanitize): every buffer they name
     // inside the domain is in the scratch region, and none ends or moves the guest. The
-    // trap level goes back to 0.
+    // trap level and PSTATE go back to what they were; nothing between touches memory.
     unsafe {
         core::arch::asm!(
+            "rdpr %pstate, {saved}",
+            "wrpr {saved}, {pstate}, %pstate",
             "wrpr {tl}, %tl",
             "ta %xcc, {trap} + %g0",
             "wrpr %g0, 0, %tl",
+            "wrpr {saved}, 0, %pstate",
+            saved = out(reg) _,
+            pstate = in(reg) pstate,
             tl = in(reg) tl,
             trap = in(reg) trap,
             inout("o0") a[0] => status,
