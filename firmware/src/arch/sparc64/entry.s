@@ -68,9 +68,22 @@
     or      %g7, %g5, %g7           ! PA (RA == PA on this platform)
 .endm
 
+! The first instruction of every entry a guest reaches with its own PSTATE: QEMU keeps the
+! guest's PSTATE on `ta 0x80`-`0xff` and on real-translation misses (0x3e/0x3f), where a
+! T1 clears AM, IE and CLE; with the guest's PSTATE.AM, the entry's first branch would go to
+! its target masked to 32 bits (outside the hypervisor, maybe into a domain). The guest's
+! PSTATE is in TSTATE and comes back with done/retry.
+.macro HV_PSTATE
+    wrpr    %g0, {PSTATE_PRIV_PEF}, %pstate
+.endm
+
 ! A trap-table entry that goes to the common path.
 .macro TRAP_COMMON
-    TRAP_BRANCH hv_trap_common
+    HV_PSTATE
+    ba,a,pt %xcc, hv_trap_common
+    .rept 6
+    nop
+    .endr
 .endm
 
 ! Common-path entries from trap type \from up to \to (exclusive).
@@ -202,6 +215,7 @@ hv_trap_table:
     ! cpu_myid, cons_putchar and cons_getchar may be answered in assembly; everything else
     ! goes to the common path.
     .if {FAST_PATHS}
+    HV_PSTATE
     STRAND  %g1
     ldx     [%g1 + {S_FAST_MYID}], %g2
     brlz,pn %g2, hv_trap_common
@@ -209,8 +223,10 @@ hv_trap_table:
     ba,a    hv_fast_trap
     AT      {TT_FAST_TRAP} + 1
     COMMON_TO {TT_FAST_TRAP} + 1, {TT_MMU_MAP_ADDR}
+    HV_PSTATE
     ba,a    hv_mmu_map_addr_fast    ! ta 0x83 mmu_map_addr
     AT      {TT_MMU_UNMAP_ADDR}
+    HV_PSTATE
     ba,a    hv_mmu_unmap_addr_fast  ! ta 0x84 mmu_unmap_addr
     .else
     COMMON_TO {TT_FAST_TRAP}, {TT_MMU_UNMAP_ADDR} + 1   ! (HV_NO_FAST=1)
