@@ -3,7 +3,8 @@
 //! fast paths and the Rust handlers — from a fixed seed printed first (`seed 0x…`;
 //! `HOSTILE_SEED=0x…` in the environment of the build replaces it), in stages:
 //!
-//! 1. every `ta 0x80` function 0–0x1ff, MMU off, at TL 0–2, with arguments at and across
+//! 1. every `ta 0x80` function 0–0x1ff, MMU off, at TL 0–2 (a quarter of the calls with
+//!    PSTATE's AM, TLE, CLE or PEF flipped), with arguments at and across
 //!    every edge (the domain's memory, hypervisor RAM, the MD slots, the UART, NVRAM, the
 //!    PROM, 0, `u64::MAX`, `1 << 63`, RA aliases above bit 40, misaligned values, huge
 //!    lengths);
