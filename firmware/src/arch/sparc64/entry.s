@@ -70,9 +70,9 @@
 
 ! The first instruction of every entry a guest reaches with its own PSTATE: QEMU keeps the
 ! guest's PSTATE on `ta 0x80`-`0xff` and on real-translation misses (0x3e/0x3f), where a
-! T1 clears AM, IE and CLE; with the guest's PSTATE.AM, the entry's first branch would go to
-! its target masked to 32 bits (outside the hypervisor, maybe into a domain). The guest's
-! PSTATE is in TSTATE and comes back with done/retry.
+! trap on a T1 sets PSTATE anew (AM and IE clear); with the guest's PSTATE.AM, the entry's
+! first branch would go to its target masked to 32 bits (outside the hypervisor, maybe into
+! a domain). The guest's PSTATE is in TSTATE and comes back with done/retry.
 .macro HV_PSTATE
     wrpr    %g0, {PSTATE_PRIV_PEF}, %pstate
 .endm
