@@ -837,6 +837,19 @@ impl Hostile {
     /// answers (instruction_access_error).
     fn real_accesses(&mut self) {
         let (holes, n) = self.real_sweep(false);
+        // The same holes below 4 GiB loaded with PSTATE.AM set: the real-translation miss
+        // reaches the hypervisor with the guest's PSTATE (QEMU), AM included.
+        for &a in holes[..n].iter().filter(|&&a| a >> 32 == 0) {
+            let traps = EXPECTED_TRAPS.load(Ordering::SeqCst);
+            load_am(a);
+            self.calls += 1;
+            let trapped = EXPECTED_TRAPS.load(Ordering::SeqCst) - traps;
+            let tt = LAST_TT.load(Ordering::SeqCst);
+            self.note(trapped << 32 | tt);
+            if trapped != 1 || tt != 0x32 {
+                self.finding(format_args!("real load {a:#x} with PSTATE.AM: traps {trapped}, tt {tt:#x}"));
+            }
+        }
         for &a in &holes[..n] {
             for tl in 0..2 {
                 let traps = EXPECTED_TRAPS.load(Ordering::SeqCst);
@@ -999,6 +1012,15 @@ fn load_at(va: u64, tl: u64, asi_real: bool) -> u64 {
         }
     }
     v
+}
+
+/// A load at a real address below 4 GiB where nothing answers, with PSTATE.AM set (MMU off).
+fn load_am(ra: u64) {
+    // SAFETY: the load faults (the handler skips it); PSTATE goes back to what it was.
+    unsafe {
+        core::arch::asm!("rdpr %pstate, {saved}", "wrpr {saved}, 0x8, %pstate", "ldx [{a}], {v}", "wrpr {saved}, 0, %pstate",
+            saved = out(reg) _, a = in(reg) ra, v = out(reg) _, options(nostack));
+    }
 }
 
 /// A store at a virtual address the tests expect to fault.
