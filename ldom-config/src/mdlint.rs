@@ -5,15 +5,21 @@
 //! Findings are *errors* (the MD is malformed, or a consumer would crash on it) or
 //! *warnings* (legal, but something current guests, Solaris, or QEMU need is missing or
 //! odd). Sun's 2006 MDs pass with warnings; ours pass with none (`--strict`).
+//!
+//! Every finding belongs to one rule of [`RULES`], and every rule is one function with the
+//! rule's id in its doc comment: [`transport`] checks the bytes (header, name block,
+//! elements) and parses them into a small [`model`]; [`graph`] checks the arcs of that
+//! model; [`hv`] and [`guest`] apply a profile's content rules. A phase runs only if the one
+//! before it found no error (a model with errors cannot be walked safely).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+mod graph;
+mod guest;
+mod hv;
+mod model;
+mod props;
+mod transport;
+
 use std::fmt;
-
-const HDR: usize = 16;
-const ELEM: usize = 16;
-const VERSION: u32 = 0x0001_0000;
-/// Size of the niagara MD slots.
-const SLOT: usize = 0x2000;
 
 /// Which content rules [`lint`] applies on top of the structural checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,10 +43,120 @@ pub enum Severity {
     Warning,
 }
 
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// One rule of the checker: its id, the severity of its findings and what it checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Kebab-case id, shown in every finding (`error[arc-target]: …`).
+    pub id: &'static str,
+    /// Severity of every finding of this rule.
+    pub severity: Severity,
+    /// What breaks the rule, in one line (docs/ldom-config.md lists the same).
+    pub description: &'static str,
+}
+
+const fn error(id: &'static str, description: &'static str) -> Rule {
+    Rule { id, severity: Severity::Error, description }
+}
+
+const fn warning(id: &'static str, description: &'static str) -> Rule {
+    Rule { id, severity: Severity::Warning, description }
+}
+
+/// Every rule, in the order the checker applies them.
+pub const RULES: &[Rule] = &[
+    // transport: header
+    error("header-short", "the file is shorter than the 16-byte header"),
+    error("header-version", "the transport version is not 0x00010000"),
+    error("header-node-block", "the node block size is 0 or not a multiple of 16"),
+    error("header-sizes", "the header's block sizes add up to more than the file"),
+    error("trailing-bytes", "bytes follow the data block"),
+    warning("md-too-large", "the MD is larger than the 8 KiB niagara MD slot (QEMU drops the rest)"),
+    warning("name-block-size", "the name block size is not a multiple of 16 (mdgen pads it)"),
+    // transport: name block
+    error("name-block-unterminated", "a string of the name block has no NUL"),
+    error("name-block-gap", "an empty name (padding) is followed by more names"),
+    error("name-block-utf8", "a name is not UTF-8"),
+    error("name-block-duplicate", "a name is stored twice (Solaris compares names by offset)"),
+    // transport: elements
+    error("element-after-list-end", "an element follows LIST_END"),
+    warning("reserved-bytes", "an element's reserved bytes 2..4 are not zero"),
+    warning("end-fields", "a LIST_END or NODE_END element has non-zero fields"),
+    error("unknown-tag", "an element's tag is not one of LIST_END, NOOP, NODE, NODE_END, arc, value, string, data"),
+    error("name-offset", "an element's name offset is not the start of a name"),
+    error("name-len", "an element's name_len differs from the length of its name"),
+    error("arc-target", "an arc leads past the node block or to an element that is not a NODE"),
+    error("data-range", "a string or data property lies outside the data block"),
+    error("string-unterminated", "a string property is not NUL-terminated"),
+    error("string-inner-nul", "a string property contains a NUL before its end"),
+    error("string-utf8", "a string property is not UTF-8"),
+    error("node-unterminated", "a node has no NODE_END (NODE or LIST_END inside it, or the end of the list)"),
+    error("node-end-outside", "a NODE_END outside a node"),
+    error("property-outside-node", "a property outside a node"),
+    error("no-list-end", "the node block has no LIST_END"),
+    warning("name-unused", "a name of the name block is used by no element"),
+    error("node-chain", "a NODE's next-node index is not the next NODE (or LIST_END after the last)"),
+    // graph
+    error("root-count", "not exactly one node named root"),
+    warning("node-unreachable", "a node cannot be reached from root along arcs other than back"),
+    warning("back-without-fwd", "a back arc leads to a node with no fwd arc to this one"),
+    warning("fwd-without-back", "a fwd arc leads to a node whose back arcs do not lead back"),
+    // both profiles
+    error("required-props", "a node lacks a property its profile requires"),
+    error("property-kind", "a property a profile rule reads is not of the kind it needs (value, string)"),
+    // hypervisor profile
+    error("hv-root", "root lacks exactly one cpus arc to the cpus node or one guests arc to the guests node"),
+    error("hv-guest-arc", "a guest arc of the guests node leads to a node that is not a guest"),
+    error("hv-guest-none", "the guests node has no guest (with a gid)"),
+    error("hv-gid-duplicate", "two guests have the same gid"),
+    warning("hv-guest-membase", "a guest's realbase differs from its membase (QEMU niagara needs RA = PA)"),
+    error("hv-failure-policy", "a guest's failure-policy is not stop, reset or ignore"),
+    error("hv-cpu-arc", "a cpu arc of the cpus node leads to a node that is not a cpu"),
+    error("hv-cpu-guest", "a cpu lacks exactly one guest arc to a guest node"),
+    error("hv-pid-range", "a cpu's pid is 64 or more (it does not fit a cpuset)"),
+    error("hv-pid-duplicate", "two cpus have the same pid (strand)"),
+    error("hv-cpuset", "a guest's cpuset is not the set of the pids of its cpus"),
+    error("hv-vid-duplicate", "two cpus of a guest have the same vid"),
+    error("hv-bootcpu", "a guest's bootcpu is not the vid of one of its cpus"),
+    error("hv-ldc-arcs", "an ldc_endpoint lacks exactly one guest and one target_guest arc to guest nodes"),
+    error("hv-ldc-duplicate", "a guest's channel is described by two ldc_endpoints"),
+    error("hv-ldc-peer", "an ldc_endpoint has no peer endpoint pointing back at it"),
+    // guest profile
+    error("guest-platform-count", "not exactly one platform node"),
+    warning("guest-recommended-props", "a property Solaris or older Linux read but Linux tolerates missing is absent"),
+    warning("guest-stick-frequency", "the platform's stick-frequency is not 100 MHz (QEMU niagara's STICK)"),
+    error("guest-cpu-none", "no cpu node"),
+    error("guest-cpu-id-duplicate", "two cpus have the same id"),
+    warning("guest-clock-frequency", "a cpu's clock-frequency is not 100 MHz (QEMU niagara's TICK)"),
+    error("guest-page-size-zero", "a cpu's mmu-page-size-list is 0 (Solaris panics)"),
+    warning("guest-page-size-256m", "a cpu's mmu-page-size-list offers 256M pages, which QEMU 7.2 mistranslates"),
+    warning("guest-cpus-node", "not exactly one cpus node, or it lacks a fwd arc to a cpu"),
+    error("guest-mblock-none", "no mblock node: the guest has no memory"),
+    error("guest-mblock-range", "an mblock's size is 0 or its base + size overflows"),
+    warning("guest-memory-node", "not exactly one memory node, or it lacks a fwd arc to an mblock"),
+    error("guest-channel-devices", "a channel-devices node lacks compatible \"SUNW,sun4v-channel-devices\""),
+    error("guest-channel-id-duplicate", "two channel-endpoints have the same id"),
+];
+
+/// The rule with id `id`, if any.
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.id == id)
+}
+
 /// One problem found in an MD.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    /// Error or warning.
+    /// The id of the rule broken (one of [`RULES`]).
+    pub rule: &'static str,
+    /// Error or warning (the rule's severity).
     pub severity: Severity,
     /// Element index the finding is about, if any.
     pub element: Option<usize>,
@@ -50,13 +166,10 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
+        write!(f, "{}[{}]: ", self.severity, self.rule)?;
         match self.element {
-            Some(e) => write!(f, "{s}: element {e} (byte {:#x}): {}", HDR + e * ELEM, self.message),
-            None => write!(f, "{s}: {}", self.message),
+            Some(e) => write!(f, "element {e} (byte {:#x}): {}", model::HDR + e * model::ELEM, self.message),
+            None => write!(f, "{}", self.message),
         }
     }
 }
@@ -92,694 +205,35 @@ impl Report {
     pub fn clean(&self) -> bool {
         self.findings.is_empty()
     }
-    fn err(&mut self, element: Option<usize>, message: String) {
-        self.findings.push(Finding { severity: Severity::Error, element, message });
-    }
-    fn warn(&mut self, element: Option<usize>, message: String) {
-        self.findings.push(Finding { severity: Severity::Warning, element, message });
-    }
-}
-
-#[derive(Clone, Debug)]
-enum V<'a> {
-    Val(u64),
-    Str(&'a str),
-    Data(&'a [u8]),
-    Arc(usize),
-}
-
-#[derive(Clone, Debug)]
-struct N<'a> {
-    idx: usize,
-    name: &'a str,
-    props: Vec<(usize, &'a str, V<'a>)>,
-}
-
-impl<'a> N<'a> {
-    fn get(&self, name: &str) -> Option<&V<'a>> {
-        self.props.iter().find(|p| p.1 == name).map(|p| &p.2)
-    }
-    fn val(&self, name: &str) -> Option<u64> {
-        match self.get(name) {
-            Some(V::Val(v)) => Some(*v),
-            _ => None,
-        }
-    }
-    fn arcs<'s>(&'s self, name: &'s str) -> impl Iterator<Item = usize> + 's {
-        self.props.iter().filter_map(move |p| match p.2 {
-            V::Arc(t) if p.1 == name => Some(t),
-            _ => None,
-        })
-    }
-    fn label(&self) -> String {
-        format!("{} node at element {}", self.name, self.idx)
+    /// Records a finding of rule `id` (its severity comes from [`RULES`]).
+    fn add(&mut self, id: &'static str, element: Option<usize>, message: impl Into<String>) {
+        let severity = rule(id).unwrap_or_else(|| panic!("mdlint rule {id:?} is not in RULES")).severity;
+        self.findings.push(Finding { rule: id, severity, element, message: message.into() });
     }
 }
 
-fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn be64(b: &[u8], at: usize) -> u64 {
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&b[at..at + 8]);
-    u64::from_be_bytes(x)
-}
-
-/// Checks an MD binary.
+/// Checks an MD binary: the transport rules, then (if they found no error) the graph
+/// rules, then (if there is one root) the profile's rules.
 pub fn lint(bytes: &[u8], profile: Profile) -> Report {
     let mut r = Report { size: bytes.len(), ..Default::default() };
-    if bytes.len() < HDR {
-        r.err(None, format!("{} bytes: shorter than the 16-byte header", bytes.len()));
-        return r;
-    }
-    let ver = be32(bytes, 0);
-    let (node_sz, name_sz, data_sz) = (be32(bytes, 4) as usize, be32(bytes, 8) as usize, be32(bytes, 12) as usize);
-    if ver != VERSION {
-        r.err(None, format!("transport version {ver:#010x}, expected 0x00010000"));
-    }
-    if node_sz == 0 || node_sz % ELEM != 0 {
-        r.err(None, format!("node block size {node_sz:#x} is not a non-zero multiple of 16"));
-        return r;
-    }
-    let total = HDR as u64 + node_sz as u64 + name_sz as u64 + data_sz as u64;
-    if total > bytes.len() as u64 {
-        r.err(None, format!("header block sizes add up to {total} bytes, the file has {}", bytes.len()));
-        return r;
-    }
-    if total < bytes.len() as u64 {
-        r.err(
-            None,
-            format!("{} bytes after the data block (header says {total} bytes in all)", bytes.len() as u64 - total),
-        );
-    }
-    if bytes.len() > SLOT {
-        r.warn(None, format!("{} bytes: more than the {SLOT}-byte niagara MD slot (QEMU drops the rest)", bytes.len()));
-    }
-    if name_sz % 16 != 0 {
-        r.warn(None, format!("name block size {name_sz:#x} is not a multiple of 16 (mdgen pads it)"));
-    }
-    let nodes_b = &bytes[HDR..HDR + node_sz];
-    let names_b = &bytes[HDR + node_sz..HDR + node_sz + name_sz];
-    let data_b = &bytes[HDR + node_sz + name_sz..HDR + node_sz + name_sz + data_sz];
-    let count = node_sz / ELEM;
-
-    // Name block: consecutive NUL-terminated strings, then zero padding.
-    let mut name_starts: BTreeMap<usize, &str> = BTreeMap::new();
-    let mut seen: HashMap<&[u8], usize> = HashMap::new();
-    {
-        let mut at = 0;
-        while at < names_b.len() {
-            let end = match names_b[at..].iter().position(|&b| b == 0) {
-                Some(p) => at + p,
-                None => {
-                    r.err(None, format!("name block: the string at offset {at:#x} has no NUL"));
-                    break;
-                }
-            };
-            if end == at {
-                // padding: must be zeros to the end
-                if names_b[at..].iter().any(|&b| b != 0) {
-                    r.err(None, format!("name block: empty name at offset {at:#x} followed by more names"));
-                }
-                break;
-            }
-            let s = &names_b[at..end];
-            match std::str::from_utf8(s) {
-                Ok(t) => {
-                    name_starts.insert(at, t);
-                }
-                Err(_) => r.err(None, format!("name block: the name at offset {at:#x} is not UTF-8")),
-            }
-            if let Some(prev) = seen.insert(s, at) {
-                r.err(None, format!(
-                    "name block: {:?} is stored twice (offsets {prev:#x} and {at:#x}); names must be deduplicated (Solaris compares names by offset)",
-                    String::from_utf8_lossy(s)
-                ));
-            }
-            at = end + 1;
-        }
-    }
-
-    // Elements.
-    let tag_of = |i: usize| nodes_b[i * ELEM];
-    let mut nodes: Vec<N> = Vec::new();
-    let mut cur: Option<N> = None;
-    let mut list_end = None;
-    let mut used_names: BTreeSet<usize> = BTreeSet::new();
-    for i in 0..count {
-        let e = &nodes_b[i * ELEM..(i + 1) * ELEM];
-        let (tag, nlen, noff, value) = (e[0], e[1] as usize, be32(e, 4) as usize, be64(e, 8));
-        if list_end.is_some() {
-            r.err(Some(i), "element after LIST_END (node block size must end at LIST_END)".into());
-            break;
-        }
-        let name = |r: &mut Report| -> Option<&str> {
-            let Some(s) = name_starts.get(&noff) else {
-                r.err(Some(i), format!("name offset {noff:#x} is not the start of a name in the name block"));
-                return None;
-            };
-            if s.len() != nlen {
-                r.err(Some(i), format!("name_len {nlen} but the name {s:?} has {} bytes", s.len()));
-            }
-            Some(s)
-        };
-        if e[2] != 0 || e[3] != 0 {
-            r.warn(Some(i), "reserved bytes 2..4 are not zero".into());
-        }
-        match tag {
-            0x00 | 0x45 => {
-                if e[1..].iter().any(|&b| b != 0) {
-                    r.warn(
-                        Some(i),
-                        format!("{} element has non-zero fields", if tag == 0 { "LIST_END" } else { "NODE_END" }),
-                    );
-                }
-                if tag == 0 {
-                    if let Some(n) = cur.take() {
-                        r.err(Some(i), format!("LIST_END inside the {} (no NODE_END)", n.label()));
-                    }
-                    list_end = Some(i);
-                } else {
-                    match cur.take() {
-                        Some(n) => nodes.push(n),
-                        None => r.err(Some(i), "NODE_END outside a node".into()),
-                    }
-                }
-            }
-            0x20 => {}
-            0x4e => {
-                if let Some(n) = cur.take() {
-                    r.err(Some(i), format!("NODE inside the {} (no NODE_END)", n.label()));
-                }
-                used_names.insert(noff);
-                let nm = name(&mut r).unwrap_or("?");
-                cur = Some(N { idx: i, name: nm, props: Vec::new() });
-            }
-            0x61 | 0x76 | 0x73 | 0x64 => {
-                used_names.insert(noff);
-                let nm = name(&mut r).unwrap_or("?");
-                let v = match tag {
-                    0x76 => V::Val(value),
-                    0x61 => {
-                        let t = value as usize;
-                        if value >= count as u64 {
-                            r.err(
-                                Some(i),
-                                format!(
-                                    "arc {nm:?} to element {value}, past the end of the node block ({count} elements)"
-                                ),
-                            );
-                            None
-                        } else if tag_of(t) != 0x4e {
-                            r.err(
-                                Some(i),
-                                format!("arc {nm:?} to element {t}, which is not a NODE (tag {:#04x})", tag_of(t)),
-                            );
-                            None
-                        } else {
-                            Some(V::Arc(t))
-                        }
-                    }
-                    .unwrap_or(V::Val(0)),
-                    _ => {
-                        let (len, off) = ((value >> 32) as usize, (value & 0xffff_ffff) as usize);
-                        if off + len > data_sz {
-                            r.err(Some(i), format!("property {nm:?}: data {off:#x}+{len:#x} is outside the {data_sz:#x}-byte data block"));
-                            V::Data(&[])
-                        } else if tag == 0x73 {
-                            let s = &data_b[off..off + len];
-                            if len == 0 || s[len - 1] != 0 {
-                                r.err(Some(i), format!("string property {nm:?} is not NUL-terminated"));
-                                V::Str("")
-                            } else if s[..len - 1].contains(&0) {
-                                r.err(Some(i), format!("string property {nm:?} contains a NUL before its end (use a data property for string lists)"));
-                                V::Str("")
-                            } else {
-                                match std::str::from_utf8(&s[..len - 1]) {
-                                    Ok(t) => V::Str(t),
-                                    Err(_) => {
-                                        r.err(Some(i), format!("string property {nm:?} is not UTF-8"));
-                                        V::Str("")
-                                    }
-                                }
-                            }
-                        } else {
-                            V::Data(&data_b[off..off + len])
-                        }
-                    }
-                };
-                match cur.as_mut() {
-                    Some(n) => n.props.push((i, nm, v)),
-                    None => r.err(Some(i), format!("property {nm:?} outside a node")),
-                }
-            }
-            t => r.err(Some(i), format!("unknown tag {t:#04x}")),
-        }
-    }
-    if let Some(n) = cur.take() {
-        r.err(None, format!("the {} has no NODE_END", n.label()));
-    }
-    let Some(list_end) = list_end else {
-        r.err(None, "no LIST_END element".into());
+    let Some(md) = transport::check(&mut r, bytes) else {
         return r;
     };
-    for (&off, s) in &name_starts {
-        if !used_names.contains(&off) {
-            r.warn(None, format!("name {s:?} (offset {off:#x}) is not used by any element"));
-        }
-    }
-    // Node chain.
-    for (k, n) in nodes.iter().enumerate() {
-        let next = be64(nodes_b, n.idx * ELEM + 8);
-        let want = nodes.get(k + 1).map(|m| m.idx).unwrap_or(list_end) as u64;
-        if next != want {
-            r.err(Some(n.idx), format!("the {}'s next-node index is {next}, expected {want}", n.label()));
-        }
-    }
-    r.nodes = nodes.len();
-    if !r.ok() {
+    let Some(root) = graph::check(&mut r, &md) else {
         return r;
-    }
-
-    let by_idx: HashMap<usize, usize> = nodes.iter().enumerate().map(|(k, n)| (n.idx, k)).collect();
-    let roots: Vec<&N> = nodes.iter().filter(|n| n.name == "root").collect();
-    match roots.len() {
-        1 => {}
-        0 => {
-            r.err(None, "no node named \"root\"".into());
-            return r;
-        }
-        k => {
-            r.err(Some(roots[1].idx), format!("{k} nodes named \"root\"; exactly one is allowed"));
-            return r;
-        }
-    }
-    let root = roots[0];
-
-    // Reachability from root along every arc that is not "back".
-    let mut reach = vec![false; nodes.len()];
-    let mut stack = vec![by_idx[&root.idx]];
-    while let Some(k) = stack.pop() {
-        if reach[k] {
-            continue;
-        }
-        reach[k] = true;
-        for p in &nodes[k].props {
-            if let V::Arc(t) = p.2 {
-                if p.1 != "back" {
-                    stack.push(by_idx[&t]);
-                }
-            }
-        }
-    }
-    for (k, n) in nodes.iter().enumerate() {
-        if !reach[k] {
-            r.warn(
-                Some(n.idx),
-                format!("the {} is not reachable from root (Solaris finds nodes by walking arcs from root)", n.label()),
-            );
-        }
-    }
-    // back arcs mirror fwd arcs.
-    for n in &nodes {
-        for t in n.arcs("back") {
-            let parent = &nodes[by_idx[&t]];
-            if !parent.arcs("fwd").any(|c| c == n.idx) {
-                r.warn(
-                    Some(n.idx),
-                    format!("the {} has a back arc to the {}, which has no fwd arc to it", n.label(), parent.label()),
-                );
-            }
-        }
-        for t in n.arcs("fwd") {
-            let child = &nodes[by_idx[&t]];
-            if child.arcs("back").next().is_some() && !child.arcs("back").any(|p| p == n.idx) {
-                r.warn(
-                    Some(n.idx),
-                    format!(
-                        "the {} has a fwd arc to the {}, whose back arcs do not lead back",
-                        n.label(),
-                        child.label()
-                    ),
-                );
-            }
-        }
-    }
-
+    };
     let kind = match profile {
         Profile::None => return r,
         Profile::Hv => "hv",
         Profile::Guest => "guest",
-        Profile::Auto => {
-            if root.arcs("guests").next().is_some() {
-                "hv"
-            } else {
-                "guest"
-            }
-        }
+        Profile::Auto if root.arcs("guests").next().is_some() => "hv",
+        Profile::Auto => "guest",
     };
     r.kind = Some(kind);
-    let ctx = Ctx { nodes: &nodes, by_idx: &by_idx };
     if kind == "hv" {
-        check_hv(&mut r, &ctx, root);
+        hv::check(&mut r, &md, root);
     } else {
-        check_guest(&mut r, &ctx, root);
+        guest::check(&mut r, &md, root);
     }
     r
-}
-
-struct Ctx<'c, 'a> {
-    nodes: &'c [N<'a>],
-    by_idx: &'c HashMap<usize, usize>,
-}
-
-impl<'c, 'a> Ctx<'c, 'a> {
-    fn node(&self, idx: usize) -> &'c N<'a> {
-        &self.nodes[self.by_idx[&idx]]
-    }
-    fn named(&self, name: &'c str) -> impl Iterator<Item = &'c N<'a>> + 'c {
-        self.nodes.iter().filter(move |n| n.name == name)
-    }
-}
-
-fn want_val(r: &mut Report, n: &N, prop: &str, sev: Severity) -> Option<u64> {
-    match n.get(prop) {
-        Some(V::Val(v)) => Some(*v),
-        Some(_) => {
-            r.err(Some(n.idx), format!("the {}'s {prop:?} must be a value property", n.label()));
-            None
-        }
-        None => {
-            let m = format!("the {} lacks {prop:?}", n.label());
-            match sev {
-                Severity::Error => r.err(Some(n.idx), m),
-                Severity::Warning => r.warn(Some(n.idx), m),
-            }
-            None
-        }
-    }
-}
-
-/// Exactly one arc `name` from `n` to a node named `target`.
-fn want_arc<'c, 'a>(r: &mut Report, ctx: &Ctx<'c, 'a>, n: &N, name: &str, target: &str) -> Option<&'c N<'a>> {
-    let arcs: Vec<usize> = n.arcs(name).collect();
-    if arcs.len() != 1 {
-        r.err(Some(n.idx), format!("the {} must have exactly one {name:?} arc, it has {}", n.label(), arcs.len()));
-        return None;
-    }
-    let t = ctx.node(arcs[0]);
-    if t.name != target {
-        r.err(Some(n.idx), format!("the {}'s {name:?} arc leads to a {} node, expected {target}", n.label(), t.name));
-        return None;
-    }
-    Some(t)
-}
-
-fn check_hv(r: &mut Report, ctx: &Ctx, root: &N) {
-    use Severity::Error as E;
-    let cpus = want_arc(r, ctx, root, "cpus", "cpus");
-    let guests = want_arc(r, ctx, root, "guests", "guests");
-    want_val(r, root, "hvuart", E);
-    want_val(r, root, "tod", E);
-    let mut gid_of: HashMap<usize, u64> = HashMap::new();
-    let mut cpus_of: HashMap<usize, Vec<(u64, u64)>> = HashMap::new();
-    if let Some(g) = guests {
-        let mut gids = BTreeSet::new();
-        for t in g.arcs("guest") {
-            let gn = ctx.node(t);
-            if gn.name != "guest" {
-                r.err(Some(g.idx), format!("a \"guest\" arc of the guests node leads to a {} node", gn.name));
-                continue;
-            }
-            for p in [
-                "gid",
-                "pid",
-                "xid",
-                "cpuset",
-                "membase",
-                "memsize",
-                "realbase",
-                "uartbase",
-                "nvbase",
-                "nvsize",
-                "rombase",
-                "romsize",
-                "diskpa",
-                "pdpa",
-                "bootcpu",
-                "perfctraccess",
-            ] {
-                want_val(r, gn, p, E);
-            }
-            if let Some(gid) = gn.val("gid") {
-                if !gids.insert(gid) {
-                    r.err(Some(gn.idx), format!("gid {gid} is used by two guests"));
-                }
-                gid_of.insert(gn.idx, gid);
-            }
-            if let (Some(m), Some(rb)) = (gn.val("membase"), gn.val("realbase")) {
-                if m != rb {
-                    r.warn(
-                        Some(gn.idx),
-                        format!(
-                            "the {}: realbase {rb:#x} differs from membase {m:#x} (QEMU niagara needs RA = PA)",
-                            gn.label()
-                        ),
-                    );
-                }
-            }
-            match gn.get("name") {
-                None | Some(V::Str(_)) => {}
-                Some(_) => r.err(Some(gn.idx), format!("the {}'s \"name\" must be a string", gn.label())),
-            }
-            match gn.get("failure-policy") {
-                None | Some(V::Str("stop" | "reset" | "ignore")) => {}
-                Some(V::Str(s)) => r.err(
-                    Some(gn.idx),
-                    format!("the {}'s failure-policy {s:?} is not stop, reset or ignore", gn.label()),
-                ),
-                Some(_) => r.err(Some(gn.idx), format!("the {}'s \"failure-policy\" must be a string", gn.label())),
-            }
-            if let Some(V::Arc(_) | V::Str(_) | V::Data(_)) = gn.get("entry-offset") {
-                r.err(Some(gn.idx), format!("the {}'s \"entry-offset\" must be a value", gn.label()));
-            }
-            cpus_of.entry(gn.idx).or_default();
-        }
-        if gids.is_empty() {
-            r.err(Some(g.idx), "the guests node has no guest".into());
-        }
-    }
-    if let Some(c) = cpus {
-        let mut pids = BTreeSet::new();
-        for t in c.arcs("cpu") {
-            let cn = ctx.node(t);
-            if cn.name != "cpu" {
-                r.err(Some(c.idx), format!("a \"cpu\" arc of the cpus node leads to a {} node", cn.name));
-                continue;
-            }
-            let pid = want_val(r, cn, "pid", E);
-            let vid = want_val(r, cn, "vid", E);
-            if let Some(p) = pid {
-                if p >= 64 {
-                    r.err(Some(cn.idx), format!("pid {p} does not fit a 64-bit cpuset"));
-                } else if !pids.insert(p) {
-                    r.err(Some(cn.idx), format!("strand (pid) {p} is given twice"));
-                }
-            }
-            if let Some(g) = want_arc(r, ctx, cn, "guest", "guest") {
-                if let (Some(p), Some(v)) = (pid, vid) {
-                    if p < 64 {
-                        cpus_of.entry(g.idx).or_default().push((p, v));
-                    }
-                }
-            }
-        }
-    }
-    for (gidx, cs) in &cpus_of {
-        let gn = ctx.node(*gidx);
-        let set = cs.iter().fold(0u64, |m, (p, _)| m | (1 << p));
-        if let Some(cpuset) = gn.val("cpuset") {
-            if cpuset != set {
-                r.err(
-                    Some(gn.idx),
-                    format!(
-                        "the {}'s cpuset {cpuset:#x} does not match the pids of its cpu nodes ({set:#x})",
-                        gn.label()
-                    ),
-                );
-            }
-        }
-        let mut vids = BTreeSet::new();
-        for (_, v) in cs {
-            if !vids.insert(*v) {
-                r.err(Some(gn.idx), format!("the {} has two vCPUs with vid {v}", gn.label()));
-            }
-        }
-        if let Some(b) = gn.val("bootcpu") {
-            if !cs.is_empty() && !vids.contains(&b) {
-                r.err(Some(gn.idx), format!("the {}'s bootcpu {b} is not one of its vids", gn.label()));
-            }
-        }
-    }
-    if let Some(eps) = root.arcs("ldc_endpoints").next().map(|t| ctx.node(t)) {
-        let mut seen = BTreeSet::new();
-        for t in eps.arcs("ldc_endpoint") {
-            let e = ctx.node(t);
-            for p in ["channel", "target_channel", "tx-ino", "rx-ino"] {
-                want_val(r, e, p, E);
-            }
-            let g = want_arc(r, ctx, e, "guest", "guest");
-            let tg = want_arc(r, ctx, e, "target_guest", "guest");
-            if let (Some(g), Some(tg), Some(ch), Some(tch)) = (g, tg, e.val("channel"), e.val("target_channel")) {
-                if !seen.insert((g.idx, ch)) {
-                    r.err(Some(e.idx), format!("channel {ch} of the {} is described twice", g.label()));
-                }
-                let peer = ctx.named("ldc_endpoint").any(|o| {
-                    o.val("channel") == Some(tch)
-                        && o.arcs("guest").next() == Some(tg.idx)
-                        && o.arcs("target_guest").next() == Some(g.idx)
-                        && o.val("target_channel") == Some(ch)
-                });
-                if !peer {
-                    r.err(Some(e.idx), format!("the {} (channel {ch}) has no matching peer endpoint", e.label()));
-                }
-            }
-        }
-    }
-}
-
-fn check_guest(r: &mut Report, ctx: &Ctx, root: &N) {
-    use Severity::{Error as E, Warning as W};
-    want_val(r, root, "md-generation#", W);
-    let platforms: Vec<&N> = ctx.named("platform").collect();
-    if platforms.len() != 1 {
-        r.err(None, format!("{} platform nodes; exactly one is required", platforms.len()));
-    }
-    for p in &platforms {
-        if let Some(f) = want_val(r, p, "stick-frequency", E) {
-            if f != 100_000_000 {
-                r.warn(
-                    Some(p.idx),
-                    format!("platform stick-frequency {f} is not 100000000 (QEMU niagara's STICK rate)"),
-                );
-            }
-        }
-        want_val(r, p, "max-cpus", W);
-        match p.get("name") {
-            Some(V::Str(_)) => {}
-            _ => r.warn(Some(p.idx), "the platform node lacks a string \"name\"".into()),
-        }
-    }
-    let cpu_nodes: Vec<&N> = ctx.named("cpu").collect();
-    if cpu_nodes.is_empty() {
-        r.err(None, "no cpu node".into());
-    }
-    let mut ids = BTreeSet::new();
-    for c in &cpu_nodes {
-        if let Some(id) = want_val(r, c, "id", E) {
-            if !ids.insert(id) {
-                r.err(Some(c.idx), format!("cpu id {id} is used twice"));
-            }
-        }
-        if let Some(f) = want_val(r, c, "clock-frequency", E) {
-            if f != 100_000_000 {
-                r.warn(Some(c.idx), format!("cpu clock-frequency {f} is not 100000000 (QEMU niagara's TICK rate)"));
-            }
-        }
-        match c.get("compatible") {
-            Some(V::Str(_) | V::Data(_)) => {}
-            _ => r.warn(Some(c.idx), format!("the {} lacks \"compatible\" (Solaris requires it)", c.label())),
-        }
-        if c.get("isalist").is_none() {
-            r.warn(Some(c.idx), format!("the {} lacks \"isalist\"", c.label()));
-        }
-        for p in [
-            "mmu-#context-bits",
-            "mmu-#va-bits",
-            "mmu-max-#tsbs",
-            "q-cpu-mondo-#bits",
-            "q-dev-mondo-#bits",
-            "q-resumable-#bits",
-            "q-nonresumable-#bits",
-        ] {
-            want_val(r, c, p, W);
-        }
-        match want_val(r, c, "mmu-page-size-list", W) {
-            Some(0) => r.err(Some(c.idx), "mmu-page-size-list is 0 (Solaris panics)".into()),
-            Some(l) if l & 0x20 != 0 => r.warn(
-                Some(c.idx),
-                format!("mmu-page-size-list {l:#x} offers 256M pages, which QEMU 7.2 mistranslates"),
-            ),
-            _ => {}
-        }
-    }
-    let cpus: Vec<&N> = ctx.named("cpus").collect();
-    match cpus.as_slice() {
-        [one] => {
-            let kids: BTreeSet<usize> = one.arcs("fwd").filter(|&t| ctx.node(t).name == "cpu").collect();
-            for c in &cpu_nodes {
-                if !kids.contains(&c.idx) {
-                    r.warn(Some(c.idx), format!("the cpus node has no fwd arc to the {}", c.label()));
-                }
-            }
-        }
-        v => r.warn(None, format!("{} cpus nodes; Solaris requires exactly one", v.len())),
-    }
-    let mblocks: Vec<&N> = ctx.named("mblock").collect();
-    if mblocks.is_empty() {
-        r.err(None, "no mblock node: the guest has no memory".into());
-    }
-    for m in &mblocks {
-        let b = want_val(r, m, "base", E);
-        let s = want_val(r, m, "size", E);
-        want_val(r, m, "address-congruence-offset", W);
-        if s == Some(0) {
-            r.err(Some(m.idx), "mblock size is 0".into());
-        }
-        if let (Some(b), Some(s)) = (b, s) {
-            if b.checked_add(s).is_none() {
-                r.err(Some(m.idx), "mblock base + size overflows".into());
-            }
-        }
-    }
-    let memory: Vec<&N> = ctx.named("memory").collect();
-    match memory.as_slice() {
-        [one] => {
-            let kids: BTreeSet<usize> = one.arcs("fwd").collect();
-            for m in &mblocks {
-                if !kids.contains(&m.idx) {
-                    r.warn(Some(m.idx), format!("the memory node has no fwd arc to the {}", m.label()));
-                }
-            }
-        }
-        v => r.warn(None, format!("{} memory nodes; Solaris expects exactly one", v.len())),
-    }
-    for n in ctx.named("channel-devices") {
-        want_val(r, n, "cfg-handle", E);
-        let ok = match n.get("compatible") {
-            Some(V::Data(d)) => d.split(|&b| b == 0).any(|s| s == b"SUNW,sun4v-channel-devices"),
-            Some(V::Str(s)) => *s == "SUNW,sun4v-channel-devices",
-            _ => false,
-        };
-        if !ok {
-            r.err(
-                Some(n.idx),
-                "channel-devices lacks compatible \"SUNW,sun4v-channel-devices\" (Linux vio requires it)".into(),
-            );
-        }
-    }
-    let mut chan = BTreeSet::new();
-    for e in ctx.named("channel-endpoint") {
-        if let Some(id) = want_val(r, e, "id", E) {
-            if !chan.insert(id) {
-                r.err(Some(e.idx), format!("channel id {id} is described twice"));
-            }
-        }
-        want_val(r, e, "tx-ino", E);
-        want_val(r, e, "rx-ino", E);
-    }
-    if let Some(v) = ctx.named("virtual-devices").next() {
-        want_val(r, v, "cfg-handle", E);
-    }
 }
