@@ -7,10 +7,11 @@
 //! odd). Sun's 2006 MDs pass with warnings; ours pass with none (`--strict`).
 //!
 //! Every finding belongs to one rule of [`RULES`], and every rule is one function with the
-//! rule's id in its doc comment: [`transport`] checks the bytes (header, name block,
-//! elements) and parses them into a small [`model`]; [`graph`] checks the arcs of that
-//! model; [`hv`] and [`guest`] apply a profile's content rules. A phase runs only if the one
-//! before it found no error (a model with errors cannot be walked safely).
+//! rule's id in its doc comment: `mdlint/transport.rs` checks the bytes (header, name block,
+//! elements) and parses them into a small model (`mdlint/model.rs`); `mdlint/graph.rs`
+//! checks the arcs of that model; `mdlint/hv.rs` and `mdlint/guest.rs` apply a profile's
+//! content rules, with the two rules both share in `mdlint/props.rs`. A phase runs only if
+//! the one before it found no error (a model with errors cannot be walked safely).
 
 mod graph;
 mod guest;

@@ -157,7 +157,7 @@ fn lint_rejects_a_corrupted_md_with_exit_1() {
     std::fs::write(&bad, &md).unwrap();
     let (code, out, _) = run(bin().arg("lint").arg(&bad));
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("element 0 (byte 0x10): unknown tag 0x58"), "{out}");
+    assert!(out.contains("error[unknown-tag]: element 0 (byte 0x10): unknown tag 0x58"), "{out}");
     assert_eq!(run(bin().arg("dump").arg(&bad)).0, 1);
     let _ = std::fs::remove_dir_all(&imgs);
 }

@@ -3,8 +3,10 @@
 
 use hv_api::md::MachineDescription;
 use ldom_config::build::{MD_ROM_PA, PROM_GUEST_BASE};
-use ldom_config::mdlint::{lint, Profile, Severity};
+use ldom_config::md::{Md, NodeId, Value};
+use ldom_config::mdlint::{self, lint, Profile, Severity, RULES};
 use ldom_config::{Build, ImageResolver};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 struct Fake(usize);
@@ -266,101 +268,421 @@ fn rename(bytes: &mut [u8], from: &str, to: &str) {
     bytes[nb + at..nb + at + from.len()].copy_from_slice(to.as_bytes());
 }
 
-fn expect_error(bytes: &[u8], profile: Profile, needle: &str) {
-    let r = lint(bytes, profile);
-    let errs: Vec<String> = r.errors().map(|f| f.to_string()).collect();
-    assert!(errs.iter().any(|e| e.contains(needle)), "wanted an error containing {needle:?}, got {errs:#?}");
+/// Builds `example`'s MDs, rewrites one through the MD writer's model, returns its bytes.
+fn edited(example: &str, which: Which, f: impl FnOnce(&mut Md)) -> Vec<u8> {
+    let b = build(example, 4096);
+    let bytes = match which {
+        Which::Hv => b.hv_md,
+        Which::Guest(d) => b.domains[d].guest_md.clone(),
+    };
+    let mut md = ldom_config::dump::parse(&bytes).unwrap();
+    f(&mut md);
+    md.to_bytes()
+}
+
+/// one-domain's guest MD with its first node `from` renamed `to`.
+fn renamed_node(from: &str, to: &str) -> Vec<u8> {
+    edited("one-domain", Which::Guest(0), |md| {
+        let n = node(md, from, 0);
+        md.nodes[n].name = to.into();
+    })
+}
+
+/// Which MD of a build [`edited`] rewrites.
+#[derive(Clone, Copy)]
+enum Which {
+    Hv,
+    Guest(usize),
+}
+
+/// The id of the `k`-th node named `name`.
+fn node(md: &Md, name: &str, k: usize) -> NodeId {
+    md.nodes_named(name).nth(k).unwrap_or_else(|| panic!("no {name} node {k}"))
+}
+
+/// The value of the first property `prop` of `n`.
+fn prop<'m>(md: &'m mut Md, n: NodeId, prop: &str) -> &'m mut Value {
+    let p = md.nodes[n].props.iter_mut().find(|p| p.name == prop).unwrap_or_else(|| panic!("no property {prop}"));
+    &mut p.value
+}
+
+/// Removes every property `prop` of `n`.
+fn remove(md: &mut Md, n: NodeId, prop: &str) {
+    md.nodes[n].props.retain(|p| p.name != prop);
+}
+
+/// Absolute byte offset of the payload of string/data property element `el`.
+fn payload(bytes: &[u8], el: usize) -> usize {
+    let off = u32::from_be_bytes(bytes[16 + el * 16 + 12..16 + el * 16 + 16].try_into().unwrap()) as usize;
+    let name_sz = u32::from_be_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    name_block(bytes) + name_sz + off
+}
+
+/// Offset of `name` in the name block.
+fn name_offset(bytes: &[u8], name: &str) -> u32 {
+    let nb = name_block(bytes);
+    let pat: Vec<u8> = [name.as_bytes(), b"\0"].concat();
+    (0..bytes.len() - nb - pat.len())
+        .find(|&i| bytes[nb + i..nb + i + pat.len()] == pat[..] && (i == 0 || bytes[nb + i - 1] == 0))
+        .unwrap() as u32
+}
+
+/// Index of the last element (LIST_END).
+fn last_element(bytes: &[u8]) -> usize {
+    u32::from_be_bytes(bytes[4..8].try_into().unwrap()) as usize / 16 - 1
+}
+
+/// A broken MD and the rule the checker must report for it, with part of the message.
+struct Case {
+    rule: &'static str,
+    bytes: Vec<u8>,
+    profile: Profile,
+    needle: &'static str,
+}
+
+fn case(rule: &'static str, bytes: Vec<u8>, profile: Profile, needle: &'static str) -> Case {
+    Case { rule, bytes, profile, needle }
+}
+
+/// Checks that `c.bytes` breaks rule `c.rule` with a message containing `c.needle` and
+/// the rule's severity; returns that severity.
+fn expect(c: &Case) -> Severity {
+    let r = lint(&c.bytes, c.profile);
+    let all: Vec<String> = r.findings.iter().map(|f| f.to_string()).collect();
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == c.rule && f.to_string().contains(c.needle))
+        .unwrap_or_else(|| panic!("wanted [{}] containing {:?}, got {all:#?}", c.rule, c.needle));
+    let rule = mdlint::rule(c.rule).unwrap();
+    assert_eq!(f.severity, rule.severity, "{f}");
+    let sev = if f.severity == Severity::Error { "error" } else { "warning" };
+    assert!(f.to_string().starts_with(&format!("{sev}[{}]: ", c.rule)), "{f}");
+    f.severity
+}
+
+/// Corruptions that each break one error rule.
+fn error_cases() -> Vec<Case> {
+    use Profile::{Auto, Guest, Hv};
+    let mut v = Vec::new();
+
+    // transport: header
+    v.push(case("header-short", hv()[..8].to_vec(), Auto, "8 bytes: shorter than the 16-byte header"));
+    let mut b = hv();
+    b[3] = 1;
+    v.push(case("header-version", b, Auto, "transport version 0x00010001"));
+    let mut b = hv();
+    b[4..8].copy_from_slice(&0x18u32.to_be_bytes());
+    v.push(case("header-node-block", b, Auto, "node block size 0x18 is not a non-zero multiple of 16"));
+    let b = hv();
+    v.push(case("header-sizes", b[..b.len() - 1].to_vec(), Auto, "header block sizes add up to"));
+    let mut b = hv();
+    b.extend_from_slice(&[0; 16]);
+    v.push(case("trailing-bytes", b, Auto, "16 bytes after the data block"));
+
+    // transport: name block
+    let mut b = hv();
+    let (nb, name_sz) = (name_block(&b), u32::from_be_bytes(b[8..12].try_into().unwrap()) as usize);
+    let last = (nb..nb + name_sz).rev().find(|&i| b[i] != 0).unwrap();
+    b[last + 1..nb + name_sz].fill(b'x');
+    v.push(case("name-block-unterminated", b, Auto, "has no NUL"));
+    let mut b = hv();
+    let nb = name_block(&b);
+    b[nb] = 0;
+    v.push(case("name-block-gap", b, Auto, "name block: empty name at offset 0x0 followed by more names"));
+    let mut b = hv();
+    let at = name_block(&b) + name_offset(&b, "tod") as usize;
+    b[at] = 0xff;
+    v.push(case("name-block-utf8", b, Auto, "is not UTF-8"));
+    let mut b = hv();
+    rename(&mut b, "tod", "pid");
+    v.push(case("name-block-duplicate", b, Auto, "\"pid\" is stored twice"));
+
+    // transport: elements
+    let mut b = hv();
+    let last = last_element(&b);
+    b[16 + (last - 1) * 16] = 0;
+    v.push(case("element-after-list-end", b, Auto, "element after LIST_END"));
+    let mut b = hv();
+    b[16] = b'X';
+    v.push(case("unknown-tag", b, Auto, "element 0 (byte 0x10): unknown tag 0x58"));
+    let mut b = hv();
+    b[16 + 4 + 3] = 1; // root's name offset -> middle of "root"
+    v.push(case("name-offset", b, Auto, "name offset 0x1 is not the start of a name"));
+    let mut b = hv();
+    b[17] = 5;
+    v.push(case("name-len", b, Auto, "element 0 (byte 0x10): name_len 5 but the name \"root\" has 4 bytes"));
+    let mut b = hv();
+    let e = elem(&b, "root", "cpus");
+    set_val(&mut b, e, 2);
+    v.push(case("arc-target", b, Auto, "arc \"cpus\" to element 2, which is not a NODE"));
+    let mut b = hv();
+    set_val(&mut b, e, 10_000);
+    v.push(case("arc-target", b, Auto, "past the end of the node block"));
+    let mut b = hv();
+    let e = elem(&b, "guest", "name");
+    b[16 + e * 16 + 12..16 + e * 16 + 16].copy_from_slice(&0xffffu32.to_be_bytes());
+    v.push(case("data-range", b, Auto, "property \"name\": data 0xffff+"));
+    let mut b = hv();
+    let lenpos = 16 + e * 16 + 8;
+    let len = u32::from_be_bytes(b[lenpos..lenpos + 4].try_into().unwrap());
+    b[lenpos..lenpos + 4].copy_from_slice(&(len - 1).to_be_bytes());
+    v.push(case("string-unterminated", b, Auto, "string property \"name\" is not NUL-terminated"));
+    let mut b = hv();
+    let at = payload(&b, e);
+    b[at + 1] = 0;
+    v.push(case("string-inner-nul", b, Auto, "string property \"name\" contains a NUL before its end"));
+    let mut b = hv();
+    b[at] = 0xff;
+    v.push(case("string-utf8", b, Auto, "string property \"name\" is not UTF-8"));
+    let mut b = hv();
+    let root_end = (0..).find(|&i| b[16 + i * 16] == b'E').unwrap();
+    b[16 + root_end * 16] = 0x20;
+    v.push(case("node-unterminated", b, Auto, "NODE inside the root node at element 0 (no NODE_END)"));
+    let mut b = hv();
+    let cpus = MachineDescription::new(&b).unwrap().nodes_named("cpus").next().unwrap().index();
+    b[16 + cpus * 16] = 0x20;
+    v.push(case("node-end-outside", b.clone(), Auto, "NODE_END outside a node"));
+    v.push(case("property-outside-node", b, Auto, "property \"cpu\" outside a node"));
+    let mut b = hv();
+    let last = last_element(&b);
+    b[16 + last * 16] = b'E';
+    v.push(case("no-list-end", b, Auto, "no LIST_END element"));
+    let mut b = hv();
+    set_val(&mut b, 0, 5);
+    v.push(case("node-chain", b, Auto, "the root node at element 0's next-node index is 5, expected"));
+
+    // graph
+    let mut b = hv();
+    b[16 + cpus * 16 + 1] = 4;
+    b[16 + cpus * 16 + 4..16 + cpus * 16 + 8].copy_from_slice(&0u32.to_be_bytes());
+    v.push(case("root-count", b, Auto, "2 nodes named \"root\""));
+
+    // both profiles
+    let mut b = hv();
+    rename(&mut b, "hvuart", "hvuarx");
+    v.push(case("required-props", b, Auto, "the root node at element 0 lacks \"hvuart\""));
+    let mut b = guest();
+    rename(&mut b, "stick-frequency", "stick-frequencx");
+    v.push(case("required-props", b, Auto, "lacks \"stick-frequency\""));
+    let mut b = guest();
+    rename(&mut b, "id", "ix");
+    v.push(case("required-props", b, Guest, "lacks \"id\""));
+    let b = edited("one-domain", Which::Hv, |md| {
+        let g = node(md, "guest", 0);
+        *prop(md, g, "gid") = Value::Str("0".into());
+    });
+    v.push(case("property-kind", b, Auto, "'s \"gid\" must be a value property"));
+    let b = edited("one-domain", Which::Hv, |md| {
+        let g = node(md, "guest", 0);
+        *prop(md, g, "failure-policy") = Value::Val(1);
+    });
+    v.push(case("property-kind", b, Auto, "'s \"failure-policy\" must be a string property"));
+
+    // hypervisor profile
+    v.push(case("hv-root", guest(), Hv, "must have exactly one \"cpus\" arc"));
+    let b = edited("one-domain", Which::Hv, |md| {
+        let (gs, c) = (node(md, "guests", 0), node(md, "cpus", 0));
+        md.arc(gs, "guest", c);
+    });
+    v.push(case("hv-guest-arc", b, Auto, "a \"guest\" arc of the guests node leads to a cpus node"));
+    let b = edited("one-domain", Which::Hv, |md| {
+        let g = node(md, "guest", 0);
+        remove(md, g, "gid");
+    });
+    v.push(case("hv-guest-none", b, Auto, "the guests node has no guest"));
+    let b = edited("two-domains", Which::Hv, |md| {
+        let g = node(md, "guest", 1);
+        *prop(md, g, "gid") = Value::Val(0);
+    });
+    v.push(case("hv-gid-duplicate", b, Auto, "gid 0 is used by two guests"));
+    let b = edited("one-domain", Which::Hv, |md| {
+        let g = node(md, "guest", 0);
+        *prop(md, g, "failure-policy") = Value::Str("explode".into());
+    });
+    v.push(case("hv-failure-policy", b, Auto, "failure-policy \"explode\" is not stop, reset or ignore"));
+    let b = edited("one-domain", Which::Hv, |md| {
+        let (c, gs) = (node(md, "cpus", 0), node(md, "guests", 0));
+        md.arc(c, "cpu", gs);
+    });
+    v.push(case("hv-cpu-arc", b, Auto, "a \"cpu\" arc of the cpus node leads to a guests node"));
+    let b = edited("one-domain", Which::Hv, |md| {
+        let c = node(md, "cpu", 0);
+        remove(md, c, "guest");
+    });
+    v.push(case("hv-cpu-guest", b, Auto, "must have exactly one \"guest\" arc, it has 0"));
+    let b = edited("one-domain", Which::Hv, |md| {
+        let c = node(md, "cpu", 0);
+        *prop(md, c, "pid") = Value::Val(64);
+    });
+    v.push(case("hv-pid-range", b, Auto, "pid 64 does not fit a 64-bit cpuset"));
+    let b = edited("two-domains", Which::Hv, |md| {
+        let c = node(md, "cpu", 1);
+        *prop(md, c, "pid") = Value::Val(0);
+    });
+    v.push(case("hv-pid-duplicate", b, Auto, "strand (pid) 0 is given twice"));
+    let mut b = hv();
+    let e = elem(&b, "guest", "cpuset");
+    set_val(&mut b, e, 3);
+    v.push(case("hv-cpuset", b, Auto, "cpuset 0x3 does not match the pids of its cpu nodes (0x1)"));
+    let b = edited("one-domain", Which::Hv, |md| {
+        let (cpus, c) = (node(md, "cpus", 0), node(md, "cpu", 0));
+        let mut twin = md.nodes[c].clone();
+        twin.props.iter_mut().find(|p| p.name == "pid").unwrap().value = Value::Val(1);
+        md.nodes.push(twin);
+        let t = md.nodes.len() - 1;
+        md.arc(cpus, "cpu", t);
+    });
+    v.push(case("hv-vid-duplicate", b, Auto, "has two vCPUs with vid 0"));
+    let mut b = hv();
+    let e = elem(&b, "guest", "bootcpu");
+    set_val(&mut b, e, 1);
+    v.push(case("hv-bootcpu", b, Auto, "bootcpu 1 is not one of its vids"));
+    let b = edited("two-domains-ldc", Which::Hv, |md| {
+        let e = node(md, "ldc_endpoint", 0);
+        remove(md, e, "target_guest");
+    });
+    v.push(case("hv-ldc-arcs", b, Auto, "must have exactly one \"target_guest\" arc, it has 0"));
+    let b = edited("two-domains-ldc", Which::Hv, |md| {
+        let e = node(md, "ldc_endpoint", 2);
+        *prop(md, e, "channel") = Value::Val(0);
+    });
+    v.push(case("hv-ldc-duplicate", b, Auto, "channel 0 of the guest node at element"));
+    let b = edited("two-domains-ldc", Which::Hv, |md| {
+        let e = node(md, "ldc_endpoint", 0);
+        *prop(md, e, "target_channel") = Value::Val(7);
+    });
+    v.push(case("hv-ldc-peer", b, Auto, "(channel 0) has no matching peer endpoint"));
+
+    // guest profile
+    let b = renamed_node("platform", "plat");
+    v.push(case("guest-platform-count", b, Auto, "0 platform nodes; exactly one is required"));
+    let b = renamed_node("cpu", "cpx");
+    v.push(case("guest-cpu-none", b, Auto, "no cpu node"));
+    let b = edited("one-domain", Which::Guest(0), |md| {
+        let c = node(md, "cpu", 0);
+        let twin = md.nodes[c].clone();
+        md.nodes.push(twin);
+    });
+    v.push(case("guest-cpu-id-duplicate", b, Auto, "cpu id 0 is used twice"));
+    let mut b = guest();
+    let e = elem(&b, "cpu", "mmu-page-size-list");
+    set_val(&mut b, e, 0);
+    v.push(case("guest-page-size-zero", b, Guest, "mmu-page-size-list is 0"));
+    let b = renamed_node("mblock", "mblocx");
+    v.push(case("guest-mblock-none", b, Auto, "no mblock node: the guest has no memory"));
+    let b = edited("one-domain", Which::Guest(0), |md| {
+        let m = node(md, "mblock", 0);
+        *prop(md, m, "size") = Value::Val(0);
+    });
+    v.push(case("guest-mblock-range", b, Auto, "mblock size is 0"));
+    let b = edited("one-domain", Which::Guest(0), |md| {
+        let m = node(md, "mblock", 0);
+        *prop(md, m, "base") = Value::Val(u64::MAX);
+    });
+    v.push(case("guest-mblock-range", b, Auto, "mblock base + size overflows"));
+    let b = edited("two-domains-ldc", Which::Guest(0), |md| {
+        let c = node(md, "channel-devices", 0);
+        *prop(md, c, "compatible") = Value::Str("SUNW,sun4v-channel".into());
+    });
+    v.push(case("guest-channel-devices", b, Auto, "channel-devices lacks compatible"));
+    let b = edited("two-domains-ldc", Which::Guest(0), |md| {
+        let e = node(md, "channel-endpoint", 1);
+        *prop(md, e, "id") = Value::Val(0);
+    });
+    v.push(case("guest-channel-id-duplicate", b, Auto, "channel id 0 is described twice"));
+    v
+}
+
+/// Variants that each break one warning rule.
+fn warning_cases() -> Vec<Case> {
+    use Profile::Auto;
+    let mut v = Vec::new();
+    let b = edited("one-domain", Which::Hv, |md| {
+        md.data(0, "pad", &[0x5a; 0x2000]);
+    });
+    v.push(case("md-too-large", b, Auto, "more than the 8192-byte niagara MD slot"));
+    let mut b = hv();
+    let (nb, name_sz) = (name_block(&b), u32::from_be_bytes(b[8..12].try_into().unwrap()) as usize);
+    b.insert(nb + name_sz, 0);
+    b[8..12].copy_from_slice(&(name_sz as u32 + 1).to_be_bytes());
+    v.push(case("name-block-size", b, Auto, "is not a multiple of 16 (mdgen pads it)"));
+    let mut b = hv();
+    b[16 + 2] = 1;
+    v.push(case("reserved-bytes", b, Auto, "element 0 (byte 0x10): reserved bytes 2..4 are not zero"));
+    let mut b = hv();
+    let last = last_element(&b);
+    b[16 + last * 16 + 1] = 1;
+    v.push(case("end-fields", b, Auto, "LIST_END element has non-zero fields"));
+    let mut b = hv();
+    let e = elem(&b, "root", "tod");
+    let pid = name_offset(&b, "pid");
+    b[16 + e * 16 + 4..16 + e * 16 + 8].copy_from_slice(&pid.to_be_bytes());
+    v.push(case("name-unused", b, Auto, "name \"tod\" (offset"));
+    let b = edited("one-domain", Which::Guest(0), |md| {
+        md.add_node("orphan");
+    });
+    v.push(case("node-unreachable", b, Auto, "the orphan node at element"));
+    let b = edited("one-domain", Which::Hv, |md| {
+        let c = node(md, "cpu", 0);
+        md.arc(c, "back", 0);
+    });
+    v.push(case(
+        "back-without-fwd",
+        b,
+        Auto,
+        "has a back arc to the root node at element 0, which has no fwd arc to it",
+    ));
+    let b = edited("one-domain", Which::Guest(0), |md| {
+        let c = node(md, "cpu", 0);
+        md.arc(0, "fwd", c);
+    });
+    v.push(case("fwd-without-back", b, Auto, "whose back arcs do not lead back"));
+    let b = edited("one-domain", Which::Hv, |md| {
+        let g = node(md, "guest", 0);
+        *prop(md, g, "realbase") = Value::Val(0x9000_0000);
+    });
+    v.push(case("hv-guest-membase", b, Auto, "realbase 0x90000000 differs from membase 0x80000000"));
+    let b = edited("one-domain", Which::Guest(0), |md| {
+        let c = node(md, "cpu", 0);
+        remove(md, c, "isalist");
+    });
+    v.push(case("guest-recommended-props", b, Auto, "lacks \"isalist\""));
+    let mut b = guest();
+    let e = elem(&b, "platform", "stick-frequency");
+    set_val(&mut b, e, 5_000_000);
+    v.push(case("guest-stick-frequency", b, Auto, "stick-frequency 5000000 is not 100000000"));
+    let mut b = guest();
+    let e = elem(&b, "cpu", "clock-frequency");
+    set_val(&mut b, e, 5_000_000);
+    v.push(case("guest-clock-frequency", b, Auto, "clock-frequency 5000000 is not 100000000"));
+    let mut b = guest();
+    let e = elem(&b, "cpu", "mmu-page-size-list");
+    set_val(&mut b, e, 0x2b);
+    v.push(case("guest-page-size-256m", b, Auto, "offers 256M pages"));
+    let b = renamed_node("cpus", "cpux");
+    v.push(case("guest-cpus-node", b, Auto, "0 cpus nodes; Solaris requires exactly one"));
+    let b = renamed_node("memory", "memorx");
+    v.push(case("guest-memory-node", b, Auto, "0 memory nodes; Solaris expects exactly one"));
+    v
 }
 
 #[test]
 fn checker_rejects_corruptions() {
-    let mut b = hv();
-    b[3] = 1;
-    expect_error(&b, Profile::Auto, "transport version 0x00010001");
-
-    let b = hv();
-    expect_error(&b[..b.len() - 1], Profile::Auto, "header block sizes add up to");
-
-    let mut b = hv();
-    b.extend_from_slice(&[0; 16]);
-    expect_error(&b, Profile::Auto, "16 bytes after the data block");
-
-    let mut b = hv();
-    set_val(&mut b, 0, 5);
-    expect_error(&b, Profile::Auto, "the root node at element 0's next-node index is 5, expected");
-
-    let mut b = hv();
-    let e = elem(&b, "root", "cpus");
-    set_val(&mut b, e, 2);
-    expect_error(&b, Profile::Auto, "arc \"cpus\" to element 2, which is not a NODE");
-
-    let mut b = hv();
-    set_val(&mut b, e, 10_000);
-    expect_error(&b, Profile::Auto, "past the end of the node block");
-
-    let mut b = hv();
-    b[17] = 5;
-    expect_error(&b, Profile::Auto, "element 0 (byte 0x10): name_len 5 but the name \"root\" has 4 bytes");
-
-    let mut b = hv();
-    b[16 + 4 + 3] = 1; // root's name offset -> middle of "root"
-    expect_error(&b, Profile::Auto, "name offset 0x1 is not the start of a name");
-
-    let mut b = hv();
-    rename(&mut b, "tod", "pid");
-    expect_error(&b, Profile::Auto, "\"pid\" is stored twice");
-
-    let mut b = hv();
-    let e = elem(&b, "guest", "name");
-    let lenpos = 16 + e * 16 + 8;
-    let len = u32::from_be_bytes(b[lenpos..lenpos + 4].try_into().unwrap());
-    b[lenpos..lenpos + 4].copy_from_slice(&(len - 1).to_be_bytes());
-    expect_error(&b, Profile::Auto, "string property \"name\" is not NUL-terminated");
-
-    let mut b = hv();
-    let last = u32::from_be_bytes(b[4..8].try_into().unwrap()) as usize / 16 - 1;
-    b[16 + last * 16] = b'E';
-    expect_error(&b, Profile::Auto, "no LIST_END element");
-
-    let mut b = hv();
-    let cpus = MachineDescription::new(&b).unwrap().nodes_named("cpus").next().unwrap().index();
-    b[16 + cpus * 16 + 1] = 4;
-    b[16 + cpus * 16 + 4..16 + cpus * 16 + 8].copy_from_slice(&0u32.to_be_bytes());
-    expect_error(&b, Profile::Auto, "2 nodes named \"root\"");
-
-    let mut b = hv();
-    rename(&mut b, "hvuart", "hvuarx");
-    expect_error(&b, Profile::Auto, "the root node at element 0 lacks \"hvuart\"");
-
-    let mut b = hv();
-    let e = elem(&b, "guest", "cpuset");
-    set_val(&mut b, e, 3);
-    expect_error(&b, Profile::Auto, "cpuset 0x3 does not match the pids of its cpu nodes (0x1)");
-
-    let mut b = hv();
-    let e = elem(&b, "guest", "bootcpu");
-    set_val(&mut b, e, 1);
-    expect_error(&b, Profile::Auto, "bootcpu 1 is not one of its vids");
-
-    let mut b = guest();
-    rename(&mut b, "stick-frequency", "stick-frequencx");
-    expect_error(&b, Profile::Auto, "lacks \"stick-frequency\"");
-
-    let mut b = guest();
-    rename(&mut b, "id", "ix");
-    expect_error(&b, Profile::Guest, "lacks \"id\"");
-
-    let mut b = guest();
-    let e = elem(&b, "cpu", "mmu-page-size-list");
-    set_val(&mut b, e, 0);
-    expect_error(&b, Profile::Guest, "mmu-page-size-list is 0");
-
-    // Forcing the HV profile on a guest MD names what is missing.
-    expect_error(&guest(), Profile::Hv, "must have exactly one \"cpus\" arc");
+    for c in error_cases() {
+        assert_eq!(expect(&c), Severity::Error, "{}", c.rule);
+    }
 }
 
 #[test]
 fn checker_warnings() {
+    for c in warning_cases() {
+        assert_eq!(expect(&c), Severity::Warning, "{}", c.rule);
+        if c.rule.starts_with("guest-") || c.rule.starts_with("hv-") {
+            assert!(lint(&c.bytes, c.profile).ok(), "{}: a profile warning alone is no error", c.rule);
+        }
+    }
+    // A wrong frequency is that one warning, nothing else.
     let mut b = guest();
     let e = elem(&b, "platform", "stick-frequency");
     set_val(&mut b, e, 5_000_000);
@@ -368,12 +690,43 @@ fn checker_warnings() {
     assert!(r.ok());
     let w: Vec<String> = r.warnings().map(|f| f.to_string()).collect();
     assert_eq!(w.len(), 1, "{w:#?}");
-    assert!(w[0].contains("stick-frequency 5000000 is not 100000000"), "{w:#?}");
-    assert_eq!(r.findings[0].severity, Severity::Warning);
+    assert!(w[0].starts_with("warning[guest-stick-frequency]: element "), "{w:#?}");
+}
 
-    let mut b = guest();
-    let e = elem(&b, "cpu", "mmu-page-size-list");
-    set_val(&mut b, e, 0x2b);
-    let r = lint(&b, Profile::Auto);
-    assert!(r.ok() && r.warnings().any(|f| f.message.contains("256M")));
+/// Every rule id is listed once in `RULES`, is kebab-case, has its line in
+/// docs/ldom-config.md's checker table (id, severity, description, as in `RULES`), and has
+/// a case above that breaks it.
+#[test]
+fn checker_rules_are_listed_once_documented_and_fire() {
+    let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+    for id in &ids {
+        assert!(
+            !id.is_empty()
+                && id
+                    .split('-')
+                    .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
+            "{id:?} is not kebab-case"
+        );
+    }
+    ids.sort();
+    let n = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "a rule id is listed twice in RULES");
+
+    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/ldom-config.md")).unwrap();
+    let section = &docs[docs.find("## The MD checker (`lint`)").expect("docs: the checker section")..];
+    let section = &section[..section[1..].find("\n## ").map_or(section.len(), |e| e + 1)];
+    let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+    let want: Vec<String> = RULES
+        .iter()
+        .map(|r| {
+            let sev = if r.severity == Severity::Error { "error" } else { "warning" };
+            format!("| `{}` | {sev} | {} |", r.id, r.description)
+        })
+        .collect();
+    assert_eq!(rows, want, "docs/ldom-config.md's checker table must list RULES in order");
+
+    let fired: BTreeSet<&str> = error_cases().iter().chain(&warning_cases()).map(|c| c.rule).collect();
+    let missing: Vec<&str> = RULES.iter().map(|r| r.id).filter(|id| !fired.contains(id)).collect();
+    assert!(missing.is_empty(), "rules without a case that breaks them: {missing:?}");
 }

@@ -75,10 +75,10 @@ pub(super) fn required_props(r: &mut Report, schema: &Schema) {
 pub(super) fn property_kind(r: &mut Report, schema: &Schema) {
     for (n, props) in schema {
         for p in props.iter() {
-            let ok = match (n.get(p.name), p.kind) {
-                (None, _) | (Some(V::Val(_)), Kind::Val) | (Some(V::Str(_)), Kind::Str) => true,
-                _ => false,
-            };
+            let ok = matches!(
+                (n.get(p.name), p.kind),
+                (None, _) | (Some(V::Val(_)), Kind::Val) | (Some(V::Str(_)), Kind::Str)
+            );
             if !ok {
                 let what = if p.kind == Kind::Val { "a value" } else { "a string" };
                 r.add(

@@ -1,5 +1,5 @@
 //! The transport rules (header, name block, elements), and the parse of a well-formed MD
-//! into the [`model`](super::model).
+//! into the model (`model.rs`).
 
 use super::model::{tag, Md, ELEM, HDR, N, SLOT, V, VERSION};
 use super::Report;
