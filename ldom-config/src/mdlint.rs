@@ -238,3 +238,46 @@ pub fn lint(bytes: &[u8], profile: Profile) -> Report {
     }
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RULES;
+
+    /// The sources of the rule functions.
+    const SOURCES: &[(&str, &str)] = &[
+        ("transport.rs", include_str!("mdlint/transport.rs")),
+        ("graph.rs", include_str!("mdlint/graph.rs")),
+        ("props.rs", include_str!("mdlint/props.rs")),
+        ("hv.rs", include_str!("mdlint/hv.rs")),
+        ("guest.rs", include_str!("mdlint/guest.rs")),
+    ];
+
+    /// Each rule of `RULES` has exactly one function whose doc comment starts with its id.
+    #[test]
+    fn every_rule_has_one_documented_function() {
+        for r in RULES {
+            let doc = format!("/// `{}`: ", r.id);
+            let n: usize = SOURCES.iter().map(|(_, s)| s.matches(&doc).count()).sum();
+            assert_eq!(n, 1, "{:?}: {n} functions documented as this rule", r.id);
+        }
+    }
+
+    /// Every finding is reported under an id of `RULES` (the literal ids of `Report::add`
+    /// calls, and the `RULE` constant of a function that reports several findings).
+    #[test]
+    fn every_reported_id_is_a_rule() {
+        for (file, src) in SOURCES {
+            for (at, _) in src.match_indices(".add(") {
+                let arg = src[at + 5..].trim_start();
+                let id = if let Some(lit) = arg.strip_prefix('"') {
+                    &lit[..lit.find('"').unwrap()]
+                } else {
+                    assert!(arg.starts_with("RULE,"), "{file}: add({}…) takes a literal id or RULE", &arg[..20]);
+                    let c = &src[src.find("const RULE: &str = \"").unwrap() + 20..];
+                    &c[..c.find('"').unwrap()]
+                };
+                assert!(super::rule(id).is_some(), "{file}: {id:?} is not in RULES");
+            }
+        }
+    }
+}
