@@ -356,8 +356,7 @@ fn expect(c: &Case) -> Severity {
         .unwrap_or_else(|| panic!("wanted [{}] containing {:?}, got {all:#?}", c.rule, c.needle));
     let rule = mdlint::rule(c.rule).unwrap();
     assert_eq!(f.severity, rule.severity, "{f}");
-    let sev = if f.severity == Severity::Error { "error" } else { "warning" };
-    assert!(f.to_string().starts_with(&format!("{sev}[{}]: ", c.rule)), "{f}");
+    assert!(f.to_string().starts_with(&format!("{}[{}]: ", f.severity, c.rule)), "{f}");
     f.severity
 }
 
@@ -717,13 +716,8 @@ fn checker_rules_are_listed_once_documented_and_fire() {
     let section = &docs[docs.find("## The MD checker (`lint`)").expect("docs: the checker section")..];
     let section = &section[..section[1..].find("\n## ").map_or(section.len(), |e| e + 1)];
     let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
-    let want: Vec<String> = RULES
-        .iter()
-        .map(|r| {
-            let sev = if r.severity == Severity::Error { "error" } else { "warning" };
-            format!("| `{}` | {sev} | {} |", r.id, r.description)
-        })
-        .collect();
+    let want: Vec<String> =
+        RULES.iter().map(|r| format!("| `{}` | {} | {} |", r.id, r.severity, r.description)).collect();
     assert_eq!(rows, want, "docs/ldom-config.md's checker table must list RULES in order");
 
     let fired: BTreeSet<&str> = error_cases().iter().chain(&warning_cases()).map(|c| c.rule).collect();
