@@ -100,16 +100,26 @@ const RTC: u64 = 0xff_f0c1_fff8;
 const PROM_CHECKED: u64 = 256 << 10;
 
 // TTE bits and sizes (hv-api.md §4.1), fault status area (§4.3).
-const TTE_V: u64 = 1 << 63;
-const TTE_CP: u64 = 1 << 10;
-const TTE_CV: u64 = 1 << 9;
-const TTE_P: u64 = 1 << 8;
-const TTE_X: u64 = 1 << 7;
-const TTE_W: u64 = 1 << 6;
-const PAGE_8K: u64 = 0x2000;
-const PAGE_4M: u64 = 0x40_0000;
+const TTE_V: u64 = hv_api::mmu::Tte::V;
+const TTE_CP: u64 = hv_api::mmu::Tte::CP;
+const TTE_CV: u64 = hv_api::mmu::Tte::CV;
+const TTE_P: u64 = hv_api::mmu::Tte::P;
+const TTE_X: u64 = hv_api::mmu::Tte::X;
+const TTE_W: u64 = hv_api::mmu::Tte::W;
+const PAGE_8K: u64 = hv_api::mmu::PageSize::Size8K.bytes();
+const PAGE_4M: u64 = hv_api::mmu::PageSize::Size4M.bytes();
 /// T1 page sizes: (TTE size code, shift).
-const PAGE_SIZES: [(u64, u64); 4] = [(0, 13), (1, 16), (3, 22), (5, 28)];
+const PAGE_SIZES: [(u64, u64); 4] = {
+    use hv_api::mmu::PageSize::{Size256M, Size4M, Size64K, Size8K};
+    let mut out = [(0, 0); 4];
+    let sizes = [Size8K, Size64K, Size4M, Size256M];
+    let mut i = 0;
+    while i < 4 {
+        out[i] = (sizes[i].code(), sizes[i].shift() as u64);
+        i += 1;
+    }
+    out
+};
 const FA_IFT: usize = 0;
 const FA_DFT: usize = 0x40 / 8;
 const FT_INV_RA: u64 = 4;

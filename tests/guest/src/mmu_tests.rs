@@ -11,16 +11,16 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use hv_api::error::HvError;
 use hv_api::guest as hv;
 
-const PAGE_8K: u64 = 0x2000;
-const PAGE_4M: u64 = 0x40_0000;
+const PAGE_8K: u64 = hv_api::mmu::page_bytes(SZ_8K);
+const PAGE_4M: u64 = hv_api::mmu::page_bytes(SZ_4M);
 
 // TTE bits (hv-api.md §4.1).
-const TTE_V: u64 = 1 << 63;
-const TTE_CP: u64 = 1 << 10;
-const TTE_CV: u64 = 1 << 9;
-const TTE_P: u64 = 1 << 8;
-const TTE_X: u64 = 1 << 7;
-const TTE_W: u64 = 1 << 6;
+const TTE_V: u64 = hv_api::mmu::Tte::V;
+const TTE_CP: u64 = hv_api::mmu::Tte::CP;
+const TTE_CV: u64 = hv_api::mmu::Tte::CV;
+const TTE_P: u64 = hv_api::mmu::Tte::P;
+const TTE_X: u64 = hv_api::mmu::Tte::X;
+const TTE_W: u64 = hv_api::mmu::Tte::W;
 const SZ_8K: u64 = 0;
 const SZ_4M: u64 = 3;
 
