@@ -159,23 +159,7 @@ fn ra_of(va: u64) -> u64 {
 // ---------------------------------------------------------------------------------------
 // Console
 
-struct Console;
-
-impl Write for Console {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        for b in s.bytes() {
-            if b == b'\n' {
-                put(b'\r');
-            }
-            put(b);
-        }
-        Ok(())
-    }
-}
-
-fn put(b: u8) {
-    while hv::cons_putchar(b as u64) == Err(HvError::WouldBlock) {}
-}
+use hv_api::guest::{cons_put_blocking as put, Console};
 
 macro_rules! say {
     ($($arg:tt)*) => {{

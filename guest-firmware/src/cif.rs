@@ -265,13 +265,7 @@ fn service(
                 ph32(a[0]).and_then(|i| inst.package(i))
             };
             call.rets[0] = match node {
-                Some(n) => {
-                    let mut path = [0u8; MAX_STRING];
-                    match tree.path(n, &mut path) {
-                        Ok(len) => copy_out(client, a[1], a[2], &path[..len.min(MAX_STRING)], len),
-                        Err(_) => FAIL,
-                    }
-                }
+                Some(n) => copy_path_out(tree, client, n, a[1], a[2]),
                 None => FAIL,
             };
         }
@@ -282,13 +276,7 @@ fn service(
             let mut s = [0u8; MAX_STRING];
             let node = read_cstr(client, a[0], &mut s).and_then(|p| tree.find(p));
             call.rets[0] = match node {
-                Some(n) => {
-                    let mut path = [0u8; MAX_STRING];
-                    match tree.path(n, &mut path) {
-                        Ok(len) => copy_out(client, a[1], a[2], &path[..len.min(MAX_STRING)], len),
-                        Err(_) => FAIL,
-                    }
-                }
+                Some(n) => copy_path_out(tree, client, n, a[1], a[2]),
                 None => FAIL,
             };
         }
@@ -433,6 +421,16 @@ fn service(
 
 /// Copies `data` to the client's buffer (`buf`, `buflen` bytes, truncated to fit) and
 /// returns `full_len` (1275: the length of the whole value), or -1 if unwritable.
+/// The path of node `n` into the client's buffer (`canon`, `package-to-path`,
+/// `instance-to-path`): its full length, or `FAIL`.
+fn copy_path_out(tree: &Tree, client: &mut dyn Client, n: u32, buf: u64, buflen: u64) -> u64 {
+    let mut path = [0u8; MAX_STRING];
+    match tree.path(n, &mut path) {
+        Ok(len) => copy_out(client, buf, buflen, &path[..len.min(MAX_STRING)], len),
+        Err(_) => FAIL,
+    }
+}
+
 fn copy_out(client: &mut dyn Client, buf: u64, buflen: u64, data: &[u8], full_len: usize) -> u64 {
     let n = (buflen.min(data.len() as u64)) as usize;
     if n > 0 && !client.write(buf, &data[..n]) {

@@ -493,6 +493,28 @@ pub fn cons_putchar(c: u64) -> HvResult<()> {
     check(pure(hcall::CONS_PUTCHAR, [c, 0, 0, 0, 0]).0)
 }
 
+/// Puts one byte on the console, retrying while the transmitter is busy (`cons_putchar`
+/// answering `EWOULDBLOCK`); other errors drop the byte.
+pub fn cons_put_blocking(byte: u8) {
+    while cons_putchar(byte as u64) == Err(HvError::WouldBlock) {}
+}
+
+/// The console as a [`core::fmt::Write`]: bytes through [`cons_put_blocking`], `\n` sent
+/// as `\r\n`.
+pub struct Console;
+
+impl core::fmt::Write for Console {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for b in s.bytes() {
+            if b == b'\n' {
+                cons_put_blocking(b'\r');
+            }
+            cons_put_blocking(b);
+        }
+        Ok(())
+    }
+}
+
 /// `cons_write(ra, len)` → bytes written (Core 1.1); the hypervisor only
 /// reads the buffer (hv-api.md §2.3).
 pub fn cons_write(ra: u64, len: u64) -> HvResult<u64> {

@@ -2,9 +2,8 @@
 //! Rust side of the trap handlers.
 
 use core::cell::UnsafeCell;
-use core::fmt::{self, Write};
+use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
-use hv_api::error::HvError;
 use hv_api::guest as hv;
 
 // One assembly unit: the trap table branches to the window tests' handlers (windows.s),
@@ -66,23 +65,7 @@ impl<const N: usize> Buffer<N> {
 }
 
 /// Console output through `cons_putchar`.
-pub struct Console;
-
-impl Write for Console {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        for b in s.bytes() {
-            if b == b'\n' {
-                put(b'\r');
-            }
-            put(b);
-        }
-        Ok(())
-    }
-}
-
-fn put(b: u8) {
-    while hv::cons_putchar(b as u64) == Err(HvError::WouldBlock) {}
-}
+pub use hv_api::guest::Console;
 
 /// Prints `test-guest: ` and a formatted line.
 macro_rules! say {
