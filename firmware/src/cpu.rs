@@ -6,26 +6,24 @@
 //! vCPU ids are the domain's own (`vid` of the hypervisor MD's `cpu` nodes of that domain).
 //!
 //! Decisions:
-//! * **One strand.** QEMU `-M niagara` has one strand (qemu-niagara.md), so only the vCPU
-//!   that calls ever runs; every other vCPU of the domain stays STOPPED. `cpu_start` of such
-//!   a vCPU, after every argument check, answers `ENOCPU`: the id is valid but there is no
-//!   strand to run it on, and guests treat `ENOCPU` as "this CPU is not there" (OpenBoot
-//!   probes ids 1…31 and skips the ones that fail; Linux gives up on that CPU). `EWOULDBLOCK`
-//!   would invite a retry that can never succeed. For the same reason `cpu_mondo_send` to
-//!   another vCPU answers `ENOCPU` (no queue could ever receive it).
-//! * **Queues** are kept in hypervisor memory (base RA, entries, head, tail): QEMU ignores
-//!   stores to the ASI_QUEUE registers and never raises mondo traps (qemu-niagara.md §5,
-//!   §9a.9), and nothing is delivered into them yet (no cross-calls with one strand; no
-//!   device interrupts, see [`crate::intr`]).
-//! * **Watchdog.** The hypervisor runs only when the guest traps into it (QEMU never enters
-//!   it asynchronously), so expiry is checked against `%stick` on every trap that reaches
-//!   the Rust handler ([`watchdog_expired`]); an expired watchdog applies the domain's
-//!   failure policy ("watchdog reset"). A guest that never traps is not caught, and expiry
-//!   is noticed only at the next trap.
+//! * **Strands.** Each vCPU runs on its own strand. `cpu_start` posts the start in the
+//!   target's mailbox and resumes its strand; `cpu_stop` asks the target's strand to stop
+//!   it and waits; `cpu_state` reads the target's mailbox; `cpu_mondo_send` puts the data
+//!   in each target's one-entry mondo slot and interrupts its strand, which moves it into
+//!   the guest's queue ([`crate::vcpu`]).
+//! * **Queues**: base RA and entries are kept here; HEAD and TAIL are the strand's
+//!   `ASI_QUEUE` registers, which the guest reads (and moves HEAD in) directly. On stock
+//!   QEMU (one strand, no such registers) nothing is ever delivered: a domain there has
+//!   one running vCPU.
+//! * **Watchdog.** Expiry is checked against `%stick` on every trap that reaches the Rust
+//!   handler ([`watchdog_expired`]); an expired watchdog applies the domain's failure
+//!   policy ("watchdog reset"). Expiry is noticed only at the next trap.
 
 use crate::addr::Ra;
-use crate::hcall::{Context, Reply};
+use crate::hcall::{Context, Outcome, Reply};
+use crate::trap::LaunchState;
 use crate::ttrace::TraceBuffer;
+use crate::vcpu::MONDO_WORDS;
 use hv_api::cpu_state;
 use hv_api::error::HvError;
 use hv_api::queue;
@@ -41,24 +39,19 @@ pub const RTBA_SIZE: u64 = 256;
 /// Size and alignment of an instruction (cpu_start's PC).
 pub const INSTRUCTION_SIZE: u64 = 4;
 
-/// One interrupt / error queue of a vCPU (hv-api.md §4.4).
+/// One interrupt / error queue of a vCPU (hv-api.md §4.4); HEAD and TAIL are the
+/// strand's registers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Queue {
     /// Base real address (0 when unconfigured).
     pub base_ra: u64,
     /// Entries (0 when unconfigured).
     pub nentries: u64,
-    /// HEAD byte offset (kept here: QEMU has no ASI_QUEUE registers).
-    pub head: u64,
-    /// TAIL byte offset.
-    pub tail: u64,
 }
 
 /// A vCPU's state besides its MMU.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CpuState {
-    /// Running (the vCPU on this strand) or stopped.
-    pub running: bool,
     /// Reset trap base address: where mach_sir and resets enter (`cpu_set_rtba`).
     pub rtba: u64,
     /// Queues 0x3c–0x3f, in that order.
@@ -68,10 +61,10 @@ pub struct CpuState {
 }
 
 impl CpuState {
-    /// The state of a vCPU at a (re)start of its domain: queues unconfigured, no trace
-    /// buffer, RTBA `rtba`.
-    pub fn reset(&mut self, rtba: u64, running: bool) {
-        *self = CpuState { running, rtba, ..CpuState::default() };
+    /// The state of a vCPU at its (re)start: queues unconfigured, no trace buffer, RTBA
+    /// `rtba`.
+    pub fn reset(&mut self, rtba: u64) {
+        *self = CpuState { rtba, ..CpuState::default() };
     }
 }
 
@@ -98,12 +91,13 @@ pub fn cpu_qconf(cx: &mut Context<'_>, id: u64, base_ra: u64, nentries: u64) -> 
         if let Err(e) = cx.config.memory.range(Ra::new(base_ra), bytes) {
             return Reply::err(e);
         }
-        q = Queue { base_ra, nentries, head: 0, tail: 0 };
+        q = Queue { base_ra, nentries };
     }
     let Some(i) = queue_index(id) else {
         return Reply::err(HvError::Inval);
     };
     cx.cpu.queues[i] = q;
+    cx.hw.set_queue_registers(id, 0, 0);
     Reply::ok()
 }
 
@@ -117,15 +111,16 @@ pub fn cpu_qinfo(cx: &mut Context<'_>, id: u64) -> Reply {
 }
 
 /// `cpu_start` (0x10, Core 1.0): starts stopped vCPU `cpuid` at real address `pc` with
-/// RTBA `rtba` and `%o0` = `arg`. Checks: `cpuid` not a vCPU of the domain → `ENOCPU`;
-/// `pc` (4 bytes) or `rtba` (256 bytes) outside the domain's memory → `ENORADDR`; `pc` not
-/// 4-aligned or `rtba` not 256-aligned → `EBADALIGN`; target not stopped (the caller) →
-/// `EINVAL`. A stopped vCPU cannot be started on this one-strand machine: `ENOCPU` (module
-/// doc) (hv-api.md §2.3, §2.9, §4.7).
-pub fn cpu_start(cx: &mut Context<'_>, cpuid: u64, pc: u64, rtba: u64, _arg: u64) -> Reply {
-    if !cx.has_vcpu(cpuid) {
+/// RTBA `rtba` and `%o0` = `arg` (the other registers as a domain start sets them,
+/// hv-api.md §4.7). Checks: `cpuid` not a vCPU of the domain → `ENOCPU`; `pc` (4 bytes) or
+/// `rtba` (256 bytes) outside the domain's memory → `ENORADDR`; `pc` not 4-aligned or
+/// `rtba` not 256-aligned → `EBADALIGN`; target not stopped (the caller, or running) →
+/// `EINVAL` (hv-api.md §2.3, §2.9, §4.7). The target's strand takes the start from its
+/// mailbox; the call does not wait for it.
+pub fn cpu_start(cx: &mut Context<'_>, cpuid: u64, pc: u64, rtba: u64, arg: u64) -> Reply {
+    let Some(target) = cx.vcpu_index(cpuid) else {
         return Reply::err(HvError::NoCpu);
-    }
+    };
     for (ra, len) in [(pc, INSTRUCTION_SIZE), (rtba, RTBA_SIZE)] {
         if let Err(e) = cx.config.memory.range(Ra::new(ra), len) {
             return Reply::err(e);
@@ -134,31 +129,36 @@ pub fn cpu_start(cx: &mut Context<'_>, cpuid: u64, pc: u64, rtba: u64, _arg: u64
     if !Ra::new(pc).is_aligned(INSTRUCTION_SIZE) || !Ra::new(rtba).is_aligned(RTBA_SIZE) {
         return Reply::err(HvError::BadAlign);
     }
-    if cpuid == cx.vid {
+    let memory = &cx.config.memory;
+    let state = LaunchState { pc, rtba, o0: arg, i0: memory.realbase.raw(), i1: memory.size };
+    if cpuid == cx.vid || !cx.mailboxes[target].post_start(state) {
         return Reply::err(HvError::Inval);
     }
-    Reply::err(HvError::NoCpu)
+    cx.hw.strand_resume(cx.vcpus[target].strand);
+    Reply::ok()
 }
 
-/// `cpu_stop` (0x11, Core 1.1): stops running vCPU `cpuid`. Errors: `ENOCPU` (not a vCPU
-/// of the domain), `EINVAL` (the caller itself, or a vCPU that is not running — on this
-/// machine every other vCPU) (hv-api.md §2.3).
-pub fn cpu_stop(cx: &mut Context<'_>, cpuid: u64) -> Reply {
-    if !cx.has_vcpu(cpuid) {
-        return Reply::err(HvError::NoCpu);
+/// `cpu_stop` (0x11, Core 1.1): stops running vCPU `cpuid` and returns once it has
+/// stopped. Errors: `ENOCPU` (not a vCPU of the domain), `EINVAL` (the caller itself, or a
+/// vCPU that is not running), `EWOULDBLOCK` (its strand did not answer in time; it stops
+/// at its next trap) (hv-api.md §2.3).
+pub fn cpu_stop(cx: &mut Context<'_>, cpuid: u64) -> Outcome {
+    let Some(target) = cx.vcpu_index(cpuid) else {
+        return Reply::err(HvError::NoCpu).into();
+    };
+    if cpuid == cx.vid || !cx.mailboxes[target].is_running() {
+        return Reply::err(HvError::Inval).into();
     }
-    // Self, or a vCPU that is not running.
-    Reply::err(HvError::Inval)
+    Outcome::StopVcpu(target)
 }
 
-/// `cpu_state` (0x17, Core 1.0): RUNNING (2) for the caller, STOPPED (1) for the domain's
-/// other vCPUs. Errors: `ENOCPU` (not a vCPU of the domain) (hv-api.md §2.3).
+/// `cpu_state` (0x17, Core 1.0): the state of vCPU `cpuid` of the domain: STOPPED (1),
+/// RUNNING (2) or ERROR (3). Errors: `ENOCPU` (not a vCPU of the domain) (hv-api.md §2.3).
 pub fn cpu_state(cx: &mut Context<'_>, cpuid: u64) -> Reply {
-    if !cx.has_vcpu(cpuid) {
-        return Reply::err(HvError::NoCpu);
+    match cx.vcpu_index(cpuid) {
+        Some(target) => Reply::ok1(cx.mailboxes[target].run_state()),
+        None => Reply::err(HvError::NoCpu),
     }
-    let running = cpuid == cx.vid && cx.cpu.running;
-    Reply::ok1(if running { cpu_state::RUNNING } else { cpu_state::STOPPED })
 }
 
 /// `cpu_set_rtba` (0x18, Core 1.0): sets this vCPU's reset trap base address and returns
@@ -185,9 +185,12 @@ pub fn cpu_get_rtba(cx: &mut Context<'_>) -> Reply {
 /// `cpu_mondo_send` (0x42, Core 1.0): sends the 64 bytes at `data_ra` to the `ncpus` vCPUs
 /// listed (u16 ids) at `list_ra`. Checks in Sun's order: list not 2-byte aligned or data
 /// not 64-byte aligned → `EBADALIGN`; list or data outside the domain's memory →
-/// `ENORADDR`; then per entry (0xffff = already done, skipped): not a vCPU of the domain →
-/// `ENOCPU`; the caller itself → `EINVAL`; another vCPU → `ENOCPU`, since no other vCPU can
-/// run here to receive it (module doc) (hv-api.md §2.3, §2.9).
+/// `ENORADDR`; then per entry, in list order (0xffff = already done, skipped): not a vCPU
+/// of the domain, or a stopped one → `ENOCPU` (what Linux expects of a CPU that is not
+/// there); the caller itself → `EINVAL`; in error → `ECPUERROR`. Each entry whose target
+/// took the mondo into its mailbox is overwritten with 0xffff; a target whose mailbox is
+/// still full is poked again (its strand retries its queue) and the call answers
+/// `EWOULDBLOCK` after going through the whole list (hv-api.md §2.3, §2.9, §4.4).
 pub fn cpu_mondo_send(cx: &mut Context<'_>, ncpus: u64, list_ra: u64, data_ra: u64) -> Reply {
     if !Ra::new(list_ra).is_aligned(queue::CPULIST_ENTRY_SIZE) || !Ra::new(data_ra).is_aligned(queue::MONDO_DATA_SIZE) {
         return Reply::err(HvError::BadAlign);
@@ -199,9 +202,17 @@ pub fn cpu_mondo_send(cx: &mut Context<'_>, ncpus: u64, list_ra: u64, data_ra: u
         Ok(r) => r,
         Err(e) => return Reply::err(e),
     };
-    if let Err(e) = cx.config.memory.range(Ra::new(data_ra), queue::MONDO_DATA_SIZE) {
-        return Reply::err(e);
+    let data = match cx.config.memory.range(Ra::new(data_ra), queue::MONDO_DATA_SIZE) {
+        Ok(r) => r,
+        Err(e) => return Reply::err(e),
+    };
+    let mut bytes = [0u8; queue::MONDO_DATA_SIZE as usize];
+    data.read_at(cx.hw, 0, &mut bytes);
+    let mut mondo = [0u64; MONDO_WORDS];
+    for (word, chunk) in mondo.iter_mut().zip(bytes.chunks_exact(8)) {
+        *word = u64::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
     }
+    let mut busy = false;
     for i in 0..ncpus {
         let mut id = [0u8; 2];
         list.read_at(cx.hw, i * queue::CPULIST_ENTRY_SIZE, &mut id);
@@ -209,16 +220,31 @@ pub fn cpu_mondo_send(cx: &mut Context<'_>, ncpus: u64, list_ra: u64, data_ra: u
         if id == queue::CPULIST_ENTRY_DONE {
             continue;
         }
-        let id = id as u64;
-        if !cx.has_vcpu(id) {
+        let Some(target) = cx.vcpu_index(id as u64) else {
             return Reply::err(HvError::NoCpu);
-        }
-        if id == cx.vid {
+        };
+        if id as u64 == cx.vid {
             return Reply::err(HvError::Inval);
         }
-        return Reply::err(HvError::NoCpu);
+        let mailbox = &cx.mailboxes[target];
+        match mailbox.run_state() {
+            cpu_state::ERROR => return Reply::err(HvError::CpuError),
+            cpu_state::RUNNING => {}
+            _ => return Reply::err(HvError::NoCpu),
+        }
+        let delivered = mailbox.post_mondo(mondo);
+        cx.hw.send_interrupt(cx.vcpus[target].strand, crate::hypervisor::VECTOR_MAILBOX);
+        if delivered {
+            list.write_at(cx.hw, i * queue::CPULIST_ENTRY_SIZE, &queue::CPULIST_ENTRY_DONE.to_be_bytes());
+        } else {
+            busy = true;
+        }
     }
-    Reply::ok()
+    if busy {
+        Reply::err(HvError::WouldBlock)
+    } else {
+        Reply::ok()
+    }
 }
 
 /// Milliseconds left on the domain's watchdog at `%stick` = `now` (rounded up, at least 1

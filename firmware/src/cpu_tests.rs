@@ -6,6 +6,7 @@
 //! a guest MD with a virtual-devices node like ldom-config's (console `intr` 1) and a
 //! `watchdog-max-timeout`, and a disk at `DISK`.
 
+use crate::hypervisor::Next;
 use crate::test_bench::{Bench, GuestMd, HvMd, BASE, EBADALIGN, EBADTRAP, EINVAL, ENORADDR, ENOTSUPPORTED, SIZE};
 use crate::trap::Action;
 use hv_api::error::HvError;
@@ -57,6 +58,7 @@ fn cpu_qconf_checks_every_argument() {
     assert_eq!(b.fast(hcall::CPU_QINFO, &[0x3c]), (0, 0, 0));
     // A restart unconfigures every queue.
     b.trap(0x180, [0, 0, 0, 0, 0, hcall::MACH_SIR]);
+    assert!(b.launched().is_some());
     assert_eq!(b.fast(hcall::CPU_QINFO, &[0x3f]), (0, 0, 0));
 }
 
@@ -76,9 +78,6 @@ fn cpu_start_stop_and_state() {
     assert_eq!(b.fast(hcall::CPU_START, &[1, pc + 2, rtba, 0]).0, EBADALIGN);
     assert_eq!(b.fast(hcall::CPU_START, &[1, pc, rtba + 0x80, 0]).0, EBADALIGN);
     assert_eq!(b.fast(hcall::CPU_START, &[0, pc, rtba, 0]).0, EINVAL, "the caller is running");
-    // vid 1 exists and is stopped, but no strand can run it here.
-    assert_eq!(b.fast(hcall::CPU_START, &[1, pc, rtba, 0]).0, ENOCPU);
-
     assert_eq!(b.fast(hcall::CPU_STATE, &[0]), (0, cpu_state::RUNNING, 0));
     assert_eq!(b.fast(hcall::CPU_STATE, &[1]), (0, cpu_state::STOPPED, 0));
     assert_eq!(b.fast(hcall::CPU_STATE, &[2]).0, ENOCPU);
@@ -89,6 +88,17 @@ fn cpu_start_stop_and_state() {
     assert_eq!(b.fast(hcall::CPU_STOP, &[0]).0, EINVAL, "self");
     assert_eq!(b.fast(hcall::CPU_STOP, &[1]).0, EINVAL, "not running");
     assert_eq!(b.fast(hcall::CPU_STOP, &[7]).0, ENOCPU);
+
+    // vid 1 is stopped: the start is posted to its strand (1), which is resumed.
+    assert_eq!(b.fast(hcall::CPU_START, &[1, pc, rtba, 0x1234]).0, 0);
+    assert_eq!(b.hw.resumed, vec![1]);
+    assert_eq!(b.fast(hcall::CPU_STATE, &[1]), (0, cpu_state::RUNNING, 0), "running from the start");
+    assert_eq!(b.fast(hcall::CPU_START, &[1, pc, rtba, 0]).0, EINVAL, "not stopped");
+    match b.hv.next_on_strand(&mut b.hw, 1) {
+        Next::Launch(1, l) => assert_eq!((l.pc, l.rtba, l.o0, l.i0, l.i1), (pc, rtba, 0x1234, BASE, SIZE)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(b.hv.next_on_strand(&mut b.hw, 1), Next::Wait, "taken once");
 }
 
 #[test]
@@ -101,10 +111,9 @@ fn rtba_is_per_vcpu_and_used_by_sir() {
     assert_eq!(b.fast(hcall::CPU_SET_RTBA, &[BASE + SIZE - 0x80]).0, ENORADDR, "256 bytes must fit");
     assert_eq!(b.fast(hcall::CPU_GET_RTBA, &[]), (0, BASE + 0x8000, 0));
     let (action, _) = b.trap(0x180, [0, 0, 0, 0, 0, hcall::MACH_SIR]);
-    match action {
-        Action::Launch(l) => assert_eq!((l.pc, l.rtba, l.i0), (BASE + 0x8000 + 0x80, BASE + 0x8000, BASE)),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(action, Action::Idle);
+    let l = b.launched().expect("restarted");
+    assert_eq!((l.pc, l.rtba, l.i0), (BASE + 0x8000 + 0x80, BASE + 0x8000, BASE));
     assert_eq!(b.fast(hcall::CPU_GET_RTBA, &[]), (0, BASE + 0x8000, 0), "kept across the SIR");
 }
 
@@ -124,6 +133,7 @@ fn cpu_mondo_send_checks() {
     assert_eq!(b.fast(hcall::CPU_MONDO_SEND, &[1, list + 4, data]).0, EINVAL, "self");
     assert_eq!(b.fast(hcall::CPU_MONDO_SEND, &[1, list + 6, data]).0, ENOCPU, "unknown id");
     assert_eq!(b.fast(hcall::CPU_MONDO_SEND, &[1, list, data]).0, ENOCPU, "stopped vCPU");
+    assert!(b.hw.interrupts_sent.is_empty());
 }
 
 #[test]
@@ -144,8 +154,9 @@ fn watchdog_set_disable_limit_and_expiry() {
     b.hw.stick += MS;
     // Expired: the next trap applies the failure policy (stop).
     let (action, _) = b.trap(0x180, [0, 0, 0, 0, 0, hcall::CPU_MYID]);
-    assert_eq!(action, Action::Park);
-    assert_eq!(b.hv.domains[0].status, crate::domain::DomainStatus::Stopped);
+    assert_eq!(action, Action::Idle);
+    assert_eq!(b.hv.domains[0].state.lock().status, crate::domain::DomainStatus::Stopped);
+    assert_eq!(b.launched(), None, "nothing restarts");
 }
 
 #[test]
@@ -157,11 +168,9 @@ fn watchdog_reset_policy_restarts_and_disarms() {
     assert_eq!(b.fast(hcall::MACH_SET_WATCHDOG, &[5]).0, 0);
     b.hw.stick += 5 * MS;
     let (action, _) = b.trap(0x180, [0, 0, 0, 0, 0, hcall::CPU_MYID]);
-    match action {
-        Action::Launch(l) => assert_eq!(l.pc, BASE + 0x20, "power-on restart"),
-        other => panic!("{other:?}"),
-    }
-    assert_eq!(b.hv.domains[0].watchdog_deadline, None);
+    assert_eq!(action, Action::Idle);
+    assert_eq!(b.launched().expect("restarted").pc, BASE + 0x20, "power-on restart");
+    assert_eq!(b.hv.domains[0].state.lock().watchdog_deadline, None);
     b.hw.stick += 1000 * MS;
     assert_eq!(b.fast(hcall::CPU_MYID, &[]).0, 0);
 }
@@ -171,11 +180,10 @@ fn ignore_policy_gives_the_guest_its_watchdog_reset() {
     let mut b = bench_with(Some(DISK), None, "ignore");
     // A trap above MAXPTL: the guest's own watchdog-reset vector, memory and domain kept.
     let mut frame = b.frame(0x10, 3);
-    match b.handle(&mut frame) {
-        Action::Launch(l) => assert_eq!((l.pc, l.rtba), (BASE + 0x40, BASE), "RTBA + 0x40"),
-        other => panic!("{other:?}"),
-    }
-    assert_eq!(b.hv.domains[0].status, crate::domain::DomainStatus::Running);
+    assert_eq!(b.handle(&mut frame), Action::Idle);
+    let l = b.launched().expect("restarted");
+    assert_eq!((l.pc, l.rtba), (BASE + 0x40, BASE), "RTBA + 0x40");
+    assert_eq!(b.hv.domains[0].state.lock().status, crate::domain::DomainStatus::Running);
 }
 
 #[test]
@@ -377,9 +385,9 @@ fn disk_label_is_not_read_while_the_guest_mmu_is_on() {
     // QEMU raises data_access_error for an unassigned load while the guest's MMU is on, so
     // the hypervisor reads the label again only for a guest whose MMU is off.
     let mut b = bench();
-    b.hv.vcpus[0].mmu.enabled = true;
+    b.hv.vcpus[0].lock().mmu.enabled = true;
     b.hw.load(DISK, &vtoc(8));
     assert_eq!(b.fast(hcall::DISK_READ, &[0, BUF, 512]).0, EINVAL, "not read with the MMU on");
-    b.hv.vcpus[0].mmu.enabled = false;
+    b.hv.vcpus[0].lock().mmu.enabled = false;
     assert_eq!(b.fast(hcall::DISK_READ, &[0, BUF, 512]).0, 0, "read with the MMU off");
 }

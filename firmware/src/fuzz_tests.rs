@@ -71,7 +71,7 @@ fn hostile_hypercalls_stay_inside_the_domain() {
         match b.handle(&mut frame) {
             Action::Resume => succeeded += u64::from(frame.o[0] == 0 && frame.tt != 0x1ff),
             // A guest failure (e.g. a trap level above MAXPTL): check, then a fresh bench.
-            Action::Launch(_) | Action::Park => {
+            Action::Idle => {
                 assert_only_own_pages_written(&b, &pages_before);
                 b = Bench::with(&hv_md, &GuestMd::default());
                 b.hw.load(DISK + 0x1d0, &16u32.to_be_bytes());

@@ -37,6 +37,32 @@ pub trait Hardware {
     fn tlb_demap_all(&mut self, tlbs: TlbSet);
     /// Turns the guest's instruction and data MMUs on or off (LSU control IM/DM).
     fn mmu_set_enabled(&mut self, enabled: bool);
+
+    /// Whether the machine has the T1 strand machinery: IOB interrupt vectors and strand
+    /// control, the `ASI_QUEUE` registers (a real T1 or qemu-sun4v; `%hver` is not 0).
+    /// Stock QEMU has one strand and none of it.
+    fn has_strands(&mut self) -> bool;
+    /// Resumes strand `strand` (IOB `INT_VEC_DIS` type 3): a parked strand starts at the
+    /// reset vector, an idle one continues; a running one is not affected.
+    fn strand_resume(&mut self, strand: u64);
+    /// Idles this strand (`strand`, IOB type 2) until another strand resumes it. The idle
+    /// takes effect after the call returns, at the latest at the next instruction boundary
+    /// the emulator checks: callers store, check for work, and resume themselves when
+    /// there is some (`Hypervisor::wait_on_strand`).
+    fn strand_idle(&mut self, strand: u64);
+    /// Sends interrupt vector `vector` to strand `strand` (IOB type 0); it takes trap 0x60
+    /// (`interrupt_vector_trap`) as soon as it runs its guest.
+    fn send_interrupt(&mut self, strand: u64, vector: u64);
+    /// Reads and clears this strand's highest pending interrupt vector (`ASI_INTR_UDB_R`);
+    /// `None` when none is pending.
+    fn take_interrupt(&mut self) -> Option<u64>;
+    /// This strand's HEAD and TAIL registers of queue `id` (0x3c–0x3f; `ASI_QUEUE`). Only
+    /// when [`Hardware::has_strands`] (stock QEMU faults).
+    fn queue_registers(&mut self, id: u64) -> (u64, u64);
+    /// Writes this strand's HEAD and TAIL registers of queue `id` (stock QEMU drops it).
+    fn set_queue_registers(&mut self, id: u64, head: u64, tail: u64);
+    /// Writes this strand's TAIL register of queue `id`.
+    fn set_queue_tail(&mut self, id: u64, tail: u64);
 }
 
 /// Which TLBs an operation touches (the `flags` of the MMU hypercalls: 1 = data,

@@ -114,13 +114,11 @@ fn soft_state_checks_every_argument() {
 fn exit_stops_the_domain_and_sir_restarts_it() {
     let mut b = Bench::new();
     let (action, _) = b.trap(0x180, [0, 0, 0, 0, 0, hcall::MACH_SIR]);
-    match action {
-        Action::Launch(l) => assert_eq!(l.pc, BASE + 0x80),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(action, Action::Idle);
+    assert_eq!(b.launched().expect("restarted").pc, BASE + 0x80);
     let (action, _) = b.trap(0x1ff, [7, 0, 0, 0, 0, core_fn::API_EXIT]);
-    assert_eq!(action, Action::Park);
-    assert_eq!(b.hv.domains[0].status, crate::domain::DomainStatus::Stopped);
+    assert_eq!(action, Action::Idle);
+    assert_eq!(b.hv.domains[0].state.lock().status, crate::domain::DomainStatus::Stopped);
 }
 
 #[test]
@@ -152,14 +150,14 @@ fn guest_faults_are_revectored_or_stop_the_domain() {
     // A real-translation miss at guest TL 2 cannot be delivered (the guest's handler would
     // run at TL 3): the guest's failure, policy stop.
     let mut frame = b.frame(0x3f, 3);
-    assert_eq!(b.handle(&mut frame), Action::Park);
+    assert_eq!(b.handle(&mut frame), Action::Idle);
     // A trap above MAXPTL is the guest's failure: policy stop.
     let mut frame = b.frame(0x10, 3);
-    assert_eq!(b.handle(&mut frame), Action::Park);
+    assert_eq!(b.handle(&mut frame), Action::Idle);
     // An access exception with no fault area too.
     let mut b = Bench::new();
     let mut frame = b.frame(0x30, 1);
-    assert_eq!(b.handle(&mut frame), Action::Park);
+    assert_eq!(b.handle(&mut frame), Action::Idle);
 }
 
 #[test]
@@ -209,6 +207,6 @@ fn broken_window_registers_are_a_guest_failure() {
     let mut frame = b.frame(0x180, 1);
     frame.o[5] = hcall::CPU_MYID;
     frame.bad_windows = 1;
-    assert_eq!(b.handle(&mut frame), Action::Park, "failure policy stop");
-    assert_eq!(b.hv.domains[0].status, crate::domain::DomainStatus::Stopped);
+    assert_eq!(b.handle(&mut frame), Action::Idle, "failure policy stop");
+    assert_eq!(b.hv.domains[0].state.lock().status, crate::domain::DomainStatus::Stopped);
 }

@@ -2,14 +2,19 @@
 //! handler every trap into the hypervisor reaches once the arch layer has saved the guest's
 //! state.
 
+use crate::addr::Ra;
 use crate::domain::{Domain, DomainStatus, GuestMd};
 use crate::hardware::Hardware;
+use crate::hcall::Reply;
 use crate::hcall::{self, Context, Outcome};
 use crate::hv_config::{FailurePolicy, HvConfig, HvConfigError};
 use crate::intr::Interrupts;
 use crate::mmu::{self, MissKind};
-use crate::trap::{Action, LaunchState, TrapFrame, RESUME_DONE, RESUME_DONE_AT, RESUME_REVECTOR};
+use crate::trap::{Action, LaunchState, TrapFrame, RESUME_DONE, RESUME_DONE_AT, RESUME_RETRY, RESUME_REVECTOR};
+use crate::vcpu::{Mailbox, VcpuState};
 use core::fmt;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use hv_api::error::HvError;
 use hv_api::md::MachineDescription;
 use hv_api::trap::tt;
 use log::info;
@@ -42,6 +47,13 @@ pub enum BootError {
         /// Its size.
         size: u64,
     },
+    /// A strand the configuration runs a vCPU on did not come up.
+    StrandMissing {
+        /// The first missing strand.
+        strand: u64,
+        /// Strands the configuration needs (1 + the highest strand id it uses).
+        needed: u64,
+    },
     /// A domain's memory is not all backed by RAM.
     MemoryNotPresent {
         /// Domain name.
@@ -61,6 +73,10 @@ impl fmt::Display for BootError {
             BootError::GuestMdTooLarge { domain, size } => {
                 write!(f, "guest MD of domain {domain} is {size} bytes, more than {MAX_GUEST_MD}")
             }
+            BootError::StrandMissing { strand, needed } => write!(
+                f,
+                "strand {strand} is missing: QEMU has fewer strands than the configuration uses (start it with -smp {needed})"
+            ),
             BootError::MemoryNotPresent { domain, end, ram_end } => write!(
                 f,
                 "domain {domain} memory ends at {end:#x} but RAM ends at {ram_end:#x} (give QEMU more memory with -m)"
@@ -69,29 +85,88 @@ impl fmt::Display for BootError {
     }
 }
 
-/// The run-time state of one vCPU.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VcpuState {
-    /// Its MMU state.
-    pub mmu: crate::mmu::MmuState,
-    /// Run state, RTBA, queues, trace buffer.
-    pub cpu: crate::cpu::CpuState,
+/// The interrupt vector the hypervisor sends between strands: "look at your mailbox".
+pub const VECTOR_MAILBOX: u64 = 1;
+
+/// How long a strand waits for others (a vCPU to stop, strands to meet at boot): 10 s of
+/// `%stick`. Generous: on an emulator the host may be busy; nothing waits this long unless
+/// a strand is gone.
+pub const CROSS_STRAND_WAIT_TICKS: u64 = 10 * platform::TIMER_FREQUENCY_HZ;
+
+/// No vCPU owns a domain transition.
+const NO_OWNER: usize = usize::MAX;
+
+/// A domain: its run-time state behind its lock, and who owns a domain-wide stop or restart
+/// in progress (an atomic: the owner waits for the domain's other vCPUs without holding the
+/// lock).
+#[derive(Debug)]
+pub struct DomainCell {
+    /// The run-time state.
+    pub state: spin::Mutex<Domain>,
+    /// Index of the vCPU that stops or restarts the domain, or `NO_OWNER`.
+    transition: AtomicUsize,
 }
 
-/// All domains and vCPUs.
+/// How a domain (re)starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// Power-on: the image copied from its ROM, entry at real base + entry offset.
+    PowerOn,
+    /// A reset into the guest's reset trap table `rtba` at `offset` (mach_sir, watchdog).
+    Reset {
+        /// The RTBA of the vCPU that reset the domain.
+        rtba: u64,
+        /// Offset of the reset vector.
+        offset: u64,
+    },
+}
+
+/// What a strand does next when it has no guest to return to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Enter vCPU `.0` (an index into the configuration's vCPUs) with this state.
+    Launch(usize, LaunchState),
+    /// Wait for work ([`Hypervisor::wait_on_strand`]).
+    Wait,
+    /// Nothing will ever run on this strand: no vCPU is configured there.
+    Park,
+}
+
+/// All domains and vCPUs, shared by every strand.
+///
+/// # Locks
+///
+/// Lock order (a strand takes them in this order and never the other way):
+/// 1. `vcpus[v]`: the state of the vCPU the strand runs. Only that strand ever takes it
+///    (other strands go through the vCPU's [`Mailbox`]).
+/// 2. `domains[d].state`: the domain's run-time state, taken by its vCPUs' strands for the
+///    duration of a hypercall.
+/// 3. Leaf locks, held for a few stores and taking nothing else: a [`Mailbox`]'s start and
+///    mondo slots, the console.
+///
+/// No lock is held across a guest entry or while a strand waits for another strand: waits
+/// (a vCPU to stop, a domain's vCPUs to stop) happen after the hypercall's locks are
+/// dropped, and the waiting strand keeps answering its own mailbox's stop request, so two
+/// strands never wait for each other. A strand that panics parks with whatever it held; a
+/// lock it held is one of its own vCPU's or its domain's, so only that domain is affected.
 #[derive(Debug)]
 pub struct Hypervisor {
-    /// The configuration read at boot.
+    /// The configuration read at boot (never changes).
     pub config: HvConfig,
     /// Run-time state, one per `config.domains` entry.
-    pub domains: heapless::Vec<Domain, { crate::hv_config::MAX_DOMAINS }>,
-    /// Run-time state, one per `config.vcpus` entry.
-    pub vcpus: heapless::Vec<VcpuState, { crate::hv_config::MAX_VCPUS }>,
+    pub domains: heapless::Vec<DomainCell, { crate::hv_config::MAX_DOMAINS }>,
+    /// Run-time state of each `config.vcpus` entry, kept by its own strand.
+    pub vcpus: heapless::Vec<spin::Mutex<VcpuState>, { crate::hv_config::MAX_VCPUS }>,
+    /// The mailbox of each `config.vcpus` entry, for every other strand.
+    pub mailboxes: heapless::Vec<Mailbox, { crate::hv_config::MAX_VCPUS }>,
+    /// Whether the machine has the T1 strand machinery ([`Hardware::has_strands`]).
+    pub strands: bool,
 }
 
 impl Hypervisor {
     /// Parses and validates the hypervisor MD and every guest MD it names. `ram` is the
     /// partition RAM there is (`(base, size)`); every domain's memory must lie in it.
+    /// Nothing starts yet ([`Hypervisor::start_domains`]).
     pub fn boot(hw: &mut dyn Hardware, hv_md: &[u8], ram: (u64, u64)) -> Result<Hypervisor, BootError> {
         let config = HvConfig::from_md(hv_md).map_err(BootError::HvConfig)?;
         let mut domains = heapless::Vec::new();
@@ -126,56 +201,106 @@ impl Hypervisor {
                 domain.watchdog_max_ms = max;
             }
             // The table has room for every configured domain (same capacity).
-            let _ = domains.push(domain);
+            let _ =
+                domains.push(DomainCell { state: spin::Mutex::new(domain), transition: AtomicUsize::new(NO_OWNER) });
         }
         let mut vcpus = heapless::Vec::new();
+        let mut mailboxes = heapless::Vec::new();
         for _ in &config.vcpus {
-            let _ = vcpus.push(VcpuState::default());
+            let _ = vcpus.push(spin::Mutex::new(VcpuState::default()));
+            let _ = mailboxes.push(Mailbox::default());
         }
-        Ok(Hypervisor { config, domains, vcpus })
+        let strands = hw.has_strands();
+        Ok(Hypervisor { config, domains, vcpus, mailboxes, strands })
     }
 
-    /// Starts the domain of the vCPU on `strand`, if that vCPU is its boot vCPU: copies the
-    /// guest image into the domain's memory and returns the entry state.
-    pub fn start_strand(&mut self, hw: &mut dyn Hardware, strand: u64) -> Option<(usize, LaunchState)> {
-        let (vcpu, v) = self.config.vcpu_on_strand(strand)?;
-        let domain = v.domain;
-        if self.config.domains[domain].bootcpu != v.vid {
-            return None;
-        }
-        Some((vcpu, self.power_on(hw, domain)))
+    /// The strands the configuration runs vCPUs on, as a bit set (strand ids are below 64).
+    pub fn strands_used(&self) -> u64 {
+        self.config.vcpus.iter().fold(0, |set, v| set | 1 << v.strand)
     }
 
-    /// Power-on start of a domain: image copied from its ROM, RTBA = the real base, entry
-    /// at real base + entry offset.
-    fn power_on(&mut self, hw: &mut dyn Hardware, domain: usize) -> LaunchState {
+    /// The boot error for strands that did not come up: `present` is the set of strands
+    /// that did; `None` when every strand the configuration uses is there.
+    pub fn missing_strand(&self, present: u64) -> Option<BootError> {
+        let missing = self.strands_used() & !present;
+        (missing != 0).then(|| BootError::StrandMissing {
+            strand: missing.trailing_zeros() as u64,
+            needed: 64 - self.strands_used().leading_zeros() as u64,
+        })
+    }
+
+    /// Starts every domain: power-on of each, its boot vCPU posted to its strand (the
+    /// boot strand calls this once every strand is present).
+    pub fn start_domains(&self, hw: &mut dyn Hardware) {
+        for domain in 0..self.domains.len() {
+            self.start_domain(hw, domain, Start::PowerOn);
+        }
+    }
+
+    /// (Re)starts `domain` (its other vCPUs are stopped): resets its run-time state, copies
+    /// the image on power-on, and posts the start of its boot vCPU.
+    fn start_domain(&self, hw: &mut dyn Hardware, domain: usize, start: Start) {
         let d = &self.config.domains[domain];
         let base = d.memory.realbase.raw();
-        self.reset_vcpus(hw, domain, base);
-        let d = &self.config.domains[domain];
-        hw.copy_phys(d.memory.membase, d.rombase, d.romsize);
-        self.domains[domain].reset_for_start();
-        info!("starting domain {} at {:#x} ({} MiB)", d.name, d.memory.realbase.raw(), d.memory.size >> 20);
-        self.launch_state(domain, base, d.entry_offset)
+        let (rtba, pc) = match start {
+            Start::PowerOn => {
+                hw.copy_phys(d.memory.membase, d.rombase, d.romsize);
+                info!("starting domain {} at {:#x} ({} MiB)", d.name, base, d.memory.size >> 20);
+                (base, base + d.entry_offset)
+            }
+            Start::Reset { rtba, offset } => (rtba, rtba + offset),
+        };
+        self.domains[domain].state.lock().reset_for_start();
+        let Some(boot) = self.vcpu_index(domain, d.bootcpu) else { return };
+        let state = LaunchState { pc, rtba, o0: 0, i0: base, i1: d.memory.size };
+        if self.mailboxes[boot].post_start(state) {
+            hw.strand_resume(self.config.vcpus[boot].strand);
+        }
     }
 
-    /// A (re)started domain's vCPUs have no MMU state (this strand's TLBs are cleared too),
-    /// no queues and no trace buffer; their RTBA is `rtba`; the boot vCPU runs, the others
-    /// are stopped.
-    fn reset_vcpus(&mut self, hw: &mut dyn Hardware, domain: usize, rtba: u64) {
-        let boot = self.config.domains[domain].bootcpu;
-        for (i, v) in self.config.vcpus.iter().enumerate() {
-            if v.domain == domain {
-                self.vcpus[i].mmu.reset(hw);
-                self.vcpus[i].cpu.reset(rtba, v.vid == boot);
+    /// Index in the configuration of vCPU `vid` of `domain`.
+    pub fn vcpu_index(&self, domain: usize, vid: u64) -> Option<usize> {
+        self.config.vcpus.iter().position(|v| v.domain == domain && v.vid == vid)
+    }
+
+    /// What `strand` runs next when it has no guest to return to: the start posted to its
+    /// vCPU (whose own state is then reset: TLBs of this strand flushed, MMU off, queues
+    /// unconfigured), or nothing yet.
+    pub fn next_on_strand(&self, hw: &mut dyn Hardware, strand: u64) -> Next {
+        let Some((vcpu, _)) = self.config.vcpu_on_strand(strand) else { return Next::Park };
+        let mailbox = &self.mailboxes[vcpu];
+        let Some(state) = mailbox.take_start() else { return Next::Wait };
+        self.reset_vcpu(hw, vcpu, state.rtba);
+        if mailbox.stop_requested() {
+            // Stopped before it ran (its domain is being stopped or reset).
+            mailbox.stopped();
+            return Next::Wait;
+        }
+        Next::Launch(vcpu, state)
+    }
+
+    /// Idles `strand` until another strand may have posted it a start. The idle takes
+    /// effect a little later than the store that asks for it, so a start posted in between
+    /// would be missed: the strand resumes itself when it finds one (the poster's resume
+    /// and this one are both queued after the idle).
+    pub fn wait_on_strand(&self, hw: &mut dyn Hardware, strand: u64) {
+        hw.strand_idle(strand);
+        if let Some((vcpu, _)) = self.config.vcpu_on_strand(strand) {
+            if self.mailboxes[vcpu].start_pending() {
+                hw.strand_resume(strand);
             }
         }
     }
 
-    fn launch_state(&self, domain: usize, rtba: u64, offset: u64) -> LaunchState {
-        let d = &self.config.domains[domain];
-        let base = d.memory.realbase.raw();
-        LaunchState { pc: rtba + offset, rtba, o0: 0, i0: base, i1: d.memory.size }
+    /// A vCPU's own state as its (re)start leaves it: no MMU state (this strand's TLBs
+    /// flushed), no queues (HEAD = TAIL = 0), no trace buffer, RTBA `rtba`.
+    fn reset_vcpu(&self, hw: &mut dyn Hardware, vcpu: usize, rtba: u64) {
+        let mut vs = self.vcpus[vcpu].lock();
+        vs.mmu.reset(hw);
+        vs.cpu.reset(rtba);
+        for id in hv_api::queue::ALL {
+            hw.set_queue_registers(id, 0, 0);
+        }
     }
 
     /// Handles one trap from the guest running on vCPU `vcpu`.
@@ -184,12 +309,19 @@ impl Hypervisor {
     /// hypercall runs in one hypervisor window: every further window costs a stash of
     /// the guest's (docs/architecture.md, "Register windows").
     #[inline(always)]
-    pub fn handle_trap(&mut self, hw: &mut dyn Hardware, vcpu: usize, frame: &mut TrapFrame) -> Action {
+    pub fn handle_trap(&self, hw: &mut dyn Hardware, vcpu: usize, frame: &mut TrapFrame) -> Action {
         frame.resume = RESUME_DONE;
         #[cfg(hv_stats)]
         stats::count(frame);
-        let v = self.config.vcpus[vcpu];
-        let domain = v.domain;
+        let mailbox = &self.mailboxes[vcpu];
+        if frame.tt == tt::INTERRUPT_VECTOR {
+            // An interrupt from another strand: its only meaning is "look at the mailbox".
+            while hw.take_interrupt().is_some() {}
+            frame.resume = RESUME_RETRY;
+        }
+        if mailbox.stop_requested() {
+            return self.stop_self(hw, vcpu);
+        }
         // The guest's own trap level when it trapped.
         let guest_tl = frame.tl.saturating_sub(1);
         if frame.bad_windows != 0 {
@@ -198,53 +330,39 @@ impl Hypervisor {
         if guest_tl > platform::MAXPTL {
             return self.guest_failed(hw, vcpu, frame, "trap above MAXPTL");
         }
-        // The watchdog can only be checked when the guest traps (crate::cpu module doc).
-        // (The clock is read only while a watchdog is armed.)
-        let deadline = self.domains[domain].watchdog_deadline;
-        if deadline.is_some() && crate::cpu::watchdog_expired(deadline, hw.stick()) {
-            self.domains[domain].watchdog_deadline = None;
-            return self.guest_failed(hw, vcpu, frame, "watchdog reset");
+        if mailbox.mondo_waiting() {
+            self.deliver_mondo(hw, vcpu);
         }
-        let tag_console = self.config.domains.len() > 1;
-        let vs = &mut self.vcpus[vcpu];
-        let mut cx = Context {
-            domain: &mut self.domains[domain],
-            config: &self.config.domains[domain],
-            vid: v.vid,
-            mmu: &mut vs.mmu,
-            cpu: &mut vs.cpu,
-            vcpus: &self.config.vcpus,
-            domain_index: domain,
-            tag_console,
-            hw,
-        };
-        let outcome = match frame.tt {
-            0x180 => hcall::fast_trap(&mut cx, frame),
-            0x1ff => hcall::core_trap(&mut cx, frame),
-            0x183 => mmu::mmu_map_addr(&mut cx, frame.o[0], frame.o[1], frame.o[2], frame.o[3]).into(),
-            0x184 => mmu::mmu_unmap_addr(&mut cx, frame.o[0], frame.o[1], frame.o[2]).into(),
-            0x185 => crate::ttrace::ttrace_addentry(&mut cx, frame).into(),
-            0x181..=0x1fe => hcall::Reply::err(hv_api::error::HvError::BadTrap).into(),
-            tt::FAST_INSTRUCTION_ACCESS_MMU_MISS => mmu::tlb_miss(&mut cx, MissKind::Instruction, frame).into(),
-            tt::FAST_DATA_ACCESS_MMU_MISS => mmu::tlb_miss(&mut cx, MissKind::Data, frame).into(),
-            tt::FAST_DATA_ACCESS_PROTECTION => mmu::tlb_miss(&mut cx, MissKind::Protection, frame).into(),
-            tt::INSTRUCTION_ACCESS_EXCEPTION => mmu::access_exception(&mut cx, true, frame).into(),
-            tt::DATA_ACCESS_EXCEPTION => mmu::access_exception(&mut cx, false, frame).into(),
-            // MMU off and an address nothing answers at: a data / instruction access error,
-            // unless the guest's handler would run above MAXPTL.
-            tt::DATA_REAL_TRANSLATION_MISS | tt::INSTRUCTION_REAL_TRANSLATION_MISS => {
-                if frame.tl > platform::MAXPTL {
-                    return self.guest_failed(hw, vcpu, frame, "access error above MAXPTL");
-                }
-                let error = if frame.tt == tt::DATA_REAL_TRANSLATION_MISS {
-                    tt::DATA_ACCESS_ERROR
-                } else {
-                    tt::INSTRUCTION_ACCESS_ERROR
+        if frame.tt == tt::INTERRUPT_VECTOR {
+            return Action::Resume;
+        }
+        let v = self.config.vcpus[vcpu];
+        let domain = v.domain;
+        let outcome = {
+            let mut vs = self.vcpus[vcpu].lock();
+            let mut d = self.domains[domain].state.lock();
+            // The watchdog can only be checked when the guest traps (crate::cpu module
+            // doc). (The clock is read only while a watchdog is armed.)
+            let deadline = d.watchdog_deadline;
+            if deadline.is_some() && crate::cpu::watchdog_expired(deadline, hw.stick()) {
+                d.watchdog_deadline = None;
+                Outcome::GuestFailure("watchdog reset")
+            } else {
+                let vs = &mut *vs;
+                let mut cx = Context {
+                    domain: &mut d,
+                    config: &self.config.domains[domain],
+                    vid: v.vid,
+                    mmu: &mut vs.mmu,
+                    cpu: &mut vs.cpu,
+                    vcpus: &self.config.vcpus,
+                    mailboxes: &self.mailboxes,
+                    domain_index: domain,
+                    tag_console: self.config.domains.len() > 1,
+                    hw,
                 };
-                revector(frame, error);
-                return Action::Resume;
+                dispatch(&mut cx, frame)
             }
-            _ => return self.guest_failed(hw, vcpu, frame, "unexpected trap"),
         };
         #[cfg(hv_trace)]
         if (0x180..=0x1ff).contains(&frame.tt) {
@@ -258,10 +376,6 @@ impl Hypervisor {
                 r.apply(frame);
                 Action::Resume
             }
-            Outcome::Exit(code) => {
-                info!("domain {} exited with code {code}", self.config.domains[domain].name);
-                self.stop(domain)
-            }
             Outcome::ReplyAt { reply, pc } => {
                 reply.apply(frame);
                 frame.target_pc = pc;
@@ -269,20 +383,173 @@ impl Hypervisor {
                 Action::Resume
             }
             Outcome::Resume => Action::Resume,
+            Outcome::StopVcpu(target) => {
+                let reply = self.stop_vcpu(hw, vcpu, target);
+                match reply {
+                    Some(r) => {
+                        r.apply(frame);
+                        Action::Resume
+                    }
+                    None => self.stop_self(hw, vcpu),
+                }
+            }
+            Outcome::Exit(code) => {
+                info!("domain {} exited with code {code}", self.config.domains[domain].name);
+                self.stop_domain(hw, vcpu)
+            }
             Outcome::GuestFailure(why) => self.guest_failed(hw, vcpu, frame, why),
             Outcome::Sir => {
                 info!("domain {} software-initiated reset", self.config.domains[domain].name);
                 // The reset vector is in the calling vCPU's reset trap table (cpu_set_rtba).
-                let rtba = self.vcpus[vcpu].cpu.rtba;
-                self.domains[domain].reset_for_start();
-                self.reset_vcpus(hw, domain, rtba);
-                Action::Launch(self.launch_state(domain, rtba, SIR_OFFSET))
+                let rtba = self.vcpus[vcpu].lock().cpu.rtba;
+                self.restart_domain(hw, vcpu, Start::Reset { rtba, offset: SIR_OFFSET })
             }
         }
     }
 
+    /// Moves the mondo waiting in `vcpu`'s mailbox into its cpu mondo queue if the queue
+    /// has room (this strand's HEAD and TAIL registers; the guest moves HEAD).
+    fn deliver_mondo(&self, hw: &mut dyn Hardware, vcpu: usize) {
+        if !self.strands {
+            return;
+        }
+        let q = self.vcpus[vcpu].lock().cpu.queues[0];
+        let memory = &self.config.domains[self.config.vcpus[vcpu].domain].memory;
+        self.mailboxes[vcpu].deliver_mondo(|data| {
+            if q.nentries == 0 {
+                return false;
+            }
+            let mask = q.nentries * hv_api::queue::ENTRY_SIZE - 1;
+            let (head, tail) = hw.queue_registers(hv_api::queue::CPU_MONDO);
+            let (head, tail) = (head & mask, tail & mask);
+            let next = (tail + hv_api::queue::ENTRY_SIZE) & mask;
+            if next == head {
+                return false;
+            }
+            let mut bytes = [0u8; hv_api::queue::MONDO_DATA_SIZE as usize];
+            for (chunk, word) in bytes.chunks_exact_mut(8).zip(data) {
+                chunk.copy_from_slice(&word.to_be_bytes());
+            }
+            // The queue was checked to lie in the domain's memory by cpu_qconf.
+            match memory.range(Ra::new(q.base_ra + tail), hv_api::queue::ENTRY_SIZE) {
+                Ok(entry) => {
+                    entry.write_at(hw, 0, &bytes);
+                }
+                Err(_) => return false,
+            }
+            hw.set_queue_tail(hv_api::queue::CPU_MONDO, next);
+            true
+        });
+    }
+
+    /// Stops this strand's vCPU: its TLBs flushed and MMU off, its state STOPPED; the
+    /// strand then waits for a start.
+    fn stop_self(&self, hw: &mut dyn Hardware, vcpu: usize) -> Action {
+        self.vcpus[vcpu].lock().mmu.reset(hw);
+        self.mailboxes[vcpu].stopped();
+        Action::Idle
+    }
+
+    /// Asks vCPU `target` to stop and waits until it has: `EOK`; `EWOULDBLOCK` if it did
+    /// not within [`CROSS_STRAND_WAIT_TICKS`] (it stops when its strand next traps). `None`
+    /// when this vCPU was asked to stop while it waited (it must stop).
+    fn stop_vcpu(&self, hw: &mut dyn Hardware, vcpu: usize, target: usize) -> Option<Reply> {
+        self.mailboxes[target].request_stop();
+        hw.send_interrupt(self.config.vcpus[target].strand, VECTOR_MAILBOX);
+        match self.wait_stopped(hw, vcpu, |i| i == target) {
+            Wait::Done => Some(Reply::ok()),
+            Wait::TimedOut => Some(Reply::err(HvError::WouldBlock)),
+            Wait::StopSelf => None,
+        }
+    }
+
+    /// Waits until every vCPU `which` selects has stopped, while answering this vCPU's own
+    /// stop request.
+    fn wait_stopped(&self, hw: &mut dyn Hardware, vcpu: usize, which: impl Fn(usize) -> bool) -> Wait {
+        let deadline = hw.stick().saturating_add(CROSS_STRAND_WAIT_TICKS);
+        loop {
+            if !(0..self.mailboxes.len()).any(|i| which(i) && self.mailboxes[i].is_running()) {
+                return Wait::Done;
+            }
+            if self.mailboxes[vcpu].stop_requested() {
+                return Wait::StopSelf;
+            }
+            if hw.stick() >= deadline {
+                return Wait::TimedOut;
+            }
+            core::hint::spin_loop();
+        }
+    }
+
+    /// Stops every other vCPU of `vcpu`'s domain and waits for them: `true` when `vcpu` now
+    /// owns the domain's transition (release it with `end_transition`); `false` when
+    /// another vCPU of the domain owns one, or asked this one to stop: it must stop.
+    fn stop_others(&self, hw: &mut dyn Hardware, vcpu: usize) -> bool {
+        let domain = self.config.vcpus[vcpu].domain;
+        let cell = &self.domains[domain];
+        if cell.transition.compare_exchange(NO_OWNER, vcpu, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            return false;
+        }
+        let others = |i: usize| i != vcpu && self.config.vcpus[i].domain == domain;
+        for (i, v) in self.config.vcpus.iter().enumerate() {
+            if others(i) && self.mailboxes[i].is_running() {
+                self.mailboxes[i].request_stop();
+                hw.send_interrupt(v.strand, VECTOR_MAILBOX);
+            }
+        }
+        loop {
+            match self.wait_stopped(hw, vcpu, others) {
+                Wait::Done => return true,
+                // Only the owner stops its domain's vCPUs; a request from another domain's
+                // vCPU cannot come. Finish the transition first.
+                Wait::StopSelf => core::hint::spin_loop(),
+                // A strand that does not answer (it panicked): go on without it; its vCPU
+                // stops when its strand next traps.
+                Wait::TimedOut => {
+                    for (i, v) in self.config.vcpus.iter().enumerate() {
+                        if others(i) && self.mailboxes[i].is_running() {
+                            info!("domain {}: vCPU {} does not stop", self.config.domains[domain].name, v.vid);
+                        }
+                    }
+                    return true;
+                }
+            }
+        }
+    }
+
+    fn end_transition(&self, vcpu: usize) {
+        self.domains[self.config.vcpus[vcpu].domain].transition.store(NO_OWNER, Ordering::Release);
+    }
+
+    /// Restarts `vcpu`'s domain on its boot vCPU: the others are stopped first, then this
+    /// one, then the boot vCPU starts as `start` says.
+    fn restart_domain(&self, hw: &mut dyn Hardware, vcpu: usize, start: Start) -> Action {
+        if !self.stop_others(hw, vcpu) {
+            return self.stop_self(hw, vcpu);
+        }
+        let action = self.stop_self(hw, vcpu);
+        self.start_domain(hw, self.config.vcpus[vcpu].domain, start);
+        self.end_transition(vcpu);
+        action
+    }
+
+    /// Stops `vcpu`'s domain: every vCPU stopped, the domain STOPPED.
+    fn stop_domain(&self, hw: &mut dyn Hardware, vcpu: usize) -> Action {
+        #[cfg(hv_stats)]
+        stats::print();
+        if !self.stop_others(hw, vcpu) {
+            return self.stop_self(hw, vcpu);
+        }
+        self.domains[self.config.vcpus[vcpu].domain].state.lock().status = DomainStatus::Stopped;
+        self.end_transition(vcpu);
+        if self.domains.iter().all(|d| d.state.lock().status == DomainStatus::Stopped) {
+            info!("all domains stopped");
+        }
+        self.stop_self(hw, vcpu)
+    }
+
     /// A guest fault the guest cannot handle: apply the domain's failure policy.
-    fn guest_failed(&mut self, hw: &mut dyn Hardware, vcpu: usize, frame: &TrapFrame, why: &str) -> Action {
+    fn guest_failed(&self, hw: &mut dyn Hardware, vcpu: usize, frame: &TrapFrame, why: &str) -> Action {
         let domain = self.config.vcpus[vcpu].domain;
         let d = &self.config.domains[domain];
         info!(
@@ -295,30 +562,61 @@ impl Hypervisor {
         match d.failure_policy {
             FailurePolicy::Reset => {
                 info!("domain {}: failure policy reset: restarting", d.name);
-                Action::Launch(self.power_on(hw, domain))
+                self.restart_domain(hw, vcpu, Start::PowerOn)
             }
             FailurePolicy::Stop => {
                 info!("domain {}: failure policy stop", d.name);
-                self.stop(domain)
+                self.stop_domain(hw, vcpu)
             }
             FailurePolicy::Ignore => {
                 info!("domain {}: failure policy ignore: watchdog reset to the guest", d.name);
-                let rtba = self.vcpus[vcpu].cpu.rtba;
-                self.reset_vcpus(hw, domain, rtba);
-                Action::Launch(self.launch_state(domain, rtba, WATCHDOG_OFFSET))
+                let rtba = self.vcpus[vcpu].lock().cpu.rtba;
+                self.restart_domain(hw, vcpu, Start::Reset { rtba, offset: WATCHDOG_OFFSET })
             }
         }
     }
+}
 
-    fn stop(&mut self, domain: usize) -> Action {
-        #[cfg(hv_stats)]
-        stats::print();
-        self.domains[domain].status = DomainStatus::Stopped;
-        if self.domains.iter().all(|d| d.status == DomainStatus::Stopped) {
-            info!("all domains stopped");
+/// How a wait for other vCPUs ended.
+enum Wait {
+    /// They stopped.
+    Done,
+    /// This vCPU was asked to stop.
+    StopSelf,
+    /// The deadline passed.
+    TimedOut,
+}
+
+/// Runs the handler of trap `frame.tt` (with the vCPU's and the domain's locks held).
+#[inline(always)] // one hypervisor window per hypercall
+fn dispatch(cx: &mut Context<'_>, frame: &mut TrapFrame) -> Outcome {
+    match frame.tt {
+        0x180 => hcall::fast_trap(cx, frame),
+        0x1ff => hcall::core_trap(cx, frame),
+        0x183 => mmu::mmu_map_addr(cx, frame.o[0], frame.o[1], frame.o[2], frame.o[3]).into(),
+        0x184 => mmu::mmu_unmap_addr(cx, frame.o[0], frame.o[1], frame.o[2]).into(),
+        0x185 => crate::ttrace::ttrace_addentry(cx, frame).into(),
+        0x181..=0x1fe => hcall::Reply::err(hv_api::error::HvError::BadTrap).into(),
+        tt::FAST_INSTRUCTION_ACCESS_MMU_MISS => mmu::tlb_miss(cx, MissKind::Instruction, frame).into(),
+        tt::FAST_DATA_ACCESS_MMU_MISS => mmu::tlb_miss(cx, MissKind::Data, frame).into(),
+        tt::FAST_DATA_ACCESS_PROTECTION => mmu::tlb_miss(cx, MissKind::Protection, frame).into(),
+        tt::INSTRUCTION_ACCESS_EXCEPTION => mmu::access_exception(cx, true, frame).into(),
+        tt::DATA_ACCESS_EXCEPTION => mmu::access_exception(cx, false, frame).into(),
+        // MMU off and an address nothing answers at: a data / instruction access error,
+        // unless the guest's handler would run above MAXPTL.
+        tt::DATA_REAL_TRANSLATION_MISS | tt::INSTRUCTION_REAL_TRANSLATION_MISS => {
+            if frame.tl > platform::MAXPTL {
+                return Outcome::GuestFailure("access error above MAXPTL");
+            }
+            let error = if frame.tt == tt::DATA_REAL_TRANSLATION_MISS {
+                tt::DATA_ACCESS_ERROR
+            } else {
+                tt::INSTRUCTION_ACCESS_ERROR
+            };
+            revector(frame, error);
+            Outcome::Resume
         }
-        // One strand runs one vCPU: nothing else to run here.
-        Action::Park
+        _ => Outcome::GuestFailure("unexpected trap"),
     }
 }
 

@@ -30,6 +30,7 @@ pub mod intr;
 pub mod mmu;
 pub mod trap;
 pub mod ttrace;
+pub mod vcpu;
 pub mod vdisk;
 pub mod version;
 

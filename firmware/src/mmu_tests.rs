@@ -157,22 +157,26 @@ fn tsb_registration_and_info_round_trip() {
     assert_eq!(b.fast(hcall::MMU_TSB_CTX0_INFO, &[2, 0x1000]), (ENORADDR, 2, 0));
     // The compact view for the fast path.
     assert_eq!(
-        b.hv.vcpus[0].mmu.fast_tsbs(false),
+        b.hv.vcpus[0].lock().mmu.fast_tsbs(false),
         [
             FastTsb { base_pa: pa(TSB0), index_mask: 511, page_shift: 13, tag_mask: u64::MAX },
             FastTsb { base_pa: pa(TSB1), index_mask: 1023, page_shift: 22, tag_mask: u64::MAX },
         ]
     );
     assert_eq!(
-        b.hv.vcpus[0].mmu.fast_tsbs(true),
+        b.hv.vcpus[0].lock().mmu.fast_tsbs(true),
         [FastTsb { base_pa: pa(TSB1), index_mask: 1023, page_shift: 22, tag_mask: u64::MAX }, FastTsb::default()]
     );
     assert_eq!(b.register(hcall::MMU_TSB_CTXNON0, &[d0]), 0);
-    assert_eq!(b.hv.vcpus[0].mmu.fast_tsbs(true)[0].tag_mask, !(0x1fff << 48), "unshared: context not in the tag");
+    assert_eq!(
+        b.hv.vcpus[0].lock().mmu.fast_tsbs(true)[0].tag_mask,
+        !(0x1fff << 48),
+        "unshared: context not in the tag"
+    );
     // ntsb 0 unconfigures.
     assert_eq!(b.fast(hcall::MMU_TSB_CTX0, &[0, 0x7]).0, 0);
     assert_eq!(b.fast(hcall::MMU_TSB_CTX0_INFO, &[0, 0]), (0, 0, 0));
-    assert_eq!(b.hv.vcpus[0].mmu.fast_tsbs(false), [FastTsb::default(); 2]);
+    assert_eq!(b.hv.vcpus[0].lock().mmu.fast_tsbs(false), [FastTsb::default(); 2]);
 }
 
 #[test]
@@ -390,10 +394,10 @@ fn mmu_faults_without_fault_area_or_above_maxptl_fail_the_guest() {
     for tt in [0x64, 0x68, 0x6c] {
         let mut b = bench();
         let (a, _) = b.miss(tt, 0, 0x2000);
-        assert_eq!(a, Action::Park, "no fault area: failure policy (stop)");
+        assert_eq!(a, Action::Idle, "no fault area: failure policy (stop)");
         let mut b = bench_with_fault_area();
         let (a, _) = b.miss(tt, 2, 0x2000);
-        assert_eq!(a, Action::Park, "would enter the guest above MAXPTL");
+        assert_eq!(a, Action::Idle, "would enter the guest above MAXPTL");
     }
 }
 
@@ -408,7 +412,7 @@ fn permanent_mappings_survive_misses_and_demaps() {
     assert_eq!(b.hw.translate(DTLB, va + 0x10, 0), Some(pa(REAL + 0x40_0010)));
     assert_eq!(b.hw.translate(ITLB, va + 0x10, 0), Some(pa(REAL + 0x40_0010)));
     assert!(b.hw.tlb.iter().all(|e| e.3 & LOCK != 0), "loaded locked");
-    let perm = b.hv.vcpus[0].mmu.perm_mappings()[0];
+    let perm = b.hv.vcpus[0].lock().mmu.perm_mappings()[0];
     assert_eq!((perm.va, perm.tte, perm.flags), (va, t, 3));
     // Demaps keep it.
     assert_eq!(b.fast(hcall::MMU_DEMAP_PAGE, &[0, 0, va + 0x2000, 0, 3]).0, 0);
@@ -448,7 +452,7 @@ fn permanent_mappings_survive_misses_and_demaps() {
     assert_eq!(b.hw.translate(DTLB, va2, 0), None);
     assert_eq!(b.fast(hcall::MMU_UNMAP_PERM_ADDR, &[va2, 0, 1]).0, ENOMAP);
     assert_eq!(b.miss(0x68, 0, va2).1.target_tt, 0x68);
-    assert_eq!(b.hv.vcpus[0].mmu.perm_mappings().len(), 1);
+    assert_eq!(b.hv.vcpus[0].lock().mmu.perm_mappings().len(), 1);
 }
 
 #[test]
@@ -586,7 +590,7 @@ fn fault_area_conf_and_info() {
     assert_eq!(b.fast(hcall::MMU_FAULT_AREA_INFO, &[]), (0, REAL_END - 128, 0));
     assert_eq!(b.fast(hcall::MMU_FAULT_AREA_CONF, &[0]), (0, REAL_END - 128, 0), "0 removes it");
     assert_eq!(b.fast(hcall::MMU_FAULT_AREA_INFO, &[]), (0, 0, 0));
-    assert_eq!(b.miss(0x68, 0, 0x2000).0, Action::Park, "no fault area any more");
+    assert_eq!(b.miss(0x68, 0, 0x2000).0, Action::Idle, "no fault area any more");
 }
 
 #[test]
@@ -597,7 +601,7 @@ fn mmu_enable_returns_to_the_given_address() {
     f.o[5] = hcall::MMU_ENABLE;
     assert_eq!(b.handle(&mut f), Action::Resume);
     assert_eq!((f.o[0], f.resume, f.target_pc), (0, RESUME_DONE_AT, 0xffff_f800_0000_1000));
-    assert!(b.hw.mmu_enabled && b.hv.vcpus[0].mmu.enabled);
+    assert!(b.hw.mmu_enabled && b.hv.vcpus[0].lock().mmu.enabled);
     assert_eq!(b.fast(hcall::MMU_ENABLE, &[5, 0x1000]).0, EINVAL, "already on");
     assert_eq!(b.fast(hcall::MMU_ENABLE, &[0, REAL + 2]).0, EBADALIGN);
     assert_eq!(b.fast(hcall::MMU_ENABLE, &[0, 0x1000]).0, ENORADDR, "off: an RA");
@@ -642,8 +646,9 @@ fn sir_resets_the_mmu_state() {
     assert_eq!(b.fast(hcall::MMU_ENABLE, &[1, 0x2000]).0, 0);
     let mut f = b.frame(0x180, 1);
     f.o[5] = hcall::MACH_SIR;
-    assert!(matches!(b.handle(&mut f), Action::Launch(_)));
-    assert_eq!(b.hv.vcpus[0].mmu, crate::mmu::MmuState::default());
+    assert_eq!(b.handle(&mut f), Action::Idle);
+    assert!(b.launched().is_some());
+    assert_eq!(b.hv.vcpus[0].lock().mmu, crate::mmu::MmuState::default());
     assert!(b.hw.tlb.is_empty(), "permanent mappings removed");
     assert!(!b.hw.mmu_enabled);
 }
@@ -750,7 +755,9 @@ fn hostile_guest_never_escapes_its_memory() {
                 f.tba = rng.next();
                 f.tpc = rng.next();
                 let before = b.hw.tlb_loads.len();
-                b.handle(&mut f);
+                if b.handle(&mut f) == Action::Idle {
+                    b.launched(); // the strand's loop: a restart runs, a stop waits
+                }
                 loaded += b.hw.tlb_loads.len() - before;
             }
             2 => {
@@ -759,7 +766,9 @@ fn hostile_guest_never_escapes_its_memory() {
                 let o = if tt == 0x184 { [o[0], o[1], o[3], 0] } else { o };
                 let mut f = b.frame(tt, 1);
                 f.o[..4].copy_from_slice(&o);
-                b.handle(&mut f);
+                if b.handle(&mut f) == Action::Idle {
+                    b.launched(); // the strand's loop: a restart runs, a stop waits
+                }
             }
             _ => {
                 let function = mmu_calls[rng.below(mmu_calls.len() as u64) as usize];
@@ -788,7 +797,9 @@ fn hostile_guest_never_escapes_its_memory() {
                 let mut f = b.frame(0x180, 1);
                 f.o[..5].copy_from_slice(&o);
                 f.o[5] = function;
-                b.handle(&mut f);
+                if b.handle(&mut f) == Action::Idle {
+                    b.launched(); // the strand's loop: a restart runs, a stop waits
+                }
             }
         }
         if round % 5000 == 0 {
@@ -797,7 +808,9 @@ fn hostile_guest_never_escapes_its_memory() {
     }
     assert_isolated(&b.hw, MEM_SIZE);
     eprintln!("fuzz: {loaded} TSB-hit loads, {} loads in all", b.hw.tlb_loads.len());
-    assert!(loaded > 1000, "the fuzz loop must exercise TSB hits ({loaded})");
+    // (A guest failure stops the vCPU and clears its MMU state until the loop registers
+    // the TSBs again.)
+    assert!(loaded > 500, "the fuzz loop must exercise TSB hits ({loaded})");
     // Nothing outside the domain's memory was written.
     for page in b.hw.pages() {
         assert!(
@@ -823,5 +836,5 @@ fn hostile_tsb_descriptors_are_refused() {
         assert_eq!(b.register(hcall::MMU_TSB_CTX0, &[desc(0, 512, 0, base)]), ENORADDR, "{base:#x}");
     }
     assert_eq!(b.register(hcall::MMU_TSB_CTXNON0, &[desc(0, 0x8000_0000, 0, REAL)]), EBADTSB);
-    assert_eq!(b.hv.vcpus[0].mmu.tsbs(false).len(), 0);
+    assert_eq!(b.hv.vcpus[0].lock().mmu.tsbs(false).len(), 0);
 }

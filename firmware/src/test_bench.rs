@@ -2,9 +2,9 @@
 //! fake machine, with helpers that make traps on strand 0.
 
 use crate::arch::fake::FakeHardware;
-use crate::hypervisor::Hypervisor;
+use crate::hypervisor::{Hypervisor, Next};
 use crate::test_md::{MdBuilder, Value};
-use crate::trap::{Action, TrapFrame, RESUME_DONE, RESUME_DONE_AT};
+use crate::trap::{Action, LaunchState, TrapFrame, RESUME_DONE, RESUME_DONE_AT};
 use hv_api::error::HvError;
 use hv_api::{core_fn, hcall};
 
@@ -165,15 +165,19 @@ impl Bench {
         hw.rtc = 1_700_000_000;
         hw.stick = 1_000_000;
         let (base, real, size) = (hv_md.membase, hv_md.realbase, hv_md.memsize);
-        let mut hv = Hypervisor::boot(&mut hw, &hv_md.build(), (base, size)).unwrap();
-        let (vcpu, launch) = hv.start_strand(&mut hw, 0).unwrap();
-        assert_eq!(vcpu, 0);
+        let hv = Hypervisor::boot(&mut hw, &hv_md.build(), (base, size)).unwrap();
+        hv.start_domains(&mut hw);
+        let launch = match hv.next_on_strand(&mut hw, 0) {
+            Next::Launch(0, launch) => launch,
+            other => panic!("{other:?}"),
+        };
         assert_eq!((launch.pc, launch.rtba, launch.i0, launch.i1), (real + 0x20, real, real, size));
         assert_eq!(hw.peek(base, 4), vec![0xAB; 4], "image copied to the real base");
         for strand in 1..hv_md.vcpus {
-            assert!(hv.start_strand(&mut hw, strand).is_none(), "vid {strand} is not the boot vCPU");
+            assert_eq!(hv.next_on_strand(&mut hw, strand), Next::Wait, "vid {strand} is not the boot vCPU");
         }
         hw.tlb_loads.clear();
+        hw.resumed.clear();
         let mut template =
             TrapFrame { tl: 1, tba: real, tpc: real + 0x4000, tstate: 0x0000_0214_1600, ..Default::default() };
         template.o[6] = 0x6666;
@@ -184,6 +188,15 @@ impl Bench {
     /// The template with trap type `tt` at hypervisor trap level `tl`.
     pub(crate) fn frame(&self, tt: u64, tl: u64) -> TrapFrame {
         TrapFrame { tt, tl, ..self.template }
+    }
+
+    /// What strand 0 runs next after its vCPU stopped: the posted restart, if any.
+    pub(crate) fn launched(&mut self) -> Option<LaunchState> {
+        match self.hv.next_on_strand(&mut self.hw, 0) {
+            Next::Launch(0, l) => Some(l),
+            Next::Wait => None,
+            other => panic!("{other:?}"),
+        }
     }
 
     /// Handles `frame` on strand 0.

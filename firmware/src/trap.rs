@@ -72,13 +72,12 @@ pub struct LaunchState {
     pub i1: u64,
 }
 
-/// What the arch layer does after the portable trap handler ran.
+/// What runs next on the strand after the portable trap handler ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// Return to the guest as `frame.resume` says.
+    /// The same vCPU: return to the guest as `frame.resume` says.
     Resume,
-    /// Start (or restart) a guest from scratch.
-    Launch(LaunchState),
-    /// Nothing left to run on this strand.
-    Park,
+    /// The vCPU stopped (or its domain did): the strand asks
+    /// [`crate::hypervisor::Hypervisor::next_on_strand`] what runs next, and waits if nothing.
+    Idle,
 }

@@ -9,8 +9,13 @@ pub const REAL_IO: u8 = 0x15;
 pub const SCRATCHPAD: u8 = 0x20;
 /// Primary (VA 0x8) and secondary (VA 0x10) context registers.
 pub const MMU_CONTEXT: u8 = 0x21;
-/// Mondo and error queue head/tail registers (QEMU: stores dropped, loads fault).
+/// Mondo and error queue head/tail registers (stock QEMU: stores dropped, loads fault;
+/// qemu-sun4v: the registers).
 pub const QUEUE: u8 = 0x25;
+/// Interrupt receive register: one bit per pending interrupt vector (qemu-sun4v, patch 0003).
+pub const INTR_RCV: u8 = 0x72;
+/// Incoming vector register: a load returns the highest pending vector and clears it.
+pub const INTR_UDB_R: u8 = 0x74;
 /// 128-bit atomic load from a real address (TSB entries).
 pub const QUAD_LDD_REAL: u8 = 0x26;
 /// Load/store unit control: bit 2 IM, bit 3 DM.

@@ -88,3 +88,24 @@ mod tests {
         assert!(HV_RAM.contains_range(HV_RAM.base, HV_RAM.size));
     }
 }
+
+/// The IOB's interrupt vector dispatch register `INT_VEC_DIS` (T1 IOB; docs/qemu-sun4v.md,
+/// patch 0001): a store of `type | strand << 8 | vector` interrupts, resets, idles or
+/// resumes a strand. Stock QEMU ignores it.
+pub const IOB_INT_VEC_DIS: u64 = 0x98_0000_0800;
+
+/// `INT_VEC_DIS` fields.
+pub mod int_vec_dis {
+    /// Type 0: interrupt vector `vector` to the strand (its `ASI_INTR_RCV` bit).
+    pub const TYPE_INTERRUPT: u64 = 0 << 16;
+    /// Type 1: reset the strand (it runs from the reset vector).
+    pub const TYPE_RESET: u64 = 1 << 16;
+    /// Type 2: idle the strand (halted, no host CPU) until it is resumed.
+    pub const TYPE_IDLE: u64 = 2 << 16;
+    /// Type 3: resume the strand (a parked strand starts at the reset vector).
+    pub const TYPE_RESUME: u64 = 3 << 16;
+    /// Shift of the target strand id.
+    pub const STRAND_SHIFT: u64 = 8;
+    /// Interrupt vector numbers are 6 bits.
+    pub const VECTOR_MASK: u64 = 0x3f;
+}

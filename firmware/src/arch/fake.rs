@@ -46,6 +46,18 @@ pub struct FakeHardware {
     pub tlb_loads: Vec<(TlbSet, u64, u64, u64)>,
     /// Whether the guest MMU is on.
     pub mmu_enabled: bool,
+    /// Whether it has the T1 strand machinery ([`Hardware::has_strands`]).
+    pub strands: bool,
+    /// Strands resumed, in order.
+    pub resumed: Vec<u64>,
+    /// Strands idled, in order.
+    pub idled: Vec<u64>,
+    /// Interrupt vectors sent: (strand, vector).
+    pub interrupts_sent: Vec<(u64, u64)>,
+    /// Interrupt vectors pending on "this" strand.
+    pub interrupts_pending: VecDeque<u64>,
+    /// Queue registers (HEAD, TAIL) of queues 0x3c–0x3f.
+    pub queues: [(u64, u64); 4],
 }
 
 impl FakeHardware {
@@ -164,5 +176,38 @@ impl Hardware for FakeHardware {
 
     fn mmu_set_enabled(&mut self, enabled: bool) {
         self.mmu_enabled = enabled;
+    }
+
+    fn has_strands(&mut self) -> bool {
+        self.strands
+    }
+
+    fn strand_resume(&mut self, strand: u64) {
+        self.resumed.push(strand);
+    }
+
+    fn strand_idle(&mut self, strand: u64) {
+        self.idled.push(strand);
+    }
+
+    fn send_interrupt(&mut self, strand: u64, vector: u64) {
+        self.interrupts_sent.push((strand, vector));
+    }
+
+    fn take_interrupt(&mut self) -> Option<u64> {
+        self.interrupts_pending.pop_front()
+    }
+
+    fn queue_registers(&mut self, id: u64) -> (u64, u64) {
+        assert!(self.strands, "stock QEMU faults on ASI_QUEUE loads");
+        self.queues[(id - 0x3c) as usize]
+    }
+
+    fn set_queue_registers(&mut self, id: u64, head: u64, tail: u64) {
+        self.queues[(id - 0x3c) as usize] = (head, tail);
+    }
+
+    fn set_queue_tail(&mut self, id: u64, tail: u64) {
+        self.queues[(id - 0x3c) as usize].1 = tail;
     }
 }

@@ -8,6 +8,7 @@ use crate::hardware::Hardware;
 use crate::hv_config::{DomainConfig, VcpuConfig};
 use crate::mmu::MmuState;
 use crate::trap::TrapFrame;
+use crate::vcpu::Mailbox;
 use hv_api::error::{HvError, EOK};
 
 /// The answer of a hypercall: status and the return registers it sets (`None` leaves the
@@ -92,6 +93,9 @@ pub enum Outcome {
     /// The guest cannot continue (e.g. an MMU fault it has no fault area for): apply the
     /// domain's failure policy.
     GuestFailure(&'static str),
+    /// `cpu_stop` of the vCPU with this index in the configuration (checked: another running
+    /// vCPU of the domain): ask it to stop and wait, with no lock held.
+    StopVcpu(usize),
 }
 
 impl From<Reply> for Outcome {
@@ -115,6 +119,8 @@ pub struct Context<'a> {
     /// Every vCPU of the configuration (the domain's are those with `domain` =
     /// `domain_index`).
     pub vcpus: &'a [VcpuConfig],
+    /// Every vCPU's mailbox (same indices as `vcpus`): how a call reaches other vCPUs.
+    pub mailboxes: &'a [Mailbox],
     /// Index of the calling domain in the configuration.
     pub domain_index: usize,
     /// Prefix console lines with the domain name (more than one domain).
@@ -126,7 +132,12 @@ pub struct Context<'a> {
 impl Context<'_> {
     /// Whether `vid` is one of the calling domain's vCPU ids.
     pub fn has_vcpu(&self, vid: u64) -> bool {
-        self.vcpus.iter().any(|v| v.domain == self.domain_index && v.vid == vid)
+        self.vcpu_index(vid).is_some()
+    }
+
+    /// The index in the configuration of the calling domain's vCPU `vid`.
+    pub fn vcpu_index(&self, vid: u64) -> Option<usize> {
+        self.vcpus.iter().position(|v| v.domain == self.domain_index && v.vid == vid)
     }
 }
 

@@ -28,7 +28,7 @@ pub fn dispatch(cx: &mut Context<'_>, function: u64, o: &[u64; 8]) -> Outcome {
         hcall::MACH_SIR => Outcome::Sir,
         hcall::MACH_SET_WATCHDOG => cpu::mach_set_watchdog(cx, o[0]).into(),
         hcall::CPU_START => cpu::cpu_start(cx, o[0], o[1], o[2], o[3]).into(),
-        hcall::CPU_STOP => cpu::cpu_stop(cx, o[0]).into(),
+        hcall::CPU_STOP => cpu::cpu_stop(cx, o[0]),
         hcall::CPU_YIELD => Reply::ok().into(),
         hcall::CPU_QCONF => cpu::cpu_qconf(cx, o[0], o[1], o[2]).into(),
         hcall::CPU_QINFO => cpu::cpu_qinfo(cx, o[0]).into(),

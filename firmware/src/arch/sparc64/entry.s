@@ -724,8 +724,8 @@ hv_launch_guest:
     jmp     %l0
     WRHPR   0, {HPR_HPSTATE}                    ! delay slot: %hpstate = 0
 
-! hv_park() -> !: nothing left to run on this strand.
-.global hv_park
-hv_park:
-1:  ba      1b
-    nop
+! hv_read_hver() -> u64: the hypervisor version register (`%hver`; stock QEMU: 0).
+.global hv_read_hver
+hv_read_hver:
+    retl
+    RDHPR   {HPR_HVER}, 8                       ! delay slot: %o0 = %hver

@@ -8,10 +8,12 @@ use crate::addr::Pa;
 use crate::console::{ByteSink, Logger};
 use crate::hardware::{Hardware, TlbSet, UartInput};
 use crate::hypervisor::Hypervisor;
+use crate::hypervisor::{Next, CROSS_STRAND_WAIT_TICKS};
 use crate::mmu::FastTsb;
 use crate::trap::{Action, LaunchState, TrapFrame};
 use core::mem::offset_of;
-use platform::memory_map::{HV_MD_ROM, PARTITION_RAM_BASE, RTC_ADDR, UART_BASE};
+use core::sync::atomic::{AtomicU64, Ordering};
+use platform::memory_map::{int_vec_dis, HV_MD_ROM, IOB_INT_VEC_DIS, PARTITION_RAM_BASE, RTC_ADDR, UART_BASE};
 use platform::{asi, registers, uart};
 
 /// Strands the tables are sized for (a full T1).
@@ -221,6 +223,7 @@ core::arch::global_asm!(
     ASI_QUAD_LDD_REAL = const asi::QUAD_LDD_REAL,
     // Registers.
     HPR_HPSTATE = const registers::HPR_HPSTATE,
+    HPR_HVER = const registers::HPR_HVER,
     HPR_HTBA = const registers::HPR_HTBA,
     PSTATE_PRIV = const registers::PSTATE_PRIV,
     PSTATE_PRIV_PEF = const registers::PSTATE_PRIV | registers::PSTATE_PEF,
@@ -309,7 +312,7 @@ core::arch::global_asm!(
 
 extern "C" {
     fn hv_launch_guest(state: &LaunchState, strand: *mut StrandState) -> !;
-    fn hv_park() -> !;
+    fn hv_read_hver() -> u64;
 }
 
 /// The niagara UART as the hypervisor's log sink.
@@ -336,7 +339,16 @@ fn uart_try_put(byte: u8) -> bool {
 
 static UART_SINK: UartSink = UartSink;
 static LOGGER: Logger<UartSink> = Logger::new(&UART_SINK);
-static HYPERVISOR: spin::Mutex<Option<Hypervisor>> = spin::Mutex::new(None);
+/// The hypervisor, set up once by the boot strand; every strand shares it (its locks are
+/// inside, see [`Hypervisor`]).
+static HYPERVISOR: spin::Once<Hypervisor> = spin::Once::new();
+/// Boot rendezvous: the strands that came up (bit per strand id).
+static STRANDS_PRESENT: AtomicU64 = AtomicU64::new(1);
+/// Boot rendezvous: [`GO_WAIT`] until the boot strand says [`GO_RUN`] or [`GO_STOP`].
+static GO: AtomicU64 = AtomicU64::new(GO_WAIT);
+const GO_WAIT: u64 = 0;
+const GO_RUN: u64 = 1;
+const GO_STOP: u64 = 2;
 
 /// The machine itself.
 pub struct Machine;
@@ -447,6 +459,74 @@ impl Hardware for Machine {
             core::arch::asm!("stxa {v}, [%g0] {asi}", "membar #Sync", v = in(reg) lsu, asi = const asi::LSU_CONTROL, options(nostack))
         }
     }
+
+    fn has_strands(&mut self) -> bool {
+        // SAFETY: reads the hypervisor version register (stock QEMU: 0); no side effects.
+        unsafe { hv_read_hver() != 0 }
+    }
+
+    fn strand_resume(&mut self, strand: u64) {
+        iob_dispatch(int_vec_dis::TYPE_RESUME | strand << int_vec_dis::STRAND_SHIFT);
+    }
+
+    fn strand_idle(&mut self, strand: u64) {
+        iob_dispatch(int_vec_dis::TYPE_IDLE | strand << int_vec_dis::STRAND_SHIFT);
+    }
+
+    fn send_interrupt(&mut self, strand: u64, vector: u64) {
+        iob_dispatch(
+            int_vec_dis::TYPE_INTERRUPT | strand << int_vec_dis::STRAND_SHIFT | (vector & int_vec_dis::VECTOR_MASK),
+        );
+    }
+
+    fn take_interrupt(&mut self) -> Option<u64> {
+        let (pending, vector): (u64, u64);
+        // SAFETY: the interrupt receive register, then the incoming vector register, whose
+        // load clears the vector it returns (qemu-sun4v patch 0003; T1 Supplement).
+        unsafe {
+            core::arch::asm!("ldxa [%g0] {asi}, {v}", v = out(reg) pending, asi = const asi::INTR_RCV, options(nostack));
+            if pending == 0 {
+                return None;
+            }
+            core::arch::asm!("ldxa [%g0] {asi}, {v}", v = out(reg) vector, asi = const asi::INTR_UDB_R, options(nostack));
+        }
+        Some(vector)
+    }
+
+    fn queue_registers(&mut self, id: u64) -> (u64, u64) {
+        let (head, tail): (u64, u64);
+        // SAFETY: the strand's queue HEAD and TAIL registers (`ASI_QUEUE`); callers check
+        // `has_strands` first (stock QEMU faults on these loads).
+        unsafe {
+            core::arch::asm!("ldxa [{a}] {asi}, {v}", a = in(reg) hv_api::queue::head_reg(id), v = out(reg) head, asi = const asi::QUEUE, options(nostack));
+            core::arch::asm!("ldxa [{a}] {asi}, {v}", a = in(reg) hv_api::queue::tail_reg(id), v = out(reg) tail, asi = const asi::QUEUE, options(nostack));
+        }
+        (head, tail)
+    }
+
+    fn set_queue_registers(&mut self, id: u64, head: u64, tail: u64) {
+        // SAFETY: the strand's queue HEAD and TAIL registers (stock QEMU drops the stores).
+        unsafe {
+            core::arch::asm!("stxa {v}, [{a}] {asi}", a = in(reg) hv_api::queue::head_reg(id), v = in(reg) head, asi = const asi::QUEUE, options(nostack));
+            core::arch::asm!("stxa {v}, [{a}] {asi}", a = in(reg) hv_api::queue::tail_reg(id), v = in(reg) tail, asi = const asi::QUEUE, options(nostack));
+        }
+    }
+
+    fn set_queue_tail(&mut self, id: u64, tail: u64) {
+        // SAFETY: the strand's queue TAIL register, writable in hyperprivileged mode only.
+        unsafe {
+            core::arch::asm!("stxa {v}, [{a}] {asi}", a = in(reg) hv_api::queue::tail_reg(id), v = in(reg) tail, asi = const asi::QUEUE, options(nostack));
+        }
+    }
+}
+
+/// One store to the IOB's `INT_VEC_DIS`, ordered before every later load (a strand that
+/// idles itself then checks its mailbox: `Hypervisor::wait_on_strand`).
+fn iob_dispatch(word: u64) {
+    // SAFETY: the IOB interrupt vector dispatch register (stock QEMU ignores the store).
+    unsafe {
+        core::arch::asm!("stx {w}, [{a}]", "membar #StoreLoad | #Sync", w = in(reg) word, a = in(reg) IOB_INT_VEC_DIS, options(nostack))
+    }
 }
 
 /// Context numbers are 13 bits.
@@ -481,7 +561,7 @@ fn refresh_fast_state(fast: &mut FastState, hv: &Hypervisor, vcpu: usize) {
     let domain = hv.config.vcpus[vcpu].domain;
     let d = &hv.config.domains[domain];
     // cpu_myid is Core 1.0: callable while the domain has CORE at major 1.
-    let myid_ok = matches!(hv.domains[domain].versions.get(hv_api::group::CORE), Ok((1, _)));
+    let myid_ok = matches!(hv.domains[domain].state.lock().versions.get(hv_api::group::CORE), Ok((1, _)));
     fast.myid = if myid_ok { hv.config.vcpus[vcpu].vid as i64 } else { -1 };
     let base = d.memory.membase.raw();
     let end = base + d.memory.size;
@@ -492,7 +572,8 @@ fn refresh_fast_state(fast: &mut FastState, hv: &Hypervisor, vcpu: usize) {
     fast.mem_end = if aligned { end } else { 0 };
     fast.tte_keep = !((((1u64 << 43) - 1) << 13) | (1 << 61));
     fast.console_uart = if hv.config.domains.len() == 1 { UART_BASE } else { 0 };
-    let mmu = &hv.vcpus[vcpu].mmu;
+    let vs = hv.vcpus[vcpu].lock();
+    let mmu = &vs.mmu;
     fast.fault_area = mmu.fault_area_pa();
     let perms = mmu.perm_mappings();
     fast.perm_count = perms.len() as u64;
@@ -505,12 +586,11 @@ fn refresh_fast_state(fast: &mut FastState, hv: &Hypervisor, vcpu: usize) {
     }
 }
 
-/// Whether a trap can change what [`FastState`] holds: API versions (the core trap), the
-/// MMU configuration (TSBs, fault area, permanent mappings: fast-trap functions 0x20–0x2b),
-/// or a restart. Everything else leaves it as it was.
-fn changes_fast_state(tt: u64, function: u64, action: &Action) -> bool {
-    matches!(action, Action::Launch(_))
-        || tt == 0x1ff
+/// Whether a trap can change what [`FastState`] holds: API versions (the core trap) or the
+/// MMU configuration (TSBs, fault area, permanent mappings: fast-trap functions 0x20–0x2b).
+/// Everything else leaves it as it was (a vCPU's start refreshes it too).
+fn changes_fast_state(tt: u64, function: u64) -> bool {
+    tt == 0x1ff
         || (tt == 0x180 && (hv_api::hcall::MMU_TSB_CTX0..=hv_api::hcall::MMU_FAULT_AREA_INFO).contains(&function))
 }
 
@@ -522,9 +602,22 @@ fn strand_state(strand: u64) -> *mut StrandState {
     unsafe { (core::ptr::addr_of_mut!(hv_strands) as *mut StrandState).add(strand as usize) }
 }
 
+/// Nothing (more) to run on this strand: idle it for good (stock QEMU ignores the idle,
+/// so the loop spins there).
 fn park() -> ! {
-    // SAFETY: hv_park spins forever.
-    unsafe { hv_park() }
+    let strand = this_strand();
+    let mut hw = Machine;
+    loop {
+        hw.strand_idle(strand);
+    }
+}
+
+/// This strand's id (`%asr26`, the strand status register; 0 on stock QEMU).
+fn this_strand() -> u64 {
+    let status: u64;
+    // SAFETY: reads the strand status register; no side effects.
+    unsafe { core::arch::asm!("rd %asr26, {v}", v = out(reg) status, options(nomem, nostack)) };
+    (status >> registers::STRAND_STS_ID_SHIFT) & registers::STRAND_STS_ID_MASK
 }
 
 fn launch(state: &LaunchState, strand: *mut StrandState) -> ! {
@@ -534,59 +627,88 @@ fn launch(state: &LaunchState, strand: *mut StrandState) -> ! {
 }
 
 /// First Rust code on each strand, called by the reset path with a stack and the strand
-/// state in place.
+/// state in place. The boot strand (0) sets the hypervisor up and resumes every strand that
+/// holds a vCPU; they meet at a rendezvous; then every domain starts at once.
 #[no_mangle]
 extern "C" fn hv_start(strand: u64, ram_size: u64) -> ! {
-    if strand == 0 {
-        let _ = log::set_logger(&LOGGER);
-        log::set_max_level(log::LevelFilter::Info);
-        log::info!("{}", crate::BANNER);
-        log::info!("strand {strand}, partition RAM {} MiB at {:#x}", ram_size >> 20, PARTITION_RAM_BASE);
-    }
     let mut hw = Machine;
+    if strand != 0 {
+        STRANDS_PRESENT.fetch_or(1 << strand, Ordering::AcqRel);
+        loop {
+            match GO.load(Ordering::Acquire) {
+                GO_WAIT => core::hint::spin_loop(),
+                GO_RUN => strand_loop(strand),
+                _ => park(),
+            }
+        }
+    }
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(log::LevelFilter::Info);
+    log::info!("{}", crate::BANNER);
+    log::info!("strand {strand}, partition RAM {} MiB at {:#x}", ram_size >> 20, PARTITION_RAM_BASE);
     // SAFETY: the HV MD ROM slot is 8 KiB of RAM that QEMU filled from 1up-hv.bin.
     let hv_md = unsafe { core::slice::from_raw_parts(HV_MD_ROM.base as *const u8, HV_MD_ROM.size as usize) };
-    let launch_state = {
-        let mut guard = HYPERVISOR.lock();
-        if guard.is_none() {
-            match Hypervisor::boot(&mut hw, hv_md, (PARTITION_RAM_BASE, ram_size)) {
-                Ok(hv) => {
-                    for d in &hv.config.domains {
-                        log::info!(
-                            "domain {}: {} MiB at {:#x}, image {:#x} bytes",
-                            d.name,
-                            d.memory.size >> 20,
-                            d.memory.realbase.raw(),
-                            d.romsize
-                        );
-                    }
-                    *guard = Some(hv);
-                }
-                Err(e) => {
-                    log::info!("{e}");
-                    log::info!("boot stopped");
-                    drop(guard);
-                    park();
-                }
-            }
-        }
-        let hv = guard.as_mut().expect("configured above");
-        match hv.start_strand(&mut hw, strand) {
-            Some((vcpu, state)) => {
-                // SAFETY: this strand's own state; no trap is in progress.
-                let s = unsafe { &mut *strand_state(strand) };
-                s.vcpu = vcpu as u64;
-                refresh_fast_state(&mut s.fast, hv, vcpu);
-                state
-            }
-            None => {
-                log::info!("strand {strand}: no vCPU to start");
-                drop(guard);
-                park();
-            }
-        }
+    let hv = match Hypervisor::boot(&mut hw, hv_md, (PARTITION_RAM_BASE, ram_size)) {
+        Ok(hv) => HYPERVISOR.call_once(|| hv),
+        Err(e) => boot_stopped(&e),
     };
-    launch(&launch_state, strand_state(strand))
+    for d in &hv.config.domains {
+        log::info!(
+            "domain {}: {} MiB at {:#x}, image {:#x} bytes",
+            d.name,
+            d.memory.size >> 20,
+            d.memory.realbase.raw(),
+            d.romsize
+        );
+    }
+    // Rendezvous: resume every other strand that holds a vCPU and wait until each is up
+    // (a strand QEMU does not have never answers; stock QEMU has strand 0 only).
+    let others = hv.strands_used() & !1;
+    if others != 0 && hw.has_strands() {
+        for s in (1..64).filter(|s| others & 1 << s != 0) {
+            hw.strand_resume(s);
+        }
+        let deadline = hw.stick().saturating_add(CROSS_STRAND_WAIT_TICKS);
+        while STRANDS_PRESENT.load(Ordering::Acquire) & others != others && hw.stick() < deadline {
+            core::hint::spin_loop();
+        }
+    }
+    if let Some(e) = hv.missing_strand(STRANDS_PRESENT.load(Ordering::Acquire)) {
+        GO.store(GO_STOP, Ordering::Release);
+        boot_stopped(&e);
+    }
+    hv.start_domains(&mut hw);
+    GO.store(GO_RUN, Ordering::Release);
+    strand_loop(strand)
+}
+
+fn boot_stopped(e: &crate::hypervisor::BootError) -> ! {
+    log::info!("{e}");
+    log::info!("boot stopped");
+    park()
+}
+
+/// What a strand does whenever its vCPU is not running: enter the vCPU's posted start, or
+/// idle until another strand posts one.
+fn strand_loop(strand: u64) -> ! {
+    let hv = HYPERVISOR.get().expect("set up before any strand runs");
+    let mut hw = Machine;
+    loop {
+        match hv.next_on_strand(&mut hw, strand) {
+            Next::Launch(vcpu, state) => {
+                let s = strand_state(strand);
+                // SAFETY: this strand's own state; no trap is in progress.
+                let fast = unsafe {
+                    (*s).vcpu = vcpu as u64;
+                    &mut (*s).fast
+                };
+                refresh_fast_state(fast, hv, vcpu);
+                launch(&state, s)
+            }
+            Next::Wait => hv.wait_on_strand(&mut hw, strand),
+            Next::Park => park(),
+        }
+    }
 }
 
 /// Every trap from a guest, after the assembly saved its state.
@@ -600,21 +722,16 @@ extern "C" fn hv_trap(strand: *mut StrandState) {
     // SAFETY: as the doc says: a valid, exclusive pointer for the duration of the trap.
     let strand = unsafe { &mut *strand };
     let mut hw = Machine;
-    let action = {
-        let mut guard = HYPERVISOR.lock();
-        let hv = guard.as_mut().expect("traps come only from started guests");
-        let vcpu = strand.vcpu as usize;
-        let (tt, function) = (strand.frame.tt, strand.frame.o[5]);
-        let action = hv.handle_trap(&mut hw, vcpu, &mut strand.frame);
-        if changes_fast_state(tt, function, &action) {
-            refresh_fast_state(&mut strand.fast, hv, vcpu);
+    let hv = HYPERVISOR.get().expect("traps come only from started guests");
+    let vcpu = strand.vcpu as usize;
+    let (tt, function) = (strand.frame.tt, strand.frame.o[5]);
+    match hv.handle_trap(&mut hw, vcpu, &mut strand.frame) {
+        Action::Resume => {
+            if changes_fast_state(tt, function) {
+                refresh_fast_state(&mut strand.fast, hv, vcpu);
+            }
         }
-        action
-    };
-    match action {
-        Action::Resume => {}
-        Action::Launch(state) => launch(&state, strand),
-        Action::Park => park(),
+        Action::Idle => strand_loop(strand.strand_id),
     }
 }
 
