@@ -130,7 +130,7 @@ pub fn cpu_start(cx: &mut Context<'_>, cpuid: u64, pc: u64, rtba: u64, arg: u64)
         return Reply::err(HvError::BadAlign);
     }
     let memory = &cx.config.memory;
-    let state = LaunchState { pc, rtba, o0: arg, i0: memory.realbase.raw(), i1: memory.size };
+    let state = LaunchState { pc, rtba, o0: arg, i0: memory.realbase.raw(), i1: memory.size, cpuid };
     if cpuid == cx.vid || !cx.mailboxes[target].post_start(state) {
         return Reply::err(HvError::Inval);
     }

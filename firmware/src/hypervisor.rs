@@ -252,7 +252,7 @@ impl Hypervisor {
         };
         self.domains[domain].state.lock().reset_for_start();
         let Some(boot) = self.vcpu_index(domain, d.bootcpu) else { return };
-        let state = LaunchState { pc, rtba, o0: 0, i0: base, i1: d.memory.size };
+        let state = LaunchState { pc, rtba, o0: 0, i0: base, i1: d.memory.size, cpuid: d.bootcpu };
         if self.mailboxes[boot].post_start(state) {
             hw.strand_resume(self.config.vcpus[boot].strand);
         }

@@ -70,6 +70,9 @@ pub struct LaunchState {
     pub i0: u64,
     /// `%i1`: size of that block.
     pub i1: u64,
+    /// The vCPU's id, in the guest's scratchpad register 0x08, where sun4v guests read
+    /// their CPU id (Linux's `SCRATCHPAD_CPUID`, "set by hypervisor").
+    pub cpuid: u64,
 }
 
 /// What runs next on the strand after the portable trap handler ran.

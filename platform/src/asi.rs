@@ -7,6 +7,9 @@ pub const REAL: u8 = 0x14;
 pub const REAL_IO: u8 = 0x15;
 /// Guest scratchpad registers.
 pub const SCRATCHPAD: u8 = 0x20;
+/// [`SCRATCHPAD`] VA where the hypervisor leaves the vCPU's id at its start (sun4v guests,
+/// Linux's `SCRATCHPAD_CPUID`, read it there).
+pub const SCRATCHPAD_CPUID: u64 = 0x08;
 /// Primary (VA 0x8) and secondary (VA 0x10) context registers.
 pub const MMU_CONTEXT: u8 = 0x21;
 /// Mondo and error queue head/tail registers (stock QEMU: stores dropped, loads fault;

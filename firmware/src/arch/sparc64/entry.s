@@ -674,7 +674,7 @@ hv_trap_in_hv:
 ! hv_launch_guest(&LaunchState, &mut StrandState) -> !: enter a guest as the sun4v spec
 ! starts a vCPU (hv-api.md §4.7): TL = MAXPTL, GL = MAXPGL, PSTATE = PRIV (TSO, IE = 0,
 ! PEF = 0), PIL 15, MMU off, %tba = RTBA, %o0 = start argument, %i0/%i1 = memory base and
-! size. QEMU 7.2 ignores HTSTATE, so the entry clears %hpstate in the jmp's delay slot.
+! size, scratchpad 0x08 = the vCPU id. QEMU 7.2 ignores HTSTATE, so the entry clears %hpstate in the jmp's delay slot.
 .global hv_launch_guest
 hv_launch_guest:
     stx     %g0, [%o1 + {S_IN_HV}]
@@ -694,6 +694,9 @@ hv_launch_guest:
     stxa    %g0, [%g2] {ASI_MMU_CONTEXT}
     mov     {SECONDARY_CONTEXT}, %g2
     stxa    %g0, [%g2] {ASI_MMU_CONTEXT}
+    ldx     [%g1 + {L_CPUID}], %g3
+    mov     {SCRATCHPAD_CPUID}, %g2
+    stxa    %g3, [%g2] {ASI_SCRATCHPAD}     ! the guest's CPU id, where it reads it
     ldx     [%g1 + {L_PC}], %l0
     ldx     [%g1 + {L_O0}], %o0
     ldx     [%g1 + {L_I0}], %i0

@@ -308,6 +308,9 @@ core::arch::global_asm!(
     L_O0 = const offset_of!(LaunchState, o0),
     L_I0 = const offset_of!(LaunchState, i0),
     L_I1 = const offset_of!(LaunchState, i1),
+    L_CPUID = const offset_of!(LaunchState, cpuid),
+    ASI_SCRATCHPAD = const asi::SCRATCHPAD,
+    SCRATCHPAD_CPUID = const asi::SCRATCHPAD_CPUID,
 );
 
 extern "C" {
