@@ -169,6 +169,8 @@ impl Hypervisor {
     /// Nothing starts yet ([`Hypervisor::start_domains`]).
     pub fn boot(hw: &mut dyn Hardware, hv_md: &[u8], ram: (u64, u64)) -> Result<Hypervisor, BootError> {
         let config = HvConfig::from_md(hv_md).map_err(BootError::HvConfig)?;
+        // The console: one labelled line stream per domain when there are several.
+        hw.console().configure(config.domains.iter().map(|d| d.name.as_str()));
         let mut domains = heapless::Vec::new();
         for d in &config.domains {
             let mem_end = d.memory.membase.raw() + d.memory.size;
@@ -358,7 +360,6 @@ impl Hypervisor {
                     vcpus: &self.config.vcpus,
                     mailboxes: &self.mailboxes,
                     domain_index: domain,
-                    tag_console: self.config.domains.len() > 1,
                     hw,
                 };
                 dispatch(&mut cx, frame)

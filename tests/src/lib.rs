@@ -657,7 +657,11 @@ fn match_in_order(expected: &[String], lines: &[&str]) -> Option<String> {
                 } else {
                     ""
                 };
-                return Some(format!("missing expected line {} of {}{where_}: `{exp}`{anywhere}", i + 1, expected.len()));
+                return Some(format!(
+                    "missing expected line {} of {}{where_}: `{exp}`{anywhere}",
+                    i + 1,
+                    expected.len()
+                ));
             }
         }
     }
