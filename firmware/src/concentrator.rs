@@ -32,13 +32,14 @@
 use crate::hardware::{Hardware, UartInput};
 use crate::hv_config::{MAX_DOMAINS, MAX_NAME};
 use core::fmt::{self, Write};
+use hv_api::cons::keys;
 
 /// The key that starts a console command: Ctrl-E (0x05).
-pub const ESCAPE: u8 = 0x05;
+pub const ESCAPE: u8 = keys::ESCAPE;
 /// After [`ESCAPE`]: input to the next domain (in configuration order, wrapping).
-pub const NEXT_KEY: u8 = b'n';
+pub const NEXT_KEY: u8 = keys::NEXT;
 /// After [`ESCAPE`]: print the keys and the domains.
-pub const HELP_KEY: u8 = b'?';
+pub const HELP_KEY: u8 = keys::HELP;
 /// Bytes of each domain's output line buffer.
 pub const LINE_BYTES: usize = 256;
 /// Entries (bytes or BREAKs) of each domain's input ring.
@@ -400,10 +401,12 @@ impl State {
         self.escape = false;
         match b {
             ESCAPE => self.ports[focus].input.push(UartInput::Byte(ESCAPE)),
-            b'0'..=b'9' if usize::from(b - b'0') < self.count => self.set_focus(uart, usize::from(b - b'0')),
+            b'0'..=b'9' if usize::from(b - keys::DOMAIN_0) < self.count => {
+                self.set_focus(uart, usize::from(b - keys::DOMAIN_0))
+            }
             b'0'..=b'9' => {
                 let last = self.count - 1;
-                self.hv_line(uart, format_args!("console: no domain {} (Ctrl-E 0-{last})", b - b'0'));
+                self.hv_line(uart, format_args!("console: no domain {} (Ctrl-E 0-{last})", b - keys::DOMAIN_0));
             }
             NEXT_KEY => self.set_focus(uart, (focus + 1) % self.count),
             HELP_KEY => {

@@ -1278,6 +1278,12 @@ mod tests {
         let two = cases.iter().find(|c| c.name == "two-domains").unwrap();
         assert_eq!(two.order, Order::PerDomain);
         assert!(two.expected_stock.as_ref().unwrap().iter().any(|l| l.contains("-smp 6")));
+        // Every expected line names its stream as the console line it stands for will: none
+        // is left to "other".
+        let names: Vec<String> = ["primary", "guest1"].map(String::from).to_vec();
+        for l in two.expected.iter().chain(two.expected_stock.iter().flatten()) {
+            assert_ne!(stream_of(l, &names), Stream::Other, "two-domains: `{l}`");
+        }
         for c in &cases {
             assert!(c.forbidden.iter().any(|f| f == "hv: PANIC") || c.expected.iter().any(|e| e.contains("PANIC")));
         }
