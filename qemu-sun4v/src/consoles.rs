@@ -210,7 +210,9 @@ impl ConsoleSockets {
                 for stream in l.incoming() {
                     let Ok(stream) = stream else { continue };
                     let Ok(reader) = stream.try_clone() else { continue };
-                    clients.lock().expect("clients").get_mut(d).map(|c| c.push(stream));
+                    if let Some(c) = clients.lock().expect("clients").get_mut(d) {
+                        c.push(stream);
+                    }
                     let input = input.clone();
                     thread::spawn(move || client_reader(reader, d, input));
                 }
