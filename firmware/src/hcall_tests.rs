@@ -68,6 +68,11 @@ fn console_calls() {
     assert_eq!(b.fast(hcall::CONS_READ, &[BUF, 8]), (0, 2, 0));
     assert_eq!(b.hw.peek(BUF, 2), b"bc");
     assert_eq!(b.fast(hcall::CONS_READ, &[BUF, 8]).0, EWOULDBLOCK);
+    // A BREAK after bytes ends the read and is the next read's answer (not lost).
+    b.hw.uart_in.extend([Some(b'd'), None, Some(b'e')]);
+    assert_eq!(b.fast(hcall::CONS_READ, &[BUF, 8]), (0, 1, 0));
+    assert_eq!(b.fast(hcall::CONS_READ, &[BUF, 8]), (0, hv_api::cons::CONS_BREAK, 0));
+    assert_eq!(b.fast(hcall::CONS_GETCHAR, &[]), (0, b'e' as u64, 0));
     assert_eq!(b.fast(hcall::CONS_READ, &[0, 8]).0, ENORADDR);
     b.hw.uart_busy = true;
     assert_eq!(b.fast(hcall::CONS_PUTCHAR, &[b'x' as u64]).0, EWOULDBLOCK);

@@ -395,11 +395,14 @@ impl Hypervisor {
                 }
             }
             Outcome::Exit(code) => {
+                // What the guest wrote before its end (a line without `\n`) comes first.
+                hw.console().flush(hw, domain);
                 info!("domain {} exited with code {code}", self.config.domains[domain].name);
                 self.stop_domain(hw, vcpu)
             }
             Outcome::GuestFailure(why) => self.guest_failed(hw, vcpu, frame, why),
             Outcome::Sir => {
+                hw.console().flush(hw, domain);
                 info!("domain {} software-initiated reset", self.config.domains[domain].name);
                 // The reset vector is in the calling vCPU's reset trap table (cpu_set_rtba).
                 let rtba = self.vcpus[vcpu].lock().cpu.rtba;
@@ -553,6 +556,7 @@ impl Hypervisor {
     fn guest_failed(&self, hw: &mut dyn Hardware, vcpu: usize, frame: &TrapFrame, why: &str) -> Action {
         let domain = self.config.vcpus[vcpu].domain;
         let d = &self.config.domains[domain];
+        hw.console().flush(hw, domain);
         info!(
             "domain {}: {why} (tt {:#x} at tl {}, pc {:#x})",
             d.name,
