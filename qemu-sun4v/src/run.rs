@@ -99,11 +99,14 @@ impl Qemu {
         timeout: Option<Duration>,
         sockets: Option<&ConsoleSockets>,
     ) -> io::Result<Outcome> {
-        let mut child = self.spawn(Stdio::piped())?;
-        let mut qemu_in = child.stdin.take().expect("piped stdin");
         // One writer for QEMU's input: the keyboard and the socket clients, in the order
         // they come, following the console focus.
         let (input_tx, input_rx) = mpsc::channel::<Input>();
+        if let Some(s) = sockets {
+            s.serve(input_tx.clone())?;
+        }
+        let mut child = self.spawn(Stdio::piped())?;
+        let mut qemu_in = child.stdin.take().expect("piped stdin");
         let mut focus = Focus::new(sockets.map_or(1, |s| s.names().len()));
         thread::spawn(move || {
             for input in input_rx {
@@ -119,9 +122,6 @@ impl Qemu {
                 }
             }
         });
-        if let Some(s) = sockets {
-            s.serve(input_tx.clone())?;
-        }
         // On a terminal, keys go to the guest as they are typed (raw mode, no local echo:
         // the guest echoes), and Ctrl-] stops the run, as Ctrl-C would go to the guest.
         let raw = RawTerminal::enter();
