@@ -71,8 +71,12 @@ pub(crate) fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     let (q, timeout, domains) = interactive_qemu(&dir, &opts, ram, disk.as_deref(), Some(&config))?;
     eprintln!("xtask: {}", q.command_line());
     eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-] stops QEMU earlier");
-    run_interactive(&q, &[END_MARKER], timeout, &domains)
+    run_interactive(&q, &[END_MARKER, BOOT_STOPPED], timeout, &domains)
 }
+
+/// The line after which the hypervisor does nothing more: it refused the configuration
+/// (e.g. too few strands: the line before says which `-smp`). The run ends there, failed.
+const BOOT_STOPPED: &str = "hv: boot stopped";
 
 /// The configuration of `run --linux` / `firmware --linux`.
 pub(crate) const LINUX_CONFIG: &str = "configs/linux.toml";
@@ -151,7 +155,7 @@ pub(crate) fn run_linux(ws: &Path, opts: &Opts) -> Result<ExitCode, String> {
     let (q, timeout, domains) = interactive_qemu(&dir, opts, ram, Some(&img), Some(&ws.join(LINUX_CONFIG)))?;
     eprintln!("xtask: {}", q.command_line());
     eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-] stops QEMU earlier");
-    run_interactive(&q, &[END_MARKER], timeout, &domains)
+    run_interactive(&q, &[END_MARKER, BOOT_STOPPED], timeout, &domains)
 }
 
 /// `run --guest openboot`: Sun's OpenBoot on our hypervisor, or Sun's reference chain.
@@ -182,7 +186,7 @@ pub(crate) fn run_openboot(ws: &Path, opts: &Opts, disk: Option<PathBuf>) -> Res
             "our hypervisor with Sun's openboot.bin as domain 0"
         }
     );
-    let markers: &[&str] = if reference { &[] } else { &[END_MARKER] };
+    let markers: &[&str] = if reference { &[] } else { &[END_MARKER, BOOT_STOPPED] };
     run_interactive(&q, markers, timeout, &domains)
 }
 
@@ -222,6 +226,7 @@ pub(crate) fn run_interactive(
     let o = q.run_interactive_with(markers, timeout, sockets.as_ref()).map_err(|e| e.to_string())?;
     eprintln!("\nxtask: {} after {:.1} s", o.ended_by, o.elapsed.as_secs_f64());
     Ok(match o.ended_by {
+        qemu_sun4v::EndedBy::EndMarker(m) if m == BOOT_STOPPED => ExitCode::FAILURE,
         qemu_sun4v::EndedBy::EndMarker(_) | qemu_sun4v::EndedBy::Quit | qemu_sun4v::EndedBy::Exited(Some(0)) => {
             ExitCode::SUCCESS
         }
