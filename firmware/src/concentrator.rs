@@ -3,7 +3,10 @@
 //!
 //! The concentrator owns the UART behind one spin lock, which the hypervisor's own log
 //! lines ([`Concentrator::log_line`], through [`crate::console::Logger`]) and every domain's
-//! console calls take, so that lines never interleave mid-line whatever the strands do.
+//! console calls take, so that lines never interleave mid-line whatever the strands do. It
+//! is a leaf lock: nothing else is locked while it is held (its own `hv:` lines, e.g. a
+//! focus switch, are written directly, not through `log`), so a caller may hold any other
+//! lock when it calls in.
 //!
 //! * **One domain**: no label, no buffering: a byte a guest writes goes to the UART at once,
 //!   a byte it reads comes from the UART (today's behaviour; the assembly fast path of
