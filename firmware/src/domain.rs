@@ -41,8 +41,6 @@ pub struct Domain {
     pub md: GuestMd,
     /// Running or stopped.
     pub status: DomainStatus,
-    /// Console: whether the next byte starts a line (for the domain-name prefix).
-    pub console_at_line_start: bool,
     /// Guest watchdog (`mach_set_watchdog`): `%stick` value at which it expires, if armed.
     pub watchdog_deadline: Option<u64>,
     /// Largest `mach_set_watchdog` timeout in ms (guest MD `watchdog-max-timeout`, else
@@ -70,7 +68,6 @@ impl Domain {
             tod_offset: 0,
             md,
             status: DomainStatus::Running,
-            console_at_line_start: true,
             watchdog_deadline: None,
             watchdog_max_ms: crate::cpu::WATCHDOG_DEFAULT_MAX_MS,
             interrupts: Interrupts::default(),

@@ -2,6 +2,7 @@
 //! the real (QEMU) hardware; `arch::fake` implements it in memory for host tests.
 
 use crate::addr::Pa;
+use crate::concentrator::Concentrator;
 
 /// Machine services used by hypercall handlers. Every address handed to these methods has
 /// already been checked against a domain's memory map.
@@ -16,6 +17,10 @@ pub trait Hardware {
     fn uart_put(&mut self, byte: u8) -> bool;
     /// Reads the console UART.
     fn uart_get(&mut self) -> UartInput;
+    /// The console concentrator that shares the UART among the domains and the
+    /// hypervisor's log (one for the machine); console calls go through it, never to
+    /// [`Hardware::uart_put`] / [`Hardware::uart_get`] directly.
+    fn console(&self) -> &'static Concentrator;
     /// Seconds since 1970-01-01 UTC from the platform clock.
     fn rtc_seconds(&mut self) -> u64;
     /// The system tick counter `%stick` (bit 63, NPT, masked off), counting at

@@ -2,9 +2,9 @@
 //! the same `Hypervisor::handle_trap` path the sparc64 trap handler uses.
 
 use crate::arch::fake::FakeHardware;
-use crate::hypervisor::Hypervisor;
+use crate::hypervisor::{Hypervisor, Next};
 use crate::test_bench::{Bench, GuestMd, HvMd, BASE, EBADALIGN, EBADTRAP, EINVAL, ENORADDR, NVBASE, PDPA, SIZE};
-use crate::trap::{Action, RESUME_REVECTOR};
+use crate::trap::{Action, TrapFrame, RESUME_REVECTOR};
 use hv_api::error::HvError;
 use hv_api::{core_fn, group, hcall, soft_state};
 
@@ -68,6 +68,11 @@ fn console_calls() {
     assert_eq!(b.fast(hcall::CONS_READ, &[BUF, 8]), (0, 2, 0));
     assert_eq!(b.hw.peek(BUF, 2), b"bc");
     assert_eq!(b.fast(hcall::CONS_READ, &[BUF, 8]).0, EWOULDBLOCK);
+    // A BREAK after bytes ends the read and is the next read's answer (not lost).
+    b.hw.uart_in.extend([Some(b'd'), None, Some(b'e')]);
+    assert_eq!(b.fast(hcall::CONS_READ, &[BUF, 8]), (0, 1, 0));
+    assert_eq!(b.fast(hcall::CONS_READ, &[BUF, 8]), (0, hv_api::cons::CONS_BREAK, 0));
+    assert_eq!(b.fast(hcall::CONS_GETCHAR, &[]), (0, b'e' as u64, 0));
     assert_eq!(b.fast(hcall::CONS_READ, &[0, 8]).0, ENORADDR);
     b.hw.uart_busy = true;
     assert_eq!(b.fast(hcall::CONS_PUTCHAR, &[b'x' as u64]).0, EWOULDBLOCK);
@@ -209,4 +214,88 @@ fn broken_window_registers_are_a_guest_failure() {
     frame.bad_windows = 1;
     assert_eq!(b.handle(&mut frame), Action::Idle, "failure policy stop");
     assert_eq!(b.hv.domains[0].state.lock().status, crate::domain::DomainStatus::Stopped);
+}
+
+/// Two domains, `primary` (vCPU 0 on strand 0, the first half of the RAM) and `guest1`
+/// (vCPU 1 on strand 1, the second half), both started.
+fn two_domains() -> (Hypervisor, FakeHardware) {
+    use crate::test_bench::{hv_md_skeleton, ROMBASE};
+    use crate::test_md::Value;
+    let (mut b, cpus, guest0) = hv_md_skeleton();
+    let guests = 2; // root 0, cpus 1, guests 2, guest 3
+    let guest1 = b.node("guest");
+    b.prop(guests, "guest", Value::Arc(guest1));
+    b.prop(0, "hvuart", Value::Val(0xfff0c2c000));
+    let half = SIZE / 2;
+    for (gid, guest, name) in [(0u64, guest0, "primary"), (1, guest1, "guest1")] {
+        let cpu = b.node("cpu");
+        b.prop(cpus, "cpu", Value::Arc(cpu));
+        b.prop(cpu, "pid", Value::Val(gid));
+        b.prop(cpu, "vid", Value::Val(0));
+        b.prop(cpu, "guest", Value::Arc(guest));
+        let base = BASE + gid * half;
+        for (k, v) in [
+            ("gid", gid),
+            ("cpuset", 1),
+            ("membase", base),
+            ("memsize", half),
+            ("realbase", base),
+            ("rombase", ROMBASE),
+            ("romsize", 0x1_0000),
+            ("pdpa", PDPA),
+            ("bootcpu", 0),
+        ] {
+            b.prop(guest, k, Value::Val(v));
+        }
+        b.prop(guest, "name", Value::Str(name.into()));
+    }
+    let mut hw = FakeHardware::new();
+    hw.load(PDPA, &GuestMd::default().build());
+    let hv = Hypervisor::boot(&mut hw, &b.build(), (BASE, SIZE)).unwrap();
+    hv.start_domains(&mut hw);
+    for strand in 0..2 {
+        assert!(matches!(hv.next_on_strand(&mut hw, strand), Next::Launch(v, _) if v == strand as usize));
+    }
+    (hv, hw)
+}
+
+/// A fast trap `function` with `args` on vCPU `vcpu`: (status, %o1).
+fn call_on(hv: &Hypervisor, hw: &mut FakeHardware, vcpu: usize, function: u64, args: &[u64]) -> (u64, u64) {
+    let mut f = TrapFrame { tt: 0x180, tl: 1, ..Default::default() };
+    f.o[..args.len()].copy_from_slice(args);
+    f.o[5] = function;
+    assert_eq!(hv.handle_trap(hw, vcpu, &mut f), Action::Resume);
+    (f.o[0], f.o[1])
+}
+
+#[test]
+fn two_domains_share_the_console_through_the_concentrator() {
+    let (hv, mut hw) = two_domains();
+    assert_eq!(hw.console(), "", "nothing printed at boot on the fake machine");
+    // Interleaved putchars of the two domains: each domain's line comes out whole, labelled.
+    for (a, b) in "hi there\n".bytes().zip("guest says\n".bytes()) {
+        assert_eq!(call_on(&hv, &mut hw, 0, hcall::CONS_PUTCHAR, &[a as u64]).0, 0);
+        assert_eq!(call_on(&hv, &mut hw, 1, hcall::CONS_PUTCHAR, &[b as u64]).0, 0);
+    }
+    for b in "s\n".bytes() {
+        assert_eq!(call_on(&hv, &mut hw, 1, hcall::CONS_PUTCHAR, &[b as u64]).0, 0);
+    }
+    assert_eq!(hw.console(), "primary: hi there\nguest1: guest says\n");
+    // Input goes to primary (the focus) until Ctrl-E 1, then to guest1; whoever reads the
+    // UART, each domain gets its own bytes.
+    hw.uart_in.extend([Some(b'a'), Some(0x05), Some(b'1'), Some(b'b')]);
+    assert_eq!(call_on(&hv, &mut hw, 1, hcall::CONS_GETCHAR, &[]), (0, b'b' as u64));
+    assert_eq!(call_on(&hv, &mut hw, 1, hcall::CONS_GETCHAR, &[]).0, EWOULDBLOCK);
+    assert_eq!(call_on(&hv, &mut hw, 0, hcall::CONS_GETCHAR, &[]), (0, b'a' as u64));
+    assert_eq!(call_on(&hv, &mut hw, 0, hcall::CONS_GETCHAR, &[]).0, EWOULDBLOCK);
+    assert!(hw.console().ends_with("hv: console input to domain guest1\r\n"), "{}", hw.console());
+    // A line without its newline is written out when the domain exits.
+    for b in "bye".bytes() {
+        assert_eq!(call_on(&hv, &mut hw, 1, hcall::CONS_PUTCHAR, &[b as u64]).0, 0);
+    }
+    assert!(!hw.console().ends_with("bye"));
+    let mut f = TrapFrame { tt: 0x180, tl: 1, ..Default::default() };
+    f.o[5] = hcall::MACH_EXIT;
+    hv.handle_trap(&mut hw, 1, &mut f);
+    assert!(hw.console().ends_with("\r\nguest1: bye"), "{}", hw.console());
 }

@@ -169,6 +169,8 @@ impl Hypervisor {
     /// Nothing starts yet ([`Hypervisor::start_domains`]).
     pub fn boot(hw: &mut dyn Hardware, hv_md: &[u8], ram: (u64, u64)) -> Result<Hypervisor, BootError> {
         let config = HvConfig::from_md(hv_md).map_err(BootError::HvConfig)?;
+        // The console: one labelled line stream per domain when there are several.
+        hw.console().configure(config.domains.iter().map(|d| d.name.as_str()));
         let mut domains = heapless::Vec::new();
         for d in &config.domains {
             let mem_end = d.memory.membase.raw() + d.memory.size;
@@ -358,7 +360,6 @@ impl Hypervisor {
                     vcpus: &self.config.vcpus,
                     mailboxes: &self.mailboxes,
                     domain_index: domain,
-                    tag_console: self.config.domains.len() > 1,
                     hw,
                 };
                 dispatch(&mut cx, frame)
@@ -394,11 +395,14 @@ impl Hypervisor {
                 }
             }
             Outcome::Exit(code) => {
+                // What the guest wrote before its end (a line without `\n`) comes first.
+                hw.console().flush(hw, domain);
                 info!("domain {} exited with code {code}", self.config.domains[domain].name);
                 self.stop_domain(hw, vcpu)
             }
             Outcome::GuestFailure(why) => self.guest_failed(hw, vcpu, frame, why),
             Outcome::Sir => {
+                hw.console().flush(hw, domain);
                 info!("domain {} software-initiated reset", self.config.domains[domain].name);
                 // The reset vector is in the calling vCPU's reset trap table (cpu_set_rtba).
                 let rtba = self.vcpus[vcpu].lock().cpu.rtba;
@@ -552,6 +556,7 @@ impl Hypervisor {
     fn guest_failed(&self, hw: &mut dyn Hardware, vcpu: usize, frame: &TrapFrame, why: &str) -> Action {
         let domain = self.config.vcpus[vcpu].domain;
         let d = &self.config.domains[domain];
+        hw.console().flush(hw, domain);
         info!(
             "domain {}: {why} (tt {:#x} at tl {}, pc {:#x})",
             d.name,

@@ -18,6 +18,7 @@
 
 pub mod addr;
 pub mod arch;
+pub mod concentrator;
 pub mod console;
 pub mod cpu;
 pub mod domain;

@@ -134,6 +134,13 @@ impl Config {
     pub(crate) fn source(&self) -> Source {
         Source::new(&self.file, self.text.clone())
     }
+    /// The strands QEMU must have for this configuration: 1 + the largest strand id any
+    /// domain's `vcpus` uses (1 when no domain has a vCPU). `cargo xtask test` (on the
+    /// patched QEMU) and `cargo xtask run` start QEMU with `-smp` this many.
+    pub fn qemu_strands(&self) -> u64 {
+        self.domains.iter().flat_map(|d| d.vcpus.iter()).max().map_or(1, |&s| s + 1)
+    }
+
     /// tx/rx interrupt numbers of a channel endpoint.
     pub fn inos(id: u64) -> (u64, u64) {
         (0x20 + 2 * id, 0x21 + 2 * id)
@@ -698,5 +705,29 @@ mod tests {
         assert!(parse_size("12Q").is_err() && parse_size("").is_err() && parse_size("M").is_err());
         assert!(parse_size("12Q").is_err());
         assert!(parse_size("").is_err());
+    }
+
+    fn strands_of(domains: &str) -> u64 {
+        let text = format!("[platform]\nram-size = \"1G\"\nstrands = 32\n{domains}");
+        parse_str(Path::new("t.toml"), text).unwrap_or_else(|e| panic!("{e}")).qemu_strands()
+    }
+
+    #[test]
+    fn qemu_strands_is_one_past_the_largest_strand_used() {
+        let dom = |name: &str, vcpus: &str, base: &str| {
+            format!(
+                "[[domain]]\nname = \"{name}\"\nvcpus = {vcpus}\n\
+                 memory = {{ base = {base}, size = \"256M\" }}\nimage = \"test-guest\"\n"
+            )
+        };
+        assert_eq!(strands_of(&dom("a", "[0]", "0x80000000")), 1);
+        assert_eq!(strands_of(&dom("a", "[0, 1, 2, 3]", "0x80000000")), 4);
+        let two = dom("a", "[0, 1, 2, 3]", "0x80000000") + &dom("b", "[4, 5]", "0x90000000");
+        assert_eq!(strands_of(&two), 6);
+        // The largest id counts, not the number of strands or the order of the domains.
+        let sparse = dom("a", "[0]", "0x80000000") + &dom("b", "[9, 3]", "0x90000000");
+        assert_eq!(strands_of(&sparse), 10);
+        let two = load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/two-domains.toml")).unwrap();
+        assert_eq!(two.qemu_strands(), 6);
     }
 }

@@ -7,11 +7,14 @@
 //! * [`Qemu`] builds the command line and runs QEMU, either with the console on the terminal
 //!   ([`Qemu::run_interactive`]) or captured with a timeout ([`Qemu::run_capture`]), optionally
 //!   typing scripted console input ([`Qemu::run_scripted`], e.g. `banner` at OpenBoot's `ok`).
+//! * [`ConsoleSockets`], [`Demux`], [`Focus`]: each domain's console on its own local socket
+//!   in an interactive run of several domains ([`Qemu::run_interactive_with`]).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 // One job per file: ELF to raw, the firmware set, the QEMU command line, running it under
 // supervision, the terminal.
+mod consoles;
 mod elf;
 mod firmware_set;
 mod qemu;
@@ -20,6 +23,7 @@ mod terminal;
 #[cfg(test)]
 mod tests;
 
+pub use consoles::{ConsoleSockets, Demux, Focus};
 pub use elf::{elf_to_raw, RAW_IMAGE_MAX};
 pub use firmware_set::*;
 pub use qemu::{find_in_path, Qemu, DEFAULT_MEMORY};

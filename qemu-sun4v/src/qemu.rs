@@ -14,6 +14,7 @@ pub struct Qemu {
     memory: u64,
     drives: Vec<PathBuf>,
     icount: Option<u32>,
+    smp: Option<u64>,
     extra: Vec<OsString>,
     no_core_dump: bool,
     /// Replaces the whole argument list (tests run a shell instead of QEMU).
@@ -32,6 +33,7 @@ impl Qemu {
             memory: DEFAULT_MEMORY,
             drives: Vec::new(),
             icount: None,
+            smp: None,
             extra: Vec::new(),
             no_core_dump: true,
             override_args: None,
@@ -59,6 +61,12 @@ impl Qemu {
     /// Runs with `-icount shift=N` (deterministic instruction counting).
     pub fn icount(mut self, shift: u32) -> Self {
         self.icount = Some(shift);
+        self
+    }
+
+    /// Runs with `-smp N` (N strands; only the patched QEMU has more than one).
+    pub fn smp(mut self, strands: u64) -> Self {
+        self.smp = Some(strands);
         self
     }
 
@@ -92,6 +100,10 @@ impl Qemu {
             "-m".into(),
             format!("{mib}M").into(),
         ];
+        if let Some(n) = self.smp {
+            a.push("-smp".into());
+            a.push(n.to_string().into());
+        }
         for d in &self.drives {
             // Commas in a -drive option value are escaped by doubling them.
             let file = d.to_string_lossy().replace(',', ",,");

@@ -1,6 +1,7 @@
 //! Running QEMU under supervision: output captured (and echoed on a terminal), scripted
 //! console input, end markers and timeouts, and how a run ended.
 
+use crate::consoles::{ConsoleSockets, Demux, Focus, Input};
 use crate::terminal::{RawTerminal, QUIT_KEY};
 use crate::Qemu;
 use std::fmt;
@@ -85,8 +86,42 @@ impl Qemu {
     /// `end_markers` appears (or after `timeout`, if given). The returned output is the
     /// whole text QEMU printed.
     pub fn run_interactive(&self, end_markers: &[&str], timeout: Option<Duration>) -> io::Result<Outcome> {
+        self.run_interactive_with(end_markers, timeout, None)
+    }
+
+    /// [`Qemu::run_interactive`] with a console socket per domain (several domains): each
+    /// domain's output lines (label stripped) also go to the clients of its socket, and
+    /// what a client writes is typed to that domain (with the switch keys first when the
+    /// input goes to another domain). The terminal keeps everything, as without sockets.
+    pub fn run_interactive_with(
+        &self,
+        end_markers: &[&str],
+        timeout: Option<Duration>,
+        sockets: Option<&ConsoleSockets>,
+    ) -> io::Result<Outcome> {
+        // One writer for QEMU's input: the keyboard and the socket clients, in the order
+        // they come, following the console focus.
+        let (input_tx, input_rx) = mpsc::channel::<Input>();
+        if let Some(s) = sockets {
+            s.serve(input_tx.clone())?;
+        }
         let mut child = self.spawn(Stdio::piped())?;
         let mut qemu_in = child.stdin.take().expect("piped stdin");
+        let mut focus = Focus::new(sockets.map_or(1, |s| s.names().len()));
+        thread::spawn(move || {
+            for input in input_rx {
+                let bytes = match input {
+                    Input::Keys(k) => {
+                        focus.typed(&k);
+                        k
+                    }
+                    Input::Domain(d, data) => focus.to_domain(d, &data),
+                };
+                if qemu_in.write_all(&bytes).and_then(|_| qemu_in.flush()).is_err() {
+                    break;
+                }
+            }
+        });
         // On a terminal, keys go to the guest as they are typed (raw mode, no local echo:
         // the guest echoes), and Ctrl-] stops the run, as Ctrl-C would go to the guest.
         let raw = RawTerminal::enter();
@@ -106,7 +141,7 @@ impl Qemu {
                             Some(i) => (&keys[..i], true),
                             None => (keys, false),
                         };
-                        if qemu_in.write_all(keys).is_err() || qemu_in.flush().is_err() {
+                        if !keys.is_empty() && input_tx.send(Input::Keys(keys.to_vec())).is_err() {
                             break;
                         }
                         if stop {
@@ -117,7 +152,15 @@ impl Qemu {
                 }
             }
         });
-        let outcome = self.supervise(child, end_markers, timeout, true, None, Some(&quit));
+        let mut demux = sockets.map(|s| (Demux::new(s.names()), s));
+        let mut tap = |d: &[u8]| {
+            if let Some((demux, s)) = demux.as_mut() {
+                for (domain, bytes) in demux.feed(d) {
+                    s.send(domain, &bytes);
+                }
+            }
+        };
+        let outcome = self.supervise(child, end_markers, timeout, true, None, Some(&quit), &mut tap);
         drop(raw);
         outcome
     }
@@ -133,13 +176,15 @@ impl Qemu {
     pub fn run_scripted(&self, timeout: Duration, end_markers: &[&str], script: &[InputStep]) -> io::Result<Outcome> {
         if script.is_empty() {
             let child = self.spawn(Stdio::null())?;
-            return self.supervise(child, end_markers, Some(timeout), false, None, None);
+            return self.supervise(child, end_markers, Some(timeout), false, None, None, &mut |_| {});
         }
         let mut child = self.spawn(Stdio::piped())?;
         let stdin = child.stdin.take().expect("piped stdin");
-        self.supervise(child, end_markers, Some(timeout), false, Some((stdin, script)), None)
+        self.supervise(child, end_markers, Some(timeout), false, Some((stdin, script)), None, &mut |_| {})
     }
 
+    /// Supervises a started QEMU; `stdout_tap` sees QEMU's standard output as it arrives.
+    #[allow(clippy::too_many_arguments)]
     fn supervise(
         &self,
         mut child: Child,
@@ -148,6 +193,7 @@ impl Qemu {
         echo: bool,
         mut script: Option<(ChildStdin, &[InputStep])>,
         quit: Option<&AtomicBool>,
+        stdout_tap: &mut dyn FnMut(&[u8]),
     ) -> io::Result<Outcome> {
         let start = Instant::now();
         let (tx, rx) = mpsc::channel::<(bool, Event)>();
@@ -236,6 +282,7 @@ impl Qemu {
                     text.extend_from_slice(&d);
                     if !is_err {
                         stdout_bytes.extend_from_slice(&d);
+                        stdout_tap(&d);
                     }
                     if let Some((stdin, steps)) = script.as_mut() {
                         clean.extend(d.iter().copied().filter(|&b| b != b'\r'));
@@ -273,6 +320,7 @@ impl Qemu {
                         text.extend_from_slice(&d);
                         if !is_err {
                             stdout_bytes.extend_from_slice(&d);
+                            stdout_tap(&d);
                         }
                     }
                     Ok((_, Event::Eof)) => open_streams -= 1,

@@ -200,6 +200,10 @@ fn command_line() {
     assert_eq!(a[8], "128M");
     let a = Qemu::new("fw").memory((1 << 20) + 1).args();
     assert_eq!(a[8], "2M");
+    // -smp only when asked for, right after the memory.
+    assert!(!Qemu::new("fw").args().iter().any(|a| a == "-smp"));
+    let a = Qemu::new("fw").smp(6).extra_arg("-d").args();
+    assert_eq!(a[9..], ["-smp", "6", "-d"]);
 }
 
 #[test]

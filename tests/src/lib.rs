@@ -26,10 +26,19 @@
 //!
 //!   Paths may use `${WORKSPACE}`, `${CASE_DIR}`, `${SUN_FIRMWARE}`, `${SILO}`, `${LINUX_ISO}`; relative
 //!   paths (other than `config`) are relative to the case folder.
+//!   - `stop_on_stock` — `stop_on` for the pass on the stock QEMU (default: `stop_on`)
+//!   - `order` — `"global"` (default) or `"per-domain"`: expected lines in order within
+//!     their console stream only (see [`Stream`])
 //! * `expected.txt` — lines that must each appear in the console output, in this order
 //!   (each is a substring of a console line that comes after the previous match).
+//! * `expected-stock.txt` (optional) — used instead of `expected.txt` on the stock QEMU.
 //! * `forbidden.txt` (optional) — text that must not appear anywhere in the output.
-//!   `tests/cases/forbidden-always.txt` applies to every case.
+//!   `tests/cases/forbidden-always.txt` applies to every case. `forbidden-stock.txt`
+//!   (optional) replaces `forbidden.txt` on the stock QEMU.
+//!
+//! On the patched QEMU the harness starts QEMU with `-smp N`, N = the configuration's
+//! [`ldom_config::Config::qemu_strands`] (when above 1 and `qemu_args` has no `-smp`); never
+//! on the stock QEMU, which has one strand.
 //!
 //! In both files blank lines and lines starting with `#` are ignored.
 #![deny(missing_docs)]
@@ -178,6 +187,10 @@ pub struct Case {
     pub memory: Option<u64>,
     /// Lines that end the run as soon as one appears (`stop_on`).
     pub stop_on: Vec<String>,
+    /// `stop_on` for the pass on the stock QEMU (`stop_on_stock`; `None`: `stop_on`).
+    pub stop_on_stock: Option<Vec<String>>,
+    /// How expected lines are ordered (`order`).
+    pub order: Order,
     /// Whether reaching the timeout is not a failure.
     pub timeout_ok: bool,
     /// Corruption applied to the HV MD before the run.
@@ -207,6 +220,65 @@ pub struct Case {
     pub expected: Vec<String>,
     /// Case-specific and shared forbidden text (minus `allow`).
     pub forbidden: Vec<String>,
+    /// Lines of `expected-stock.txt`, used instead of [`Case::expected`] on the stock QEMU.
+    pub expected_stock: Option<Vec<String>>,
+    /// `forbidden-stock.txt` and the shared forbidden text (minus `allow`), used instead of
+    /// [`Case::forbidden`] on the stock QEMU.
+    pub forbidden_stock: Option<Vec<String>>,
+}
+
+/// How the expected lines of a case are ordered (`order` in case.toml).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    /// `"global"`: every expected line comes after the console line that matched the
+    /// previous one.
+    #[default]
+    Global,
+    /// `"per-domain"`: each expected line comes after the previous expected line *of its
+    /// own stream* ([`Stream`]), for domains running side by side.
+    PerDomain,
+}
+
+/// The console stream a line belongs to, for `order = "per-domain"`. Expected lines are
+/// assigned to a stream the same way as console lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream<'a> {
+    /// `NAME: ...` where NAME is a domain of the case's configuration, and the
+    /// hypervisor's lines about that domain, `hv: domain NAME: ...` / `hv: domain NAME ...`
+    /// (so that two domains' exit lines need no order between them).
+    Domain(&'a str),
+    /// Other lines starting `hv:`.
+    Hv,
+    /// Everything else.
+    Other,
+}
+
+impl fmt::Display for Stream<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stream::Domain(d) => write!(f, "domain {d}"),
+            Stream::Hv => write!(f, "hv"),
+            Stream::Other => write!(f, "other"),
+        }
+    }
+}
+
+/// The stream of `line` among the domains `domains` (see [`Stream`]).
+pub fn stream_of<'a>(line: &str, domains: &'a [String]) -> Stream<'a> {
+    for d in domains {
+        if line.strip_prefix(d.as_str()).is_some_and(|r| r.starts_with(": ")) {
+            return Stream::Domain(d);
+        }
+        let about = line.strip_prefix("hv: domain ").and_then(|r| r.strip_prefix(d.as_str()));
+        if about.is_some_and(|r| r.starts_with(' ') || r.starts_with(':')) {
+            return Stream::Domain(d);
+        }
+    }
+    if line.starts_with("hv:") {
+        Stream::Hv
+    } else {
+        Stream::Other
+    }
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -228,6 +300,8 @@ const KNOWN_KEYS: &[&str] = &[
     "allow",
     "hypervisor",
     "same_output_as",
+    "stop_on_stock",
+    "order",
 ];
 
 /// A build of our hypervisor.
@@ -292,6 +366,20 @@ impl Case {
         forbidden: &str,
         shared_forbidden: &[String],
     ) -> Result<Case, String> {
+        Case::parse_with_stock(name, dir, case_toml, (expected, None), (forbidden, None), shared_forbidden)
+    }
+
+    /// [`Case::parse`] with the stock-QEMU files: `expected` and `forbidden` are the texts of
+    /// `expected.txt` and `expected-stock.txt`, `forbidden.txt` and `forbidden-stock.txt`
+    /// (`None`: no such file).
+    pub fn parse_with_stock(
+        name: &str,
+        dir: &Path,
+        case_toml: &str,
+        expected: (&str, Option<&str>),
+        forbidden: (&str, Option<&str>),
+        shared_forbidden: &[String],
+    ) -> Result<Case, String> {
         let t: toml::Table = case_toml.parse().map_err(|e| format!("case.toml: {e}"))?;
         for k in t.keys() {
             if !KNOWN_KEYS.contains(&k.as_str()) {
@@ -329,6 +417,18 @@ impl Case {
         if stop_on.iter().any(|s| s.is_empty()) {
             return Err("case.toml: `stop_on` entries must not be empty".into());
         }
+        let stop_on_stock = t
+            .get("stop_on_stock")
+            .map(|v| str_or_list(v, "stop_on_stock").map_err(|e| format!("case.toml: {e}")))
+            .transpose()?;
+        if stop_on_stock.as_ref().is_some_and(|s| s.is_empty() || s.iter().any(|s| s.is_empty())) {
+            return Err("case.toml: `stop_on_stock` entries must not be empty".into());
+        }
+        let order = match get_str("order")?.as_deref() {
+            None | Some("global") => Order::Global,
+            Some("per-domain") => Order::PerDomain,
+            Some(o) => return Err(format!("case.toml: `order` must be \"global\" or \"per-domain\", not `{o}`")),
+        };
         let timeout_ok = match t.get("timeout_ok") {
             None => false,
             Some(v) => v.as_bool().ok_or("case.toml: `timeout_ok` must be true or false")?,
@@ -400,9 +500,10 @@ impl Case {
                  with `config` or `firmware_dir`"
                 .into());
         }
-        let expected = parse_lines(expected);
-        let mut all_forbidden: Vec<String> = shared_forbidden.iter().filter(|f| !allow.contains(f)).cloned().collect();
-        all_forbidden.extend(parse_lines(forbidden));
+        let (expected, expected_stock) = (parse_lines(expected.0), expected.1.map(parse_lines));
+        let shared: Vec<String> = shared_forbidden.iter().filter(|f| !allow.contains(f)).cloned().collect();
+        let all_forbidden: Vec<String> = shared.iter().cloned().chain(parse_lines(forbidden.0)).collect();
+        let forbidden_stock = forbidden.1.map(|f| shared.iter().cloned().chain(parse_lines(f)).collect());
         Ok(Case {
             name: name.to_string(),
             dir: dir.to_path_buf(),
@@ -411,6 +512,8 @@ impl Case {
             timeout: Duration::from_secs(get_int("timeout_secs")?.unwrap_or(DEFAULT_TIMEOUT_SECS)),
             memory,
             stop_on,
+            stop_on_stock,
+            order,
             timeout_ok,
             corrupt_hv_md,
             requires,
@@ -425,6 +528,8 @@ impl Case {
             same_output_as: get_str("same_output_as")?,
             expected,
             forbidden: all_forbidden,
+            expected_stock,
+            forbidden_stock,
         })
     }
 
@@ -439,25 +544,62 @@ impl Case {
                 Err(e) => Err(format!("cannot read {}: {e}", p.display())),
             }
         };
-        let case = Case::parse(
+        let optional = |f: &str| -> Result<Option<String>, String> {
+            if dir.join(f).exists() {
+                read(f, true).map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let (expected_stock, forbidden_stock) = (optional("expected-stock.txt")?, optional("forbidden-stock.txt")?);
+        let case = Case::parse_with_stock(
             &name,
             dir,
             &read("case.toml", false)?,
-            &read("expected.txt", true)?,
-            &read("forbidden.txt", false)?,
+            (&read("expected.txt", true)?, expected_stock.as_deref()),
+            (&read("forbidden.txt", false)?, forbidden_stock.as_deref()),
             shared_forbidden,
         )
         .map_err(|e| format!("case {name}: {e}"))?;
         if case.expected.is_empty() {
             return Err(format!("case {name}: expected.txt lists no line"));
         }
+        if case.expected_stock.as_ref().is_some_and(|e| e.is_empty()) {
+            return Err(format!("case {name}: expected-stock.txt lists no line"));
+        }
         Ok(case)
     }
 
-    /// The markers that end the run: `stop_on` plus `hv: PANIC` (unless expected).
-    pub fn end_markers(&self) -> Vec<String> {
-        let mut m = self.stop_on.clone();
-        if !self.expected.iter().any(|e| e.contains(PANIC_MARKER)) && !m.iter().any(|s| s == PANIC_MARKER) {
+    /// The expected lines of the pass on the stock QEMU (`stock`) or the patched one.
+    pub fn expected_lines(&self, stock: bool) -> &[String] {
+        match &self.expected_stock {
+            Some(e) if stock => e,
+            _ => &self.expected,
+        }
+    }
+
+    /// The forbidden text of the pass on the stock QEMU (`stock`) or the patched one.
+    pub fn forbidden_text(&self, stock: bool) -> &[String] {
+        match &self.forbidden_stock {
+            Some(f) if stock => f,
+            _ => &self.forbidden,
+        }
+    }
+
+    /// The `stop_on` lines of the pass on the stock QEMU (`stock`) or the patched one.
+    pub fn stop_lines(&self, stock: bool) -> &[String] {
+        match &self.stop_on_stock {
+            Some(s) if stock => s,
+            _ => &self.stop_on,
+        }
+    }
+
+    /// The markers that end the run on the stock QEMU (`stock`) or the patched one: the
+    /// stop lines plus `hv: PANIC` (unless expected).
+    pub fn end_markers(&self, stock: bool) -> Vec<String> {
+        let mut m = self.stop_lines(stock).to_vec();
+        if !self.expected_lines(stock).iter().any(|e| e.contains(PANIC_MARKER)) && !m.iter().any(|s| s == PANIC_MARKER)
+        {
             m.push(PANIC_MARKER.to_string());
         }
         m
@@ -477,34 +619,71 @@ pub fn load_cases(cases_dir: &Path) -> Result<Vec<Case>, String> {
     dirs.iter().map(|d| Case::load(d, &shared)).collect()
 }
 
-/// Checks console output: every expected line in order, no forbidden text.
-/// Returns the list of problems (empty = pass).
+/// Checks console output of the patched-QEMU pass of a one-domain case: every expected
+/// line in order, no forbidden text. Returns the list of problems (empty = pass).
 pub fn check_output(case: &Case, output: &str) -> Vec<String> {
-    let mut problems = Vec::new();
+    check_run(case, output, false, &[])
+}
+
+/// Checks the console output of the pass on the stock QEMU (`stock`) or the patched one,
+/// for a case whose configuration has the domains `domains`: every expected line in order
+/// (globally, or within its stream with `order = "per-domain"`), no forbidden text.
+/// Returns the list of problems (empty = pass).
+pub fn check_run(case: &Case, output: &str, stock: bool, domains: &[String]) -> Vec<String> {
     let lines: Vec<&str> = output.lines().collect();
+    let expected = case.expected_lines(stock);
+    let mut problems = match case.order {
+        Order::Global => match_in_order(expected, &lines).into_iter().collect::<Vec<_>>(),
+        Order::PerDomain => match_per_stream(expected, &lines, domains),
+    };
+    for f in case.forbidden_text(stock) {
+        if let Some(l) = lines.iter().find(|l| l.contains(f.as_str())) {
+            problems.push(format!("forbidden `{f}` found in line: {l}"));
+        }
+    }
+    problems
+}
+
+/// Matches `expected` in order against `lines`: the first missing line, if any.
+fn match_in_order(expected: &[String], lines: &[&str]) -> Option<String> {
     let mut next = 0usize;
-    for (i, exp) in case.expected.iter().enumerate() {
+    for (i, exp) in expected.iter().enumerate() {
         match lines[next..].iter().position(|l| l.contains(exp.as_str())) {
             Some(p) => next += p + 1,
             None => {
-                let where_ = if i == 0 { String::new() } else { format!(" after `{}`", case.expected[i - 1]) };
+                let where_ = if i == 0 { String::new() } else { format!(" after `{}`", expected[i - 1]) };
                 let anywhere = if next > 0 && lines[..next].iter().any(|l| l.contains(exp.as_str())) {
                     " (it appears, but too early)"
                 } else {
                     ""
                 };
-                problems.push(format!(
+                return Some(format!(
                     "missing expected line {} of {}{where_}: `{exp}`{anywhere}",
                     i + 1,
-                    case.expected.len()
+                    expected.len()
                 ));
-                break;
             }
         }
     }
-    for f in &case.forbidden {
-        if let Some(l) = lines.iter().find(|l| l.contains(f.as_str())) {
-            problems.push(format!("forbidden `{f}` found in line: {l}"));
+    None
+}
+
+/// Matches `expected` in order within each stream ([`stream_of`]): every stream's expected
+/// lines against that stream's console lines. One problem per stream with a missing line.
+fn match_per_stream(expected: &[String], lines: &[&str], domains: &[String]) -> Vec<String> {
+    let mut streams: Vec<Stream<'_>> = Vec::new();
+    for e in expected {
+        let s = stream_of(e, domains);
+        if !streams.contains(&s) {
+            streams.push(s);
+        }
+    }
+    let mut problems = Vec::new();
+    for s in streams {
+        let exp: Vec<String> = expected.iter().filter(|e| stream_of(e, domains) == s).cloned().collect();
+        let own: Vec<&str> = lines.iter().copied().filter(|l| stream_of(l, domains) == s).collect();
+        if let Some(p) = match_in_order(&exp, &own) {
+            problems.push(format!("stream {s}: {p}"));
         }
     }
     problems
@@ -616,6 +795,22 @@ pub fn single_guest_config(image: &Path) -> String {
     )
 }
 
+/// Where the generated configuration of a `guest_image` case is written.
+fn generated_config(case: &Case, env: &Env) -> PathBuf {
+    env.out_dir.join(format!("{}.ldom.toml", case.name))
+}
+
+/// The configuration a case runs, once its firmware set is prepared: `config`, or the
+/// generated one of `guest_image`; `None` with `firmware_dir` (Sun's files).
+pub fn case_config(case: &Case, env: &Env) -> Result<Option<ldom_config::Config>, String> {
+    let path = match (&case.firmware_dir, &case.guest_image) {
+        (Some(_), _) => return Ok(None),
+        (None, Some(_)) => generated_config(case, env),
+        (None, None) => env.workspace.join(&case.config),
+    };
+    ldom_config::load(&path).map(Some).map_err(|e| e.to_string())
+}
+
 /// Prepares the firmware set of a case and writes it to `dir`; returns the RAM size.
 fn prepare(case: &Case, env: &Env, src: &mut dyn FirmwareSource, dir: &Path) -> Result<Option<u64>, String> {
     let (mut set, ram) = match (&case.firmware_dir, &case.guest_image) {
@@ -625,7 +820,7 @@ fn prepare(case: &Case, env: &Env, src: &mut dyn FirmwareSource, dir: &Path) -> 
             if !img.is_file() {
                 return Err(format!("guest_image {} not found", img.display()));
             }
-            let config = env.out_dir.join(format!("{}.ldom.toml", case.name));
+            let config = generated_config(case, env);
             std::fs::create_dir_all(&env.out_dir)
                 .and_then(|_| std::fs::write(&config, single_guest_config(&img)))
                 .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
@@ -674,9 +869,21 @@ pub fn run_case(case: &Case, env: &Env, src: &mut dyn FirmwareSource) -> (Verdic
         Ok(r) => r,
         Err(e) => return (Verdict::Fail(e), None),
     };
+    // The domains (for `order = "per-domain"`) and the strands (`-smp`) of the configuration.
+    let config = match case_config(case, env) {
+        Ok(c) => c,
+        Err(e) => return (Verdict::Fail(e), None),
+    };
+    let domains: Vec<String> = config.iter().flat_map(|c| c.domains.iter().map(|d| d.name.clone())).collect();
+    let stock = env.qemu.is_none();
     let mut q = Qemu::new(&dir);
     if let Some(b) = &env.qemu {
         q = q.binary(b);
+    }
+    // Never on the stock QEMU (one strand); not when the case sets -smp itself.
+    let strands = config.as_ref().map_or(1, ldom_config::Config::qemu_strands);
+    if !stock && strands > 1 && !case.qemu_args.iter().any(|a| a == "-smp") {
+        q = q.smp(strands);
     }
     if let Some(m) = case.memory.or(ram) {
         q = q.memory(m);
@@ -693,7 +900,7 @@ pub fn run_case(case: &Case, env: &Env, src: &mut dyn FirmwareSource) -> (Verdic
     for a in &case.qemu_args {
         q = q.extra_arg(a);
     }
-    let markers = case.end_markers();
+    let markers = case.end_markers(stock);
     let markers: Vec<&str> = markers.iter().map(String::as_str).collect();
     let outcome = match q.run_scripted(case.timeout, &markers, &case.input) {
         Ok(o) => o,
@@ -707,11 +914,11 @@ pub fn run_case(case: &Case, env: &Env, src: &mut dyn FirmwareSource) -> (Verdic
         EndedBy::Timeout => problems.push(format!(
             "timed out after {} s without seeing {}",
             case.timeout.as_secs(),
-            case.stop_on.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" or ")
+            case.stop_lines(stock).iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" or ")
         )),
         e @ (EndedBy::Exited(_) | EndedBy::Quit) => problems.push(format!("{e} before a stop line")),
     }
-    problems.extend(check_output(case, &outcome.output));
+    problems.extend(check_run(case, &outcome.output, stock, &domains));
     let verdict = if problems.is_empty() {
         Verdict::Pass
     } else {
@@ -841,7 +1048,9 @@ mod tests {
         assert_eq!(c.config, PathBuf::from(DEFAULT_CONFIG));
         assert_eq!(c.timeout, Duration::from_secs(60));
         assert_eq!(c.stop_on, [END_MARKER]);
-        assert_eq!(c.end_markers(), [END_MARKER, PANIC_MARKER]);
+        assert_eq!(c.end_markers(false), [END_MARKER, PANIC_MARKER]);
+        assert_eq!(c.order, Order::Global);
+        assert!(c.expected_stock.is_none() && c.forbidden_stock.is_none() && c.stop_on_stock.is_none());
         assert!(!c.timeout_ok && c.memory.is_none() && c.corrupt_hv_md.is_none());
         assert_eq!(c.forbidden, ["hv: PANIC", "FAIL"]);
     }
@@ -968,6 +1177,89 @@ mod tests {
         assert!(check_output(&c, "a\na\n").is_empty());
     }
 
+    fn names(n: &[&str]) -> Vec<String> {
+        n.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn streams() {
+        let d = names(&["primary", "guest1"]);
+        assert_eq!(stream_of("primary: test-guest: start", &d), Stream::Domain("primary"));
+        assert_eq!(stream_of("guest1: x", &d), Stream::Domain("guest1"));
+        assert_eq!(stream_of("hv: domain guest1 exited with code 0", &d), Stream::Domain("guest1"));
+        assert_eq!(stream_of("hv: domain primary: 256 MiB at 0x80000000", &d), Stream::Domain("primary"));
+        assert_eq!(stream_of("hv: all domains stopped", &d), Stream::Hv);
+        assert_eq!(stream_of("hv: domain primaryx exited", &d), Stream::Hv, "a name is matched whole");
+        assert_eq!(stream_of("primaryx: a", &d), Stream::Other);
+        assert_eq!(stream_of("guest2: a", &d), Stream::Other, "not a domain of the configuration");
+        assert_eq!(stream_of("primary:no space", &d), Stream::Other);
+        assert_eq!(stream_of("sun4v-hv", &d), Stream::Other);
+        assert_eq!(stream_of("primary: a", &[]), Stream::Other);
+    }
+
+    #[test]
+    fn per_domain_order() {
+        let expected = "hv: domain primary: 256 MiB\nhv: domain guest1: 256 MiB\n\
+                        primary: a\nprimary: b\nguest1: a\nguest1: b\n\
+                        hv: domain primary exited\nhv: domain guest1 exited\nhv: all domains stopped\n";
+        let c = case("order = \"per-domain\"", expected, "").unwrap();
+        assert_eq!(c.order, Order::PerDomain);
+        let d = names(&["primary", "guest1"]);
+        // The two domains' lines interleaved any way, guest1 finishing first.
+        let good = "hv: domain primary: 256 MiB\nhv: domain guest1: 256 MiB\nguest1: a\nprimary: a\n\
+                    guest1: b\nhv: domain guest1 exited\nprimary: b\nhv: domain primary exited\n\
+                    hv: all domains stopped\n";
+        assert_eq!(check_run(&c, good, false, &d), Vec::<String>::new());
+        // The same output fails the global order.
+        let global = case("", expected, "").unwrap();
+        assert_eq!(check_run(&global, good, false, &d).len(), 1);
+        // Within a domain the order still counts.
+        let bad = good.replace("primary: a\n", "primary: TMP\n").replace("primary: b\n", "primary: a\n");
+        let bad = bad.replace("primary: TMP\n", "primary: b\n");
+        let p = check_run(&c, &bad, false, &d);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("stream domain primary: missing expected line 3 of 4 after `primary: a`"), "{p:?}");
+        assert!(p[0].contains("too early"), "{p:?}");
+        // A domain's exit before its own output is out of order; a missing domain fails too.
+        let bad = good.replace("guest1: b\nhv: domain guest1 exited\n", "hv: domain guest1 exited\nguest1: b\n");
+        let p = check_run(&c, &bad, false, &d);
+        assert!(p.len() == 1 && p[0].contains("stream domain guest1"), "{p:?}");
+        let p = check_run(&c, &good.replace("guest1: a\n", ""), false, &d);
+        assert!(p.len() == 1 && p[0].contains("`guest1: a`"), "{p:?}");
+        // A line of another domain's stream does not satisfy an expected line.
+        let c = case("order = \"per-domain\"", "primary: x\n", "").unwrap();
+        assert_eq!(check_run(&c, "guest1: primary: x\n", false, &d).len(), 1);
+        assert!(case("order = \"random\"", "a", "").unwrap_err().contains("per-domain"));
+    }
+
+    #[test]
+    fn stock_files_replace_the_others_on_the_stock_qemu() {
+        let c = Case::parse_with_stock(
+            "t",
+            Path::new("/cases/t"),
+            "stop_on = \"hv: all domains stopped\"\nstop_on_stock = \"hv: boot stopped\"",
+            ("both ran\n", Some("refused\n")),
+            ("refused\n", Some("both ran\n")),
+            &["hv: PANIC".into()],
+        )
+        .unwrap();
+        assert_eq!(c.expected_lines(false), ["both ran"]);
+        assert_eq!(c.expected_lines(true), ["refused"]);
+        assert_eq!(c.forbidden_text(false), ["hv: PANIC", "refused"]);
+        assert_eq!(c.forbidden_text(true), ["hv: PANIC", "both ran"]);
+        assert_eq!(c.end_markers(false), [END_MARKER, PANIC_MARKER]);
+        assert_eq!(c.end_markers(true), ["hv: boot stopped", PANIC_MARKER]);
+        assert!(check_run(&c, "refused\n", true, &[]).is_empty());
+        assert_eq!(check_run(&c, "refused\n", false, &[]).len(), 2);
+        assert_eq!(check_run(&c, "both ran\n", true, &[]).len(), 2);
+        assert!(check_run(&c, "both ran\n", false, &[]).is_empty());
+        // Without stock files both passes use the same ones.
+        let c = case("", "a\n", "b\n").unwrap();
+        assert_eq!(c.expected_lines(true), c.expected_lines(false));
+        assert_eq!(c.forbidden_text(true), c.forbidden_text(false));
+        assert!(case("stop_on_stock = []", "a", "").is_err());
+    }
+
     #[test]
     fn summary_line() {
         let s = Summary { passed: 2, failed: 1, skipped: 0 };
@@ -983,6 +1275,15 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("cases");
         let cases = load_cases(&dir).unwrap();
         assert!(cases.iter().any(|c| c.name == "boot-basic"));
+        let two = cases.iter().find(|c| c.name == "two-domains").unwrap();
+        assert_eq!(two.order, Order::PerDomain);
+        assert!(two.expected_stock.as_ref().unwrap().iter().any(|l| l.contains("-smp 6")));
+        // Every expected line names its stream as the console line it stands for will: none
+        // is left to "other".
+        let names: Vec<String> = ["primary", "guest1"].map(String::from).to_vec();
+        for l in two.expected.iter().chain(two.expected_stock.iter().flatten()) {
+            assert_ne!(stream_of(l, &names), Stream::Other, "two-domains: `{l}`");
+        }
         for c in &cases {
             assert!(c.forbidden.iter().any(|f| f == "hv: PANIC") || c.expected.iter().any(|e| e.contains("PANIC")));
         }

@@ -68,11 +68,15 @@ pub(crate) fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     let dir = ws.join("target").join("fw").join(stem);
     let written = set.write_to(&dir)?;
     print_written(&dir, &written);
-    let (q, timeout) = interactive_qemu(&dir, &opts, ram, disk.as_deref())?;
+    let (q, timeout, domains) = interactive_qemu(&dir, &opts, ram, disk.as_deref(), Some(&config))?;
     eprintln!("xtask: {}", q.command_line());
     eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-] stops QEMU earlier");
-    run_interactive(&q, &[END_MARKER], timeout)
+    run_interactive(&q, &[END_MARKER, BOOT_STOPPED], timeout, &domains)
 }
+
+/// The line after which the hypervisor does nothing more: it refused the configuration
+/// (e.g. too few strands: the line before says which `-smp`). The run ends there, failed.
+const BOOT_STOPPED: &str = "hv: boot stopped";
 
 /// The configuration of `run --linux` / `firmware --linux`.
 pub(crate) const LINUX_CONFIG: &str = "configs/linux.toml";
@@ -148,10 +152,10 @@ pub(crate) fn run_linux(ws: &Path, opts: &Opts) -> Result<ExitCode, String> {
     }
     let dir = ws.join("target").join("fw").join("linux");
     let (img, ram) = linux_set_with(ws, &dir, &BootChoice::from_opts(ws, opts))?;
-    let (q, timeout) = interactive_qemu(&dir, opts, ram, Some(&img))?;
+    let (q, timeout, domains) = interactive_qemu(&dir, opts, ram, Some(&img), Some(&ws.join(LINUX_CONFIG)))?;
     eprintln!("xtask: {}", q.command_line());
     eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-] stops QEMU earlier");
-    run_interactive(&q, &[END_MARKER], timeout)
+    run_interactive(&q, &[END_MARKER, BOOT_STOPPED], timeout, &domains)
 }
 
 /// `run --guest openboot`: Sun's OpenBoot on our hypervisor, or Sun's reference chain.
@@ -172,7 +176,7 @@ pub(crate) fn run_openboot(ws: &Path, opts: &Opts, disk: Option<PathBuf>) -> Res
         let mut b = Builder::new(ws.to_path_buf());
         openboot_on_ours(&mut b, &sun)?
     };
-    let (q, timeout) = interactive_qemu(&dir, opts, ram, disk.as_deref())?;
+    let (q, timeout, domains) = interactive_qemu(&dir, opts, ram, disk.as_deref(), None)?;
     eprintln!("xtask: {}", q.command_line());
     eprintln!(
         "xtask: {}; type at OpenBoot's `ok` (e.g. `banner`, `boot`); Ctrl-] stops QEMU",
@@ -182,16 +186,47 @@ pub(crate) fn run_openboot(ws: &Path, opts: &Opts, disk: Option<PathBuf>) -> Res
             "our hypervisor with Sun's openboot.bin as domain 0"
         }
     );
-    let markers: &[&str] = if reference { &[] } else { &[END_MARKER] };
-    run_interactive(&q, markers, timeout)
+    let markers: &[&str] = if reference { &[] } else { &[END_MARKER, BOOT_STOPPED] };
+    run_interactive(&q, markers, timeout, &domains)
 }
 
 /// Runs QEMU on the terminal until an end marker, Ctrl-], or the `--timeout` the user gave;
-/// any of those is a success, QEMU dying is not.
-pub(crate) fn run_interactive(q: &Qemu, markers: &[&str], timeout: Option<Duration>) -> Result<ExitCode, String> {
-    let o = q.run_interactive(markers, timeout).map_err(|e| e.to_string())?;
+/// any of those is a success, QEMU dying is not. With several `domains`, each domain's
+/// console is also on its own socket in `target/run/` (docs/consoles.md).
+pub(crate) fn run_interactive(
+    q: &Qemu,
+    markers: &[&str],
+    timeout: Option<Duration>,
+    domains: &[String],
+) -> Result<ExitCode, String> {
+    let sockets = if domains.len() > 1 {
+        let dir = workspace().join("target").join("run");
+        match qemu_sun4v::ConsoleSockets::bind(&dir, domains) {
+            Ok(s) => {
+                eprintln!("xtask: {} domains share the console; each line is labelled `NAME: `.", domains.len());
+                eprintln!(
+                    "xtask: input goes to {} first; Ctrl-E then 0-{} switches to that domain, \
+                     Ctrl-E n to the next, Ctrl-E ? lists them, Ctrl-E Ctrl-E types a Ctrl-E",
+                    domains[0],
+                    domains.len() - 1
+                );
+                for (name, path) in s.sockets() {
+                    eprintln!("xtask: console of {name}: {} (e.g. socat - UNIX-CONNECT:PATH)", path.display());
+                }
+                Some(s)
+            }
+            Err(e) => {
+                eprintln!("xtask: no console sockets: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let o = q.run_interactive_with(markers, timeout, sockets.as_ref()).map_err(|e| e.to_string())?;
     eprintln!("\nxtask: {} after {:.1} s", o.ended_by, o.elapsed.as_secs_f64());
     Ok(match o.ended_by {
+        qemu_sun4v::EndedBy::EndMarker(m) if m == BOOT_STOPPED => ExitCode::FAILURE,
         qemu_sun4v::EndedBy::EndMarker(_) | qemu_sun4v::EndedBy::Quit | qemu_sun4v::EndedBy::Exited(Some(0)) => {
             ExitCode::SUCCESS
         }
@@ -201,13 +236,15 @@ pub(crate) fn run_interactive(q: &Qemu, markers: &[&str], timeout: Option<Durati
 }
 
 /// The QEMU command of `cargo xtask run`: `--memory` (default: the configuration's RAM),
-/// `--timeout`, and the disk, if any.
+/// `--timeout`, the disk, if any, and `-smp` with the strands `config` uses (not on the
+/// stock QEMU). Also returns the configuration's domains (none without `config`).
 pub(crate) fn interactive_qemu(
     dir: &Path,
     opts: &Opts,
     ram: u64,
     disk: Option<&Path>,
-) -> Result<(Qemu, Option<Duration>), String> {
+    config: Option<&Path>,
+) -> Result<(Qemu, Option<Duration>, Vec<String>), String> {
     let memory = match opts.get("--memory") {
         Some(m) => ldom_config::parse_size(m).map_err(|e| format!("--memory: {e}"))?,
         None => ram,
@@ -217,9 +254,26 @@ pub(crate) fn interactive_qemu(
         .map(|t| t.parse::<u64>().map(Duration::from_secs).map_err(|_| format!("bad --timeout `{t}`")))
         .transpose()?;
     // The patched QEMU (built when missing), or `--qemu PATH`.
-    let mut q = Qemu::new(dir).memory(memory).binary(qemu::patched_or_given(&workspace(), opts)?);
+    let binary = qemu::patched_or_given(&workspace(), opts)?;
+    let config = config.map(|c| ldom_config::load(c).map_err(|e| e.to_string())).transpose()?;
+    let strands = config.as_ref().map_or(1, ldom_config::Config::qemu_strands);
+    let domains = config.iter().flat_map(|c| c.domains.iter().map(|d| d.name.clone())).collect();
+    let stock = is_stock_qemu(&binary);
+    if stock && strands > 1 {
+        eprintln!("xtask: {} is the stock QEMU (one strand); the configuration uses {strands}", binary.display());
+    }
+    let mut q = Qemu::new(dir).memory(memory).binary(&binary);
+    if strands > 1 && !stock {
+        q = q.smp(strands);
+    }
     if let Some(d) = disk {
         q = q.drive(d);
     }
-    Ok((q, timeout))
+    Ok((q, timeout, domains))
+}
+
+/// Whether `binary` is the stock `qemu-system-sparc64` on `PATH` (one strand: never `-smp`).
+pub(crate) fn is_stock_qemu(binary: &Path) -> bool {
+    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    qemu_sun4v::find_in_path("qemu-system-sparc64").is_some_and(|s| canonical(&s) == canonical(binary))
 }

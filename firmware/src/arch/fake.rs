@@ -3,6 +3,7 @@
 #![allow(missing_docs)]
 
 use crate::addr::Pa;
+use crate::concentrator::Concentrator;
 use crate::hardware::{Hardware, TlbSet, UartInput};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -58,6 +59,18 @@ pub struct FakeHardware {
     pub interrupts_pending: VecDeque<u64>,
     /// Queue registers (HEAD, TAIL) of queues 0x3c–0x3f.
     pub queues: [(u64, u64); 4],
+    /// This machine's console concentrator.
+    pub concentrator: FakeConsole,
+}
+
+/// The console concentrator of one fake machine: each has its own, leaked, since the trait
+/// hands out a `'static` one as the sparc64 layer's `static`.
+pub struct FakeConsole(pub &'static Concentrator);
+
+impl Default for FakeConsole {
+    fn default() -> Self {
+        FakeConsole(Box::leak(Box::new(Concentrator::new())))
+    }
 }
 
 impl FakeHardware {
@@ -124,6 +137,10 @@ impl Hardware for FakeHardware {
         }
         self.uart_out.push(byte);
         true
+    }
+
+    fn console(&self) -> &'static Concentrator {
+        self.concentrator.0
     }
 
     fn uart_get(&mut self) -> UartInput {

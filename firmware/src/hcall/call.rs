@@ -123,8 +123,6 @@ pub struct Context<'a> {
     pub mailboxes: &'a [Mailbox],
     /// Index of the calling domain in the configuration.
     pub domain_index: usize,
-    /// Prefix console lines with the domain name (more than one domain).
-    pub tag_console: bool,
     /// The machine.
     pub hw: &'a mut dyn Hardware,
 }

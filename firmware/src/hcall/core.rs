@@ -15,8 +15,6 @@ pub const GROUP: ApiGroup = ApiGroup { number: group::CORE, offers: &[Offer { ma
 pub const CONS_WRITE_MAX: u64 = 4096;
 /// Most bytes `cons_read` returns per call.
 pub const CONS_READ_MAX: u64 = 4096;
-/// Times `cons_putchar` polls a busy transmitter before answering `EWOULDBLOCK`.
-const UART_POLLS: usize = 10_000;
 
 /// Runs the handler of CORE function `function` with the guest's `%o` registers
 /// (`ENOTSUPPORTED` for cpu_poke, which is Core 1.6, not offered).
@@ -106,23 +104,11 @@ pub fn tod_set(cx: &mut Context<'_>, seconds: u64) -> Reply {
     Reply::ok()
 }
 
+/// One byte of the calling domain's console output, through the console concentrator
+/// (which labels and buffers the lines of several domains; it polls a busy transmitter
+/// `concentrator::UART_POLLS` times before answering `false`).
 fn put_byte(cx: &mut Context<'_>, byte: u8) -> bool {
-    if cx.tag_console && cx.domain.console_at_line_start {
-        for &b in cx.config.name.as_bytes().iter().chain(b": ") {
-            cx.hw.uart_put(b);
-        }
-    }
-    cx.domain.console_at_line_start = byte == b'\n';
-    cx.hw.uart_put(byte)
-}
-
-fn uart_put_polled(cx: &mut Context<'_>, byte: u8) -> bool {
-    for _ in 0..UART_POLLS {
-        if put_byte(cx, byte) {
-            return true;
-        }
-    }
-    false
+    cx.hw.console().put(cx.hw, cx.domain_index, byte)
 }
 
 /// `cons_putchar` (0x61) and `api_putchar`: one character, 0–255, or `CONS_BREAK`
@@ -135,17 +121,18 @@ pub fn cons_putchar(cx: &mut Context<'_>, c: u64) -> Reply {
     if c > 0xff {
         return Reply::err(HvError::Inval);
     }
-    if uart_put_polled(cx, c as u8) {
+    if put_byte(cx, c as u8) {
         Reply::ok()
     } else {
         Reply::err(HvError::WouldBlock)
     }
 }
 
-/// `cons_getchar` (0x60): a character, or `CONS_BREAK`. Errors: `EWOULDBLOCK` (nothing
-/// received).
+/// `cons_getchar` (0x60): a character, or `CONS_BREAK`, of the calling domain's console
+/// input (the concentrator's: the UART's when the domain has the console focus). Errors:
+/// `EWOULDBLOCK` (nothing received).
 pub fn cons_getchar(cx: &mut Context<'_>) -> Reply {
-    match cx.hw.uart_get() {
+    match cx.hw.console().get(cx.hw, cx.domain_index) {
         UartInput::Byte(b) => Reply::ok1(b as u64),
         UartInput::Break => Reply::ok1(cons::CONS_BREAK),
         UartInput::Empty => Reply::err(HvError::WouldBlock),
@@ -167,7 +154,7 @@ pub fn cons_write(cx: &mut Context<'_>, ra: u64, len: u64) -> Reply {
         let n = core::cmp::min(64, len - sent) as usize;
         range.read_at(cx.hw, sent, &mut chunk[..n]);
         for &b in &chunk[..n] {
-            if !uart_put_polled(cx, b) {
+            if !put_byte(cx, b) {
                 return if sent == 0 { Reply::err(HvError::WouldBlock) } else { Reply::ok1(sent) };
             }
             sent += 1;
@@ -185,20 +172,23 @@ pub fn cons_read(cx: &mut Context<'_>, ra: u64, len: u64) -> Reply {
         Ok(r) => r,
         Err(e) => return Reply::err(e),
     };
-    let mut got = 0u64;
-    while got < len {
-        match cx.hw.uart_get() {
-            UartInput::Byte(b) => {
-                range.write_at(cx.hw, got, &[b]);
-                got += 1;
-            }
-            UartInput::Break if got == 0 => return Reply::ok1(cons::CONS_BREAK),
-            UartInput::Break | UartInput::Empty => break,
+    if len == 0 {
+        return Reply::err(HvError::WouldBlock);
+    }
+    let console = cx.hw.console();
+    match console.get(cx.hw, cx.domain_index) {
+        UartInput::Byte(b) => {
+            range.write_at(cx.hw, 0, &[b]);
         }
+        UartInput::Break => return Reply::ok1(cons::CONS_BREAK),
+        UartInput::Empty => return Reply::err(HvError::WouldBlock),
     }
-    if got == 0 {
-        Reply::err(HvError::WouldBlock)
-    } else {
-        Reply::ok1(got)
+    // Then bytes up to the next BREAK, which stays for the next call.
+    let mut got = 1u64;
+    while got < len {
+        let Some(b) = console.get_byte(cx.hw, cx.domain_index) else { break };
+        range.write_at(cx.hw, got, &[b]);
+        got += 1;
     }
+    Reply::ok1(got)
 }

@@ -5,7 +5,8 @@
 #![allow(unsafe_code)]
 
 use crate::addr::Pa;
-use crate::console::{ByteSink, Logger};
+use crate::concentrator::Concentrator;
+use crate::console::Logger;
 use crate::hardware::{Hardware, TlbSet, UartInput};
 use crate::hypervisor::Hypervisor;
 use crate::hypervisor::{Next, CROSS_STRAND_WAIT_TICKS};
@@ -318,15 +319,6 @@ extern "C" {
     fn hv_read_hver() -> u64;
 }
 
-/// The niagara UART as the hypervisor's log sink.
-pub struct UartSink;
-
-impl ByteSink for UartSink {
-    fn put(&self, byte: u8) {
-        while !uart_try_put(byte) {}
-    }
-}
-
 fn uart_try_put(byte: u8) -> bool {
     // SAFETY: hyperprivileged loads and stores are physical; these are the UART's
     // byte registers (platform::memory_map::UART_BASE).
@@ -340,8 +332,9 @@ fn uart_try_put(byte: u8) -> bool {
     true
 }
 
-static UART_SINK: UartSink = UartSink;
-static LOGGER: Logger<UartSink> = Logger::new(&UART_SINK);
+/// The console concentrator: the UART shared by every domain and the hypervisor's log.
+static CONSOLE: Concentrator = Concentrator::new();
+static LOGGER: Logger<Machine> = Logger::new(|| Machine);
 /// The hypervisor, set up once by the boot strand; every strand shares it (its locks are
 /// inside, see [`Hypervisor`]).
 static HYPERVISOR: spin::Once<Hypervisor> = spin::Once::new();
@@ -375,6 +368,10 @@ impl Hardware for Machine {
 
     fn uart_put(&mut self, byte: u8) -> bool {
         uart_try_put(byte)
+    }
+
+    fn console(&self) -> &'static Concentrator {
+        &CONSOLE
     }
 
     fn uart_get(&mut self) -> UartInput {
