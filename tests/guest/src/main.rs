@@ -29,4 +29,7 @@ mod hostile;
 #[cfg_attr(guest_hostile, allow(dead_code))]
 mod mmu_tests;
 #[cfg(target_arch = "sparc64")]
+#[cfg_attr(any(guest_bench, guest_fault, guest_hostile), allow(dead_code))]
+mod smp;
+#[cfg(target_arch = "sparc64")]
 mod windows;
