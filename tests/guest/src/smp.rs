@@ -107,6 +107,8 @@ pub struct Slot {
     pub entry_mmu_status: AtomicU64,
     /// `cpu_qinfo(0x3c)` at entry: status, base, entries.
     pub entry_qinfo: [AtomicU64; 3],
+    /// `cpu_get_rtba` at entry: status and RTBA.
+    pub entry_rtba: [AtomicU64; 2],
     /// `%tl`, `%pil` and `%pstate` at entry.
     pub entry_regs: [AtomicU64; 3],
     /// Incremented by the command loop: it runs.
@@ -143,6 +145,7 @@ impl Slot {
             entry_myid: [const { AtomicU64::new(0) }; 2],
             entry_mmu_status: AtomicU64::new(0),
             entry_qinfo: [const { AtomicU64::new(0) }; 3],
+            entry_rtba: [const { AtomicU64::new(0) }; 2],
             entry_regs: [const { AtomicU64::new(0) }; 3],
             heartbeat: AtomicU64::new(0),
             cmd: AtomicU64::new(0),
@@ -243,11 +246,17 @@ fn wait_for(mut done: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// A raw fast trap's status (the typed wrappers turn unknown codes into EINVAL).
-fn status(function: u64, args: [u64; 5]) -> u64 {
+/// A raw fast trap: status and return values (the typed wrappers turn unknown status codes
+/// into EINVAL).
+fn call(function: u64, args: [u64; 5]) -> (u64, [u64; 4]) {
     // SAFETY: the tests pass only addresses of their own buffers, addresses the hypervisor
     // must refuse, or cpu_start arguments that start guest_secondary_start.
-    unsafe { hv::fast_trap(function, args) }.0
+    unsafe { hv::fast_trap(function, args) }
+}
+
+/// A raw fast trap's status.
+fn status(function: u64, args: [u64; 5]) -> u64 {
+    call(function, args).0
 }
 
 /// A status as `NAME (code)`.
@@ -425,16 +434,19 @@ extern "C" fn smp_secondary_entry(arg: u64, tl: u64, pil: u64, pstate: u64) -> !
     slot.entry_regs[0].store(tl, SeqCst);
     slot.entry_regs[1].store(pil, SeqCst);
     slot.entry_regs[2].store(pstate, SeqCst);
-    let (s, rets) = unsafe { hv::fast_trap(hcall::CPU_MYID, [0; 5]) };
+    let (s, rets) = call(hcall::CPU_MYID, [0; 5]);
     slot.entry_myid[0].store(s, SeqCst);
     slot.entry_myid[1].store(rets[0], SeqCst);
     // SAFETY: mmu_enable(0, …) with the MMU off only answers EINVAL; were it on, it would
     // go on at the next instruction with the MMU off, where this code runs all the same.
     slot.entry_mmu_status.store(unsafe { guest_mmu_disable_status() }, SeqCst);
-    let (s, rets) = unsafe { hv::fast_trap(hcall::CPU_QINFO, [queue::CPU_MONDO, 0, 0, 0, 0]) };
+    let (s, rets) = call(hcall::CPU_QINFO, [queue::CPU_MONDO, 0, 0, 0, 0]);
     slot.entry_qinfo[0].store(s, SeqCst);
     slot.entry_qinfo[1].store(rets[0], SeqCst);
     slot.entry_qinfo[2].store(rets[1], SeqCst);
+    let (s, rets) = call(hcall::CPU_GET_RTBA, [0; 5]);
+    slot.entry_rtba[0].store(s, SeqCst);
+    slot.entry_rtba[1].store(rets[0], SeqCst);
     slot.entries.fetch_add(1, SeqCst);
     // A command left from before a stop is not run again.
     slot.done_seq.store(slot.cmd_seq.load(SeqCst), SeqCst);
@@ -628,6 +640,16 @@ fn check_in(t: &mut Test, id: u64, generation: usize, s: u64, entries_before: u6
             St(q[0]),
             q[1],
             q[2]
+        ),
+    );
+    let rtba_got = (slot.entry_rtba[0].load(SeqCst), slot.entry_rtba[1].load(SeqCst));
+    t.expect(
+        rtba_got == (EOK, rtba()),
+        format_args!(
+            "vCPU {id}: cpu_get_rtba at entry answered {}, {:#x} (expected {:#x})",
+            St(rtba_got.0),
+            rtba_got.1,
+            rtba()
         ),
     );
     let regs: [u64; 3] = core::array::from_fn(|i| slot.entry_regs[i].load(SeqCst));
