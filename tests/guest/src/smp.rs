@@ -43,6 +43,9 @@ const MONDO_MAGIC: u64 = 0x534d_5030_4d4f_4e44; // "SMP0MOND"
 const STUCK_TRIES: u64 = 200;
 const STUCK_GAP_TICKS: u64 = 25_000;
 
+/// [`Command::Drain`] flag: a hypercall after each look at the queue.
+const DRAIN_HYPERCALLS: u64 = 1 << 32;
+
 /// Where a started vCPU finds its stack and its id: `cpu_start`'s argument is the real
 /// address of one of these. `stack_top` must stay the first field (entry.s loads it).
 #[repr(C, align(64))]
@@ -78,9 +81,9 @@ enum Command {
     /// Sends mondo `arg >> 16` (sequence number) to vCPU `arg & 0xffff`, retrying while the
     /// answer is EWOULDBLOCK (bounded); answers the status, the tries in `result2`.
     SendMondo = 3,
-    /// With PSTATE.IE = 0: drains the cpu mondo queue by polling HEAD/TAIL, making a
-    /// hypercall (cpu_myid) after each look, until `arg` more mondos arrived (bounded);
-    /// answers the mondos received.
+    /// With PSTATE.IE = 0: drains the cpu mondo queue by polling HEAD/TAIL until
+    /// `arg & 0xffff` more mondos arrived (bounded), making a hypercall (cpu_myid) after each
+    /// look when `arg` has [`DRAIN_HYPERCALLS`]; answers the mondos received.
     Drain = 4,
 }
 
@@ -374,12 +377,13 @@ fn send_mondo(sender: u64, targets: &[u64], seq: u64) -> (u64, u64) {
 
 // ----- the receiving side (any vCPU) -----
 
-/// Moves every entry of this vCPU's cpu mondo queue into its slot's records and advances
-/// HEAD (hv-api.md §4.4). Runs with PSTATE.IE = 0 (in the trap handler, or polling).
-fn drain_cpu_mondo_queue(slot: &Slot, id: usize) {
+/// Moves the entries of this vCPU's cpu mondo queue into its slot's records and advances
+/// HEAD (hv-api.md §4.4), until the queue is empty or `limit` mondos were received in all.
+/// Runs with PSTATE.IE = 0 (in the trap handler, or polling).
+fn drain_cpu_mondo_queue(slot: &Slot, id: usize, limit: u64) {
     let n = slot.queue_entries.load(SeqCst);
     let size = n * queue::ENTRY_SIZE;
-    loop {
+    while slot.received.load(SeqCst) < limit {
         // SAFETY: reads the ASI_QUEUE registers.
         let (head, tail) = unsafe { (guest_cpu_mondo_head(), guest_cpu_mondo_tail()) };
         if queue::is_empty(head, tail) {
@@ -414,7 +418,7 @@ extern "C" fn guest_cpu_mondo(tpc: u64, tl: u64) {
     match SLOTS.get(id) {
         Some(slot) if slot.queue_entries.load(SeqCst) != 0 => {
             slot.mondo_traps.fetch_add(1, SeqCst);
-            drain_cpu_mondo_queue(slot, id);
+            drain_cpu_mondo_queue(slot, id, u64::MAX);
         }
         _ => crate::rt::guest_unexpected_trap(hv_api::trap::tt::CPU_MONDO, tpc, tl),
     }
@@ -489,14 +493,17 @@ fn run_command(slot: &Slot, id: usize, cmd: Command, arg: u64) -> (u64, u64) {
         Command::SendMondo => send_mondo(id as u64, &[arg & 0xffff], arg >> 16),
         Command::Drain => {
             interrupts(false);
-            let want = slot.received.load(SeqCst) + arg;
+            let before = slot.received.load(SeqCst);
+            let want = before + (arg & 0xffff);
             wait_for(|| {
-                drain_cpu_mondo_queue(slot, id);
-                // Any hypercall: the hypervisor moves a pending mondo into the queue.
-                let _ = hv::cpu_myid();
+                drain_cpu_mondo_queue(slot, id, want);
+                if arg & DRAIN_HYPERCALLS != 0 {
+                    // Any hypercall: the hypervisor moves a waiting mondo into the queue.
+                    let _ = hv::cpu_myid();
+                }
                 slot.received.load(SeqCst) >= want
             });
-            (slot.received.load(SeqCst) + arg - want, 0)
+            (slot.received.load(SeqCst) - before, 0)
         }
     }
 }
@@ -512,16 +519,19 @@ fn post(id: u64, cmd: Command, arg: u64) -> u64 {
 }
 
 /// Waits for command `seq` of vCPU `id`; its (result, result2), or None at the deadline.
+/// Commands wait for [`WAIT_SECS`] at most themselves; this waits twice as long, so that a
+/// command's own answer (say, how many mondos it got) is what gets reported.
 fn wait_done(id: u64, seq: u64) -> Option<(u64, u64)> {
     let slot = &SLOTS[id as usize];
-    wait_for(|| slot.done_seq.load(SeqCst) == seq).then(|| (slot.result.load(SeqCst), slot.result2.load(SeqCst)))
+    let done = || slot.done_seq.load(SeqCst) == seq;
+    (wait_for(done) || wait_for(done)).then(|| (slot.result.load(SeqCst), slot.result2.load(SeqCst)))
 }
 
 /// Runs a command on vCPU `id` and waits for it; reports a timeout in `t`.
 fn command(t: &mut Test, id: u64, cmd: Command, arg: u64) -> Option<(u64, u64)> {
     let seq = post(id, cmd, arg);
     let r = wait_done(id, seq);
-    t.expect(r.is_some(), format_args!("vCPU {id} did not finish command {cmd:?} ({arg:#x}) in {WAIT_SECS} s"));
+    t.expect(r.is_some(), format_args!("vCPU {id} did not finish command {cmd:?} ({arg:#x}) in {} s", 2 * WAIT_SECS));
     r
 }
 
@@ -769,7 +779,7 @@ fn mondo_test(run: &mut Run) -> bool {
                 t.expect_status(format_args!("vCPU {id}: cpu_mondo_send(1, [{me}]) after {tries} calls"), s, EOK);
             }
             None => {
-                t.expect(false, format_args!("vCPU {id} did not finish sending its mondo in {WAIT_SECS} s"));
+                t.expect(false, format_args!("vCPU {id} did not finish sending its mondo in {} s", 2 * WAIT_SECS));
             }
         }
     }
@@ -824,8 +834,9 @@ fn mondo_test(run: &mut Run) -> bool {
 
 /// Test 3: a target whose 2-entry queue is full and not drained: the first two mondos are
 /// accepted (one in the queue, one in its mailbox), the third answers EWOULDBLOCK as long
-/// as the target does not drain; once it drains (polling, making hypercalls) all three
-/// arrive in order, intact.
+/// as the target does not drain. Once it drains mondo 1 (polling HEAD/TAIL, no trap), the
+/// sender's retries of mondo 3 succeed; the target then drains mondo 2 and makes
+/// hypercalls, on which the hypervisor moves mondo 3 in: all three arrive in order, intact.
 fn overflow_test(run: &mut Run) -> bool {
     let mut t = Test::new("smp queue overflow");
     let me = run.me;
@@ -874,40 +885,34 @@ fn overflow_test(run: &mut Run) -> bool {
     let waited = stick() - start;
     let nothing = slot.received.load(SeqCst) == before;
     t.expect(nothing, format_args!("vCPU {target} received mondos while not draining"));
-    // The target drains; the sender's retries of mondo 3 then succeed.
-    let drain = post(target, Command::Drain, 3);
+    // The target takes mondo 1 out of its queue, without trapping into the hypervisor.
+    if let Some((got, _)) = command(&mut t, target, Command::Drain, 1) {
+        t.expect(got == 1, format_args!("vCPU {target} drained {got} mondos, expected mondo 1"));
+    }
+    // The sender's retries of mondo 3 poke the target: the hypervisor moves mondo 2 into
+    // the queue, which frees the mailbox for mondo 3 (the queue is full again).
     let (s, tries) = send_mondo(me, &[target], 3);
-    t.expect_status(format_args!("mondo 3 to vCPU {target} once it drains, after {tries} calls"), s, EOK);
-    match wait_done(target, drain) {
-        Some((got, _)) => {
-            t.expect(
-                got == 3,
-                format_args!(
-                    "vCPU {target} drained {got} mondos, expected 3 (bad queue offsets {})",
-                    slot.bad_offsets[2].load(SeqCst)
-                ),
-            );
-            for k in 0..got.min(3) {
-                let r = slot.record(before + k);
-                t.expect(
-                    r == mondo_words(me, k + 1),
-                    format_args!(
-                        "vCPU {target}: mondo {} received as {r:x?}, expected {:x?}",
-                        k + 1,
-                        mondo_words(me, k + 1)
-                    ),
-                );
-            }
-        }
-        None => {
-            t.expect(
-                false,
-                format_args!(
-                    "vCPU {target} did not drain 3 mondos in {WAIT_SECS} s (received {})",
-                    slot.received.load(SeqCst) - before
-                ),
-            );
-        }
+    t.expect_status(format_args!("mondo 3 to vCPU {target} once mondo 1 is drained, after {tries} calls"), s, EOK);
+    // The target drains mondo 2 and makes hypercalls (cpu_myid): on one of those traps the
+    // hypervisor must move mondo 3 from the mailbox into the queue (nobody pokes it now).
+    if let Some((got, _)) = command(&mut t, target, Command::Drain, 2 | DRAIN_HYPERCALLS) {
+        t.expect(
+            got == 2,
+            format_args!(
+                "vCPU {target} drained {got} of mondos 2 and 3 in {WAIT_SECS} s while polling its queue and making \
+                 hypercalls (cpu_myid): a mondo left in the hypervisor's mailbox is not moved into the queue on the \
+                 target's hypercalls (bad queue offsets {})",
+                slot.bad_offsets[2].load(SeqCst)
+            ),
+        );
+    }
+    let got = slot.received.load(SeqCst) - before;
+    for k in 0..got.min(3) {
+        let r = slot.record(before + k);
+        t.expect(
+            r == mondo_words(me, k + 1),
+            format_args!("vCPU {target}: mondo {} received as {r:x?}, expected {:x?}", k + 1, mondo_words(me, k + 1)),
+        );
     }
     // Back to an 8-entry queue with interrupts on.
     if let Some((s, _)) = command(&mut t, target, Command::QueueConf, QUEUE_ENTRIES) {
