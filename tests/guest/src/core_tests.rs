@@ -60,6 +60,7 @@ fn run_tests(base: u64, size: u64) -> ! {
     crate::windows::run();
     revectored_trap();
     crate::mmu_tests::run(base, size);
+    crate::smp::run(base, size);
     let failed = failures();
     if failed == 0 {
         say!("all tests passed");

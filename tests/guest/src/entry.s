@@ -15,8 +15,8 @@
     TRAP_BRANCH \target
 .endm
 
-! One half of the trap table (TL = 0, or TL > 0).
-.macro TABLE_HALF base
+! One half of the trap table (TL = 0, or TL > 0); `mondo` takes cpu_mondo (0x7c).
+.macro TABLE_HALF base, mondo
     UNEXPECTED                      ! 0x000
     ENTRY   guest_start             ! 0x001 power-on reset
     ENTRY   guest_watchdog_start    ! 0x002 watchdog reset
@@ -36,7 +36,9 @@
     ENTRY   guest_trap_rust         ! 0x068 fast_data_access_MMU_miss
     UNEXPECTED_N 3
     ENTRY   guest_trap_rust         ! 0x06c fast_data_access_protection
-    UNEXPECTED_N 0x13               ! 0x06d-0x07f
+    UNEXPECTED_N 0xf                ! 0x06d-0x07b
+    ENTRY   \mondo                  ! 0x07c cpu_mondo (SMP tests)
+    UNEXPECTED_N 3                  ! 0x07d-0x07f
     ! 0x080 spill_0_normal
     SPILL_WINDOW_64
     .org    \base + 0x84 * 32
@@ -69,9 +71,9 @@
 .balign 0x8000
 .global guest_trap_table
 guest_trap_table:
-    TABLE_HALF guest_trap_table
+    TABLE_HALF guest_trap_table, guest_cpu_mondo_trap
     .org    guest_trap_table + 0x4000
-    TABLE_HALF guest_trap_table + 0x4000
+    TABLE_HALF guest_trap_table + 0x4000, guest_unexpected
     .org    guest_trap_table + 0x8000
 
 ! Reset-class entries (sun4v guest entry state: %i0 = memory base, %i1 = memory size):
@@ -241,3 +243,101 @@ guest_unexpected:
 guest_unexpected_stack:
     .skip   8192
 .previous
+
+! ----- SMP tests (smp.rs) -----
+
+! cpu_start entry of the other vCPUs: %o0 = the real address of their StartBlock, MMU off.
+! Passes the entry %tl, %pil and %pstate to Rust, leaves the trap level, takes this
+! guest's trap table and the stack the block names, and calls smp_secondary_entry(arg, tl,
+! pil, pstate), which does not return.
+.global guest_secondary_start
+guest_secondary_start:
+    rdpr    %tl, %o1
+    rdpr    %pil, %o2
+    rdpr    %pstate, %o3
+    wrpr    %g0, 0, %tl
+    wrpr    %g0, 0, %gl
+    wrpr    %g0, 7, %cleanwin
+    wrpr    %g0, 6, %cansave
+    wrpr    %g0, 0, %canrestore
+    wrpr    %g0, 0, %otherwin
+    wrpr    %g0, 0, %wstate
+    SETX    guest_trap_table, %g1, %g2
+    wrpr    %g2, %tba
+    ldx     [%o0 + {START_STACK_TOP}], %g1
+    sub     %g1, 2047 + 192, %sp
+    call    smp_secondary_entry
+    nop
+1:  ba      1b
+    nop
+
+! cpu_mondo (TL 0 -> 1, PSTATE.IE now 0): guest_cpu_mondo(tpc, tl) drains the queue, in a
+! window of its own on the interrupted code's stack.
+guest_cpu_mondo_trap:
+    save    %sp, -192, %sp
+    rdpr    %tpc, %o0
+    call    guest_cpu_mondo
+    rdpr    %tl, %o1
+    restore
+    retry
+
+! guest_stick() -> %stick.
+.global guest_stick
+guest_stick:
+    retl
+    rd      %asr24, %o0
+
+! guest_pil() -> %pil.
+.global guest_pil
+guest_pil:
+    retl
+    rdpr    %pil, %o0
+
+! guest_set_pil(pil).
+.global guest_set_pil
+guest_set_pil:
+    retl
+    wrpr    %o0, %pil
+
+! guest_set_interrupts(on): PSTATE.IE = (on != 0).
+.global guest_set_interrupts
+guest_set_interrupts:
+    rdpr    %pstate, %o1
+    andn    %o1, {PSTATE_IE}, %o1
+    movrnz  %o0, {PSTATE_IE}, %o2
+    movrz   %o0, 0, %o2
+    or      %o1, %o2, %o1
+    retl
+    wrpr    %o1, %pstate
+
+! guest_cpu_mondo_head() / guest_cpu_mondo_tail(): the cpu mondo queue's HEAD / TAIL.
+.global guest_cpu_mondo_head
+guest_cpu_mondo_head:
+    mov     {CPU_MONDO_HEAD}, %o1
+    retl
+    ldxa    [%o1] {ASI_QUEUE}, %o0
+
+.global guest_cpu_mondo_tail
+guest_cpu_mondo_tail:
+    mov     {CPU_MONDO_TAIL}, %o1
+    retl
+    ldxa    [%o1] {ASI_QUEUE}, %o0
+
+! guest_set_cpu_mondo_head(head).
+.global guest_set_cpu_mondo_head
+guest_set_cpu_mondo_head:
+    mov     {CPU_MONDO_HEAD}, %o1
+    stxa    %o0, [%o1] {ASI_QUEUE}
+    retl
+    nop
+
+! guest_mmu_disable_status() -> status of mmu_enable(0, 1f): EINVAL when the MMU is off
+! already; on EOK it was on and execution goes on at 1f with it off.
+.global guest_mmu_disable_status
+guest_mmu_disable_status:
+    SETX    1f, %g1, %o1
+    mov     0, %o0
+    mov     {MMU_ENABLE}, %o5
+    ta      0x80
+1:  retl
+    nop

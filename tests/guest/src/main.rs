@@ -3,7 +3,9 @@
 //! `test-guest: ok <name>` or `test-guest: FAIL <name>: <detail>`. Core API tests run with
 //! the MMU off; the MMU tests then turn it on (kernel in context 0, a user context with its
 //! own TSB, faults handled through the fault status area, permanent mappings, demaps,
-//! hostile TSB contents). It ends with `test-guest: all tests passed` (or a failure count),
+//! hostile TSB contents). When the guest MD lists more than one vCPU, the SMP tests
+//! (`smp.rs`) then start the others and exchange cpu mondos with them (case `smp`). It ends
+//! with `test-guest: all tests passed` (or a failure count),
 //! then `mach_sir`; the restarted guest checks the reset state and leaves with
 //! `mach_exit(0)`.
 #![cfg_attr(target_arch = "sparc64", no_std, no_main)]
@@ -28,5 +30,8 @@ mod hostile;
 #[cfg(target_arch = "sparc64")]
 #[cfg_attr(guest_hostile, allow(dead_code))]
 mod mmu_tests;
+#[cfg(target_arch = "sparc64")]
+#[cfg_attr(any(guest_bench, guest_fault, guest_hostile), allow(dead_code))]
+mod smp;
 #[cfg(target_arch = "sparc64")]
 mod windows;

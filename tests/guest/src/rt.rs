@@ -7,13 +7,19 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use hv_api::guest as hv;
 
 // One assembly unit: the trap table branches to the window tests' handlers (windows.s),
-// and the linker has no cross-unit form of those branches.
+// and the linker has no cross-unit form of those branches. The constants after the
+// sources are the SMP tests' (entry.s).
 crate::window_asm_operands!(concat!(
     include_str!("../../../platform/asm/macros.s"),
     include_str!("../../../platform/asm/windows.s"),
     include_str!("entry.s"),
     include_str!("windows.s")
-));
+), START_STACK_TOP = const crate::smp::START_STACK_TOP,
+    PSTATE_IE = const platform::registers::PSTATE_IE,
+    ASI_QUEUE = const hv_api::queue::ASI_QUEUE,
+    CPU_MONDO_HEAD = const hv_api::queue::CPU_MONDO_HEAD,
+    CPU_MONDO_TAIL = const hv_api::queue::CPU_MONDO_TAIL,
+    MMU_ENABLE = const hv_api::hcall::MMU_ENABLE);
 
 static FAILURES: AtomicU64 = AtomicU64::new(0);
 
@@ -117,8 +123,9 @@ extern "C" fn guest_trap(tt: u64, tpc: u64, tl: u64) -> u64 {
     }
 }
 
+/// Reports a trap nobody expects and ends the domain (also from the SMP tests' handler).
 #[no_mangle]
-extern "C" fn guest_unexpected_trap(tt: u64, tpc: u64, tl: u64) -> ! {
+pub(crate) extern "C" fn guest_unexpected_trap(tt: u64, tpc: u64, tl: u64) -> ! {
     say!("FAIL unexpected trap {tt:#x} at pc {tpc:#x}, tl {tl}");
     hv::mach_exit(2)
 }
