@@ -68,6 +68,12 @@ pub trait Hardware {
     fn set_queue_registers(&mut self, id: u64, head: u64, tail: u64);
     /// Writes this strand's TAIL register of queue `id`.
     fn set_queue_tail(&mut self, id: u64, tail: u64);
+    /// Arms this strand's hyperprivileged timer: trap 0x5e (`hstick_match`) once `%stick`
+    /// reaches `at`. Only when [`Hardware::has_strands`] (stock QEMU turns the match into a
+    /// guest interrupt).
+    fn set_hstick_match(&mut self, at: u64);
+    /// Disarms the timer and clears its pending interrupt (`HINTP`).
+    fn clear_hstick_match(&mut self);
 }
 
 /// Which TLBs an operation touches (the `flags` of the MMU hypercalls: 1 = data,

@@ -93,6 +93,10 @@ pub const VECTOR_MAILBOX: u64 = 1;
 /// a strand is gone.
 pub const CROSS_STRAND_WAIT_TICKS: u64 = 10 * platform::TIMER_FREQUENCY_HZ;
 
+/// How soon a strand looks again at a mondo its guest's full queue did not take: 10 µs of
+/// `%stick`.
+pub const MONDO_RETRY_TICKS: u64 = platform::TIMER_FREQUENCY_HZ / 100_000;
+
 /// No vCPU owns a domain transition.
 const NO_OWNER: usize = usize::MAX;
 
@@ -316,9 +320,16 @@ impl Hypervisor {
         #[cfg(hv_stats)]
         stats::count(frame);
         let mailbox = &self.mailboxes[vcpu];
-        if frame.tt == tt::INTERRUPT_VECTOR {
-            // An interrupt from another strand: its only meaning is "look at the mailbox".
-            while hw.take_interrupt().is_some() {}
+        // Asynchronous traps: an interrupt vector from another strand (its only meaning is
+        // "look at the mailbox") or this strand's timer (hstick_match: retry a mondo the
+        // guest's full queue did not take). The guest resumes where it was interrupted.
+        let interrupt = frame.tt == tt::INTERRUPT_VECTOR || frame.tt == tt::HSTICK_MATCH;
+        if interrupt {
+            if frame.tt == tt::INTERRUPT_VECTOR {
+                while hw.take_interrupt().is_some() {}
+            } else {
+                hw.clear_hstick_match();
+            }
             frame.resume = RESUME_RETRY;
         }
         if mailbox.stop_requested() {
@@ -335,7 +346,7 @@ impl Hypervisor {
         if mailbox.mondo_waiting() {
             self.deliver_mondo(hw, vcpu);
         }
-        if frame.tt == tt::INTERRUPT_VECTOR {
+        if interrupt {
             return Action::Resume;
         }
         let v = self.config.vcpus[vcpu];
@@ -412,11 +423,21 @@ impl Hypervisor {
     }
 
     /// Moves the mondo waiting in `vcpu`'s mailbox into its cpu mondo queue if the queue
-    /// has room (this strand's HEAD and TAIL registers; the guest moves HEAD).
+    /// has room (this strand's HEAD and TAIL registers; the guest moves HEAD). If it has
+    /// none, this strand's timer retries in [`MONDO_RETRY_TICKS`]: the guest drains its
+    /// queue without trapping, and the sender, whose call succeeded, does not poke again.
     fn deliver_mondo(&self, hw: &mut dyn Hardware, vcpu: usize) {
         if !self.strands {
             return;
         }
+        self.try_deliver_mondo(hw, vcpu);
+        if self.mailboxes[vcpu].mondo_waiting() {
+            let now = hw.stick();
+            hw.set_hstick_match(now + MONDO_RETRY_TICKS);
+        }
+    }
+
+    fn try_deliver_mondo(&self, hw: &mut dyn Hardware, vcpu: usize) {
         let q = self.vcpus[vcpu].lock().cpu.queues[0];
         let memory = &self.config.domains[self.config.vcpus[vcpu].domain].memory;
         self.mailboxes[vcpu].deliver_mondo(|data| {

@@ -59,6 +59,8 @@ pub struct FakeHardware {
     pub interrupts_pending: VecDeque<u64>,
     /// Queue registers (HEAD, TAIL) of queues 0x3c–0x3f.
     pub queues: [(u64, u64); 4],
+    /// The armed `hstick_match`, if any.
+    pub hstick_match: Option<u64>,
     /// This machine's console concentrator.
     pub concentrator: FakeConsole,
 }
@@ -226,5 +228,14 @@ impl Hardware for FakeHardware {
 
     fn set_queue_tail(&mut self, id: u64, tail: u64) {
         self.queues[(id - 0x3c) as usize].1 = tail;
+    }
+
+    fn set_hstick_match(&mut self, at: u64) {
+        assert!(self.strands, "stock QEMU has no hyperprivileged timer interrupt");
+        self.hstick_match = Some(at);
+    }
+
+    fn clear_hstick_match(&mut self) {
+        self.hstick_match = None;
     }
 }

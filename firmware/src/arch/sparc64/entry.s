@@ -732,3 +732,15 @@ hv_launch_guest:
 hv_read_hver:
     retl
     RDHPR   {HPR_HVER}, 8                       ! delay slot: %o0 = %hver
+
+! hv_write_hstick_cmpr(value): this strand's hyperprivileged timer compare register.
+.global hv_write_hstick_cmpr
+hv_write_hstick_cmpr:
+    retl
+    WRHPR   8, {HPR_HSTICK_CMPR}                ! delay slot: %hstick_cmpr = %o0
+
+! hv_clear_hintp(): clears the pending hstick_match interrupt.
+.global hv_clear_hintp
+hv_clear_hintp:
+    retl
+    WRHPR   0, {HPR_HINTP}                      ! delay slot: %hintp = 0

@@ -225,6 +225,8 @@ core::arch::global_asm!(
     // Registers.
     HPR_HPSTATE = const registers::HPR_HPSTATE,
     HPR_HVER = const registers::HPR_HVER,
+    HPR_HINTP = const registers::HPR_HINTP,
+    HPR_HSTICK_CMPR = const registers::HPR_HSTICK_CMPR,
     HPR_HTBA = const registers::HPR_HTBA,
     PSTATE_PRIV = const registers::PSTATE_PRIV,
     PSTATE_PRIV_PEF = const registers::PSTATE_PRIV | registers::PSTATE_PEF,
@@ -317,7 +319,12 @@ core::arch::global_asm!(
 extern "C" {
     fn hv_launch_guest(state: &LaunchState, strand: *mut StrandState) -> !;
     fn hv_read_hver() -> u64;
+    fn hv_write_hstick_cmpr(value: u64);
+    fn hv_clear_hintp();
 }
+
+/// HSTICK_CMPR bit 63: the match raises no interrupt.
+const HSTICK_INT_DIS: u64 = 1 << 63;
 
 fn uart_try_put(byte: u8) -> bool {
     // SAFETY: hyperprivileged loads and stores are physical; these are the UART's
@@ -509,6 +516,19 @@ impl Hardware for Machine {
         unsafe {
             core::arch::asm!("stxa {v}, [{a}] {asi}", a = in(reg) hv_api::queue::head_reg(id), v = in(reg) head, asi = const asi::QUEUE, options(nostack));
             core::arch::asm!("stxa {v}, [{a}] {asi}", a = in(reg) hv_api::queue::tail_reg(id), v = in(reg) tail, asi = const asi::QUEUE, options(nostack));
+        }
+    }
+
+    fn set_hstick_match(&mut self, at: u64) {
+        // SAFETY: writes this strand's HSTICK_CMPR (INT_DIS, bit 63, clear: armed).
+        unsafe { hv_write_hstick_cmpr(at & !HSTICK_INT_DIS) }
+    }
+
+    fn clear_hstick_match(&mut self) {
+        // SAFETY: disarms HSTICK_CMPR, then clears HINTP (the match's pending interrupt).
+        unsafe {
+            hv_write_hstick_cmpr(HSTICK_INT_DIS);
+            hv_clear_hintp();
         }
     }
 
