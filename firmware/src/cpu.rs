@@ -16,8 +16,10 @@
 //!   QEMU (one strand, no such registers) nothing is ever delivered: a domain there has
 //!   one running vCPU.
 //! * **Watchdog.** Expiry is checked against `%stick` on every trap that reaches the Rust
-//!   handler ([`watchdog_expired`]); an expired watchdog applies the domain's failure
-//!   policy ("watchdog reset"). Expiry is noticed only at the next trap.
+//!   handler ([`watchdog_expired`]) and, where the machine has a hyperprivileged timer
+//!   (qemu-sun4v), by the timer of the strand that armed it, so a guest that never traps is
+//!   caught too; an expired watchdog applies the domain's failure policy ("watchdog
+//!   reset"). On stock QEMU expiry is noticed only at the next trap.
 
 use crate::addr::Ra;
 use crate::hcall::{Context, Outcome, Reply};
@@ -269,6 +271,8 @@ pub fn mach_set_watchdog(cx: &mut Context<'_>, timeout_ms: u64) -> Reply {
     }
     cx.domain.watchdog_deadline =
         (timeout_ms != 0).then(|| now.saturating_add(timeout_ms.saturating_mul(STICK_PER_MS)));
+    // The strand's timer enforces it, also for a guest that never traps again.
+    cx.poll = Some(cx.vid);
     Reply::ok1(left)
 }
 

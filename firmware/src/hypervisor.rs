@@ -8,7 +8,7 @@ use crate::hardware::Hardware;
 use crate::hcall::Reply;
 use crate::hcall::{self, Context, Outcome};
 use crate::hv_config::{FailurePolicy, HvConfig, HvConfigError};
-use crate::intr::Interrupts;
+use crate::intr::{state as intr_state, Interrupts};
 use crate::mmu::{self, MissKind};
 use crate::trap::{Action, LaunchState, TrapFrame, RESUME_DONE, RESUME_DONE_AT, RESUME_RETRY, RESUME_REVECTOR};
 use crate::vcpu::{Mailbox, VcpuState};
@@ -329,6 +329,7 @@ impl Hypervisor {
                 while hw.take_interrupt().is_some() {}
             } else {
                 hw.clear_hstick_match();
+                mailbox.timer_fired();
             }
             frame.resume = RESUME_RETRY;
         }
@@ -343,14 +344,15 @@ impl Hypervisor {
         if guest_tl > platform::MAXPTL {
             return self.guest_failed(hw, vcpu, frame, "trap above MAXPTL");
         }
+        if interrupt {
+            return self.timer_work(hw, vcpu, frame).unwrap_or(Action::Resume);
+        }
         if mailbox.mondo_waiting() {
             self.deliver_mondo(hw, vcpu);
         }
-        if interrupt {
-            return Action::Resume;
-        }
         let v = self.config.vcpus[vcpu];
         let domain = v.domain;
+        let mut poll = None;
         let outcome = {
             let mut vs = self.vcpus[vcpu].lock();
             let mut d = self.domains[domain].state.lock();
@@ -363,6 +365,7 @@ impl Hypervisor {
             } else {
                 let vs = &mut *vs;
                 let mut cx = Context {
+                    poll: None,
                     domain: &mut d,
                     config: &self.config.domains[domain],
                     vid: v.vid,
@@ -373,9 +376,25 @@ impl Hypervisor {
                     domain_index: domain,
                     hw,
                 };
-                dispatch(&mut cx, frame)
+                let outcome = dispatch(&mut cx, frame);
+                if let Some(vid) = cx.poll {
+                    poll = self.vcpu_index(domain, vid);
+                }
+                outcome
             }
         };
+        // A call changed what a strand's timer is for (an interrupt's enable, state or
+        // target, the watchdog): that strand looks at it now.
+        if let Some(target) = poll {
+            if self.strands {
+                if target == vcpu {
+                    let now = hw.stick();
+                    self.arm_timer(hw, vcpu, now);
+                } else {
+                    hw.send_interrupt(self.config.vcpus[target].strand, VECTOR_MAILBOX);
+                }
+            }
+        }
         #[cfg(hv_trace)]
         if (0x180..=0x1ff).contains(&frame.tt) {
             info!(
@@ -430,41 +449,69 @@ impl Hypervisor {
         if !self.strands {
             return;
         }
-        self.try_deliver_mondo(hw, vcpu);
+        let queue = self.vcpus[vcpu].lock().cpu.queues[0];
+        let memory = &self.config.domains[self.config.vcpus[vcpu].domain].memory;
+        self.mailboxes[vcpu].deliver_mondo(|data| enqueue(hw, memory, queue, hv_api::queue::CPU_MONDO, data));
         if self.mailboxes[vcpu].mondo_waiting() {
             let now = hw.stick();
-            hw.set_hstick_match(now + MONDO_RETRY_TICKS);
+            self.arm_timer(hw, vcpu, now + MONDO_RETRY_TICKS);
         }
     }
 
-    fn try_deliver_mondo(&self, hw: &mut dyn Hardware, vcpu: usize) {
-        let q = self.vcpus[vcpu].lock().cpu.queues[0];
-        let memory = &self.config.domains[self.config.vcpus[vcpu].domain].memory;
-        self.mailboxes[vcpu].deliver_mondo(|data| {
-            if q.nentries == 0 {
-                return false;
-            }
-            let mask = q.nentries * hv_api::queue::ENTRY_SIZE - 1;
-            let (head, tail) = hw.queue_registers(hv_api::queue::CPU_MONDO);
-            let (head, tail) = (head & mask, tail & mask);
-            let next = (tail + hv_api::queue::ENTRY_SIZE) & mask;
-            if next == head {
-                return false;
-            }
-            let mut bytes = [0u8; hv_api::queue::MONDO_DATA_SIZE as usize];
-            for (chunk, word) in bytes.chunks_exact_mut(8).zip(data) {
-                chunk.copy_from_slice(&word.to_be_bytes());
-            }
-            // The queue was checked to lie in the domain's memory by cpu_qconf.
-            match memory.range(Ra::new(q.base_ra + tail), hv_api::queue::ENTRY_SIZE) {
-                Ok(entry) => {
-                    entry.write_at(hw, 0, &bytes);
+    /// Arms this strand's timer for `at` unless it is armed for an earlier time.
+    fn arm_timer(&self, hw: &mut dyn Hardware, vcpu: usize, at: u64) {
+        if self.mailboxes[vcpu].arm_timer(at) {
+            hw.set_hstick_match(at);
+        }
+    }
+
+    /// What this strand's timer is for, run when it fires and when another strand pokes
+    /// it: a mondo to retry, the domain's watchdog, the console interrupt of the domain
+    /// when it is aimed at this vCPU (module [`crate::intr`]). Re-arms the timer for the
+    /// earliest of them. `Some` when the watchdog expired: the failure policy's action.
+    fn timer_work(&self, hw: &mut dyn Hardware, vcpu: usize, frame: &TrapFrame) -> Option<Action> {
+        if !self.strands {
+            return None;
+        }
+        self.deliver_mondo(hw, vcpu);
+        let v = self.config.vcpus[vcpu];
+        let now = hw.stick();
+        let dev_queue = self.vcpus[vcpu].lock().cpu.queues[1];
+        let memory = &self.config.domains[v.domain].memory;
+        let mut expired = false;
+        let mut next: Option<u64> = None;
+        {
+            let mut d = self.domains[v.domain].state.lock();
+            match d.watchdog_deadline {
+                Some(deadline) if now >= deadline => {
+                    d.watchdog_deadline = None;
+                    expired = true;
                 }
-                Err(_) => return false,
+                Some(deadline) => next = Some(deadline),
+                None => {}
             }
-            hw.set_queue_tail(hv_api::queue::CPU_MONDO, next);
-            true
-        });
+            if let Some((sysino, interrupt)) = d.interrupts.console_for(v.vid) {
+                if interrupt.state == intr_state::IDLE && hw.console().pending_input(hw, v.domain) {
+                    interrupt.state = intr_state::RECEIVED;
+                }
+                if interrupt.state == intr_state::RECEIVED {
+                    let mut entry = [0u64; crate::vcpu::MONDO_WORDS];
+                    entry[0] = sysino;
+                    if enqueue(hw, memory, dev_queue, hv_api::queue::DEV_MONDO, &entry) {
+                        interrupt.state = intr_state::DELIVERED;
+                    }
+                }
+                let poll = now + crate::intr::POLL_TICKS;
+                next = Some(next.map_or(poll, |n| n.min(poll)));
+            }
+        }
+        if expired {
+            return Some(self.guest_failed(hw, vcpu, frame, "watchdog reset"));
+        }
+        if let Some(at) = next {
+            self.arm_timer(hw, vcpu, at);
+        }
+        None
     }
 
     /// Stops this strand's vCPU: its TLBs flushed and MMU off, its state STOPPED; the
@@ -601,6 +648,38 @@ impl Hypervisor {
             }
         }
     }
+}
+
+/// Writes `data` at TAIL of queue `id` (0x3c–0x3f) configured as `queue` and advances
+/// TAIL; `false` when the queue is unconfigured or full (this strand's registers).
+fn enqueue(
+    hw: &mut dyn Hardware,
+    memory: &crate::guest_memory::GuestMemory,
+    queue: crate::cpu::Queue,
+    id: u64,
+    data: &[u64; crate::vcpu::MONDO_WORDS],
+) -> bool {
+    if queue.nentries == 0 {
+        return false;
+    }
+    let mask = queue.nentries * hv_api::queue::ENTRY_SIZE - 1;
+    let (head, tail) = hw.queue_registers(id);
+    let (head, tail) = (head & mask, tail & mask);
+    let next = (tail + hv_api::queue::ENTRY_SIZE) & mask;
+    if next == head {
+        return false;
+    }
+    let mut bytes = [0u8; hv_api::queue::ENTRY_SIZE as usize];
+    for (chunk, word) in bytes.chunks_exact_mut(8).zip(data) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    // cpu_qconf checked that the queue lies in the domain's memory.
+    let Ok(entry) = memory.range(Ra::new(queue.base_ra + tail), hv_api::queue::ENTRY_SIZE) else {
+        return false;
+    };
+    entry.write_at(hw, 0, &bytes);
+    hw.set_queue_tail(id, next);
+    true
 }
 
 /// How a wait for other vCPUs ended.

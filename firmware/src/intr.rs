@@ -13,13 +13,23 @@
 //! sysinos 0x100–0x13f.
 //!
 //! Each interrupt keeps enabled (initially no), state (IDLE / RECEIVED / DELIVERED,
-//! initially IDLE) and target vCPU (initially the boot vCPU). Nothing is ever delivered:
-//! QEMU has no mondo queues and the hypervisor is never entered asynchronously, so the
-//! console is polled (the state only changes when the guest sets it).
+//! initially IDLE) and target vCPU (initially the boot vCPU).
+//!
+//! **Delivery** (the console's interrupt, the only device with a source): niagara's UART
+//! has no interrupt line, so the target vCPU's strand polls the domain's console from its
+//! `hstick_match` timer while the interrupt is enabled ([`POLL_TICKS`]). Input pending and
+//! the interrupt IDLE → RECEIVED; RECEIVED and room in the target's device mondo queue →
+//! an entry with the sysino in word 0, DELIVERED. The guest's `intr_setstate(IDLE)` re-arms
+//! it. Stock QEMU has neither the timer nor the queue registers: there nothing is
+//! delivered and guests poll the console.
 
 use crate::hcall::{Context, Reply};
 use hv_api::error::HvError;
 use hv_api::md::MachineDescription;
+
+/// How often a strand polls its domain's console for an enabled console interrupt aimed
+/// at its vCPU: every 1 ms of `%stick`.
+pub const POLL_TICKS: u64 = platform::TIMER_FREQUENCY_HZ / 1000;
 
 /// Most interrupts a domain's virtual devices have.
 pub const MAX_INTERRUPTS: usize = 8;
@@ -56,6 +66,8 @@ pub struct Interrupts {
     pub devhandle: Option<u64>,
     /// The interrupts.
     pub table: heapless::Vec<VirtualInterrupt, MAX_INTERRUPTS>,
+    /// The console's devino (its `virtual-device` node is named `console`), if it has one.
+    pub console: Option<u64>,
 }
 
 impl Interrupts {
@@ -75,8 +87,19 @@ impl Interrupts {
                 continue;
             }
             let _ = it.table.push(VirtualInterrupt { devino, enabled: false, state: state::IDLE, target: boot_vid });
+            if dev.str("name") == Some("console") {
+                it.console = Some(devino);
+            }
         }
         it
+    }
+
+    /// The console's interrupt if it is enabled and aimed at vCPU `vid`: the one a strand
+    /// polls for.
+    pub fn console_for(&mut self, vid: u64) -> Option<(u64, &mut VirtualInterrupt)> {
+        let (handle, devino) = (self.devhandle?, self.console?);
+        let i = self.table.iter_mut().find(|i| i.devino == devino)?;
+        (i.enabled && i.target == vid).then_some((handle | devino, i))
     }
 
     /// Back to the start state: disabled, idle, aimed at `boot_vid`.
@@ -117,6 +140,21 @@ fn with(cx: &mut Context<'_>, sysino: u64, f: impl FnOnce(&mut VirtualInterrupt)
     }
 }
 
+/// As [`with`] for a call that changes the interrupt: once it succeeded, the target's
+/// strand looks at its delivery (module doc).
+fn change(cx: &mut Context<'_>, sysino: u64, f: impl FnOnce(&mut VirtualInterrupt) -> Reply) -> Reply {
+    let mut target = None;
+    let reply = with(cx, sysino, |i| {
+        let r = f(i);
+        target = Some(i.target);
+        r
+    });
+    if reply.status == hv_api::error::EOK as u32 {
+        cx.poll = target;
+    }
+    reply
+}
+
 /// `intr_getenabled` (0xa1, INTR 1.0): 1 if `sysino` is enabled, else 0. Errors: `ENOINTR`
 /// (unknown sysino) (hv-api.md §2.5).
 pub fn intr_getenabled(cx: &mut Context<'_>, sysino: u64) -> Reply {
@@ -126,7 +164,7 @@ pub fn intr_getenabled(cx: &mut Context<'_>, sysino: u64) -> Reply {
 /// `intr_setenabled` (0xa2, INTR 1.0): enables (1) or disables (0) `sysino`. Errors:
 /// `ENOINTR` (unknown sysino), `EINVAL` (other values) (hv-api.md §2.5).
 pub fn intr_setenabled(cx: &mut Context<'_>, sysino: u64, enabled: u64) -> Reply {
-    with(cx, sysino, |i| match enabled {
+    change(cx, sysino, |i| match enabled {
         0 | 1 => {
             i.enabled = enabled == 1;
             Reply::ok()
@@ -144,7 +182,7 @@ pub fn intr_getstate(cx: &mut Context<'_>, sysino: u64) -> Reply {
 /// `intr_setstate` (0xa4, INTR 1.0): sets the state (IDLE clears a pending interrupt).
 /// Errors: `ENOINTR` (unknown sysino), `EINVAL` (state not 0–2) (hv-api.md §2.5).
 pub fn intr_setstate(cx: &mut Context<'_>, sysino: u64, new_state: u64) -> Reply {
-    with(cx, sysino, |i| {
+    change(cx, sysino, |i| {
         if new_state > state::DELIVERED {
             return Reply::err(HvError::Inval);
         }
@@ -163,7 +201,7 @@ pub fn intr_gettarget(cx: &mut Context<'_>, sysino: u64) -> Reply {
 /// (unknown sysino), `ENOCPU` (not a vCPU of the domain) (hv-api.md §2.5).
 pub fn intr_settarget(cx: &mut Context<'_>, sysino: u64, cpuid: u64) -> Reply {
     let known = cx.has_vcpu(cpuid);
-    with(cx, sysino, |i| {
+    change(cx, sysino, |i| {
         if !known {
             return Reply::err(HvError::NoCpu);
         }

@@ -49,6 +49,9 @@ pub struct Mailbox {
     mondo: spin::Mutex<Option<[u64; MONDO_WORDS]>>,
     /// Whether `mondo` holds one: what every trap checks, in one load.
     mondo_full: AtomicBool,
+    /// The `%stick` value the strand's timer is armed for; 0 = not armed. Only the vCPU's
+    /// own strand uses it.
+    timer: AtomicU64,
 }
 
 impl Default for Mailbox {
@@ -59,6 +62,7 @@ impl Default for Mailbox {
             stop: AtomicBool::new(false),
             mondo: spin::Mutex::new(None),
             mondo_full: AtomicBool::new(false),
+            timer: AtomicU64::new(0),
         }
     }
 }
@@ -95,6 +99,23 @@ impl Mailbox {
         *self.mondo.lock() = None;
         self.mondo_full.store(false, Ordering::Release);
         Some(state)
+    }
+
+    /// Records that the strand's timer is to fire at `at` (not 0); `true` when that is
+    /// earlier than what it was armed for (the caller then arms the hardware).
+    pub fn arm_timer(&self, at: u64) -> bool {
+        let at = at.max(1);
+        let armed = self.timer.load(Ordering::Relaxed);
+        if armed != 0 && armed <= at {
+            return false;
+        }
+        self.timer.store(at, Ordering::Relaxed);
+        true
+    }
+
+    /// The strand's timer fired (and was disarmed).
+    pub fn timer_fired(&self) {
+        self.timer.store(0, Ordering::Relaxed);
     }
 
     /// Whether a start is posted and not yet taken.

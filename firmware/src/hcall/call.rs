@@ -125,6 +125,10 @@ pub struct Context<'a> {
     pub domain_index: usize,
     /// The machine.
     pub hw: &'a mut dyn Hardware,
+    /// Set by a call that changes what the timer of vCPU `vid`'s strand is for (the
+    /// console interrupt's enable, state or target; the watchdog): the hypervisor has that
+    /// strand look at its timer work after the call.
+    pub poll: Option<u64>,
 }
 
 impl Context<'_> {

@@ -426,8 +426,6 @@ hv_fast_trap:                       ! %g1 strand, %g2 vCPU id
     be,pn   %xcc, hv_cpu_myid_fast
     cmp     %o5, {FN_CONS_PUTCHAR}
     be,pt   %xcc, hv_cons_putchar_fast
-    cmp     %o5, {FN_CONS_GETCHAR}
-    be,pt   %xcc, hv_cons_getchar_fast
     nop
     ba,a    hv_trap_common
 
@@ -452,24 +450,6 @@ hv_cons_putchar_fast:
     nop
     stb     %o0, [%g3 + {UART_THR}]
     mov     {EOK}, %o0
-    done
-
-! cons_getchar: a received character, or EWOULDBLOCK; a BREAK is the Rust path's.
-hv_cons_getchar_fast:
-    GUEST_STATE_CHECK
-    ldx     [%g1 + {S_CONSOLE}], %g3
-    brz,pn  %g3, hv_trap_common
-    nop
-    ldub    [%g3 + {UART_LSR}], %g4
-    andcc   %g4, {LSR_BREAK}, %g0
-    bne,pn  %xcc, hv_trap_common
-    andcc   %g4, {LSR_DATA_READY}, %g0
-    be,pn   %xcc, 1f
-    nop
-    ldub    [%g3 + {UART_RBR}], %o1
-    mov     {EOK}, %o0
-    done
-1:  mov     {EWOULDBLOCK}, %o0
     done
 
 ! Checks shared by mmu_map_addr and mmu_unmap_addr: context below 8192, flags 1-3, VA in
