@@ -106,7 +106,7 @@ const NO_OWNER: usize = usize::MAX;
 #[derive(Debug)]
 pub struct DomainCell {
     /// The run-time state.
-    pub state: spin::Mutex<Domain>,
+    pub state: crate::sync::Mutex<Domain>,
     /// Index of the vCPU that stops or restarts the domain, or `NO_OWNER`.
     transition: AtomicUsize,
 }
@@ -160,7 +160,7 @@ pub struct Hypervisor {
     /// Run-time state, one per `config.domains` entry.
     pub domains: heapless::Vec<DomainCell, { crate::hv_config::MAX_DOMAINS }>,
     /// Run-time state of each `config.vcpus` entry, kept by its own strand.
-    pub vcpus: heapless::Vec<spin::Mutex<VcpuState>, { crate::hv_config::MAX_VCPUS }>,
+    pub vcpus: heapless::Vec<crate::sync::Mutex<VcpuState>, { crate::hv_config::MAX_VCPUS }>,
     /// The mailbox of each `config.vcpus` entry, for every other strand.
     pub mailboxes: heapless::Vec<Mailbox, { crate::hv_config::MAX_VCPUS }>,
     /// Whether the machine has the T1 strand machinery ([`Hardware::has_strands`]).
@@ -208,12 +208,12 @@ impl Hypervisor {
             }
             // The table has room for every configured domain (same capacity).
             let _ =
-                domains.push(DomainCell { state: spin::Mutex::new(domain), transition: AtomicUsize::new(NO_OWNER) });
+                domains.push(DomainCell { state: crate::sync::Mutex::new(domain), transition: AtomicUsize::new(NO_OWNER) });
         }
         let mut vcpus = heapless::Vec::new();
         let mut mailboxes = heapless::Vec::new();
         for _ in &config.vcpus {
-            let _ = vcpus.push(spin::Mutex::new(VcpuState::default()));
+            let _ = vcpus.push(crate::sync::Mutex::new(VcpuState::default()));
             let _ = mailboxes.push(Mailbox::default());
         }
         let strands = hw.has_strands();

@@ -29,6 +29,7 @@ pub mod hv_config;
 pub mod hypervisor;
 pub mod intr;
 pub mod mmu;
+pub mod sync;
 pub mod trap;
 pub mod ttrace;
 pub mod vcpu;

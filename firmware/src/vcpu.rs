@@ -42,11 +42,11 @@ pub struct Mailbox {
     /// stopped.
     run: AtomicU64,
     /// A posted start, taken by the vCPU's strand.
-    start: spin::Mutex<Option<LaunchState>>,
+    start: crate::sync::Mutex<Option<LaunchState>>,
     /// Set to ask the vCPU's strand to stop it.
     stop: AtomicBool,
     /// A cpu mondo waiting for room in the guest's queue.
-    mondo: spin::Mutex<Option<[u64; MONDO_WORDS]>>,
+    mondo: crate::sync::Mutex<Option<[u64; MONDO_WORDS]>>,
     /// Whether `mondo` holds one: what every trap checks, in one load.
     mondo_full: AtomicBool,
     /// The `%stick` value the strand's timer is armed for; 0 = not armed. Only the vCPU's
@@ -58,9 +58,9 @@ impl Default for Mailbox {
     fn default() -> Self {
         Mailbox {
             run: AtomicU64::new(cpu_state::STOPPED),
-            start: spin::Mutex::new(None),
+            start: crate::sync::Mutex::new(None),
             stop: AtomicBool::new(false),
-            mondo: spin::Mutex::new(None),
+            mondo: crate::sync::Mutex::new(None),
             mondo_full: AtomicBool::new(false),
             timer: AtomicU64::new(0),
         }
