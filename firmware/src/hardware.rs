@@ -33,6 +33,13 @@ pub trait Hardware {
     /// for pages above 8 KiB, qemu-niagara.md §13) and splits nothing: callers pass only
     /// page sizes the TLB handles correctly (8K, 64K, 4M).
     fn tlb_load(&mut self, tlbs: TlbSet, va: u64, ctx: u64, tte: u64);
+    /// Loads a real translation (qemu-sun4v `ra2pa`, a T1 real TTE): real page `ra` maps to
+    /// the physical page in `tte` (sun4v format, physical address) for the current
+    /// partition. Without `ra2pa` the emulator drops it (RA = PA).
+    fn tlb_load_real(&mut self, tlbs: TlbSet, ra: u64, tte: u64);
+    /// Sets this strand's partition ID (0–7): TLB entries belong to the partition that
+    /// loaded them and serve only it.
+    fn set_partition(&mut self, id: u64);
     /// Removes the translation of the page holding `va` in context `ctx`.
     fn tlb_demap_page(&mut self, tlbs: TlbSet, va: u64, ctx: u64);
     /// Removes every translation of context `ctx`.
@@ -89,6 +96,10 @@ pub struct TlbSet {
 impl TlbSet {
     /// Both TLBs.
     pub const BOTH: TlbSet = TlbSet { data: true, instruction: true };
+    /// The data TLB.
+    pub const DATA: TlbSet = TlbSet { data: true, instruction: false };
+    /// The instruction TLB.
+    pub const INSTRUCTION: TlbSet = TlbSet { data: false, instruction: true };
 
     /// From hypercall flags: `None` unless exactly bits 0 and/or 1 are set.
     pub fn from_flags(flags: u64) -> Option<TlbSet> {

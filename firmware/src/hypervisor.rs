@@ -3,6 +3,7 @@
 //! state.
 
 use crate::addr::Ra;
+use crate::guest_memory::REAL_PAGE_8K;
 use crate::domain::{Domain, DomainStatus, GuestMd};
 use crate::hardware::Hardware;
 use crate::hcall::Reply;
@@ -301,6 +302,8 @@ impl Hypervisor {
     /// A vCPU's own state as its (re)start leaves it: no MMU state (this strand's TLBs
     /// flushed), no queues (HEAD = TAIL = 0), no trace buffer, RTBA `rtba`.
     fn reset_vcpu(&self, hw: &mut dyn Hardware, vcpu: usize, rtba: u64) {
+        // The TLBs of this strand serve the vCPU's domain: its partition.
+        hw.set_partition(self.config.vcpus[vcpu].domain as u64);
         let mut vs = self.vcpus[vcpu].lock();
         vs.mmu.reset(hw);
         vs.cpu.reset(rtba);
@@ -707,9 +710,19 @@ fn dispatch(cx: &mut Context<'_>, frame: &mut TrapFrame) -> Outcome {
         tt::FAST_DATA_ACCESS_PROTECTION => mmu::tlb_miss(cx, MissKind::Protection, frame).into(),
         tt::INSTRUCTION_ACCESS_EXCEPTION => mmu::access_exception(cx, true, frame).into(),
         tt::DATA_ACCESS_EXCEPTION => mmu::access_exception(cx, false, frame).into(),
-        // MMU off and an address nothing answers at: a data / instruction access error,
-        // unless the guest's handler would run above MAXPTL.
+        // A real address (MMU off, or ASI_REAL*) with no real translation: the domain's
+        // own memory gets one (RA→PA under the domain's partition ID, qemu-sun4v's ra2pa),
+        // anything else is a data / instruction access error, unless the guest's handler
+        // would run above MAXPTL. (Without ra2pa only addresses nothing answers at miss.)
         tt::DATA_REAL_TRANSLATION_MISS | tt::INSTRUCTION_REAL_TRANSLATION_MISS => {
+            let instruction = frame.tt == tt::INSTRUCTION_REAL_TRANSLATION_MISS;
+            let ra = if instruction { frame.i_tag_access } else { frame.d_tag_access } & !(REAL_PAGE_8K - 1);
+            if let Some((page, pa, size)) = cx.config.memory.real_page(Ra::new(ra)) {
+                let tlbs = if instruction { crate::hardware::TlbSet::INSTRUCTION } else { crate::hardware::TlbSet::DATA };
+                cx.hw.tlb_load_real(tlbs, page, real_tte(pa, size));
+                frame.resume = RESUME_RETRY;
+                return Outcome::Resume;
+            }
             if frame.tl > platform::MAXPTL {
                 return Outcome::GuestFailure("access error above MAXPTL");
             }
@@ -723,6 +736,14 @@ fn dispatch(cx: &mut Context<'_>, frame: &mut TrapFrame) -> Outcome {
         }
         _ => Outcome::GuestFailure("unexpected trap"),
     }
+}
+
+/// The real TTE of a page of `size` (4 MiB or 8 KiB) at `pa`: valid, cacheable,
+/// privileged, writable.
+fn real_tte(pa: crate::addr::Pa, size: u64) -> u64 {
+    use hv_api::mmu::{PageSize, Tte};
+    let code = if size == crate::guest_memory::REAL_PAGE_4M { PageSize::Size4M } else { PageSize::Size8K }.code();
+    Tte::V | pa.raw() | Tte::CP | Tte::P | Tte::W | code
 }
 
 /// Enters the guest's trap table for `tt`, as the hardware would have: vector

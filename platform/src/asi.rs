@@ -68,6 +68,11 @@ pub const MMU_SFAR: u64 = 0x20;
 pub const MMU_TAG_ACCESS: u64 = 0x30;
 /// [`ITLB_DATA_IN`]/[`DTLB_DATA_IN`] VA that takes a sun4v-format TTE.
 pub const TLB_DATA_IN_SUN4V: u64 = 0x400;
+/// Data-in VA bit 9 with [`TLB_DATA_IN_SUN4V`]: the entry is a real translation (RA→PA,
+/// qemu-sun4v `ra2pa`; stock QEMU and `ra2pa=off` drop it).
+pub const TLB_DATA_IN_SUN4V_REAL: u64 = TLB_DATA_IN_SUN4V | 0x200;
+/// [`DMMU`] register VA: the partition ID (T1; qemu-sun4v patch 0007), 3 bits.
+pub const PARTITION_ID: u64 = 0x80;
 /// [`MMU_CONTEXT`] VA of the primary context register.
 pub const PRIMARY_CONTEXT: u64 = 0x08;
 /// [`MMU_CONTEXT`] VA of the secondary context register.

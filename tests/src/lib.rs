@@ -858,6 +858,12 @@ fn prepare(case: &Case, env: &Env, src: &mut dyn FirmwareSource, dir: &Path) -> 
     Ok(ram)
 }
 
+/// Whether the case's firmware set has our hypervisor (`q.bin`, reached from our
+/// `reset.bin`): not Sun's set, not a case that replaces either file.
+pub fn runs_our_hypervisor(case: &Case) -> bool {
+    case.firmware_dir.is_none() && !case.files.keys().any(|f| f == "reset.bin" || f == "q.bin")
+}
+
 /// Runs one case: builds its firmware set, boots it, checks the output.
 /// Returns the verdict and the console output (if QEMU ran).
 pub fn run_case(case: &Case, env: &Env, src: &mut dyn FirmwareSource) -> (Verdict, Option<Outcome>) {
@@ -884,6 +890,12 @@ pub fn run_case(case: &Case, env: &Env, src: &mut dyn FirmwareSource) -> (Verdic
     let strands = config.as_ref().map_or(1, ldom_config::Config::qemu_strands);
     if !stock && strands > 1 && !case.qemu_args.iter().any(|a| a == "-smp") {
         q = q.smp(strands);
+    }
+    // Our hypervisor on the patched QEMU: guest real addresses go through real TLB entries
+    // and partition IDs (RA→PA, docs/security.md). Not for Sun's hypervisor or the check
+    // image, which rely on RA = PA, nor when the case sets the option itself.
+    if !stock && runs_our_hypervisor(case) && !case.qemu_args.iter().any(|a| a.contains("ra2pa")) {
+        q = q.extra_arg("-machine").extra_arg("ra2pa=on");
     }
     if let Some(m) = case.memory.or(ram) {
         q = q.memory(m);

@@ -69,6 +69,7 @@ pub(crate) fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     let written = set.write_to(&dir)?;
     print_written(&dir, &written);
     let (q, timeout, domains) = interactive_qemu(&dir, &opts, ram, disk.as_deref(), Some(&config))?;
+    let q = with_ra2pa(q, &opts)?;
     eprintln!("xtask: {}", q.command_line());
     eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-] stops QEMU earlier");
     run_interactive(&q, &[END_MARKER, BOOT_STOPPED], timeout, &domains)
@@ -153,6 +154,7 @@ pub(crate) fn run_linux(ws: &Path, opts: &Opts) -> Result<ExitCode, String> {
     let dir = ws.join("target").join("fw").join("linux");
     let (img, ram) = linux_set_with(ws, &dir, &BootChoice::from_opts(ws, opts))?;
     let (q, timeout, domains) = interactive_qemu(&dir, opts, ram, Some(&img), Some(&ws.join(LINUX_CONFIG)))?;
+    let q = with_ra2pa(q, opts)?;
     eprintln!("xtask: {}", q.command_line());
     eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-] stops QEMU earlier");
     run_interactive(&q, &[END_MARKER, BOOT_STOPPED], timeout, &domains)
@@ -176,7 +178,10 @@ pub(crate) fn run_openboot(ws: &Path, opts: &Opts, disk: Option<PathBuf>) -> Res
         let mut b = Builder::new(ws.to_path_buf());
         openboot_on_ours(&mut b, &sun)?
     };
-    let (q, timeout, domains) = interactive_qemu(&dir, opts, ram, disk.as_deref(), None)?;
+    let (mut q, timeout, domains) = interactive_qemu(&dir, opts, ram, disk.as_deref(), None)?;
+    if !reference {
+        q = with_ra2pa(q, opts)?;
+    }
     eprintln!("xtask: {}", q.command_line());
     eprintln!(
         "xtask: {}; type at OpenBoot's `ok` (e.g. `banner`, `boot`); Ctrl-] stops QEMU",
@@ -270,6 +275,14 @@ pub(crate) fn interactive_qemu(
         q = q.drive(d);
     }
     Ok((q, timeout, domains))
+}
+
+/// Our hypervisor on the patched QEMU translates guest real addresses (`-machine
+/// ra2pa=on`: real TLB entries and partition IDs, docs/security.md); the stock QEMU has no
+/// such option.
+fn with_ra2pa(q: Qemu, opts: &Opts) -> Result<Qemu, String> {
+    let binary = qemu::patched_or_given(&workspace(), opts)?;
+    Ok(if is_stock_qemu(&binary) { q } else { q.extra_arg("-machine").extra_arg("ra2pa=on") })
 }
 
 /// Whether `binary` is the stock `qemu-system-sparc64` on `PATH` (one strand: never `-smp`).

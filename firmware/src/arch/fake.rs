@@ -61,6 +61,10 @@ pub struct FakeHardware {
     pub queues: [(u64, u64); 4],
     /// The armed `hstick_match`, if any.
     pub hstick_match: Option<u64>,
+    /// Real translations loaded: (tlbs, real page, TTE).
+    pub real_loads: Vec<(TlbSet, u64, u64)>,
+    /// The partition ID.
+    pub partition: u64,
     /// This machine's console concentrator.
     pub concentrator: FakeConsole,
 }
@@ -179,6 +183,14 @@ impl Hardware for FakeHardware {
             }
             self.tlb.push((one, va, ctx, tte));
         }
+    }
+
+    fn tlb_load_real(&mut self, tlbs: TlbSet, ra: u64, tte: u64) {
+        self.real_loads.push((tlbs, ra, tte));
+    }
+
+    fn set_partition(&mut self, id: u64) {
+        self.partition = id;
     }
 
     fn tlb_demap_page(&mut self, tlbs: TlbSet, va: u64, ctx: u64) {

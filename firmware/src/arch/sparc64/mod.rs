@@ -421,6 +421,31 @@ impl Hardware for Machine {
         }
     }
 
+    fn tlb_load_real(&mut self, tlbs: TlbSet, ra: u64, tte: u64) {
+        // SAFETY: tag access (the real address) then data-in with VA 0x600 (sun4v TTE
+        // format, bit 9: a real translation) of the D/I MMU (qemu-sun4v patch 0007).
+        unsafe {
+            if tlbs.data {
+                core::arch::asm!("stxa {t}, [{a}] {mmu}", "stxa {d}, [{i}] {data_in}", "membar #Sync",
+                    t = in(reg) ra, a = in(reg) asi::MMU_TAG_ACCESS, d = in(reg) tte, i = in(reg) asi::TLB_DATA_IN_SUN4V_REAL,
+                    mmu = const asi::DMMU, data_in = const asi::DTLB_DATA_IN, options(nostack));
+            }
+            if tlbs.instruction {
+                core::arch::asm!("stxa {t}, [{a}] {mmu}", "stxa {d}, [{i}] {data_in}", "membar #Sync",
+                    t = in(reg) ra, a = in(reg) asi::MMU_TAG_ACCESS, d = in(reg) tte, i = in(reg) asi::TLB_DATA_IN_SUN4V_REAL,
+                    mmu = const asi::IMMU, data_in = const asi::ITLB_DATA_IN, options(nostack));
+            }
+        }
+    }
+
+    fn set_partition(&mut self, id: u64) {
+        // SAFETY: the partition ID register (ASI_DMMU VA 0x80); QEMU flushes its TLB.
+        unsafe {
+            core::arch::asm!("stxa {v}, [{a}] {asi}", "membar #Sync", v = in(reg) id, a = in(reg) asi::PARTITION_ID,
+                asi = const asi::DMMU, options(nostack))
+        }
+    }
+
     fn tlb_demap_page(&mut self, tlbs: TlbSet, va: u64, ctx: u64) {
         demap(tlbs, va & !0x1fff, ctx);
     }
