@@ -229,12 +229,10 @@ impl HvConfig {
         if membase & 0x1fff != 0 || memsize & 0x1fff != 0 {
             return Err(HvConfigError::BadValue { index, property: "membase", reason: "not 8 KiB aligned" });
         }
-        if realbase != membase {
-            return Err(HvConfigError::BadValue {
-                index,
-                property: "realbase",
-                reason: "must equal membase: this platform has no RA-to-PA translation",
-            });
+        // The guest may see its memory elsewhere than it lives (RA ≠ PA): the boot then
+        // needs real-address translation (`BootError::NeedsRealTranslation`).
+        if realbase & 0x1fff != 0 {
+            return Err(HvConfigError::BadValue { index, property: "realbase", reason: "not 8 KiB aligned" });
         }
         let romsize = v("romsize")?;
         if romsize > memsize {
@@ -379,9 +377,10 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn realbase_must_equal_membase() {
+    fn realbase_may_differ_from_membase_but_is_8k_aligned() {
         HvConfig::from_md(&HvMd::default().build()).unwrap();
-        let md = HvMd { realbase: 0, ..HvMd::default() }.build();
+        HvConfig::from_md(&HvMd { realbase: 0, ..HvMd::default() }.build()).unwrap();
+        let md = HvMd { realbase: 0x1000, ..HvMd::default() }.build();
         assert!(matches!(HvConfig::from_md(&md), Err(HvConfigError::BadValue { property: "realbase", .. })));
     }
 }

@@ -55,6 +55,16 @@ pub enum BootError {
         /// Strands the configuration needs (1 + the highest strand id it uses).
         needed: u64,
     },
+    /// A domain sees its memory at another real address than where it lives, and the
+    /// machine cannot translate real addresses (stock QEMU).
+    NeedsRealTranslation {
+        /// Domain name.
+        domain: heapless::String<{ crate::hv_config::MAX_NAME }>,
+        /// Where the guest sees its memory.
+        realbase: u64,
+        /// Where it lives.
+        membase: u64,
+    },
     /// A domain's memory is not all backed by RAM.
     MemoryNotPresent {
         /// Domain name.
@@ -77,6 +87,10 @@ impl fmt::Display for BootError {
             BootError::StrandMissing { strand, needed } => write!(
                 f,
                 "strand {strand} is missing: QEMU has fewer strands than the configuration uses (start it with -smp {needed})"
+            ),
+            BootError::NeedsRealTranslation { domain, realbase, membase } => write!(
+                f,
+                "domain {domain} sees its memory at {realbase:#x} but it lives at {membase:#x}: that needs RA->PA translation, which this QEMU does not have (the patched QEMU with -machine ra2pa=on has it)"
             ),
             BootError::MemoryNotPresent { domain, end, ram_end } => write!(
                 f,
@@ -176,8 +190,16 @@ impl Hypervisor {
         let config = HvConfig::from_md(hv_md).map_err(BootError::HvConfig)?;
         // The console: one labelled line stream per domain when there are several.
         hw.console().configure(config.domains.iter().map(|d| d.name.as_str()));
+        let strands = hw.has_strands();
         let mut domains = heapless::Vec::new();
         for d in &config.domains {
+            if d.memory.realbase.raw() != d.memory.membase.raw() && !strands {
+                return Err(BootError::NeedsRealTranslation {
+                    domain: d.name.clone(),
+                    realbase: d.memory.realbase.raw(),
+                    membase: d.memory.membase.raw(),
+                });
+            }
             let mem_end = d.memory.membase.raw() + d.memory.size;
             if d.memory.membase.raw() < ram.0 || mem_end > ram.0 + ram.1 {
                 return Err(BootError::MemoryNotPresent {
@@ -217,7 +239,6 @@ impl Hypervisor {
             let _ = vcpus.push(crate::sync::Mutex::new(VcpuState::default()));
             let _ = mailboxes.push(Mailbox::default());
         }
-        let strands = hw.has_strands();
         Ok(Hypervisor { config, domains, vcpus, mailboxes, strands })
     }
 

@@ -6,6 +6,8 @@
 //! boot so that every RA→PA conversion of the MMU code is visible.
 
 use crate::arch::fake::{page_size, FakeHardware, DTLB, ITLB};
+use crate::hardware::TlbSet;
+use crate::hypervisor::Hypervisor;
 use crate::mmu::{FastTsb, MEM_SCRUB_MAX};
 use crate::test_bench::{Bench, GuestMd, HvMd, XorShift, BASE, EBADALIGN, EINVAL, ENORADDR, ENOTSUPPORTED, SIZE};
 use crate::trap::{Action, TrapFrame, RESUME_DONE, RESUME_DONE_AT, RESUME_RETRY, RESUME_REVECTOR};
@@ -837,4 +839,48 @@ fn hostile_tsb_descriptors_are_refused() {
     }
     assert_eq!(b.register(hcall::MMU_TSB_CTXNON0, &[desc(0, 0x8000_0000, 0, REAL)]), EBADTSB);
     assert_eq!(b.hv.vcpus[0].lock().mmu.tsbs(false).len(), 0);
+}
+
+/// RA→PA (qemu-sun4v `ra2pa`): a real-translation miss inside the domain loads a real TTE
+/// with the physical page (4 MiB where both addresses are aligned, else 8 KiB) and retries;
+/// outside it is the guest's access error; the vCPU's strand serves its domain's partition.
+#[test]
+fn real_translation_misses_load_the_domains_pages_only() {
+    const PA: u64 = 0xa000_0000;
+    let hv_md = HvMd { membase: PA, memsize: SIZE / 2, realbase: BASE, strands: true, ..HvMd::default() };
+    let mut b = Bench::with(&hv_md, &GuestMd::default());
+    assert_eq!(b.hw.partition, 0, "domain 0's partition");
+    for (tt, ra, tlbs) in [(0x3f, BASE + 0x12_3456, TlbSet::DATA), (0x3e, BASE + SIZE / 2 - 8, TlbSet::INSTRUCTION)] {
+        let mut f = b.frame(tt, 1);
+        f.d_tag_access = ra;
+        f.i_tag_access = ra;
+        assert_eq!(b.handle(&mut f), Action::Resume);
+        assert_eq!(f.resume, crate::trap::RESUME_RETRY);
+        let (loaded, page, tte) = b.hw.real_loads.pop().expect("a real TTE");
+        let page_4m = ra & !0x3f_ffff;
+        assert_eq!((loaded, page), (tlbs, page_4m));
+        assert_eq!(tte & Tte::RA_MASK & !0x3f_ffff, PA + (page_4m - BASE), "the physical page");
+        assert_eq!(tte & 7, 3, "4 MiB");
+        assert!(tte & Tte::V != 0 && tte & Tte::W != 0 && tte & Tte::P != 0);
+    }
+    // Outside the domain (past its end, the hypervisor, another domain's memory): an access
+    // error in the guest's trap table, nothing loaded.
+    for ra in [BASE + SIZE / 2, 0x10_0000, PA, 0] {
+        let mut f = b.frame(0x3f, 1);
+        f.d_tag_access = ra;
+        assert_eq!(b.handle(&mut f), Action::Resume);
+        assert_eq!((f.resume, f.target_tt), (crate::trap::RESUME_REVECTOR, 0x32), "ra {ra:#x}");
+        assert!(b.hw.real_loads.is_empty());
+    }
+}
+
+/// A domain whose real base differs from its physical one cannot boot where nothing
+/// translates real addresses (stock QEMU).
+#[test]
+fn ra_not_pa_needs_real_translation() {
+    let mut hw = FakeHardware::new();
+    let hv_md = HvMd { membase: 0xa000_0000, memsize: SIZE / 2, ..HvMd::default() };
+    hw.load(crate::test_bench::PDPA, &GuestMd::default().build());
+    let e = Hypervisor::boot(&mut hw, &hv_md.build(), (BASE, SIZE * 2)).unwrap_err();
+    assert!(e.to_string().contains("needs RA->PA translation"), "{e}");
 }

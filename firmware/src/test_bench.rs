@@ -37,6 +37,9 @@ pub(crate) struct HvMd {
     /// (`nvbase`, `nvsize`).
     pub(crate) nvram: Option<(u64, u64)>,
     pub(crate) failure_policy: Option<&'static str>,
+    /// Boot on a machine with the T1 strand machinery (the fake's `strands`: queue
+    /// registers, timer, real translation).
+    pub(crate) strands: bool,
 }
 
 impl Default for HvMd {
@@ -49,6 +52,7 @@ impl Default for HvMd {
             diskpa: None,
             nvram: Some((NVBASE, 0x2000)),
             failure_policy: None,
+            strands: false,
         }
     }
 }
@@ -164,6 +168,7 @@ impl Bench {
         hw.load(ROMBASE, &[0xAB; 64]);
         hw.rtc = 1_700_000_000;
         hw.stick = 1_000_000;
+        hw.strands = hv_md.strands;
         let (base, real, size) = (hv_md.membase, hv_md.realbase, hv_md.memsize);
         let hv = Hypervisor::boot(&mut hw, &hv_md.build(), (base, size)).unwrap();
         hv.start_domains(&mut hw);
