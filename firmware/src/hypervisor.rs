@@ -3,8 +3,8 @@
 //! state.
 
 use crate::addr::Ra;
-use crate::guest_memory::REAL_PAGE_8K;
 use crate::domain::{Domain, DomainStatus, GuestMd};
+use crate::guest_memory::REAL_PAGE_8K;
 use crate::hardware::Hardware;
 use crate::hcall::Reply;
 use crate::hcall::{self, Context, Outcome};
@@ -14,7 +14,7 @@ use crate::mmu::{self, MissKind};
 use crate::trap::{Action, LaunchState, TrapFrame, RESUME_DONE, RESUME_DONE_AT, RESUME_RETRY, RESUME_REVECTOR};
 use crate::vcpu::{Mailbox, VcpuState};
 use core::fmt;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use hv_api::error::HvError;
 use hv_api::md::MachineDescription;
 use hv_api::trap::tt;
@@ -124,6 +124,18 @@ pub struct DomainCell {
     pub state: crate::sync::Mutex<Domain>,
     /// Index of the vCPU that stops or restarts the domain, or `NO_OWNER`.
     transition: AtomicUsize,
+    /// 1 while the domain has CORE at major 1 (cpu_myid and the console calls callable),
+    /// else 0: what the fast paths read, in place (the strand keeps a pointer to it). Set
+    /// under the domain's lock whenever the versions change.
+    pub core_1: AtomicU64,
+}
+
+impl DomainCell {
+    /// Updates [`DomainCell::core_1`] from the domain's negotiated versions.
+    fn sync_fast(&self, d: &Domain) {
+        let core_1 = matches!(d.versions.get(hv_api::group::CORE), Ok((1, _)));
+        self.core_1.store(core_1 as u64, Ordering::Release);
+    }
 }
 
 /// How a domain (re)starts.
@@ -230,8 +242,11 @@ impl Hypervisor {
                 domain.watchdog_max_ms = max;
             }
             // The table has room for every configured domain (same capacity).
-            let _ =
-                domains.push(DomainCell { state: crate::sync::Mutex::new(domain), transition: AtomicUsize::new(NO_OWNER) });
+            let _ = domains.push(DomainCell {
+                state: crate::sync::Mutex::new(domain),
+                transition: AtomicUsize::new(NO_OWNER),
+                core_1: AtomicU64::new(0),
+            });
         }
         let mut vcpus = heapless::Vec::new();
         let mut mailboxes = heapless::Vec::new();
@@ -278,7 +293,11 @@ impl Hypervisor {
             }
             Start::Reset { rtba, offset } => (rtba, rtba + offset),
         };
-        self.domains[domain].state.lock().reset_for_start();
+        {
+            let mut d = self.domains[domain].state.lock();
+            d.reset_for_start();
+            self.domains[domain].sync_fast(&d);
+        }
         let Some(boot) = self.vcpu_index(domain, d.bootcpu) else { return };
         let state = LaunchState { pc, rtba, o0: 0, i0: base, i1: d.memory.size, cpuid: d.bootcpu };
         if self.mailboxes[boot].post_start(state) {
@@ -403,6 +422,9 @@ impl Hypervisor {
                 let outcome = dispatch(&mut cx, frame);
                 if let Some(vid) = cx.poll {
                     poll = self.vcpu_index(domain, vid);
+                }
+                if frame.tt == hv_api::trap::hv_tt(hv_api::trap::CORE_TRAP) {
+                    self.domains[domain].sync_fast(&d);
                 }
                 outcome
             }
@@ -739,7 +761,8 @@ fn dispatch(cx: &mut Context<'_>, frame: &mut TrapFrame) -> Outcome {
             let instruction = frame.tt == tt::INSTRUCTION_REAL_TRANSLATION_MISS;
             let ra = if instruction { frame.i_tag_access } else { frame.d_tag_access } & !(REAL_PAGE_8K - 1);
             if let Some((page, pa, size)) = cx.config.memory.real_page(Ra::new(ra)) {
-                let tlbs = if instruction { crate::hardware::TlbSet::INSTRUCTION } else { crate::hardware::TlbSet::DATA };
+                let tlbs =
+                    if instruction { crate::hardware::TlbSet::INSTRUCTION } else { crate::hardware::TlbSet::DATA };
                 cx.hw.tlb_load_real(tlbs, page, real_tte(pa, size));
                 frame.resume = RESUME_RETRY;
                 return Outcome::Resume;

@@ -94,6 +94,35 @@ pub struct FastTsb {
     pub tag_mask: u64,
 }
 
+/// A permanent mapping as `mmu_unmap_addr`'s fast path checks it (`#[repr(C)]`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FastPerm {
+    /// Page-aligned VA.
+    pub va: u64,
+    /// Page mask (`!(page size - 1)`).
+    pub mask: u64,
+}
+
+/// What the arch layer's fast paths read of a vCPU's MMU state, in place (`#[repr(C)]`;
+/// the assembly takes its offsets from this type and reaches it through a pointer set when
+/// the vCPU starts). [`MmuState`] updates it whenever its TSBs, fault area or permanent
+/// mappings change, so there is no copy to refresh.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FastMmu {
+    /// Physical address of the fault status area; 0 = none (the slow path then applies the
+    /// failure policy).
+    pub fault_area: u64,
+    /// Context-0 TSBs, then nonzero-context TSBs (unused slots zero).
+    pub tsbs: [FastTsb; 4],
+    /// Number of valid entries in `perms`.
+    pub perm_count: u64,
+    /// Permanent mappings (context 0): a demap of these pages is followed by a reload,
+    /// which the Rust path does.
+    pub perms: [FastPerm; MAX_PERM_MAPPINGS],
+}
+
 /// A permanent mapping (`mmu_map_perm_addr`): context 0, kept in the TLB locked and
 /// re-loaded after every TLB miss or demap that lost it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +157,8 @@ pub struct MmuState {
     /// Fault status area: the RA the guest gave and its checked memory.
     fault_area: Option<(u64, GuestRange)>,
     perm: heapless::Vec<PermMapping, MAX_PERM_MAPPINGS>,
+    /// The fast paths' view of the above ([`FastMmu`]).
+    fast: FastMmu,
 }
 
 impl MmuState {
@@ -167,6 +198,25 @@ impl MmuState {
             };
         }
         out
+    }
+
+    /// The fast paths' view of this state.
+    pub fn fast(&self) -> &FastMmu {
+        &self.fast
+    }
+
+    /// Brings [`FastMmu`] up to date after a change of the TSBs, the fault area or the
+    /// permanent mappings.
+    fn sync_fast(&mut self) {
+        let mut fast = FastMmu { fault_area: self.fault_area_pa(), ..FastMmu::default() };
+        fast.tsbs[..2].copy_from_slice(&self.fast_tsbs(false));
+        fast.tsbs[2..].copy_from_slice(&self.fast_tsbs(true));
+        fast.perm_count = self.perm.len() as u64;
+        for (slot, p) in fast.perms.iter_mut().zip(&self.perm) {
+            let mask = !(page_bytes(p.tte) - 1);
+            *slot = FastPerm { va: p.va & mask, mask };
+        }
+        self.fast = fast;
     }
 
     /// Back to the state at guest start: removes this vCPU's permanent mappings from this
@@ -286,6 +336,12 @@ fn validate_tsb(memory: &GuestMemory, d: &TsbDescriptor) -> Result<Tsb, HvError>
 /// not a power of two in 512…16M), `EINVAL` (`ctx_idx` not 0 / -1, reserved ≠ 0),
 /// `ENORADDR` (TSB outside memory), `EBADALIGN` (TSB not aligned to its size).
 pub fn mmu_tsb(cx: &mut Context<'_>, nonzero_ctx: bool, ntsb: u64, tsbd_ra: u64) -> Reply {
+    let reply = mmu_tsb_checked(cx, nonzero_ctx, ntsb, tsbd_ra);
+    cx.mmu.sync_fast();
+    reply
+}
+
+fn mmu_tsb_checked(cx: &mut Context<'_>, nonzero_ctx: bool, ntsb: u64, tsbd_ra: u64) -> Reply {
     fn set(mmu: &mut MmuState, nonzero_ctx: bool) -> &mut heapless::Vec<Tsb, MAX_TSBS> {
         if nonzero_ctx {
             &mut mmu.ctxnon0
@@ -424,6 +480,12 @@ pub fn mmu_demap_all(cx: &mut Context<'_>, cpus: (u64, u64), flags: u64) -> Repl
 /// domain's memory), `EINVAL` (VA already mapped with another TTE, or already in one of
 /// the TLBs asked for), `ETOOMANY` (8 mappings already).
 pub fn mmu_map_perm_addr(cx: &mut Context<'_>, va: u64, ctx: u64, tte: u64, flags: u64) -> Reply {
+    let reply = mmu_map_perm_addr_checked(cx, va, ctx, tte, flags);
+    cx.mmu.sync_fast();
+    reply
+}
+
+fn mmu_map_perm_addr_checked(cx: &mut Context<'_>, va: u64, ctx: u64, tte: u64, flags: u64) -> Reply {
     let tlbs = match perm_args(va, ctx, flags) {
         Ok(t) => t,
         Err(e) => return Reply::err(e),
@@ -472,6 +534,12 @@ fn perm_args(va: u64, ctx: u64, flags: u64) -> Result<TlbSet, HvError> {
 /// `EINVAL` (context argument ≠ 0, VA outside the 48-bit range, flags not 1–3), `ENOMAP`
 /// (no permanent mapping at `va`).
 pub fn mmu_unmap_perm_addr(cx: &mut Context<'_>, va: u64, ctx: u64, flags: u64) -> Reply {
+    let reply = mmu_unmap_perm_addr_checked(cx, va, ctx, flags);
+    cx.mmu.sync_fast();
+    reply
+}
+
+fn mmu_unmap_perm_addr_checked(cx: &mut Context<'_>, va: u64, ctx: u64, flags: u64) -> Reply {
     let tlbs = match perm_args(va, ctx, flags) {
         Ok(t) => t,
         Err(e) => return Reply::err(e),
@@ -493,6 +561,12 @@ pub fn mmu_unmap_perm_addr(cx: &mut Context<'_>, va: u64, ctx: u64, flags: u64) 
 /// `ra` and returns the previous RA; `ra` = 0 removes it (as OSH). Errors: `EBADALIGN`
 /// (not 64-byte aligned), `ENORADDR` (not inside the domain's memory).
 pub fn mmu_fault_area_conf(cx: &mut Context<'_>, ra: u64) -> Reply {
+    let reply = mmu_fault_area_conf_checked(cx, ra);
+    cx.mmu.sync_fast();
+    reply
+}
+
+fn mmu_fault_area_conf_checked(cx: &mut Context<'_>, ra: u64) -> Reply {
     if !Ra::new(ra).is_aligned(FAULT_AREA_ALIGNMENT) {
         return Reply::err(HvError::BadAlign);
     }

@@ -211,15 +211,16 @@ hv_trap_table:
     AT      {TT_FILL_0_NORMAL} + {WINDOW_TRAP_ENTRIES}
     COMMON_TO {TT_FILL_0_NORMAL} + {WINDOW_TRAP_ENTRIES}, {TT_FAST_TRAP}
 
-    ! ta 0x80, fast trap. While the domain has Core 1.x (the per-strand myid is not -1),
-    ! cpu_myid, cons_putchar and cons_getchar may be answered in assembly; everything else
-    ! goes to the common path.
+    ! ta 0x80, fast trap. While the domain has Core 1.x (its `core_1` word, read in place),
+    ! cpu_myid and cons_putchar may be answered in assembly; everything else goes to the
+    ! common path.
     .if {FAST_PATHS}
     HV_PSTATE
     STRAND  %g1
-    ldx     [%g1 + {S_FAST_MYID}], %g2
-    brlz,pn %g2, hv_trap_common
-    nop
+    ldx     [%g1 + {S_CORE_1}], %g2
+    ldx     [%g2], %g2
+    brz,pn  %g2, hv_trap_common
+    ldx     [%g1 + {S_VID}], %g2
     ba,a    hv_fast_trap
     AT      {TT_FAST_TRAP} + 1
     COMMON_TO {TT_FAST_TRAP} + 1, {TT_MMU_MAP_ADDR}
@@ -502,8 +503,9 @@ hv_mmu_unmap_addr_fast:
     STRAND  %g1
     MAP_ARGS_CHECK %o2
     brnz,pt %o1, 2f                 ! permanent mappings are context 0
-    ldx     [%g1 + {S_PERM_COUNT}], %g3
-    add     %g1, {S_PERMS}, %g4
+    ldx     [%g1 + {S_MMU}], %g4    ! the vCPU's FastMmu
+    ldx     [%g4 + {FM_PERM_COUNT}], %g3
+    add     %g4, {FM_PERMS}, %g4
 1:  brz,pt  %g3, 2f
     ldx     [%g4 + {PERM_MASK}], %g5
     and     %o0, %g5, %g5
@@ -561,7 +563,8 @@ hv_mmu_unmap_addr_fast:
 ! fault area, or above MAXPTL, the Rust path applies the failure policy.
 ! In: %g1 strand, %g2 tag access, %g4 the second TSB slot of the class.
 .macro TSB_MISS_REVECTOR is_insn, fast_tt, slow_tt, ft_off, fa_off, fc_off
-    ldx     [%g1 + {S_FAULT_AREA}], %g5
+    ldx     [%g1 + {S_MMU}], %g5
+    ldx     [%g5 + {FM_FAULT_AREA}], %g5
     brz,pn  %g5, hv_trap_common
     rdpr    %tl, %g6                ! the guest's handler would run at our TL: above
     cmp     %g6, {MAXPTL}           ! MAXPTL, the guest has failed (the Rust path says)
@@ -604,8 +607,9 @@ hv_mmu_unmap_addr_fast:
     ldxa    [%g2] \mmu_asi, %g2     ! tag access: VA | ctx
     sllx    %g2, 64 - {CONTEXT_BITS}, %g4   ! context 0 or not: pick the TSB table
     movrnz  %g4, 2 * {TSB_SIZE}, %g4
-    add     %g4, %g1, %g4
-    add     %g4, {S_FAST_TSB}, %g4
+    ldx     [%g1 + {S_MMU}], %g5    ! the vCPU's FastMmu
+    add     %g4, %g5, %g4
+    add     %g4, {FM_TSBS}, %g4
     TSB_PROBE 1f
     ba,a    2f
 1:  add     %g4, {TSB_SIZE}, %g4

@@ -10,7 +10,7 @@ use crate::console::Logger;
 use crate::hardware::{Hardware, TlbSet, UartInput};
 use crate::hypervisor::Hypervisor;
 use crate::hypervisor::{Next, CROSS_STRAND_WAIT_TICKS};
-use crate::mmu::FastTsb;
+use crate::mmu::{FastMmu, FastPerm, FastTsb};
 use crate::trap::{Action, LaunchState, TrapFrame};
 use core::mem::offset_of;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -74,18 +74,19 @@ pub struct StrandState {
     strand_id: u64,
     /// Index of the vCPU running here.
     vcpu: u64,
-    /// What the assembly fast paths need, refreshed by [`refresh_fast_state`] whenever the
-    /// Rust side may have changed it.
-    fast: FastState,
+    /// What the assembly fast paths need of the vCPU running here, set when it starts.
+    facts: VcpuFacts,
     stash: [StashedWindow; STASH_WINDOWS],
 }
 
-/// Fast-path state of the vCPU running on a strand.
+/// What the fast paths need of the vCPU running on a strand: its own facts, which do not
+/// change while it runs (its id, its domain's memory bounds, the console), and where the
+/// state they read in place lives: the vCPU's [`FastMmu`] and its domain's `core_1` word.
+/// Set by [`strand_loop`] when the vCPU starts; nothing is copied later.
 #[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct FastState {
-    /// `cpu_myid`'s answer, or -1 when the domain may not call it (the slow path answers).
-    myid: i64,
+struct VcpuFacts {
+    /// The vCPU's id (`cpu_myid`).
+    vid: u64,
     /// First physical address of the domain's memory.
     mem_base: u64,
     /// End of the domain's memory; 0 disables the TLB fast path.
@@ -93,19 +94,15 @@ struct FastState {
     /// TTE bits kept when the RA field is replaced by the PA: all but bits 55:13 and the
     /// lock bit 61.
     tte_keep: u64,
-    /// Physical address of the vCPU's MMU fault status area; 0 = none (the slow path then
-    /// applies the failure policy).
-    fault_area: u64,
-    /// Context-0 TSBs, then nonzero-context TSBs.
-    tsbs: [FastTsb; 4],
-    /// UART base for the console fast paths; 0 sends console calls to Rust (several
-    /// domains share the UART: their lines are tagged there).
+    /// UART base for the console fast path; 0 sends console calls to Rust (several domains
+    /// share the UART through the concentrator).
     console_uart: u64,
-    /// Number of valid entries in `perms`.
-    perm_count: u64,
-    /// Permanent mappings (context 0): a demap of these pages is followed by a reload,
-    /// which the Rust path does.
-    perms: [FastPerm; crate::mmu::MAX_PERM_MAPPINGS],
+    /// The vCPU's MMU state as the fast paths read it (inside the shared `Hypervisor`,
+    /// which never moves; only this strand writes it, from Rust, never while the assembly
+    /// runs).
+    mmu: *const FastMmu,
+    /// The domain's `DomainCell::core_1`.
+    core_1: *const AtomicU64,
 }
 
 /// The SPARC V9 64-bit stack bias: `%sp + STACK_BIAS` is the frame.
@@ -124,16 +121,6 @@ const WSTATE_HV: u64 = 1 << 3;
 /// takes the common path to the Rust handlers, the reference the fast paths are tested
 /// against.
 const FAST_PATHS: u64 = if cfg!(hv_no_fast) { 0 } else { 1 };
-
-/// A permanent mapping as `mmu_unmap_addr`'s fast path checks it.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct FastPerm {
-    /// Page-aligned VA.
-    va: u64,
-    /// Page mask (`!(page size - 1)`).
-    mask: u64,
-}
 
 const STRAND_SIZE: usize = core::mem::size_of::<StrandState>();
 static_assertions::const_assert!(STRAND_SIZE < 4096);
@@ -276,15 +263,17 @@ core::arch::global_asm!(
     RESUME_DONE = const crate::trap::RESUME_DONE,
     RESUME_RETRY = const crate::trap::RESUME_RETRY,
     RESUME_DONE_AT = const crate::trap::RESUME_DONE_AT,
-    S_FAST_MYID = const offset_of!(StrandState, fast) + offset_of!(FastState, myid),
-    S_MEM_BASE = const offset_of!(StrandState, fast) + offset_of!(FastState, mem_base),
-    S_MEM_END = const offset_of!(StrandState, fast) + offset_of!(FastState, mem_end),
-    S_TTE_KEEP = const offset_of!(StrandState, fast) + offset_of!(FastState, tte_keep),
-    S_FAST_TSB = const offset_of!(StrandState, fast) + offset_of!(FastState, tsbs),
-    S_FAULT_AREA = const offset_of!(StrandState, fast) + offset_of!(FastState, fault_area),
-    S_CONSOLE = const offset_of!(StrandState, fast) + offset_of!(FastState, console_uart),
-    S_PERM_COUNT = const offset_of!(StrandState, fast) + offset_of!(FastState, perm_count),
-    S_PERMS = const offset_of!(StrandState, fast) + offset_of!(FastState, perms),
+    S_VID = const offset_of!(StrandState, facts) + offset_of!(VcpuFacts, vid),
+    S_MEM_BASE = const offset_of!(StrandState, facts) + offset_of!(VcpuFacts, mem_base),
+    S_MEM_END = const offset_of!(StrandState, facts) + offset_of!(VcpuFacts, mem_end),
+    S_TTE_KEEP = const offset_of!(StrandState, facts) + offset_of!(VcpuFacts, tte_keep),
+    S_CONSOLE = const offset_of!(StrandState, facts) + offset_of!(VcpuFacts, console_uart),
+    S_MMU = const offset_of!(StrandState, facts) + offset_of!(VcpuFacts, mmu),
+    S_CORE_1 = const offset_of!(StrandState, facts) + offset_of!(VcpuFacts, core_1),
+    FM_FAULT_AREA = const offset_of!(FastMmu, fault_area),
+    FM_TSBS = const offset_of!(FastMmu, tsbs),
+    FM_PERM_COUNT = const offset_of!(FastMmu, perm_count),
+    FM_PERMS = const offset_of!(FastMmu, perms),
     F_O = const offset_of!(TrapFrame, o),
     F_TT = const offset_of!(TrapFrame, tt),
     F_TL = const offset_of!(TrapFrame, tl),
@@ -596,45 +585,30 @@ fn demap(tlbs: TlbSet, address: u64, ctx: u64) {
     }
 }
 
-/// Copies what the fast paths need from the vCPU's state into the strand state.
-fn refresh_fast_state(fast: &mut FastState, hv: &Hypervisor, vcpu: usize) {
+/// The fast paths' facts about vCPU `vcpu`, which starts on this strand.
+fn vcpu_facts(hv: &'static Hypervisor, vcpu: usize) -> VcpuFacts {
     let domain = hv.config.vcpus[vcpu].domain;
     let d = &hv.config.domains[domain];
-    // cpu_myid is Core 1.0: callable while the domain has CORE at major 1.
-    let myid_ok = matches!(hv.domains[domain].state.lock().versions.get(hv_api::group::CORE), Ok((1, _)));
-    fast.myid = if myid_ok { hv.config.vcpus[vcpu].vid as i64 } else { -1 };
     let base = d.memory.membase.raw();
     let end = base + d.memory.size;
     // The fast path checks only that a page of at most 4 MiB starts inside the domain,
     // which proves it ends inside when the domain's bounds are 4 MiB aligned; RA == PA.
     let aligned = (base | end) & (FAST_PATH_ALIGN - 1) == 0 && d.memory.realbase.raw() == base;
-    fast.mem_base = base;
-    fast.mem_end = if aligned { end } else { 0 };
-    fast.tte_keep = !((((1u64 << 43) - 1) << 13) | (1 << 61));
-    fast.console_uart = if hv.config.domains.len() == 1 { UART_BASE } else { 0 };
-    let vs = hv.vcpus[vcpu].lock();
-    let mmu = &vs.mmu;
-    fast.fault_area = mmu.fault_area_pa();
-    let perms = mmu.perm_mappings();
-    fast.perm_count = perms.len() as u64;
-    for (slot, p) in fast.perms.iter_mut().zip(perms) {
-        let mask = !(hv_api::mmu::page_bytes(p.tte & 7) - 1);
-        *slot = FastPerm { va: p.va & mask, mask };
-    }
-    for (class, nonzero) in [(0usize, false), (1, true)] {
-        fast.tsbs[2 * class..2 * class + 2].copy_from_slice(&mmu.fast_tsbs(nonzero));
+    // The vCPU's state never moves (it is inside the static `Hypervisor`); only this strand
+    // changes it, from Rust, never while the assembly runs.
+    let mmu = hv.vcpus[vcpu].lock().mmu.fast() as *const FastMmu;
+    VcpuFacts {
+        vid: hv.config.vcpus[vcpu].vid,
+        mem_base: base,
+        mem_end: if aligned { end } else { 0 },
+        tte_keep: !((((1u64 << 43) - 1) << 13) | (1 << 61)),
+        console_uart: if hv.config.domains.len() == 1 { UART_BASE } else { 0 },
+        mmu,
+        core_1: &hv.domains[domain].core_1,
     }
 }
 
-/// Whether a trap can change what [`FastState`] holds: API versions (the core trap) or the
-/// MMU configuration (TSBs, fault area, permanent mappings: fast-trap functions 0x20–0x2b).
-/// Everything else leaves it as it was (a vCPU's start refreshes it too).
-fn changes_fast_state(tt: u64, function: u64) -> bool {
-    tt == 0x1ff
-        || (tt == 0x180 && (hv_api::hcall::MMU_TSB_CTX0..=hv_api::hcall::MMU_FAULT_AREA_INFO).contains(&function))
-}
-
-/// Domain memory alignment the TLB fast path needs (see `refresh_fast_state`).
+/// Domain memory alignment the TLB fast path needs (see `vcpu_facts`).
 const FAST_PATH_ALIGN: u64 = 0x40_0000;
 
 fn strand_state(strand: u64) -> *mut StrandState {
@@ -737,12 +711,12 @@ fn strand_loop(strand: u64) -> ! {
         match hv.next_on_strand(&mut hw, strand) {
             Next::Launch(vcpu, state) => {
                 let s = strand_state(strand);
+                let facts = vcpu_facts(hv, vcpu);
                 // SAFETY: this strand's own state; no trap is in progress.
-                let fast = unsafe {
+                unsafe {
                     (*s).vcpu = vcpu as u64;
-                    &mut (*s).fast
-                };
-                refresh_fast_state(fast, hv, vcpu);
+                    (*s).facts = facts;
+                }
                 launch(&state, s)
             }
             Next::Wait => hv.wait_on_strand(&mut hw, strand),
@@ -764,13 +738,8 @@ extern "C" fn hv_trap(strand: *mut StrandState) {
     let mut hw = Machine;
     let hv = HYPERVISOR.get().expect("traps come only from started guests");
     let vcpu = strand.vcpu as usize;
-    let (tt, function) = (strand.frame.tt, strand.frame.o[5]);
     match hv.handle_trap(&mut hw, vcpu, &mut strand.frame) {
-        Action::Resume => {
-            if changes_fast_state(tt, function) {
-                refresh_fast_state(&mut strand.fast, hv, vcpu);
-            }
-        }
+        Action::Resume => {}
         Action::Idle => strand_loop(strand.strand_id),
     }
 }
