@@ -117,8 +117,9 @@ pub fn cpu_qinfo(cx: &mut Context<'_>, id: u64) -> Reply {
 /// hv-api.md §4.7). Checks: `cpuid` not a vCPU of the domain → `ENOCPU`; `pc` (4 bytes) or
 /// `rtba` (256 bytes) outside the domain's memory → `ENORADDR`; `pc` not 4-aligned or
 /// `rtba` not 256-aligned → `EBADALIGN`; target not stopped (the caller, or running) →
-/// `EINVAL` (hv-api.md §2.3, §2.9, §4.7). The target's strand takes the start from its
-/// mailbox; the call does not wait for it.
+/// `EINVAL`; a stop or restart of the domain in progress → `EWOULDBLOCK` (hv-api.md §2.3,
+/// §2.9, §4.7). The target's strand takes the start from its mailbox; the call does not
+/// wait for it.
 pub fn cpu_start(cx: &mut Context<'_>, cpuid: u64, pc: u64, rtba: u64, arg: u64) -> Reply {
     let Some(target) = cx.vcpu_index(cpuid) else {
         return Reply::err(HvError::NoCpu);
@@ -133,6 +134,11 @@ pub fn cpu_start(cx: &mut Context<'_>, cpuid: u64, pc: u64, rtba: u64, arg: u64)
     }
     let memory = &cx.config.memory;
     let state = LaunchState { pc, rtba, o0: arg, i0: memory.realbase.raw(), i1: memory.size, cpuid };
+    // A domain stop or restart in progress stops every vCPU it finds running, under the
+    // domain's lock: a start posted meanwhile would escape it.
+    if cx.domain.in_transition {
+        return Reply::err(HvError::WouldBlock);
+    }
     if cpuid == cx.vid || !cx.mailboxes[target].post_start(state) {
         return Reply::err(HvError::Inval);
     }
@@ -148,7 +154,7 @@ pub fn cpu_stop(cx: &mut Context<'_>, cpuid: u64) -> Outcome {
     let Some(target) = cx.vcpu_index(cpuid) else {
         return Reply::err(HvError::NoCpu).into();
     };
-    if cpuid == cx.vid || !cx.mailboxes[target].is_running() {
+    if cpuid == cx.vid || !cx.mailboxes[target].request_stop() {
         return Reply::err(HvError::Inval).into();
     }
     Outcome::StopVcpu(target)

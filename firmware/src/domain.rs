@@ -56,6 +56,9 @@ pub struct Domain {
     pub dump_buf: (u64, u64),
     /// vCPU id of the boot vCPU.
     pub boot_vid: u64,
+    /// A vCPU of the domain is stopping or restarting it (its other vCPUs are being
+    /// stopped): `cpu_start` answers `EWOULDBLOCK` meanwhile.
+    pub in_transition: bool,
 }
 
 impl Domain {
@@ -75,6 +78,7 @@ impl Domain {
             ttrace_frozen: false,
             dump_buf: (0, 0),
             boot_vid: 0,
+            in_transition: false,
         }
     }
 

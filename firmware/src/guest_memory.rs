@@ -102,6 +102,29 @@ impl GuestRange {
     }
 }
 
+/// Largest real-translation page the hypervisor loads (4 MiB, a T1 TLB size).
+pub const REAL_PAGE_4M: u64 = 0x40_0000;
+/// Smallest real-translation page (8 KiB).
+pub const REAL_PAGE_8K: u64 = 0x2000;
+
+impl GuestMemory {
+    /// The real translation for `ra` (RA→PA with a partition ID, qemu-sun4v's `ra2pa`): the
+    /// largest page (4 MiB, else 8 KiB) around `ra` that lies wholly inside the block and
+    /// whose real and physical addresses are both aligned to it, as (real page address,
+    /// physical page address, page size). `None` when `ra` is not the domain's.
+    pub fn real_page(&self, ra: Ra) -> Option<(u64, Pa, u64)> {
+        for size in [REAL_PAGE_4M, REAL_PAGE_8K] {
+            let page = ra.raw() & !(size - 1);
+            if let Ok(r) = self.range(Ra::new(page), size) {
+                if r.pa().raw() & (size - 1) == 0 {
+                    return Some((page, r.pa(), size));
+                }
+            }
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,28 +155,5 @@ mod tests {
     fn real_base_differs_from_physical_base() {
         let m = GuestMemory { realbase: Ra::new(0x1000), membase: Pa::new(0x9000_0000), size: 0x2000 };
         assert_eq!(m.range(Ra::new(0x1800), 8).unwrap().pa(), Pa::new(0x9000_0800));
-    }
-}
-
-/// Largest real-translation page the hypervisor loads (4 MiB, a T1 TLB size).
-pub const REAL_PAGE_4M: u64 = 0x40_0000;
-/// Smallest real-translation page (8 KiB).
-pub const REAL_PAGE_8K: u64 = 0x2000;
-
-impl GuestMemory {
-    /// The real translation for `ra` (RA→PA with a partition ID, qemu-sun4v's `ra2pa`): the
-    /// largest page (4 MiB, else 8 KiB) around `ra` that lies wholly inside the block and
-    /// whose real and physical addresses are both aligned to it, as (real page address,
-    /// physical page address, page size). `None` when `ra` is not the domain's.
-    pub fn real_page(&self, ra: Ra) -> Option<(u64, Pa, u64)> {
-        for size in [REAL_PAGE_4M, REAL_PAGE_8K] {
-            let page = ra.raw() & !(size - 1);
-            if let Ok(r) = self.range(Ra::new(page), size) {
-                if r.pa().raw() & (size - 1) == 0 {
-                    return Some((page, r.pa(), size));
-                }
-            }
-        }
-        None
     }
 }

@@ -14,7 +14,7 @@ use crate::mmu::{self, MissKind};
 use crate::trap::{Action, LaunchState, TrapFrame, RESUME_DONE, RESUME_DONE_AT, RESUME_RETRY, RESUME_REVECTOR};
 use crate::vcpu::{Mailbox, VcpuState};
 use core::fmt;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use hv_api::error::HvError;
 use hv_api::md::MachineDescription;
 use hv_api::trap::tt;
@@ -112,9 +112,6 @@ pub const CROSS_STRAND_WAIT_TICKS: u64 = 10 * platform::TIMER_FREQUENCY_HZ;
 /// `%stick`.
 pub const MONDO_RETRY_TICKS: u64 = platform::TIMER_FREQUENCY_HZ / 100_000;
 
-/// No vCPU owns a domain transition.
-const NO_OWNER: usize = usize::MAX;
-
 /// A domain: its run-time state behind its lock, and who owns a domain-wide stop or restart
 /// in progress (an atomic: the owner waits for the domain's other vCPUs without holding the
 /// lock).
@@ -122,8 +119,6 @@ const NO_OWNER: usize = usize::MAX;
 pub struct DomainCell {
     /// The run-time state.
     pub state: crate::sync::Mutex<Domain>,
-    /// Index of the vCPU that stops or restarts the domain, or `NO_OWNER`.
-    transition: AtomicUsize,
     /// 1 while the domain has CORE at major 1 (cpu_myid and the console calls callable),
     /// else 0: what the fast paths read, in place (the strand keeps a pointer to it). Set
     /// under the domain's lock whenever the versions change.
@@ -242,11 +237,7 @@ impl Hypervisor {
                 domain.watchdog_max_ms = max;
             }
             // The table has room for every configured domain (same capacity).
-            let _ = domains.push(DomainCell {
-                state: crate::sync::Mutex::new(domain),
-                transition: AtomicUsize::new(NO_OWNER),
-                core_1: AtomicU64::new(0),
-            });
+            let _ = domains.push(DomainCell { state: crate::sync::Mutex::new(domain), core_1: AtomicU64::new(0) });
         }
         let mut vcpus = heapless::Vec::new();
         let mut mailboxes = heapless::Vec::new();
@@ -390,6 +381,9 @@ impl Hypervisor {
         if interrupt {
             return self.timer_work(hw, vcpu, frame).unwrap_or(Action::Resume);
         }
+        if self.real_translation(hw, vcpu, frame) {
+            return Action::Resume;
+        }
         if mailbox.mondo_waiting() {
             self.deliver_mondo(hw, vcpu);
         }
@@ -504,6 +498,31 @@ impl Hypervisor {
         }
     }
 
+    /// A real-translation miss (0x3e/0x3f) inside the domain's memory, on a machine that
+    /// translates real addresses (qemu-sun4v with `ra2pa`): loads the real TTE (RA→PA, 4 MiB
+    /// where both are aligned, else 8 KiB) under the domain's partition and retries; `true`
+    /// when it did. The real address of an instruction miss is the PC (the MMU is off, or
+    /// it would not be real); of a data miss, the D-MMU tag access register. Elsewhere
+    /// (stock QEMU: RA = PA, only addresses nothing answers at miss, and the tag access
+    /// register may be stale) the miss is the guest's access error.
+    fn real_translation(&self, hw: &mut dyn Hardware, vcpu: usize, frame: &mut TrapFrame) -> bool {
+        let instruction = match frame.tt {
+            tt::INSTRUCTION_REAL_TRANSLATION_MISS => true,
+            tt::DATA_REAL_TRANSLATION_MISS => false,
+            _ => return false,
+        };
+        if !self.strands {
+            return false;
+        }
+        let ra = if instruction { frame.tpc } else { frame.d_tag_access } & !(REAL_PAGE_8K - 1);
+        let memory = &self.config.domains[self.config.vcpus[vcpu].domain].memory;
+        let Some((page, pa, size)) = memory.real_page(Ra::new(ra)) else { return false };
+        let tlbs = if instruction { crate::hardware::TlbSet::INSTRUCTION } else { crate::hardware::TlbSet::DATA };
+        hw.tlb_load_real(tlbs, page, real_tte(pa, size));
+        frame.resume = RESUME_RETRY;
+        true
+    }
+
     /// Arms this strand's timer for `at` unless it is armed for an earlier time.
     fn arm_timer(&self, hw: &mut dyn Hardware, vcpu: usize, at: u64) {
         if self.mailboxes[vcpu].arm_timer(at) {
@@ -572,24 +591,29 @@ impl Hypervisor {
     /// not within [`CROSS_STRAND_WAIT_TICKS`] (it stops when its strand next traps). `None`
     /// when this vCPU was asked to stop while it waited (it must stop).
     fn stop_vcpu(&self, hw: &mut dyn Hardware, vcpu: usize, target: usize) -> Option<Reply> {
-        self.mailboxes[target].request_stop();
         hw.send_interrupt(self.config.vcpus[target].strand, VECTOR_MAILBOX);
-        match self.wait_stopped(hw, vcpu, |i| i == target) {
+        match self.wait_stopped(hw, vcpu, |i| i == target, true) {
             Wait::Done => Some(Reply::ok()),
             Wait::TimedOut => Some(Reply::err(HvError::WouldBlock)),
             Wait::StopSelf => None,
         }
     }
 
-    /// Waits until every vCPU `which` selects has stopped, while answering this vCPU's own
-    /// stop request.
-    fn wait_stopped(&self, hw: &mut dyn Hardware, vcpu: usize, which: impl Fn(usize) -> bool) -> Wait {
+    /// Waits until every vCPU `which` selects has stopped, answering this vCPU's own stop
+    /// request if `answer_own_stop`.
+    fn wait_stopped(
+        &self,
+        hw: &mut dyn Hardware,
+        vcpu: usize,
+        which: impl Fn(usize) -> bool,
+        answer_own_stop: bool,
+    ) -> Wait {
         let deadline = hw.stick().saturating_add(CROSS_STRAND_WAIT_TICKS);
         loop {
             if !(0..self.mailboxes.len()).any(|i| which(i) && self.mailboxes[i].is_running()) {
                 return Wait::Done;
             }
-            if self.mailboxes[vcpu].stop_requested() {
+            if answer_own_stop && self.mailboxes[vcpu].stop_requested() {
                 return Wait::StopSelf;
             }
             if hw.stick() >= deadline {
@@ -601,42 +625,39 @@ impl Hypervisor {
 
     /// Stops every other vCPU of `vcpu`'s domain and waits for them: `true` when `vcpu` now
     /// owns the domain's transition (release it with `end_transition`); `false` when
-    /// another vCPU of the domain owns one, or asked this one to stop: it must stop.
+    /// another vCPU of the domain owns one: this one must just stop. The owner ignores a
+    /// stop asked of itself meanwhile: it stops anyway at the end of the transition.
     fn stop_others(&self, hw: &mut dyn Hardware, vcpu: usize) -> bool {
         let domain = self.config.vcpus[vcpu].domain;
-        let cell = &self.domains[domain];
-        if cell.transition.compare_exchange(NO_OWNER, vcpu, Ordering::AcqRel, Ordering::Acquire).is_err() {
-            return false;
-        }
         let others = |i: usize| i != vcpu && self.config.vcpus[i].domain == domain;
-        for (i, v) in self.config.vcpus.iter().enumerate() {
-            if others(i) && self.mailboxes[i].is_running() {
-                self.mailboxes[i].request_stop();
-                hw.send_interrupt(v.strand, VECTOR_MAILBOX);
+        {
+            // Under the domain's lock, so that no cpu_start (which runs under it) can post
+            // a start after the scan: it answers EWOULDBLOCK once the flag is set.
+            let mut d = self.domains[domain].state.lock();
+            if d.in_transition {
+                return false;
             }
-        }
-        loop {
-            match self.wait_stopped(hw, vcpu, others) {
-                Wait::Done => return true,
-                // Only the owner stops its domain's vCPUs; a request from another domain's
-                // vCPU cannot come. Finish the transition first.
-                Wait::StopSelf => core::hint::spin_loop(),
-                // A strand that does not answer (it panicked): go on without it; its vCPU
-                // stops when its strand next traps.
-                Wait::TimedOut => {
-                    for (i, v) in self.config.vcpus.iter().enumerate() {
-                        if others(i) && self.mailboxes[i].is_running() {
-                            info!("domain {}: vCPU {} does not stop", self.config.domains[domain].name, v.vid);
-                        }
-                    }
-                    return true;
+            d.in_transition = true;
+            for (i, v) in self.config.vcpus.iter().enumerate() {
+                if others(i) && self.mailboxes[i].request_stop() {
+                    hw.send_interrupt(v.strand, VECTOR_MAILBOX);
                 }
             }
         }
+        if self.wait_stopped(hw, vcpu, others, false) == Wait::TimedOut {
+            // A strand that does not answer (it panicked): go on without it; its vCPU stops
+            // when its strand next traps.
+            for (i, v) in self.config.vcpus.iter().enumerate() {
+                if others(i) && self.mailboxes[i].is_running() {
+                    info!("domain {}: vCPU {} does not stop", self.config.domains[domain].name, v.vid);
+                }
+            }
+        }
+        true
     }
 
     fn end_transition(&self, vcpu: usize) {
-        self.domains[self.config.vcpus[vcpu].domain].transition.store(NO_OWNER, Ordering::Release);
+        self.domains[self.config.vcpus[vcpu].domain].state.lock().in_transition = false;
     }
 
     /// Restarts `vcpu`'s domain on its boot vCPU: the others are stopped first, then this
@@ -658,8 +679,11 @@ impl Hypervisor {
         if !self.stop_others(hw, vcpu) {
             return self.stop_self(hw, vcpu);
         }
-        self.domains[self.config.vcpus[vcpu].domain].state.lock().status = DomainStatus::Stopped;
-        self.end_transition(vcpu);
+        {
+            let mut d = self.domains[self.config.vcpus[vcpu].domain].state.lock();
+            d.status = DomainStatus::Stopped;
+            d.in_transition = false;
+        }
         if self.domains.iter().all(|d| d.state.lock().status == DomainStatus::Stopped) {
             info!("all domains stopped");
         }
@@ -729,6 +753,7 @@ fn enqueue(
 }
 
 /// How a wait for other vCPUs ended.
+#[derive(PartialEq, Eq)]
 enum Wait {
     /// They stopped.
     Done,
@@ -753,20 +778,10 @@ fn dispatch(cx: &mut Context<'_>, frame: &mut TrapFrame) -> Outcome {
         tt::FAST_DATA_ACCESS_PROTECTION => mmu::tlb_miss(cx, MissKind::Protection, frame).into(),
         tt::INSTRUCTION_ACCESS_EXCEPTION => mmu::access_exception(cx, true, frame).into(),
         tt::DATA_ACCESS_EXCEPTION => mmu::access_exception(cx, false, frame).into(),
-        // A real address (MMU off, or ASI_REAL*) with no real translation: the domain's
-        // own memory gets one (RA→PA under the domain's partition ID, qemu-sun4v's ra2pa),
-        // anything else is a data / instruction access error, unless the guest's handler
-        // would run above MAXPTL. (Without ra2pa only addresses nothing answers at miss.)
+        // A real address (MMU off, or ASI_REAL*) that nothing answers at, or outside the
+        // domain (`Hypervisor::real_translation`): a data / instruction access error,
+        // unless the guest's handler would run above MAXPTL.
         tt::DATA_REAL_TRANSLATION_MISS | tt::INSTRUCTION_REAL_TRANSLATION_MISS => {
-            let instruction = frame.tt == tt::INSTRUCTION_REAL_TRANSLATION_MISS;
-            let ra = if instruction { frame.i_tag_access } else { frame.d_tag_access } & !(REAL_PAGE_8K - 1);
-            if let Some((page, pa, size)) = cx.config.memory.real_page(Ra::new(ra)) {
-                let tlbs =
-                    if instruction { crate::hardware::TlbSet::INSTRUCTION } else { crate::hardware::TlbSet::DATA };
-                cx.hw.tlb_load_real(tlbs, page, real_tte(pa, size));
-                frame.resume = RESUME_RETRY;
-                return Outcome::Resume;
-            }
             if frame.tl > platform::MAXPTL {
                 return Outcome::GuestFailure("access error above MAXPTL");
             }

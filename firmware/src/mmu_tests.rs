@@ -853,7 +853,7 @@ fn real_translation_misses_load_the_domains_pages_only() {
     for (tt, ra, tlbs) in [(0x3f, BASE + 0x12_3456, TlbSet::DATA), (0x3e, BASE + SIZE / 2 - 8, TlbSet::INSTRUCTION)] {
         let mut f = b.frame(tt, 1);
         f.d_tag_access = ra;
-        f.i_tag_access = ra;
+        f.tpc = ra;
         assert_eq!(b.handle(&mut f), Action::Resume);
         assert_eq!(f.resume, crate::trap::RESUME_RETRY);
         let (loaded, page, tte) = b.hw.real_loads.pop().expect("a real TTE");

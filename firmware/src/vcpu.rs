@@ -34,17 +34,19 @@ pub struct VcpuState {
 /// Bytes of a cpu mondo (hv-api.md §4.4).
 pub const MONDO_WORDS: usize = (hv_api::queue::MONDO_DATA_SIZE / 8) as usize;
 
+/// Internal run state: running, and asked to stop (`cpu_state` reports RUNNING).
+pub const STOPPING: u64 = 4;
+
 /// What other strands may ask of a vCPU, and its run state as `cpu_state` reports it.
 #[derive(Debug)]
 pub struct Mailbox {
-    /// `cpu_state` value: [`cpu_state::STOPPED`], [`cpu_state::RUNNING`] or
-    /// [`cpu_state::ERROR`]. RUNNING from the moment a start is posted until the vCPU has
-    /// stopped.
+    /// [`cpu_state::STOPPED`], [`cpu_state::RUNNING`], [`STOPPING`] (running, asked to
+    /// stop; `cpu_state` says RUNNING) or [`cpu_state::ERROR`]. RUNNING from the moment a
+    /// start is posted until the vCPU has stopped. A stop can only be asked of a running
+    /// vCPU (one atomic step), so a request never outlives the run it was meant for.
     run: AtomicU64,
     /// A posted start, taken by the vCPU's strand.
     start: crate::sync::Mutex<Option<LaunchState>>,
-    /// Set to ask the vCPU's strand to stop it.
-    stop: AtomicBool,
     /// A cpu mondo waiting for room in the guest's queue.
     mondo: crate::sync::Mutex<Option<[u64; MONDO_WORDS]>>,
     /// Whether `mondo` holds one: what every trap checks, in one load.
@@ -59,7 +61,6 @@ impl Default for Mailbox {
         Mailbox {
             run: AtomicU64::new(cpu_state::STOPPED),
             start: crate::sync::Mutex::new(None),
-            stop: AtomicBool::new(false),
             mondo: crate::sync::Mutex::new(None),
             mondo_full: AtomicBool::new(false),
             timer: AtomicU64::new(0),
@@ -70,10 +71,13 @@ impl Default for Mailbox {
 impl Mailbox {
     /// The vCPU's `cpu_state` value.
     pub fn run_state(&self) -> u64 {
-        self.run.load(Ordering::Acquire)
+        match self.run.load(Ordering::Acquire) {
+            STOPPING => cpu_state::RUNNING,
+            state => state,
+        }
     }
 
-    /// Whether the vCPU runs (or is about to: a start was posted).
+    /// Whether the vCPU runs (or is about to: a start was posted), asked to stop or not.
     pub fn is_running(&self) -> bool {
         self.run_state() == cpu_state::RUNNING
     }
@@ -123,19 +127,22 @@ impl Mailbox {
         self.start.lock().is_some()
     }
 
-    /// Asks the vCPU's strand to stop it (the caller then sends it an interrupt vector).
-    pub fn request_stop(&self) {
-        self.stop.store(true, Ordering::Release);
+    /// Asks the vCPU's strand to stop it, if it runs: `false` when it does not (stopped or
+    /// in error). The caller then sends the strand an interrupt vector.
+    pub fn request_stop(&self) -> bool {
+        match self.run.compare_exchange(cpu_state::RUNNING, STOPPING, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => true,
+            Err(state) => state == STOPPING,
+        }
     }
 
     /// Whether a stop was requested (the vCPU's own strand checks on every trap).
     pub fn stop_requested(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
+        self.run.load(Ordering::Acquire) == STOPPING
     }
 
     /// The vCPU's own strand has stopped it.
     pub fn stopped(&self) {
-        self.stop.store(false, Ordering::Release);
         self.run.store(cpu_state::STOPPED, Ordering::Release);
     }
 
