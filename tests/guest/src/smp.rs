@@ -214,14 +214,16 @@ extern "C" {
     fn guest_mmu_disable_status() -> u64;
 }
 
-fn stick() -> u64 {
+/// `%stick`.
+pub(crate) fn stick() -> u64 {
     // SAFETY: reads %stick.
     unsafe { guest_stick() }
 }
 
 /// PIL 0 and PSTATE.IE = 1 (`on`), or PSTATE.IE = 0.
-fn interrupts(on: bool) {
-    // SAFETY: the cpu_mondo trap handler is in the trap table; nothing else is enabled.
+pub(crate) fn interrupts(on: bool) {
+    // SAFETY: the cpu_mondo and dev_mondo trap handlers are in the trap table; nothing else
+    // is enabled.
     unsafe {
         if on {
             guest_set_pil(0);
