@@ -9,10 +9,13 @@ fn main() {
     println!("cargo:rustc-check-cfg=cfg(guest_fault_windows)");
     println!("cargo:rustc-check-cfg=cfg(guest_fault_tl2_miss)");
     println!("cargo:rustc-check-cfg=cfg(guest_fault_windows_fast)");
+    println!("cargo:rustc-check-cfg=cfg(guest_fault_watchdog)");
     println!("cargo:rustc-check-cfg=cfg(guest_hostile)");
+    println!("cargo:rustc-check-cfg=cfg(guest_console_intr)");
     // GUEST_MODE: `test` (default), `bench` (cargo xtask bench), `fault`, `fault-windows`,
-    // `fault-windows-fast` or `fault-tl2-miss` (fail on purpose), `hostile` (the hostile
-    // guest: hostile calls through the machine path, case `hostile`).
+    // `fault-windows-fast`, `fault-tl2-miss` or `fault-watchdog` (fail on purpose), `hostile`
+    // (the hostile guest: hostile calls through the machine path, case `hostile`),
+    // `console-interrupt` (the console's device interrupt, case `console-interrupt`).
     match std::env::var("GUEST_MODE").as_deref() {
         Ok("bench") => println!("cargo:rustc-cfg=guest_bench"),
         Ok("fault") => println!("cargo:rustc-cfg=guest_fault"),
@@ -29,7 +32,12 @@ fn main() {
             println!("cargo:rustc-cfg=guest_fault");
             println!("cargo:rustc-cfg=guest_fault_tl2_miss");
         }
+        Ok("fault-watchdog") => {
+            println!("cargo:rustc-cfg=guest_fault");
+            println!("cargo:rustc-cfg=guest_fault_watchdog");
+        }
         Ok("hostile") => println!("cargo:rustc-cfg=guest_hostile"),
+        Ok("console-interrupt") => println!("cargo:rustc-cfg=guest_console_intr"),
         _ => {}
     }
     if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("sparc64") {

@@ -1,8 +1,8 @@
 //! The format and lint gates of `cargo xtask test`: `cargo fmt --check` on the workspace and
 //! `cargo clippy -D warnings` on the host crates and on each sparc64 crate (built as the
-//! firmware set builds it).
+//! firmware set builds it; the test guest once per `GUEST_MODE` of its images).
 
-use crate::{cargo, run_status, TARGET_NAME, TARGET_SPEC};
+use crate::{cargo, run_status, GUEST_IMAGES, TARGET_NAME, TARGET_SPEC};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -49,10 +49,16 @@ pub fn check(ws: &Path) -> Result<bool, String> {
             .args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
             .env_remove("RUSTC_BOOTSTRAP"),
     )?;
-    for package in SPARC64_CRATES {
+    for (package, mode) in sparc64_lint_builds() {
+        let with_mode = mode.map(|m| format!(" (GUEST_MODE={m})")).unwrap_or_default();
+        let mut clippy = Command::new(cargo());
+        match mode {
+            Some(m) => clippy.env("GUEST_MODE", m),
+            None => clippy.env_remove("GUEST_MODE"),
+        };
         ok &= gate(
-            &format!("lint: cargo clippy -p {package} for {TARGET_NAME} -- -D warnings"),
-            Command::new(cargo())
+            &format!("lint: cargo clippy -p {package}{with_mode} for {TARGET_NAME} -- -D warnings"),
+            clippy
                 .current_dir(ws)
                 .args(["clippy", "--release", "-p", package, "--target"])
                 .arg(ws.join(TARGET_SPEC))
@@ -69,4 +75,25 @@ pub fn check(ws: &Path) -> Result<bool, String> {
         )?;
     }
     Ok(ok)
+}
+
+/// The sparc64 clippy runs: each of [`SPARC64_CRATES`], once per distinct `GUEST_MODE` its
+/// images in [`GUEST_IMAGES`] are built with (modes select code by `cfg`), or once without
+/// one.
+fn sparc64_lint_builds() -> Vec<(&'static str, Option<&'static str>)> {
+    let mut builds = Vec::new();
+    for &package in SPARC64_CRATES {
+        let mut modes: Vec<&str> = Vec::new();
+        for image in GUEST_IMAGES.iter().filter(|g| g.1 == package) {
+            if !modes.contains(&image.3) {
+                modes.push(image.3);
+            }
+        }
+        if modes.is_empty() {
+            builds.push((package, None));
+        } else {
+            builds.extend(modes.into_iter().map(|m| (package, Some(m))));
+        }
+    }
+    builds
 }

@@ -25,8 +25,11 @@ pub(crate) const GUEST_IMAGES: &[(&str, &str, &str, &str)] = &[
     ("window-fault-guest", "test-guest", "test-guest", "fault-windows"),
     ("window-fast-fault-guest", "test-guest", "test-guest", "fault-windows-fast"),
     ("tl2-miss-fault-guest", "test-guest", "test-guest", "fault-tl2-miss"),
+    ("watchdog-fault-guest", "test-guest", "test-guest", "fault-watchdog"),
     // The hostile guest: 10^6 hostile calls through the machine path (case `hostile`).
     ("hostile-guest", "test-guest", "test-guest", "hostile"),
+    // The console's device interrupt (case `console-interrupt`, patched QEMU).
+    ("console-interrupt-guest", "test-guest", "test-guest", "console-interrupt"),
     // The project's guest firmware, which boots Linux from a boot image on the vdisk.
     ("guest-firmware", "guest-firmware", "guest-firmware", "firmware"),
 ];

@@ -36,11 +36,15 @@ extern "C" fn guest_main(base: u64, size: u64) -> ! {
     {
         crate::hostile::start(base, size)
     }
-    #[cfg(not(any(guest_bench, guest_fault, guest_hostile)))]
+    #[cfg(guest_console_intr)]
+    {
+        crate::console_intr::run()
+    }
+    #[cfg(not(any(guest_bench, guest_fault, guest_hostile, guest_console_intr)))]
     run_tests(base, size)
 }
 
-#[cfg_attr(any(guest_bench, guest_fault, guest_hostile), allow(dead_code))]
+#[cfg_attr(any(guest_bench, guest_fault, guest_hostile, guest_console_intr), allow(dead_code))]
 fn run_tests(base: u64, size: u64) -> ! {
     versions();
     errors_for_unknown_calls();

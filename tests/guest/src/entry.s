@@ -15,8 +15,9 @@
     TRAP_BRANCH \target
 .endm
 
-! One half of the trap table (TL = 0, or TL > 0); `mondo` takes cpu_mondo (0x7c).
-.macro TABLE_HALF base, mondo
+! One half of the trap table (TL = 0, or TL > 0); `mondo` takes cpu_mondo (0x7c), `devmondo`
+! dev_mondo (0x7d).
+.macro TABLE_HALF base, mondo, devmondo
     UNEXPECTED                      ! 0x000
     ENTRY   guest_start             ! 0x001 power-on reset
     ENTRY   guest_watchdog_start    ! 0x002 watchdog reset
@@ -38,7 +39,8 @@
     ENTRY   guest_trap_rust         ! 0x06c fast_data_access_protection
     UNEXPECTED_N 0xf                ! 0x06d-0x07b
     ENTRY   \mondo                  ! 0x07c cpu_mondo (SMP tests)
-    UNEXPECTED_N 3                  ! 0x07d-0x07f
+    ENTRY   \devmondo               ! 0x07d dev_mondo (console interrupt test)
+    UNEXPECTED_N 2                  ! 0x07e-0x07f
     ! 0x080 spill_0_normal
     SPILL_WINDOW_64
     .org    \base + 0x84 * 32
@@ -71,9 +73,9 @@
 .balign 0x8000
 .global guest_trap_table
 guest_trap_table:
-    TABLE_HALF guest_trap_table, guest_cpu_mondo_trap
+    TABLE_HALF guest_trap_table, guest_cpu_mondo_trap, guest_dev_mondo_trap
     .org    guest_trap_table + 0x4000
-    TABLE_HALF guest_trap_table + 0x4000, guest_unexpected
+    TABLE_HALF guest_trap_table + 0x4000, guest_unexpected, guest_unexpected
     .org    guest_trap_table + 0x8000
 
 ! Reset-class entries (sun4v guest entry state: %i0 = memory base, %i1 = memory size):
@@ -280,6 +282,41 @@ guest_cpu_mondo_trap:
     rdpr    %tl, %o1
     restore
     retry
+
+! ----- console interrupt test (console_intr.rs) -----
+
+! dev_mondo (TL 0 -> 1, PSTATE.IE now 0): guest_dev_mondo(tpc, tl) drains the device mondo
+! queue, in a window of its own on the interrupted code's stack.
+guest_dev_mondo_trap:
+    save    %sp, -192, %sp
+    rdpr    %tpc, %o0
+    call    guest_dev_mondo
+    rdpr    %tl, %o1
+    restore
+    retry
+
+! guest_dev_mondo_head() / guest_dev_mondo_tail(): the device mondo queue's HEAD / TAIL.
+.global guest_dev_mondo_head
+guest_dev_mondo_head:
+    mov     {DEV_MONDO_HEAD}, %o1
+    retl
+    ldxa    [%o1] {ASI_QUEUE}, %o0
+
+.global guest_dev_mondo_tail
+guest_dev_mondo_tail:
+    mov     {DEV_MONDO_TAIL}, %o1
+    retl
+    ldxa    [%o1] {ASI_QUEUE}, %o0
+
+! guest_set_dev_mondo_head(head).
+.global guest_set_dev_mondo_head
+guest_set_dev_mondo_head:
+    mov     {DEV_MONDO_HEAD}, %o1
+    stxa    %o0, [%o1] {ASI_QUEUE}
+    retl
+    nop
+
+! ----- shared helpers -----
 
 ! guest_stick() -> %stick.
 .global guest_stick

@@ -2,9 +2,11 @@
 //! MAXPTL on purpose (with `GUEST_MODE=fault-windows`, image `window-fault-guest`, it breaks
 //! its register-window registers and makes a hypercall instead; with
 //! `GUEST_MODE=fault-tl2-miss`, image `tl2-miss-fault-guest`, it takes a data TLB miss at
-//! TL 2 that the guest could only take at TL 3), so that the QEMU cases `fault-stop`, `fault-reset` and
-//! `fault-ignore` can check what each failure policy does. A word in guest memory outside
-//! the image survives the restart and tells the second run apart.
+//! TL 2 that the guest could only take at TL 3; with `GUEST_MODE=fault-watchdog`, image
+//! `watchdog-fault-guest`, it arms a 100 ms watchdog and spins without ever trapping), so
+//! that the QEMU cases `fault-stop`, `fault-reset`, `fault-ignore` and `fault-watchdog` can
+//! check what each failure policy does. A word in guest memory outside the image survives
+//! the restart and tells the second run apart.
 
 use hv_api::guest as hv;
 
@@ -15,6 +17,10 @@ fn mark(base: u64, size: u64) -> *mut u64 {
     (base + size - 0x100_0000) as *mut u64
 }
 
+/// Watchdog timeout of `GUEST_MODE=fault-watchdog`, in milliseconds.
+#[cfg(guest_fault_watchdog)]
+const WATCHDOG_MS: u64 = 100;
+
 /// The first run fails on purpose; a run after `reset` reports and exits.
 #[cfg_attr(not(guest_fault), allow(dead_code))]
 pub fn run(base: u64, size: u64) -> ! {
@@ -23,6 +29,9 @@ pub fn run(base: u64, size: u64) -> ! {
     unsafe {
         if core::ptr::read_volatile(mark) == MAGIC {
             core::ptr::write_volatile(mark, 0);
+            #[cfg(guest_fault_watchdog)]
+            say!("restarted after the watchdog reset (failure policy reset)");
+            #[cfg(not(guest_fault_watchdog))]
             say!("restarted after the failure (failure policy reset)");
             hv::mach_exit(0);
         }
@@ -33,7 +42,21 @@ pub fn run(base: u64, size: u64) -> ! {
         say!("failing on purpose: a data TLB miss at TL 2 with no TSB entry");
         crate::mmu_tests::miss_at_tl2(base, size);
     }
-    #[cfg(not(any(guest_fault_windows, guest_fault_tl2_miss)))]
+    #[cfg(guest_fault_watchdog)]
+    {
+        // mach_set_watchdog is Core 1.1.
+        let granted = hv::api_set_version(hv_api::group::CORE, 1, 1);
+        let armed = hv::mach_set_watchdog(WATCHDOG_MS);
+        if granted != Ok(1) || armed != Ok(0) {
+            say!("FAIL arming the watchdog: api_set_version(CORE, 1, 1) {granted:?}, mach_set_watchdog({WATCHDOG_MS}) {armed:?}");
+            hv::mach_exit(1);
+        }
+        say!("failing on purpose: watchdog of {WATCHDOG_MS} ms armed, spinning without trapping");
+        // SAFETY: a branch to itself: no trap, no hypercall, no memory access. Only the
+        // watchdog gets the domain out of here.
+        unsafe { core::arch::asm!("1: ba 1b", "nop", options(nostack)) };
+    }
+    #[cfg(not(any(guest_fault_windows, guest_fault_tl2_miss, guest_fault_watchdog)))]
     {
         say!("failing on purpose: a trap at TL 2, which goes above MAXPTL");
         // SAFETY: the trap never returns here under any failure policy.

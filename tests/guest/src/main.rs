@@ -22,6 +22,8 @@ mod rt;
 #[cfg(all(target_arch = "sparc64", guest_bench))]
 mod bench;
 #[cfg(target_arch = "sparc64")]
+mod console_intr;
+#[cfg(target_arch = "sparc64")]
 mod core_tests;
 #[cfg(target_arch = "sparc64")]
 mod fault;
@@ -31,7 +33,7 @@ mod hostile;
 #[cfg_attr(guest_hostile, allow(dead_code))]
 mod mmu_tests;
 #[cfg(target_arch = "sparc64")]
-#[cfg_attr(any(guest_bench, guest_fault, guest_hostile), allow(dead_code))]
+#[cfg_attr(any(guest_bench, guest_fault, guest_hostile, guest_console_intr), allow(dead_code))]
 mod smp;
 #[cfg(target_arch = "sparc64")]
 mod windows;

@@ -8,7 +8,7 @@ use hv_api::guest as hv;
 
 // One assembly unit: the trap table branches to the window tests' handlers (windows.s),
 // and the linker has no cross-unit form of those branches. The constants after the
-// sources are the SMP tests' (entry.s).
+// sources are the SMP and console interrupt tests' (entry.s).
 crate::window_asm_operands!(concat!(
     include_str!("../../../platform/asm/macros.s"),
     include_str!("../../../platform/asm/windows.s"),
@@ -19,6 +19,8 @@ crate::window_asm_operands!(concat!(
     ASI_QUEUE = const hv_api::queue::ASI_QUEUE,
     CPU_MONDO_HEAD = const hv_api::queue::CPU_MONDO_HEAD,
     CPU_MONDO_TAIL = const hv_api::queue::CPU_MONDO_TAIL,
+    DEV_MONDO_HEAD = const hv_api::queue::DEV_MONDO_HEAD,
+    DEV_MONDO_TAIL = const hv_api::queue::DEV_MONDO_TAIL,
     MMU_ENABLE = const hv_api::hcall::MMU_ENABLE);
 
 static FAILURES: AtomicU64 = AtomicU64::new(0);

@@ -85,13 +85,23 @@ enum Command {
     /// `arg & 0xffff` more mondos arrived (bounded), making a hypercall (cpu_myid) after each
     /// look when `arg` has [`DRAIN_HYPERCALLS`]; answers the mondos received.
     Drain = 4,
+    /// PSTATE.IE = 0, then `cpu_qconf(0x3d, its device mondo queue, arg entries)` (the
+    /// console interrupt test, `console_intr.rs`); answers the status.
+    DevQueueConf = 5,
 }
 
 impl Command {
     fn from_u64(v: u64) -> Option<Command> {
-        [Command::Nop, Command::QueueConf, Command::Interrupts, Command::SendMondo, Command::Drain]
-            .into_iter()
-            .find(|c| *c as u64 == v)
+        [
+            Command::Nop,
+            Command::QueueConf,
+            Command::Interrupts,
+            Command::SendMondo,
+            Command::Drain,
+            Command::DevQueueConf,
+        ]
+        .into_iter()
+        .find(|c| *c as u64 == v)
     }
 }
 
@@ -214,14 +224,16 @@ extern "C" {
     fn guest_mmu_disable_status() -> u64;
 }
 
-fn stick() -> u64 {
+/// `%stick`.
+pub(crate) fn stick() -> u64 {
     // SAFETY: reads %stick.
     unsafe { guest_stick() }
 }
 
 /// PIL 0 and PSTATE.IE = 1 (`on`), or PSTATE.IE = 0.
-fn interrupts(on: bool) {
-    // SAFETY: the cpu_mondo trap handler is in the trap table; nothing else is enabled.
+pub(crate) fn interrupts(on: bool) {
+    // SAFETY: the cpu_mondo and dev_mondo trap handlers are in the trap table; nothing else
+    // is enabled.
     unsafe {
         if on {
             guest_set_pil(0);
@@ -505,10 +517,36 @@ fn run_command(slot: &Slot, id: usize, cmd: Command, arg: u64) -> (u64, u64) {
             });
             (slot.received.load(SeqCst) - before, 0)
         }
+        Command::DevQueueConf => (crate::console_intr::configure_queue(id as u64, arg), 0),
     }
 }
 
 // ----- the boot vCPU's side -----
+
+/// For the console interrupt test: starts vCPU `id` (first start block) and waits for its
+/// check-in; returns a failure description.
+pub(crate) fn start_helper(id: u64) -> Result<(), &'static str> {
+    let slot = &SLOTS[id as usize];
+    let entries = slot.entries.load(SeqCst);
+    if start(id, 0) != EOK {
+        return Err("cpu_start failed");
+    }
+    let block = &START_BLOCKS[id as usize][0];
+    if wait_for(|| slot.checkin.load(SeqCst) == block.ra() && slot.entries.load(SeqCst) == entries + 1) {
+        Ok(())
+    } else {
+        Err("the started vCPU did not check in")
+    }
+}
+
+/// For the console interrupt test: has running vCPU `id` configure its device mondo queue
+/// with `entries` entries (0: unconfigure) and then set PSTATE.IE (PIL 0) to `interrupts`;
+/// returns the cpu_qconf status, or `None` when the vCPU did not answer.
+pub(crate) fn helper_dev_queue(id: u64, entries: u64, interrupts: bool) -> Option<u64> {
+    let s = wait_done(id, post(id, Command::DevQueueConf, entries))?.0;
+    wait_done(id, post(id, Command::Interrupts, interrupts as u64))?;
+    Some(s)
+}
 
 /// Posts a command to vCPU `id` without waiting; returns its sequence number.
 fn post(id: u64, cmd: Command, arg: u64) -> u64 {
