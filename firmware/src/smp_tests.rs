@@ -44,7 +44,7 @@ fn queue_base(v: u64) -> u64 {
     BASE + 0x20_0000 + v * 0x1000
 }
 
-/// What a strand did by itself (outside a test's commands, or in them).
+/// What a strand reports to the test: its vCPU launched or stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Event {
     /// `next_on_strand` answered `Launch` with this state.
