@@ -287,7 +287,7 @@ struct Machine {
 impl Machine {
     fn new(vcpus: u64) -> Self {
         let fake = FakeStrands::new(vcpus as usize);
-        let hv_md = HvMd { vcpus, nvram: None, ..HvMd::default() };
+        let hv_md = HvMd { vcpus, nvram: None, strands: true, ..HvMd::default() };
         let Bench { hv, hw, template } = Bench::on(FakeHardware::strand_of(0, &fake), &hv_md, &GuestMd::default());
         let hv = Arc::new(hv);
         let console = hw.concentrator.0;

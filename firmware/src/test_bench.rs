@@ -166,7 +166,8 @@ impl Bench {
         Self::on(FakeHardware::new(), hv_md, guest_md)
     }
 
-    /// As [`Bench::with`], on `hw` (e.g. strand 0 of a machine with strands).
+    /// As [`Bench::with`], on `hw` (e.g. strand 0 of a machine whose strands threads play;
+    /// `hv_md.strands` sets its `strands`).
     pub(crate) fn on(mut hw: FakeHardware, hv_md: &HvMd, guest_md: &GuestMd) -> Self {
         hw.load(PDPA, &guest_md.build());
         hw.load(ROMBASE, &[0xAB; 64]);
