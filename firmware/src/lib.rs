@@ -45,6 +45,8 @@ mod hcall_tests;
 #[cfg(test)]
 mod mmu_tests;
 #[cfg(test)]
+mod smp_tests;
+#[cfg(test)]
 mod test_bench;
 #[cfg(test)]
 mod test_md;

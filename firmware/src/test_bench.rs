@@ -163,7 +163,12 @@ impl Bench {
     /// Boots `hv_md` with RAM exactly the guest's memory, checks the boot vCPU's launch
     /// state and that no other vCPU starts.
     pub(crate) fn with(hv_md: &HvMd, guest_md: &GuestMd) -> Self {
-        let mut hw = FakeHardware::new();
+        Self::on(FakeHardware::new(), hv_md, guest_md)
+    }
+
+    /// As [`Bench::with`], on `hw` (e.g. strand 0 of a machine whose strands threads play;
+    /// `hv_md.strands` sets its `strands`).
+    pub(crate) fn on(mut hw: FakeHardware, hv_md: &HvMd, guest_md: &GuestMd) -> Self {
         hw.load(PDPA, &guest_md.build());
         hw.load(ROMBASE, &[0xAB; 64]);
         hw.rtc = 1_700_000_000;

@@ -6,6 +6,8 @@ use crate::addr::Pa;
 use crate::concentrator::Concentrator;
 use crate::hardware::{Hardware, TlbSet, UartInput};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 const PAGE: u64 = 0x1000;
 const TLB_ENTRIES: usize = 64;
@@ -67,6 +69,27 @@ pub struct FakeHardware {
     pub partition: u64,
     /// This machine's console concentrator.
     pub concentrator: FakeConsole,
+    /// When set, this is strand `.0` of a machine whose strands host threads play (SMP
+    /// tests): vectors sent go to the target strand's queue in `.1` (as well as to
+    /// `interrupts_sent`), and `take_interrupt` takes this strand's after
+    /// `interrupts_pending`.
+    pub machine: Option<(u64, Arc<FakeStrands>)>,
+    /// When set, `%stick` advances with the host's clock from `stick` at that instant
+    /// (100 MHz), so that the hypervisor's bounded cross-strand waits end.
+    pub clock: Option<Instant>,
+}
+
+/// The interrupt vectors sent to each strand of a machine whose strands host threads play,
+/// not yet taken.
+pub struct FakeStrands {
+    pending: Vec<Mutex<VecDeque<u64>>>,
+}
+
+impl FakeStrands {
+    /// A machine of `strands` strands.
+    pub fn new(strands: usize) -> Arc<Self> {
+        Arc::new(FakeStrands { pending: (0..strands).map(|_| Mutex::default()).collect() })
+    }
 }
 
 /// The console concentrator of one fake machine: each has its own, leaked, since the trait
@@ -101,6 +124,22 @@ impl FakeHardware {
 
     pub fn peek(&self, pa: u64, len: usize) -> Vec<u8> {
         (0..len as u64).map(|i| self.byte(pa + i)).collect()
+    }
+
+    /// Strand `strand` of `machine`, with the strand machinery, its clock running.
+    pub fn strand_of(strand: u64, machine: &Arc<FakeStrands>) -> Self {
+        FakeHardware {
+            strands: true,
+            machine: Some((strand, Arc::clone(machine))),
+            clock: Some(Instant::now()),
+            ..Self::default()
+        }
+    }
+
+    /// Whether an interrupt vector waits for this strand.
+    pub fn interrupt_pending(&self) -> bool {
+        !self.interrupts_pending.is_empty()
+            || self.machine.as_ref().is_some_and(|(s, m)| !m.pending[*s as usize].lock().unwrap().is_empty())
     }
 
     pub fn console(&self) -> String {
@@ -162,7 +201,7 @@ impl Hardware for FakeHardware {
     }
 
     fn stick(&mut self) -> u64 {
-        self.stick
+        self.stick + self.clock.map_or(0, |t| (t.elapsed().as_nanos() / 10) as u64)
     }
 
     fn tlb_load(&mut self, tlbs: TlbSet, va: u64, ctx: u64, tte: u64) {
@@ -223,10 +262,15 @@ impl Hardware for FakeHardware {
 
     fn send_interrupt(&mut self, strand: u64, vector: u64) {
         self.interrupts_sent.push((strand, vector));
+        if let Some((_, m)) = &self.machine {
+            m.pending[strand as usize].lock().unwrap().push_back(vector);
+        }
     }
 
     fn take_interrupt(&mut self) -> Option<u64> {
-        self.interrupts_pending.pop_front()
+        self.interrupts_pending
+            .pop_front()
+            .or_else(|| self.machine.as_ref().and_then(|(s, m)| m.pending[*s as usize].lock().unwrap().pop_front()))
     }
 
     fn queue_registers(&mut self, id: u64) -> (u64, u64) {
