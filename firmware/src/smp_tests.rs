@@ -804,7 +804,6 @@ fn random_cross_strand_hypercalls_leave_every_lock_free() {
 /// on a stopped vCPU; the next `cpu_start` of that vCPU answers EOK, and its strand
 /// throws the start away (`next_on_strand`: "stopped before it ran").
 #[test]
-#[ignore = "bug: a stop request that reaches a stopped vCPU eats its next cpu_start"]
 fn a_late_stop_request_does_not_eat_the_next_start() {
     let m = Machine::new(3);
     m.strands[0].run(|s| s.core_1_1());
@@ -828,12 +827,11 @@ fn a_late_stop_request_does_not_eat_the_next_start() {
 
 /// The race behind [`a_late_stop_request_does_not_eat_the_next_start`], for real: vCPUs 1
 /// and 2 stop vCPU 3 at the same time, then vCPU 0 starts it again, which must launch it.
-/// The window is a few instructions: on a loaded host (three copies of this test on two
-/// cores) it fails within a few thousand rounds.
+/// The window is a few instructions: before the fix, on a loaded host (three copies of
+/// this test on two cores) it failed within a few thousand rounds.
 #[test]
-#[ignore = "bug: a stop request that reaches a stopped vCPU eats its next cpu_start"]
 fn concurrent_stops_of_one_vcpu_do_not_eat_its_next_start() {
-    const ROUNDS: u64 = 60_000;
+    const ROUNDS: u64 = 5_000;
     let m = Machine::new(4);
     m.strands[0].run(|s| s.core_1_1());
     for v in 1..4 {
@@ -873,7 +871,6 @@ fn concurrent_stops_of_one_vcpu_do_not_eat_its_next_start() {
 /// restart waits for it `CROSS_STRAND_WAIT_TICKS` and goes on with vCPU 2 running.
 /// Fails within a few hundred rounds (the failing round's mach_sir takes the 10 s wait).
 #[test]
-#[ignore = "bug: a cpu_start racing a domain stop/restart leaves the started vCPU running"]
 fn a_restart_racing_a_cpu_start_leaves_only_the_boot_vcpu() {
     const ROUNDS: u64 = 2000;
     let m = Machine::new(3);
