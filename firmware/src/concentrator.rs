@@ -254,30 +254,26 @@ impl Concentrator {
     }
 
     fn take(&self, hw: &mut dyn Hardware, domain: usize, take_break: bool) -> UartInput {
-        let mut st = self.state.lock();
-        let mut uart = Uart { hw };
-        if st.count <= 1 {
-            // One domain: its ring holds only what was read and not yet taken
-            // (pending_input, a BREAK after bytes).
-            if st.ports[0].input.len == 0 {
-                let input = uart.hw.uart_get();
-                if input != UartInput::Empty {
-                    st.ports[0].input.push(input);
-                }
-            }
-            return st.ports[0].input.take(take_break);
-        }
-        if domain >= st.count {
-            return UartInput::Empty;
-        }
-        st.flush(&mut uart, domain);
-        st.drain(&mut uart);
-        st.ports[domain].input.take(take_break)
+        self.with_input(hw, domain, true, |ring| ring.take(take_break)).unwrap_or(UartInput::Empty)
     }
 
     /// Whether domain `domain` has input waiting (the UART is read into the rings first);
     /// for the device-interrupt poll.
     pub fn pending_input(&self, hw: &mut dyn Hardware, domain: usize) -> bool {
+        self.with_input(hw, domain, false, |ring| ring.len > 0).unwrap_or(false)
+    }
+
+    /// Reads the UART into the input rings, then runs `f` on `domain`'s ring (`None` for a
+    /// domain there is not). With one domain, its ring holds only what was read and not yet
+    /// taken (`pending_input`, a BREAK after bytes). `flush`: print the domain's unfinished
+    /// output line first (it is about to read: a prompt).
+    fn with_input<R>(
+        &self,
+        hw: &mut dyn Hardware,
+        domain: usize,
+        flush: bool,
+        f: impl FnOnce(&mut InputRing) -> R,
+    ) -> Option<R> {
         let mut st = self.state.lock();
         let mut uart = Uart { hw };
         if st.count <= 1 {
@@ -287,13 +283,16 @@ impl Concentrator {
                     st.ports[0].input.push(input);
                 }
             }
-            return st.ports[0].input.len > 0;
+            return Some(f(&mut st.ports[0].input));
         }
         if domain >= st.count {
-            return false;
+            return None;
+        }
+        if flush {
+            st.flush(&mut uart, domain);
         }
         st.drain(&mut uart);
-        st.ports[domain].input.len > 0
+        Some(f(&mut st.ports[domain].input))
     }
 
     /// Writes one hypervisor line, `hv: <args>\r\n`, under the lock (an open domain line is
