@@ -17,6 +17,8 @@
 //!     (`"${SUN_FIRMWARE}"`: Sun's complete reference chain)
 //!   - `guest_image` — our hypervisor with this image as domain 0 (a generated one-domain
 //!     configuration, 256 MiB at 0x80000000; e.g. `"${SUN_FIRMWARE}/openboot.bin"`)
+//!   - `guest_vcpus` — with `guest_image`: the generated domain's vCPUs, on strands
+//!     0..N-1 (1 to 32; default 1)
 //!   - `[[input]]` — `after = "ok"`, `send = "banner\r"`: typed on the console once `after`
 //!     appears (after the previous step's match)
 //!   - `[files]` — replace single files of the set, e.g. `"1up-hv.bin" = "${SUN_FIRMWARE}/1up-hv.bin"`
@@ -201,6 +203,8 @@ pub struct Case {
     pub firmware_dir: Option<String>,
     /// Our hypervisor with this image as domain 0 (a generated configuration).
     pub guest_image: Option<String>,
+    /// The vCPUs of the generated domain of `guest_image` (`guest_vcpus`, default 1).
+    pub guest_vcpus: u32,
     /// Console input typed as the output appears.
     pub input: Vec<InputStep>,
     /// Firmware file name → path of its replacement (unexpanded).
@@ -292,6 +296,7 @@ const KNOWN_KEYS: &[&str] = &[
     "requires",
     "firmware_dir",
     "guest_image",
+    "guest_vcpus",
     "input",
     "files",
     "drive",
@@ -500,6 +505,14 @@ impl Case {
                  with `config` or `firmware_dir`"
                 .into());
         }
+        let guest_vcpus = match get_int("guest_vcpus")? {
+            None => 1,
+            Some(_) if guest_image.is_none() => {
+                return Err("case.toml: `guest_vcpus` is for the generated configuration of `guest_image`".into())
+            }
+            Some(n @ 1..=MAX_GUEST_VCPUS) => n as u32,
+            Some(n) => return Err(format!("case.toml: `guest_vcpus` must be 1 to {MAX_GUEST_VCPUS}, not {n}")),
+        };
         let (expected, expected_stock) = (parse_lines(expected.0), expected.1.map(parse_lines));
         let shared: Vec<String> = shared_forbidden.iter().filter(|f| !allow.contains(f)).cloned().collect();
         let all_forbidden: Vec<String> = shared.iter().cloned().chain(parse_lines(forbidden.0)).collect();
@@ -519,6 +532,7 @@ impl Case {
             requires,
             firmware_dir: get_str("firmware_dir")?,
             guest_image,
+            guest_vcpus,
             input,
             files,
             drive: get_str("drive")?,
@@ -782,14 +796,21 @@ pub enum Verdict {
     Skip(String),
 }
 
+/// The most vCPUs `guest_vcpus` may ask for: the strands of a T1.
+pub const MAX_GUEST_VCPUS: u64 = 32;
+
 /// The one-domain configuration for running `image` as domain 0 on our hypervisor: the shape
-/// of Sun's 1up (256 MiB at 0x80000000, entry at the power-on-reset vector realbase + 0x20).
-pub fn single_guest_config(image: &Path) -> String {
+/// of Sun's 1up (256 MiB at 0x80000000, entry at the power-on-reset vector realbase + 0x20),
+/// with `vcpus` vCPUs on strands 0..`vcpus`-1 (1 for Sun's 1up).
+pub fn single_guest_config(image: &Path, vcpus: u32) -> String {
     let image = toml::Value::String(image.to_string_lossy().into_owned());
+    let vcpus = vcpus.max(1);
+    let ids: Vec<String> = (0..vcpus).map(|i| i.to_string()).collect();
+    let ids = ids.join(", ");
     format!(
-        "# Generated: {image} as domain 0 of our hypervisor (Sun's 1up shape).\n\
-         [platform]\nram-size = \"256M\"\nstrands = 1\n\n\
-         [[domain]]\nname = \"primary\"\nvcpus = [0]\n\
+        "# Generated: {image} as domain 0 of our hypervisor (Sun's 1up shape, {vcpus} vCPU(s)).\n\
+         [platform]\nram-size = \"256M\"\nstrands = {vcpus}\n\n\
+         [[domain]]\nname = \"primary\"\nvcpus = [{ids}]\n\
          memory = {{ base = 0x80000000, size = \"256M\" }}\n\
          image = {image}\nentry-offset = 0x20\nconsole = \"uart\"\nfailure-policy = \"stop\"\n"
     )
@@ -822,7 +843,7 @@ fn prepare(case: &Case, env: &Env, src: &mut dyn FirmwareSource, dir: &Path) -> 
             }
             let config = generated_config(case, env);
             std::fs::create_dir_all(&env.out_dir)
-                .and_then(|_| std::fs::write(&config, single_guest_config(&img)))
+                .and_then(|_| std::fs::write(&config, single_guest_config(&img, case.guest_vcpus)))
                 .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
             let (set, ram) = src
                 .firmware_set(&config, case.hypervisor)
@@ -1155,10 +1176,28 @@ mod tests {
         let env = Env { linux_iso: Some(Err("no compiler".into())), ..Env::default() };
         assert!(!env.missing(Requirement::Linux));
         assert!(env.expand(&c, "${LINUX_ISO}").unwrap_err().contains("no compiler"));
-        let cfg = single_guest_config(Path::new("/sun \"fw\"/openboot.bin"));
+        let cfg = single_guest_config(Path::new("/sun \"fw\"/openboot.bin"), 1);
         let t: toml::Table = cfg.parse().unwrap();
         assert_eq!(t["domain"][0]["image"].as_str(), Some("/sun \"fw\"/openboot.bin"));
         assert_eq!(t["platform"]["ram-size"].as_str(), Some("256M"));
+        assert_eq!(t["domain"][0]["vcpus"].as_array().map(Vec::len), Some(1));
+        assert_eq!(c.guest_vcpus, 1);
+    }
+
+    #[test]
+    fn guest_vcpus() {
+        let c = case("guest_image = \"${SUN_FIRMWARE}/openboot.bin\"\nguest_vcpus = 4", "a", "").unwrap();
+        assert_eq!(c.guest_vcpus, 4);
+        let cfg = single_guest_config(Path::new("/sun/openboot.bin"), c.guest_vcpus);
+        let config = ldom_config::config::parse_str(Path::new("g.toml"), cfg.clone()).unwrap();
+        assert_eq!(config.qemu_strands(), 4);
+        let t: toml::Table = cfg.parse().unwrap();
+        let ids: Vec<i64> = t["domain"][0]["vcpus"].as_array().unwrap().iter().map(|v| v.as_integer().unwrap()).collect();
+        assert_eq!(ids, [0, 1, 2, 3]);
+        assert_eq!(t["platform"]["strands"].as_integer(), Some(4));
+        assert!(case("guest_vcpus = 2", "a", "").unwrap_err().contains("guest_image"));
+        assert!(case("guest_image = \"x.bin\"\nguest_vcpus = 0", "a", "").is_err());
+        assert!(case("guest_image = \"x.bin\"\nguest_vcpus = 33", "a", "").is_err());
     }
 
     #[test]

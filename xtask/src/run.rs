@@ -15,7 +15,7 @@ pub(crate) fn openboot_on_ours(b: &mut Builder, sun: &Path) -> Result<(PathBuf, 
     let dir = b.ws.join("target").join("fw").join("openboot");
     let config = b.ws.join("target").join("fw").join("openboot.ldom.toml");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    std::fs::write(&config, tests::single_guest_config(&sun.join("openboot.bin")))
+    std::fs::write(&config, tests::single_guest_config(&sun.join("openboot.bin"), 1))
         .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
     let (mut set, ram) = b.firmware_set(&config, HypervisorBuild::Standard)?;
     let nvram = sun.join("nvram1");
