@@ -1192,7 +1192,8 @@ mod tests {
         let config = ldom_config::config::parse_str(Path::new("g.toml"), cfg.clone()).unwrap();
         assert_eq!(config.qemu_strands(), 4);
         let t: toml::Table = cfg.parse().unwrap();
-        let ids: Vec<i64> = t["domain"][0]["vcpus"].as_array().unwrap().iter().map(|v| v.as_integer().unwrap()).collect();
+        let ids: Vec<i64> =
+            t["domain"][0]["vcpus"].as_array().unwrap().iter().map(|v| v.as_integer().unwrap()).collect();
         assert_eq!(ids, [0, 1, 2, 3]);
         assert_eq!(t["platform"]["strands"].as_integer(), Some(4));
         assert!(case("guest_vcpus = 2", "a", "").unwrap_err().contains("guest_image"));
