@@ -13,12 +13,15 @@ pub(crate) fn cmd_firmware(args: &[String]) -> Result<ExitCode, String> {
     let ws = workspace();
     ensure_prerequisites(false)?;
     if opts.flag("--linux") {
-        if opts.get("--config").is_some() {
-            return Err("--linux uses configs/linux.toml: drop --config".into());
-        }
         let dir = user_dir(out)?;
-        let (img, ram) = linux_set_with(&ws, &dir, &BootChoice::from_opts(&ws, &opts))?;
-        println!("run it with:\n  {}", Qemu::new(&dir).memory(ram).drive(&img).command_line());
+        let choice = BootChoice::from_opts(&ws, &opts);
+        let (img, ram) = linux_set_with(&ws, &dir, &choice)?;
+        let strands = ldom_config::load(&choice.config(&ws)).map_err(|e| e.to_string())?.qemu_strands();
+        let mut q = Qemu::new(&dir).memory(ram).drive(&img);
+        if strands > 1 {
+            q = q.smp(strands); // the patched QEMU (`cargo xtask qemu`)
+        }
+        println!("run it with:\n  {}", q.command_line());
         return Ok(ExitCode::SUCCESS);
     }
     let config = config_path(&ws, &opts)?;

@@ -7,7 +7,7 @@
 //! * `firmware --out DIR [--config FILE]` — write the complete `-L` folder.
 //! * `test [--sun-firmware DIR] [--silo DIR] [--case NAME] [--qemu-only]` — host unit
 //!   tests, then every QEMU case of `tests/cases/`.
-//! * `run --guest openboot --sun-firmware DIR [--disk ISO] [--reference]` — Sun's OpenBoot as
+//! * `run --guest openboot --sun-firmware DIR [--vcpus N] [--disk ISO] [--reference]` — Sun's OpenBoot as
 //!   the guest of our hypervisor (or Sun's complete reference chain).
 //! * `linux [--out DIR]` — build the Linux 6.1 test guest (see `linux.rs`).
 //! * `silo-iso --silo DIR [--kernel FILE] [--out FILE]` — the bootable SILO ISO.
@@ -51,19 +51,21 @@ commands:
         build the hypervisor, guests and config, write target/fw/<config-stem>/,
         boot it in QEMU with the console on this terminal; stops after
         `hv: all domains stopped` (or Ctrl-] on a terminal)
-  run --linux [--kernel ELF] [--initrd CPIO] [--bootargs TEXT] [--timeout SECS]
+  run --linux [--config FILE] [--kernel ELF] [--initrd CPIO] [--bootargs TEXT] [--timeout SECS]
         Linux 6.1 on our hypervisor through the project's guest firmware
-        (configs/linux.toml; the kernel is built on first use, cached outside the checkout);
-        --kernel/--initrd/--bootargs boot your own instead
-  run --guest openboot --sun-firmware DIR [--reference] [--disk ISO] [--timeout SECS]
-        Sun's OpenBoot (DIR/openboot.bin, DIR/nvram1) as domain 0 of our hypervisor;
+        (configs/linux.toml, or FILE: e.g. configs/linux-smp.toml, four vCPUs, or
+        configs/linux-two-domains.toml; the kernel is built on first use, cached outside
+        the checkout); --kernel/--initrd/--bootargs boot your own instead
+  run --guest openboot --sun-firmware DIR [--vcpus N] [--reference] [--disk ISO] [--timeout SECS]
+        Sun's OpenBoot (DIR/openboot.bin, DIR/nvram1) as domain 0 of our hypervisor
+        (--vcpus: N vCPUs on strands 0..N-1, QEMU started with -smp N; default 1);
         --reference: Sun's complete chain instead (DIR's reset.bin, q.bin, openboot.bin,
         nvram1, 1up-md.bin, 1up-hv.bin). --disk: the vdisk (-drive if=pflash), e.g. the
         SILO ISO; type `boot` at `ok`. Ctrl-] ends the run.
   firmware --out DIR [--config FILE] [--linux [--kernel ELF] [--initrd CPIO] [--bootargs TEXT]]
         write the complete -L folder (reset.bin, q.bin, openboot.bin, 1up-hv.bin,
-        1up-md.bin, nvram1) for FILE; --linux: configs/linux.toml and the Linux boot
-        image DIR/linux-boot.img for -drive if=pflash
+        1up-md.bin, nvram1) for FILE; --linux: FILE (default configs/linux.toml) with the
+        guest firmware and the Linux boot image DIR/linux-boot.img for -drive if=pflash
   test [--sun-firmware DIR] [--silo DIR] [--linux-iso FILE] [--sun-md DIR] [--case NAME] [--qemu-only]
        [--qemu PATH | --stock-only]
         host unit tests (cargo test --workspace), then every QEMU case in tests/cases,

@@ -91,7 +91,8 @@ pub fn cmd_measure_linux(args: &[String]) -> Result<ExitCode, String> {
         }
     } else {
         let mut b = Builder::new(ws.clone());
-        openboot_on_ours(&mut b, &sun)?
+        let (dir, ram, _) = openboot_on_ours(&mut b, &sun, 1)?;
+        (dir, ram)
     };
     let plugin = build_plugin(&ws)?;
     let counts_file = ws.join("target").join("measure").join(if reference {

@@ -9,20 +9,22 @@ use std::process::ExitCode;
 use std::time::Duration;
 use tests::{FirmwareSource, HypervisorBuild};
 
-/// Our hypervisor with Sun's `openboot.bin` as domain 0, and Sun's `nvram1`; written to
-/// `target/fw/openboot/`. Returns the folder and the RAM size.
-pub(crate) fn openboot_on_ours(b: &mut Builder, sun: &Path) -> Result<(PathBuf, u64), String> {
+/// Our hypervisor with Sun's `openboot.bin` as domain 0 (with `vcpus` vCPUs on strands
+/// 0..`vcpus`-1), and Sun's `nvram1`; written to `target/fw/openboot/`, the generated
+/// configuration to `target/fw/openboot.ldom.toml`. Returns the folder, the RAM size and
+/// the configuration.
+pub(crate) fn openboot_on_ours(b: &mut Builder, sun: &Path, vcpus: u32) -> Result<(PathBuf, u64, PathBuf), String> {
     let dir = b.ws.join("target").join("fw").join("openboot");
     let config = b.ws.join("target").join("fw").join("openboot.ldom.toml");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    std::fs::write(&config, tests::single_guest_config(&sun.join("openboot.bin"), 1))
+    std::fs::write(&config, tests::single_guest_config(&sun.join("openboot.bin"), vcpus))
         .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
     let (mut set, ram) = b.firmware_set(&config, HypervisorBuild::Standard)?;
     let nvram = sun.join("nvram1");
     set.nvram = Some(std::fs::read(&nvram).map_err(|e| format!("cannot read {}: {e}", nvram.display()))?);
     let written = set.write_to(&dir)?;
     print_written(&dir, &written);
-    Ok((dir, ram))
+    Ok((dir, ram, config))
 }
 
 pub(crate) fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
@@ -39,6 +41,7 @@ pub(crate) fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
             "--initrd",
             "--bootargs",
             "--qemu",
+            "--vcpus",
         ],
         &["--reference", "--linux"],
     )?;
@@ -61,6 +64,9 @@ pub(crate) fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
     if opts.get("--guest").is_some() || opts.flag("--reference") {
         return run_openboot(&ws, &opts, disk);
     }
+    if opts.get("--vcpus").is_some() {
+        return Err("--vcpus is for --guest openboot (a configuration names its own vCPUs)".into());
+    }
     let config = config_path(&ws, &opts)?;
     let mut b = Builder::new(ws.clone());
     let (set, ram) = b.firmware_set(&config, HypervisorBuild::Standard)?;
@@ -79,7 +85,7 @@ pub(crate) fn cmd_run(args: &[String]) -> Result<ExitCode, String> {
 /// (e.g. too few strands: the line before says which `-smp`). The run ends there, failed.
 const BOOT_STOPPED: &str = "hv: boot stopped";
 
-/// The configuration of `run --linux` / `firmware --linux`.
+/// The configuration of `run --linux` / `firmware --linux` (unless `--config`).
 pub(crate) const LINUX_CONFIG: &str = "configs/linux.toml";
 
 /// The firmware set of `configs/linux.toml` and the Linux boot image (built on first use).
@@ -88,9 +94,11 @@ pub(crate) fn linux_set(ws: &Path, dir: &Path) -> Result<(PathBuf, u64), String>
 }
 
 /// A kernel, initramfs and command line of the user's (`--kernel`, `--initrd`,
-/// `--bootargs`) instead of the project's Linux guest.
+/// `--bootargs`) instead of the project's Linux guest, and another configuration whose
+/// domains run the guest firmware (`--config`, e.g. `configs/linux-smp.toml`).
 #[derive(Default)]
 pub(crate) struct BootChoice {
+    config: Option<PathBuf>,
     kernel: Option<PathBuf>,
     initrd: Option<PathBuf>,
     bootargs: Option<String>,
@@ -101,8 +109,13 @@ impl BootChoice {
     pub(crate) fn with_bootargs(bootargs: &str) -> BootChoice {
         BootChoice { bootargs: Some(bootargs.to_string()), ..BootChoice::default() }
     }
+    /// The configuration: `--config`, else `configs/linux.toml`.
+    pub(crate) fn config(&self, ws: &Path) -> PathBuf {
+        self.config.clone().unwrap_or_else(|| ws.join(LINUX_CONFIG))
+    }
     pub(crate) fn from_opts(ws: &Path, opts: &Opts) -> BootChoice {
         BootChoice {
+            config: opts.get("--config").map(|c| user_path(ws, c)),
             kernel: opts.get("--kernel").map(|k| user_path(ws, k)),
             initrd: opts.get("--initrd").map(|k| user_path(ws, k)),
             bootargs: opts.get("--bootargs").map(str::to_string),
@@ -134,7 +147,7 @@ pub(crate) fn linux_set_with(ws: &Path, dir: &Path, choice: &BootChoice) -> Resu
         img
     };
     let mut b = Builder::new(ws.to_path_buf());
-    let (set, ram) = b.firmware_set(&ws.join(LINUX_CONFIG), HypervisorBuild::Standard)?;
+    let (set, ram) = b.firmware_set(&choice.config(ws), HypervisorBuild::Standard)?;
     let written = set.write_to(dir)?;
     print_written(dir, &written);
     let img = dir.join("linux-boot.img");
@@ -148,12 +161,13 @@ pub(crate) fn linux_set_with(ws: &Path, dir: &Path, choice: &BootChoice) -> Resu
 
 /// `run --linux`: Linux through the guest firmware.
 pub(crate) fn run_linux(ws: &Path, opts: &Opts) -> Result<ExitCode, String> {
-    if opts.get("--config").is_some() || opts.get("--disk").is_some() || opts.get("--guest").is_some() {
-        return Err("--linux uses configs/linux.toml and its own boot image: drop --config/--disk/--guest".into());
+    if opts.get("--disk").is_some() || opts.get("--guest").is_some() || opts.get("--vcpus").is_some() {
+        return Err("--linux attaches its own boot image: drop --disk/--guest/--vcpus".into());
     }
     let dir = ws.join("target").join("fw").join("linux");
-    let (img, ram) = linux_set_with(ws, &dir, &BootChoice::from_opts(ws, opts))?;
-    let (q, timeout, domains) = interactive_qemu(&dir, opts, ram, Some(&img), Some(&ws.join(LINUX_CONFIG)))?;
+    let choice = BootChoice::from_opts(ws, opts);
+    let (img, ram) = linux_set_with(ws, &dir, &choice)?;
+    let (q, timeout, domains) = interactive_qemu(&dir, opts, ram, Some(&img), Some(&choice.config(ws)))?;
     let q = with_ra2pa(q, opts)?;
     eprintln!("xtask: {}", q.command_line());
     eprintln!("xtask: the run stops after `{END_MARKER}`; Ctrl-] stops QEMU earlier");
@@ -171,14 +185,24 @@ pub(crate) fn run_openboot(ws: &Path, opts: &Opts, disk: Option<PathBuf>) -> Res
     }
     let sun = sun_firmware_dir(ws, opts)?.ok_or("--guest openboot needs --sun-firmware DIR (or $SUN_FIRMWARE)")?;
     let reference = opts.flag("--reference");
-    let (dir, ram) = if reference {
+    let vcpus = match opts.get("--vcpus") {
+        None => 1,
+        Some(_) if reference => return Err("--vcpus is for our hypervisor: drop --reference".into()),
+        Some(v) => match v.parse::<u32>() {
+            Ok(n @ 1..=32) => n,
+            _ => return Err(format!("--vcpus: expected 1 to 32, not `{v}`")),
+        },
+    };
+    let (dir, ram, config) = if reference {
         check_sun_set(&sun)?;
-        (sun.clone(), 256 << 20)
+        (sun.clone(), 256 << 20, None)
     } else {
         let mut b = Builder::new(ws.to_path_buf());
-        openboot_on_ours(&mut b, &sun)?
+        let (dir, ram, config) = openboot_on_ours(&mut b, &sun, vcpus)?;
+        // The configuration gives QEMU its -smp; one vCPU runs as Sun's 1up (no -smp).
+        (dir, ram, (vcpus > 1).then_some(config))
     };
-    let (mut q, timeout, domains) = interactive_qemu(&dir, opts, ram, disk.as_deref(), None)?;
+    let (mut q, timeout, domains) = interactive_qemu(&dir, opts, ram, disk.as_deref(), config.as_deref())?;
     if !reference {
         q = with_ra2pa(q, opts)?;
     }
