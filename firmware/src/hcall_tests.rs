@@ -219,6 +219,12 @@ fn broken_window_registers_are_a_guest_failure() {
 /// Two domains, `primary` (vCPU 0 on strand 0, the first half of the RAM) and `guest1`
 /// (vCPU 1 on strand 1, the second half), both started.
 fn two_domains() -> (Hypervisor, FakeHardware) {
+    two_domains_with_disks([None, None], FakeHardware::new())
+}
+
+/// [`two_domains`] with each domain's `diskpa` (none: no disk), on `hw` (which may hold
+/// the disks' contents: the labels are read at boot).
+fn two_domains_with_disks(disks: [Option<u64>; 2], mut hw: FakeHardware) -> (Hypervisor, FakeHardware) {
     use crate::test_bench::{hv_md_skeleton, ROMBASE};
     use crate::test_md::Value;
     let (mut b, cpus, guest0) = hv_md_skeleton();
@@ -248,8 +254,10 @@ fn two_domains() -> (Hypervisor, FakeHardware) {
             b.prop(guest, k, Value::Val(v));
         }
         b.prop(guest, "name", Value::Str(name.into()));
+        if let Some(disk) = disks[gid as usize] {
+            b.prop(guest, "diskpa", Value::Val(disk));
+        }
     }
-    let mut hw = FakeHardware::new();
     hw.load(PDPA, &GuestMd::default().build());
     let hv = Hypervisor::boot(&mut hw, &b.build(), (BASE, SIZE)).unwrap();
     hv.start_domains(&mut hw);
@@ -298,4 +306,52 @@ fn two_domains_share_the_console_through_the_concentrator() {
     f.o[5] = hcall::MACH_EXIT;
     hv.handle_trap(&mut hw, 1, &mut f);
     assert!(hw.console().ends_with("\r\nguest1: bye"), "{}", hw.console());
+}
+
+/// The niagara vdisk.
+const DISK: u64 = 0x1f_4000_0000;
+
+/// A disk of `blocks` 512-byte blocks holding `text` at 0x800.
+fn disk_with(hw: &mut FakeHardware, disk: u64, blocks: u32, text: &[u8]) {
+    let mut label = vec![0u8; 512];
+    label[0x1d0..0x1d4].copy_from_slice(&blocks.to_be_bytes());
+    hw.load(disk, &label);
+    hw.load(disk + 0x800, text);
+}
+
+#[test]
+fn a_disk_two_domains_share_is_read_only() {
+    let mut hw = FakeHardware::new();
+    disk_with(&mut hw, DISK, 8, b"boot image");
+    let (hv, mut hw) = two_domains_with_disks([Some(DISK), Some(DISK)], hw);
+    let bufs = [BUF, BASE + SIZE / 2 + 0x10_0000]; // in primary's and guest1's memory
+    for (vcpu, buf) in bufs.into_iter().enumerate() {
+        assert_eq!(call_on(&hv, &mut hw, vcpu, hcall::DISK_READ, &[0x800, buf, 10]), (0, 10), "vCPU {vcpu}");
+        assert_eq!(hw.peek(buf, 10), b"boot image");
+    }
+    // Neither domain may change what the other reads; the checks of a read come first.
+    hw.load(bufs[1], b"tampered!!");
+    let enoaccess = HvError::NoAccess.code();
+    assert_eq!(call_on(&hv, &mut hw, 1, hcall::DISK_WRITE, &[0x800, bufs[1], 10]).0, enoaccess);
+    assert_eq!(call_on(&hv, &mut hw, 0, hcall::DISK_WRITE, &[0, bufs[0], 512]).0, enoaccess);
+    assert_eq!(call_on(&hv, &mut hw, 1, hcall::DISK_WRITE, &[0x800, bufs[0], 10]).0, ENORADDR, "primary's memory");
+    assert_eq!(call_on(&hv, &mut hw, 1, hcall::DISK_WRITE, &[0xfff, bufs[1], 2]).0, EINVAL, "past the end");
+    assert_eq!(hw.peek(DISK + 0x800, 10), b"boot image");
+    assert_eq!(call_on(&hv, &mut hw, 0, hcall::DISK_READ, &[0x800, bufs[0], 10]), (0, 10));
+    assert_eq!(hw.peek(bufs[0], 10), b"boot image");
+}
+
+#[test]
+fn domains_write_disks_of_their_own() {
+    let disks = [DISK, DISK + 0x10_0000];
+    let mut hw = FakeHardware::new();
+    disk_with(&mut hw, disks[0], 8, b"disk zero.");
+    disk_with(&mut hw, disks[1], 8, b"disk one..");
+    let (hv, mut hw) = two_domains_with_disks(disks.map(Some), hw);
+    let bufs = [BUF, BASE + SIZE / 2 + 0x10_0000];
+    for (vcpu, buf) in bufs.into_iter().enumerate() {
+        hw.load(buf, b"written...");
+        assert_eq!(call_on(&hv, &mut hw, vcpu, hcall::DISK_WRITE, &[0x800, buf, 10]), (0, 10), "vCPU {vcpu}");
+        assert_eq!(hw.peek(disks[vcpu] + 0x800, 10), b"written...");
+    }
 }

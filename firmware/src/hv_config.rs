@@ -40,6 +40,10 @@ pub struct DomainConfig {
     /// Physical address of the domain's simulated disk (`diskpa`, optional): what
     /// `disk_read` / `disk_write` access (the pflash vdisk on niagara).
     pub diskpa: Option<Pa>,
+    /// Whether another domain of the configuration has the same `diskpa` (on niagara every
+    /// domain's disk is the one vdisk): such a disk is read-only for every domain, so that
+    /// no domain changes what another reads ([`crate::vdisk`]).
+    pub disk_shared: bool,
     /// The domain's NVRAM (`nvbase`, `nvsize`, optional): what the legacy NVRAM calls
     /// read and write.
     pub nvram: Option<(Pa, u64)>,
@@ -185,6 +189,11 @@ impl HvConfig {
         if config.domains.is_empty() {
             return Err(HvConfigError::NoDomains);
         }
+        for i in 0..config.domains.len() {
+            let disk = config.domains[i].diskpa;
+            config.domains[i].disk_shared =
+                disk.is_some() && config.domains.iter().enumerate().any(|(j, d)| j != i && d.diskpa == disk);
+        }
         for cpu in cpus.arcs("cpu") {
             let strand = required_val(&cpu, "cpu", "pid")?;
             let vid = required_val(&cpu, "cpu", "vid")?;
@@ -281,6 +290,7 @@ impl HvConfig {
             cpuset: guest.val("cpuset").unwrap_or(0),
             failure_policy,
             diskpa: guest.val("diskpa").map(Pa::new),
+            disk_shared: false, // set by `from_md` once every domain is read
             nvram: match (guest.val("nvbase"), guest.val("nvsize")) {
                 (Some(base), Some(size)) if size > 0 && base.checked_add(size).is_some() => Some((Pa::new(base), size)),
                 _ => None,

@@ -14,6 +14,11 @@
 //! hypervisor. So the label is read once at hypervisor start ([`probe`], before any guest
 //! runs) and again later only for a guest whose MMU is off. Writes change the vdisk memory only (QEMU does not write
 //! pflash contents back to the image file).
+//!
+//! A disk that several domains share (the same `diskpa`: on niagara every domain's disk is
+//! the one vdisk) is read-only: `disk_write` answers `ENOACCESS` after the checks of a read,
+//! so that no domain changes what another domain reads (two Linux domains boot from the one
+//! boot image, docs/guest-firmware.md). Sun's simulator hypervisor had one domain per disk.
 
 use crate::addr::{Pa, Ra};
 use crate::guest_memory::GuestRange;
@@ -65,9 +70,11 @@ pub fn disk_read(cx: &mut Context<'_>, offset: u64, ra: u64, size: u64) -> Reply
 }
 
 /// `disk_write` (0xf1): copies `size` bytes from guest memory at `ra` to disk offset
-/// `offset` and returns `size`. Errors: as [`disk_read`] (module doc).
+/// `offset` and returns `size`. Errors: as [`disk_read`], then `ENOACCESS` when another
+/// domain shares the disk (module doc).
 pub fn disk_write(cx: &mut Context<'_>, offset: u64, ra: u64, size: u64) -> Reply {
     match check(cx, offset, ra, size) {
+        Ok(_) if cx.config.disk_shared => Reply::err(HvError::NoAccess),
         Ok((range, disk)) => {
             cx.hw.copy_phys(disk, range.pa(), size);
             Reply::ok1(size)
