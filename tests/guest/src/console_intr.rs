@@ -21,13 +21,12 @@
 //! guest prints one `test-guest: ok console interrupt …` line per step and
 //! `test-guest: FAIL …` lines for the checks that failed, then `mach_exit(failures)`.
 
-use crate::rt::{check, failures};
+use crate::rt::{check, failures, STICK_HZ};
 use crate::smp::MAX_VCPUS;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use hv_api::error::{HvError, EOK};
 use hv_api::guest as hv;
-use hv_api::md::MachineDescription;
 use hv_api::{group, hcall, queue};
 
 /// Entries of the device mondo queue.
@@ -44,8 +43,6 @@ const KEY_WAIT_SECS: u64 = 20;
 const WAIT_SECS: u64 = 5;
 /// Milliseconds it watches for something that must not happen.
 const QUIET_MS: u64 = 50;
-/// `%stick` frequency when the MD has none.
-const DEFAULT_STICK_HZ: u64 = 100_000_000;
 /// The keys the case types, in order.
 const KEYS: [u8; 3] = [b'a', b'b', b'c'];
 
@@ -95,9 +92,6 @@ impl DevQueue {
 /// The device mondo queues, by vCPU id.
 static QUEUES: [DevQueue; MAX_VCPUS] = [const { DevQueue::new() }; MAX_VCPUS];
 static MD: crate::rt::Buffer<8192> = crate::rt::Buffer::new();
-/// `%stick` ticks per second (from the MD).
-static STICK_HZ: AtomicU64 = AtomicU64::new(DEFAULT_STICK_HZ);
-
 extern "C" {
     fn guest_dev_mondo_head() -> u64;
     fn guest_dev_mondo_tail() -> u64;
@@ -271,16 +265,7 @@ struct MdInfo {
 
 /// Reads the guest MD.
 fn md_info(me: u64) -> Result<MdInfo, &'static str> {
-    let size = hv::mach_desc_size().map_err(|_| "mach_desc size query failed")?;
-    if size > MD.bytes().len() as u64 {
-        return Err("the guest MD is larger than the test's buffer");
-    }
-    // SAFETY: MD is ours and large enough.
-    unsafe { hv::mach_desc(MD.ra(), size) }.map_err(|_| "mach_desc failed")?;
-    let md = MachineDescription::new(&MD.bytes()[..size as usize]).map_err(|_| "the guest MD does not parse")?;
-    if let Some(hz) = md.nodes_named("platform").next().and_then(|p| p.val("stick-frequency")) {
-        STICK_HZ.store(hz, SeqCst);
-    }
+    let md = crate::rt::read_guest_md(&MD)?;
     let vdev = md.nodes_named("virtual-devices").next().ok_or("no virtual-devices node")?;
     let devhandle = vdev.val("cfg-handle").ok_or("virtual-devices has no cfg-handle")?;
     let console = md

@@ -72,6 +72,29 @@ impl<const N: usize> Buffer<N> {
     }
 }
 
+/// `%stick` ticks per second: the guest MD's `stick-frequency` once [`read_guest_md`] has
+/// read it, else niagara's 100 MHz.
+pub static STICK_HZ: AtomicU64 = AtomicU64::new(100_000_000);
+
+/// Copies the guest MD into `buf` (`mach_desc`) and parses it; records its
+/// `stick-frequency` in [`STICK_HZ`]. `what` names the caller in the error.
+pub fn read_guest_md<const N: usize>(
+    buf: &'static Buffer<N>,
+) -> Result<hv_api::md::MachineDescription<'static>, &'static str> {
+    let size = hv::mach_desc_size().map_err(|_| "mach_desc size query failed")?;
+    if size > N as u64 {
+        return Err("the guest MD is larger than the test's buffer");
+    }
+    // SAFETY: `buf` is ours and large enough.
+    unsafe { hv::mach_desc(buf.ra(), size) }.map_err(|_| "mach_desc failed")?;
+    let md = hv_api::md::MachineDescription::new(&buf.bytes()[..size as usize])
+        .map_err(|_| "the guest MD does not parse")?;
+    if let Some(hz) = md.nodes_named("platform").next().and_then(|p| p.val("stick-frequency")) {
+        STICK_HZ.store(hz, Ordering::SeqCst);
+    }
+    Ok(md)
+}
+
 /// Console output through `cons_putchar`.
 pub use hv_api::guest::Console;
 

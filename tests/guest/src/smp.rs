@@ -13,13 +13,12 @@
 //! `test-guest: FAIL smp …: detail` line (with the status codes) for every check that did
 //! not. With one vCPU in the MD the tests print `test-guest: skip smp (one vCPU)`.
 
-use crate::rt::{check, Buffer};
+use crate::rt::{check, Buffer, STICK_HZ};
 use core::cell::UnsafeCell;
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use hv_api::error::{HvError, EOK};
 use hv_api::guest as hv;
-use hv_api::md::MachineDescription;
 use hv_api::{cpu_state, hcall, queue};
 
 /// vCPU ids the tests can drive: 0 to `MAX_VCPUS - 1` (a T1 has 32 strands).
@@ -34,8 +33,6 @@ const SMALL_QUEUE_ENTRIES: u64 = 2;
 const RECORDS: usize = 16;
 /// Bound of every wait, in seconds of `%stick`.
 pub const WAIT_SECS: u64 = 5;
-/// `%stick` frequency when the MD has none (the test guest checks it is 100 MHz).
-const DEFAULT_STICK_HZ: u64 = 100_000_000;
 /// First word of every mondo the tests send.
 const MONDO_MAGIC: u64 = 0x534d_5030_4d4f_4e44; // "SMP0MOND"
 /// Failed sends of the third mondo the overflow test requires while the target's queue is
@@ -208,9 +205,6 @@ static MONDO_DATA: [Buffer<64>; MAX_VCPUS] = [const { Buffer::new() }; MAX_VCPUS
 /// Each sender's cpu list (u16 ids).
 static CPU_LISTS: [Buffer<64>; MAX_VCPUS] = [const { Buffer::new() }; MAX_VCPUS];
 static MD: Buffer<32768> = Buffer::new();
-/// `%stick` ticks per second (from the MD).
-static STICK_HZ: AtomicU64 = AtomicU64::new(DEFAULT_STICK_HZ);
-
 extern "C" {
     static guest_trap_table: u8;
     fn guest_secondary_start();
@@ -576,16 +570,7 @@ fn command(t: &mut Test, id: u64, cmd: Command, arg: u64) -> Option<(u64, u64)> 
 /// The vCPU ids of the guest MD's cpu nodes (at most [`MAX_VCPUS`]), and the MD's
 /// stick-frequency.
 fn md_vcpus(ids: &mut [u64; MAX_VCPUS]) -> Result<usize, &'static str> {
-    let size = hv::mach_desc_size().map_err(|_| "mach_desc size query failed")?;
-    if size > MD.bytes().len() as u64 {
-        return Err("the guest MD is larger than the SMP tests' buffer");
-    }
-    // SAFETY: MD is ours and large enough.
-    unsafe { hv::mach_desc(MD.ra(), size) }.map_err(|_| "mach_desc failed")?;
-    let md = MachineDescription::new(&MD.bytes()[..size as usize]).map_err(|_| "the guest MD does not parse")?;
-    if let Some(hz) = md.nodes_named("platform").next().and_then(|p| p.val("stick-frequency")) {
-        STICK_HZ.store(hz, SeqCst);
-    }
+    let md = crate::rt::read_guest_md(&MD)?;
     let mut n = 0;
     for cpu in md.nodes_named("cpu") {
         let id = cpu.val("id").ok_or("a cpu node without an id")?;
