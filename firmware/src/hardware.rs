@@ -11,6 +11,10 @@ pub trait Hardware {
     fn read_phys(&mut self, pa: Pa, buf: &mut [u8]);
     /// Copies `data` to physical memory at `pa`.
     fn write_phys(&mut self, pa: Pa, data: &[u8]);
+    /// Reads `words.len()` 64-bit words at `pa` (8-byte aligned), one load each.
+    fn read_phys_words(&mut self, pa: Pa, words: &mut [u64]);
+    /// Writes `words` at `pa` (8-byte aligned), one store each.
+    fn write_phys_words(&mut self, pa: Pa, words: &[u64]);
     /// Copies `len` bytes of physical memory from `from` to `to` (regions may not overlap).
     fn copy_phys(&mut self, to: Pa, from: Pa, len: u64);
     /// Sends one byte on the console UART; `false` when the transmitter stays busy.

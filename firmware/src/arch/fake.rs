@@ -171,6 +171,19 @@ impl Hardware for FakeHardware {
         self.load(pa.raw(), data);
     }
 
+    fn read_phys_words(&mut self, pa: Pa, words: &mut [u64]) {
+        for (i, w) in words.iter_mut().enumerate() {
+            let b = self.peek(pa.raw() + 8 * i as u64, 8);
+            *w = u64::from_be_bytes(b.try_into().expect("8 bytes"));
+        }
+    }
+
+    fn write_phys_words(&mut self, pa: Pa, words: &[u64]) {
+        for (i, w) in words.iter().enumerate() {
+            self.load(pa.raw() + 8 * i as u64, &w.to_be_bytes());
+        }
+    }
+
     fn copy_phys(&mut self, to: Pa, from: Pa, len: u64) {
         let data = self.peek(from.raw(), len as usize);
         self.load(to.raw(), &data);

@@ -352,6 +352,20 @@ impl Hardware for Machine {
         unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), pa.raw() as *mut u8, data.len()) }
     }
 
+    fn read_phys_words(&mut self, pa: Pa, words: &mut [u64]) {
+        for (i, w) in words.iter_mut().enumerate() {
+            // SAFETY: as read_phys; callers check the range and its 8-byte alignment.
+            *w = unsafe { core::ptr::read_volatile((pa.raw() as *const u64).add(i)) };
+        }
+    }
+
+    fn write_phys_words(&mut self, pa: Pa, words: &[u64]) {
+        for (i, w) in words.iter().enumerate() {
+            // SAFETY: as write_phys; callers check the range and its 8-byte alignment.
+            unsafe { core::ptr::write_volatile((pa.raw() as *mut u64).add(i), *w) };
+        }
+    }
+
     fn copy_phys(&mut self, to: Pa, from: Pa, len: u64) {
         // SAFETY: as read_phys and write_phys.
         unsafe { core::ptr::copy(from.raw() as *const u8, to.raw() as *mut u8, len as usize) }
