@@ -105,7 +105,7 @@ impl GuestRange {
     /// mondo, a queue entry); `false`, nothing read, if the range is shorter or its start
     /// not 8-byte aligned.
     pub fn read_words(&self, hw: &mut dyn Hardware, words: &mut [u64]) -> bool {
-        if self.pa.raw() % 8 != 0 || words.len() as u64 * 8 > self.len {
+        if !self.pa.raw().is_multiple_of(8) || words.len() as u64 * 8 > self.len {
             return false;
         }
         hw.read_phys_words(self.pa, words);
@@ -115,7 +115,7 @@ impl GuestRange {
     /// Writes `words` at the start of the range with word stores; `false`, nothing
     /// written, if the range is shorter or its start not 8-byte aligned.
     pub fn write_words(&self, hw: &mut dyn Hardware, words: &[u64]) -> bool {
-        if self.pa.raw() % 8 != 0 || words.len() as u64 * 8 > self.len {
+        if !self.pa.raw().is_multiple_of(8) || words.len() as u64 * 8 > self.len {
             return false;
         }
         hw.write_phys_words(self.pa, words);
