@@ -77,11 +77,7 @@ fn measure(qemu: Qemu, expected: &[&str]) -> Result<Vec<(String, f64)>, String> 
     }
     let missing: Vec<&str> = expected.iter().copied().filter(|e| !found.iter().any(|f| f.0 == *e)).collect();
     if !missing.is_empty() {
-        return Err(format!(
-            "the benchmark guest did not report {}; console:\n{}",
-            missing.join(", "),
-            out.output
-        ));
+        return Err(format!("the benchmark guest did not report {}; console:\n{}", missing.join(", "), out.output));
     }
     Ok(found)
 }

@@ -5,12 +5,16 @@
 //! Under `-icount` QEMU runs the strands one after the other on one host thread
 //! (round-robin TCG), and `%tick` (virtual time) advances with the instructions of every
 //! strand. Two things make it count one strand's instructions:
-//! * **Turns.** Every strand gives up its time slice when it is done with a step
-//!   ([`yield_slice`]: a `TICK_CMPR` in the past, which makes QEMU leave the running vCPU),
-//!   so the strands take short turns in a fixed order, and a stretch of code between two
-//!   `%tick` reads with no yield in it runs alone (QEMU ends a slice on its own only when
-//!   the slice's instruction budget runs out; a window where that happened is detected by
-//!   the other strands' progress counters and dropped).
+//! * **Turns.** Every strand gives up its time slice when it is done with a step, by
+//!   writing `TICK_CMPR`: a timer that becomes QEMU's next deadline makes it leave the
+//!   running vCPU. QEMU then gives the next strands a slice no longer than the time to that
+//!   deadline, so vCPUs 1–3 arm it for the next nanosecond ([`yield_slice`]) and the boot
+//!   vCPU 1.3 M instructions ahead ([`yield_far`]): after its yield the others get whole
+//!   slices, after theirs the round starts again at the boot vCPU (after a slice of one
+//!   instruction for the next one in line). A stretch of code between two `%tick` reads
+//!   with no yield in it then runs alone, unless its slice ran out (or a timer run by
+//!   QEMU's main loop kicked it): the other strands' progress counters tell, and such
+//!   windows are dropped.
 //! * **Subtraction.** The interrupt vector (0x60) of a mondo is taken by the target at the
 //!   start of its turn, right after the sender's turn; the target measures the time from
 //!   the end of its previous turn to the start of this one, and subtracts the sender's turn,
@@ -89,17 +93,24 @@ static CPU_LIST: Buffer<64> = Buffer::new();
 
 extern "C" {
     fn guest_bench_yield();
+    fn guest_bench_yield_far();
     fn guest_set_pil(pil: u64);
     fn guest_set_interrupts(on: u64);
-    static guest_cpu_mondo_trap: u8;
+    static guest_bench_mondo_start: u8;
     static guest_bench_mondo_end: u8;
     static bench_mondo_count: [u64; 8 * MAX_VCPUS];
 }
 
-/// Ends this strand's time slice (module doc).
+/// Ends this strand's time slice (module doc): vCPUs 1–3.
 fn yield_slice() {
     // SAFETY: writes TICK_CMPR; the interrupt it raises is masked by PIL 15.
     unsafe { guest_bench_yield() }
+}
+
+/// Ends the boot vCPU's time slice so that the next strand gets a whole one (module doc).
+fn yield_far() {
+    // SAFETY: as yield_slice.
+    unsafe { guest_bench_yield_far() }
 }
 
 /// cpu mondos vCPU `id`'s handler has taken.
@@ -112,7 +123,8 @@ fn mondos(id: usize) -> u64 {
 /// the straight-line handler.
 fn handler_instructions() -> u64 {
     // Addresses of two labels in entry.s.
-    let (start, end) = (core::ptr::addr_of!(guest_cpu_mondo_trap) as u64, core::ptr::addr_of!(guest_bench_mondo_end) as u64);
+    let (start, end) =
+        (core::ptr::addr_of!(guest_bench_mondo_start) as u64, core::ptr::addr_of!(guest_bench_mondo_end) as u64);
     1 + (end - start) / 4
 }
 
@@ -292,7 +304,7 @@ fn command(cmd: u64) {
         c.set(cmd);
     }
     while RUNNING[1..].iter().any(|r| r.get() != cmd) {
-        yield_slice();
+        yield_far();
     }
 }
 
@@ -312,7 +324,7 @@ fn start_others() -> bool {
             say!("bench-info smp: vCPUs 1-3 did not check in; no SMP figures");
             return false;
         }
-        yield_slice();
+        yield_far();
     }
     if let Some(r) = READY[1..].iter().find(|r| r.get() != EOK + 1) {
         say!("bench-info smp: cpu_qconf answered {}; no SMP figures", r.get() - 1);
@@ -365,7 +377,7 @@ fn mondo_send(targets: &[u64], rng: &mut u64) -> (i64, u64, u64) {
         } else {
             dropped += 1;
         }
-        yield_slice();
+        yield_far();
     }
     (with.centi() - without.centi(), with.1, dropped)
 }
@@ -380,7 +392,7 @@ fn mondo_receive(rng: &mut u64) {
     // Only vCPUs 0 and 1 take turns: 2 and 3 are not started yet.
     CMD[1].set(CMD_RECEIVE);
     while RUNNING[1].get() != CMD_RECEIVE {
-        yield_slice();
+        yield_far();
     }
     let list = fill_list(&[1]);
     let data = MONDO_DATA.ra();
@@ -405,11 +417,11 @@ fn mondo_receive(rng: &mut u64) {
         SPAN_A.set(if b0 == b1 && s == EOK { a_end - a_start } else { INVALID });
         A_TURNS.inc();
         j += 1;
-        yield_slice();
+        yield_far();
     }
     CMD[1].set(CMD_TURNS);
     while RUNNING[1].get() != CMD_TURNS {
-        yield_slice();
+        yield_far();
     }
     let with = Sum(RX[0].get(), RX[1].get());
     let without = Sum(RX[2].get(), RX[3].get());
@@ -450,7 +462,7 @@ fn hcall_null_smp(rng: &mut u64) {
         } else {
             dropped += 1;
         }
-        yield_slice();
+        yield_far();
     }
     command(CMD_TURNS);
     report("hcall_null_smp", (with.centi() - without.centi()) / CHUNK as i64);
@@ -480,7 +492,7 @@ pub fn run() {
         return;
     }
     while READY[1].get() == 0 {
-        yield_slice();
+        yield_far();
     }
     mondo_receive(&mut rng);
     if !start_others() {

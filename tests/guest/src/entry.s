@@ -280,12 +280,13 @@ guest_secondary_start:
 ! cpu_mondo (TL 0 -> 1, PSTATE.IE now 0): guest_cpu_mondo(tpc, tl) drains the queue, in a
 ! window of its own on the interrupted code's stack.
 ! The benchmark guest (bench_smp.rs) has a handler of a fixed number of instructions
-! instead, which it counts (guest_cpu_mondo_trap to guest_bench_mondo_end, straight-line):
+! instead, which it counts (guest_bench_mondo_start to guest_bench_mondo_end, straight-line):
 ! the queue emptied (HEAD = TAIL) and bench_mondo_count[cpu id] incremented (one 64-byte
 ! line per vCPU; the id from the scratchpad register the hypervisor sets at vCPU start).
-.global guest_cpu_mondo_trap
 guest_cpu_mondo_trap:
 .if {GUEST_BENCH}
+.global guest_bench_mondo_start
+guest_bench_mondo_start:
     mov     {CPU_MONDO_TAIL}, %g1
     ldxa    [%g1] {ASI_QUEUE}, %g2
     mov     {CPU_MONDO_HEAD}, %g1
@@ -352,6 +353,19 @@ guest_set_dev_mondo_head:
 guest_bench_yield:
     retl
     wr      %g0, 1, %asr23
+
+! guest_bench_yield_far(): the same with the timer 2^17 ticks (1.3 M instructions) ahead:
+! the boot vCPU's yield, after which the next strand gets a whole time slice (QEMU gives a
+! slice at most the time to the next timer; bench_smp.rs, "Turns").
+.global guest_bench_yield_far
+guest_bench_yield_far:
+    rd      %tick, %o0
+    sllx    %o0, 1, %o0             ! without NPT (bit 63: INT_DIS in TICK_CMPR)
+    srlx    %o0, 1, %o0
+    sethi   %hi(0x20000), %o1
+    add     %o0, %o1, %o0
+    retl
+    wr      %o0, %g0, %asr23
 
 ! guest_stick() -> %stick.
 .global guest_stick
