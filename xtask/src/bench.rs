@@ -11,7 +11,8 @@
 //!
 //! The SMP figures (`mondo_send`, `mondo_receive`, `hcall_null_smp`) come from a second
 //! boot: the same guest on `tests/configs/bench-smp.toml` (four vCPUs) on the patched QEMU
-//! (`cargo xtask qemu`, or `--qemu PATH`) with `-smp 4`, where `-icount` implies
+//! (`cargo xtask qemu`, or `--qemu PATH`) with `-smp 4` and `-machine ra2pa=on` (as
+//! `cargo xtask run` runs our hypervisor there), where `-icount` implies
 //! round-robin TCG (`-accel tcg,thread=single`; QEMU refuses `-icount` with MTTCG). Sun's
 //! q.bin runs one strand here: the SMP figures are ours only. `--no-smp` skips that boot.
 
@@ -115,7 +116,12 @@ pub fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
         let (set, ram) = tests::FirmwareSource::firmware_set(&mut b, &smp_config, tests::HypervisorBuild::Standard)?;
         let dir = ws.join("target").join("fw").join("bench-smp");
         set.write_to(&dir)?;
-        let q = Qemu::new(&dir).binary(qemu_bin).memory(ram).smp(4).extra_arg("-accel").extra_arg("tcg,thread=single");
+        let mut q =
+            Qemu::new(&dir).binary(&qemu_bin).memory(ram).smp(4).extra_arg("-accel").extra_arg("tcg,thread=single");
+        // As `cargo xtask run` and the tests run our hypervisor on the patched QEMU.
+        if !crate::run::is_stock_qemu(&qemu_bin) {
+            q = q.extra_arg("-machine").extra_arg("ra2pa=on");
+        }
         let names: Vec<&str> = SMP_FIGURES.iter().map(|f| smp_name(f.0)).collect();
         Some(measure(icount(q), &names)?)
     };
