@@ -5,6 +5,8 @@
 //! Each figure is `(ticks(loop with the operation) - ticks(same loop without it)) × 10 / N`:
 //! the instructions one operation adds, guest trap instruction excluded, the hypervisor's
 //! path and its `done`/`retry` included. Printed as `bench <name>: <instructions>`.
+//! On a guest MD with more than one vCPU (tests/configs/bench-smp.toml) the hypercall
+//! figures are followed by the SMP figures ([`crate::bench_smp`]) instead of the MMU ones.
 
 use crate::mmu_tests::{setup_bench_mmu, BenchPages};
 use core::sync::atomic::Ordering;

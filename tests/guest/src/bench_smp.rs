@@ -442,7 +442,8 @@ fn mondo_receive(rng: &mut u64) {
 /// hammer hypercalls, against the same windows with `nop`s.
 fn hcall_null_smp(rng: &mut u64) {
     command(CMD_HAMMER);
-    let (mut with, mut without, mut dropped) = (Sum::default(), Sum::default(), 0);
+    let (mut with, mut without) = (Sum::default(), Sum::default());
+    let (mut dropped_with, mut dropped_without) = (0, 0);
     let mut turns = 0;
     while (with.1 < SAMPLES || without.1 < SAMPLES) && turns < 4 * SAMPLES {
         turns += 1;
@@ -452,7 +453,7 @@ fn hcall_null_smp(rng: &mut u64) {
         if p0 == others_progress() {
             with.add(t);
         } else {
-            dropped += 1;
+            dropped_with += 1;
         }
         pad(rng);
         let p0 = others_progress();
@@ -460,13 +461,17 @@ fn hcall_null_smp(rng: &mut u64) {
         if p0 == others_progress() {
             without.add(t);
         } else {
-            dropped += 1;
+            dropped_without += 1;
         }
         yield_far();
     }
     command(CMD_TURNS);
     report("hcall_null_smp", (with.centi() - without.centi()) / CHUNK as i64);
-    say!("bench-info hcall_null_smp: {} windows of {CHUNK} calls, {} baseline, {dropped} dropped", with.1, without.1);
+    say!(
+        "bench-info hcall_null_smp: {} windows of {CHUNK} calls ({dropped_with} dropped), {} baseline ({dropped_without} dropped)",
+        with.1,
+        without.1
+    );
 }
 
 /// The number of vCPUs in the guest MD (1 when it cannot be read).
