@@ -81,7 +81,7 @@ static A_TURNS: Line = Line::new();
 static SPAN_A: Line = Line::new();
 /// The target's `mondo_receive` sums: gaps with a mondo (sum, count), gaps without
 /// (sum, count), gaps dropped, mondos that came at the wrong turn.
-static RX: [Line; 6] = [const { Line::new() }; 6];
+static RX: [Line; 8] = [const { Line::new() }; 8];
 
 /// One cpu mondo queue, aligned to its size.
 #[repr(C, align(512))]
@@ -259,10 +259,12 @@ fn receive(id: usize) {
                 (1, true) => {
                     RX[0].0.fetch_add(gap, SeqCst);
                     RX[1].inc();
+                    RX[6].0.fetch_add(span, SeqCst);
                 }
                 (0, false) => {
                     RX[2].0.fetch_add(gap, SeqCst);
                     RX[3].inc();
+                    RX[7].0.fetch_add(span, SeqCst);
                 }
                 _ => RX[5].inc(),
             }
@@ -426,6 +428,11 @@ fn mondo_receive(rng: &mut u64) {
     let with = Sum(RX[0].get(), RX[1].get());
     let without = Sum(RX[2].get(), RX[3].get());
     let h = handler_instructions() as i64;
+    say!(
+        "bench-info mondo_receive: vCPU 0's turn {} with a mondo sent, {} without (centi-instructions)",
+        Sum(RX[6].get(), RX[1].get()).centi(),
+        Sum(RX[7].get(), RX[3].get()).centi()
+    );
     report("mondo_receive", with.centi() - without.centi() - 100 * h);
     say!(
         "bench-info mondo_receive: {} gaps with a mondo, {} without, {} dropped, {} mondos at an unexpected turn, {} failed sends, handler {} instructions",
