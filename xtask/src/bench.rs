@@ -8,34 +8,67 @@
 //! With `--sun-firmware DIR` it also boots the same guest binary on Sun's hypervisor (as the
 //! `openboot.bin` of Sun's set, whose 1up MDs it runs with unchanged) and prints Sun's
 //! figures beside ours.
+//!
+//! The SMP figures (`mondo_send`, `mondo_receive`, `hcall_null_smp`) come from a second
+//! boot: the same guest on `tests/configs/bench-smp.toml` (four vCPUs) on the patched QEMU
+//! (`cargo xtask qemu`, or `--qemu PATH`) with `-smp 4` and `-machine ra2pa=on` (as
+//! `cargo xtask run` runs our hypervisor there), where `-icount` implies
+//! round-robin TCG (`-accel tcg,thread=single`; QEMU refuses `-icount` with MTTCG). Sun's
+//! q.bin runs one strand here: the SMP figures are ours only. `--no-smp` skips that boot.
 
 use crate::{check_sun_set, config_path, ensure_prerequisites, sun_firmware_dir, workspace, Builder, Opts};
 use qemu_sun4v::{FirmwareSet, Qemu};
 use std::fmt::Write as _;
-use std::path::Path;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// The figures, their targets (hypervisor instructions) and what they measure.
-const FIGURES: &[(&str, Option<f64>, &str)] = &[
+/// A figure: name, target (hypervisor instructions), what it measures.
+type Figure = (&'static str, Option<f64>, &'static str);
+
+/// The one-strand figures (stock QEMU, `bench.toml`), their targets and what they measure.
+const FIGURES: &[Figure] = &[
     ("hcall_null", Some(30.0), "null hypercall round trip (cpu_myid, assembly fast path)"),
-    ("hcall_rust_path", None, "hypercall through the Rust path (cpu_yield)"),
+    ("hcall_rust_path", Some(150.0), "hypercall through the Rust path (cpu_yield)"),
     ("dtlb_miss_tsb_hit", Some(60.0), "data TLB miss that hits the guest's TSB"),
     ("dtlb_miss_tsb_miss", None, "data TLB miss that misses the TSB (revectored to the guest)"),
     ("itlb_miss_tsb_hit", None, "instruction TLB miss that hits the guest's TSB"),
 ];
 
-/// Boots the firmware set in `dir` under `-icount` and returns the figures the guest printed.
-fn measure(dir: &Path, ram: u64) -> Result<Vec<(String, f64)>, String> {
-    let qemu = Qemu::new(dir).memory(ram).extra_arg("-icount").extra_arg("shift=0,sleep=off");
+/// The SMP figures (patched QEMU, `-smp 4`, `bench-smp.toml`; docs/performance.md).
+const SMP_FIGURES: &[Figure] = &[
+    ("mondo_send", Some(100.0), "cpu_mondo_send, sender, per target: (send to 3 − send to 1) / 2"),
+    ("mondo_send_1", None, "cpu_mondo_send to 1 target, sender, per call"),
+    ("mondo_send_3", None, "cpu_mondo_send to 3 targets, sender, per call"),
+    ("mondo_receive", Some(80.0), "target strand: interrupt vector trap 0x60 to the guest's cpu_mondo (0x7c)"),
+    ("hcall_null_smp", Some(30.0), "hcall_null on strand 0 while strands 1-3 run cpu_myid + cpu_yield"),
+    ("hcall_null_1", Some(30.0), "hcall_null in the same boot (patched QEMU) before the other strands start"),
+];
+
+/// Where each figure of the SMP boot comes from: the guest prints `hcall_null` there too,
+/// which the table shows as `hcall_null_1`.
+fn smp_name(name: &str) -> &str {
+    if name == "hcall_null_1" {
+        "hcall_null"
+    } else {
+        name
+    }
+}
+
+/// Boots the firmware set in `dir` with `qemu` (which has `-icount`) and returns the
+/// figures the guest printed; every one of `expected` must be there.
+fn measure(qemu: Qemu, expected: &[&str]) -> Result<Vec<(String, f64)>, String> {
     eprintln!("xtask: {}", qemu.command_line());
     let out = qemu
-        .run_capture(Duration::from_secs(300), &["test-guest: bench done", "hv: PANIC"])
+        .run_capture(Duration::from_secs(600), &["test-guest: bench done", "hv: PANIC"])
         .map_err(|e| format!("cannot run QEMU: {e}"))?;
     let mut found = Vec::new();
     for line in out.output.lines() {
-        if let Some(rest) = line.trim().strip_prefix("test-guest: bench ") {
+        let line = line.trim();
+        if line.starts_with("test-guest: bench-info") {
+            eprintln!("xtask: {line}");
+        }
+        if let Some(rest) = line.strip_prefix("test-guest: bench ") {
             if let Some((name, value)) = rest.split_once(": ") {
                 if let Ok(v) = value.trim().parse::<f64>() {
                     found.push((name.to_string(), v));
@@ -43,15 +76,16 @@ fn measure(dir: &Path, ram: u64) -> Result<Vec<(String, f64)>, String> {
             }
         }
     }
-    if found.len() < FIGURES.len() {
-        return Err(format!(
-            "the benchmark guest reported {} of {} figures; console:\n{}",
-            found.len(),
-            FIGURES.len(),
-            out.output
-        ));
+    let missing: Vec<&str> = expected.iter().copied().filter(|e| !found.iter().any(|f| f.0 == *e)).collect();
+    if !missing.is_empty() {
+        return Err(format!("the benchmark guest did not report {}; console:\n{}", missing.join(", "), out.output));
     }
     Ok(found)
+}
+
+/// The `-icount` arguments of every benchmark boot.
+fn icount(q: Qemu) -> Qemu {
+    q.extra_arg("-icount").extra_arg("shift=0,sleep=off")
 }
 
 fn figure(found: &[(String, f64)], name: &str) -> f64 {
@@ -59,7 +93,7 @@ fn figure(found: &[(String, f64)], name: &str) -> f64 {
 }
 
 pub fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
-    let opts = Opts::parse(args, &["--config", "--sun-firmware"], &[])?;
+    let opts = Opts::parse(args, &["--config", "--sun-firmware", "--qemu"], &["--no-smp"])?;
     let ws = workspace();
     ensure_prerequisites(true)?;
     // The configuration runs the `bench-guest` image: the test guest in benchmark mode.
@@ -71,7 +105,26 @@ pub fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
     let (set, ram) = tests::FirmwareSource::firmware_set(&mut b, &config, tests::HypervisorBuild::Standard)?;
     let dir = ws.join("target").join("fw").join("bench");
     set.write_to(&dir)?;
-    let ours = measure(&dir, ram)?;
+    let names: Vec<&str> = FIGURES.iter().map(|f| f.0).collect();
+    let ours = measure(icount(Qemu::new(&dir).memory(ram)), &names)?;
+    // The SMP figures: four strands on the patched QEMU.
+    let smp = if opts.flag("--no-smp") {
+        None
+    } else {
+        let qemu_bin = crate::qemu::patched_or_given(&ws, &opts)?;
+        let smp_config = ws.join("tests").join("configs").join("bench-smp.toml");
+        let (set, ram) = tests::FirmwareSource::firmware_set(&mut b, &smp_config, tests::HypervisorBuild::Standard)?;
+        let dir = ws.join("target").join("fw").join("bench-smp");
+        set.write_to(&dir)?;
+        let mut q =
+            Qemu::new(&dir).binary(&qemu_bin).memory(ram).smp(4).extra_arg("-accel").extra_arg("tcg,thread=single");
+        // As `cargo xtask run` and the tests run our hypervisor on the patched QEMU.
+        if !crate::run::is_stock_qemu(&qemu_bin) {
+            q = q.extra_arg("-machine").extra_arg("ra2pa=on");
+        }
+        let names: Vec<&str> = SMP_FIGURES.iter().map(|f| smp_name(f.0)).collect();
+        Some(measure(icount(q), &names)?)
+    };
     // Sun's chain with the same guest binary as its openboot.bin (Sun's 1up MDs put the
     // guest at 0x80000000 with 256 MiB, the bench configuration's layout).
     let sun = match sun_firmware_dir(&ws, &opts)? {
@@ -82,23 +135,39 @@ pub fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
             sun_set.openboot_bin = b.guest_raw("bench-guest", ldom_config::config::RAM_BASE)?;
             let dir = ws.join("target").join("fw").join("bench-sun");
             sun_set.write_to(&dir)?;
-            Some(measure(&dir, ram)?)
+            Some(measure(icount(Qemu::new(&dir).memory(ram)), &names)?)
         }
     };
+    // (figure, our value, Sun's value) in table order.
+    let mut rows: Vec<(&Figure, f64, Option<f64>)> =
+        FIGURES.iter().map(|f| (f, figure(&ours, f.0), sun.as_ref().map(|s| figure(s, f.0)))).collect();
+    if let Some(smp) = &smp {
+        rows.extend(SMP_FIGURES.iter().map(|f| (f, figure(smp, smp_name(f.0)), None)));
+    }
     match &sun {
         None => println!("{:<20} {:>12} {:>8}  what", "figure", "instructions", "target"),
         Some(_) => println!("{:<20} {:>12} {:>8} {:>8}  what", "figure", "instructions", "Sun's", "target"),
     }
-    let mut json = String::from("{\n");
-    for (i, (name, target, what)) in FIGURES.iter().enumerate() {
-        let v = figure(&ours, name);
+    for ((name, target, what), v, sun_v) in &rows {
         let t = target.map(|t| format!("≤ {t}")).unwrap_or_else(|| "-".into());
         match &sun {
             None => println!("{name:<20} {v:>12.2} {t:>8}  {what}"),
-            Some(s) => println!("{name:<20} {v:>12.2} {:>8.2} {t:>8}  {what}", figure(s, name)),
+            // Sun's q.bin runs one strand: no SMP figures of its own.
+            Some(_) => {
+                let s = sun_v.map(|s| format!("{s:.2}")).unwrap_or_else(|| "-".into());
+                println!("{name:<20} {v:>12.2} {s:>8} {t:>8}  {what}")
+            }
         }
-        let _ = writeln!(json, "  \"{name}\": {v:.2}{}", if i + 1 < FIGURES.len() || sun.is_some() { "," } else { "" });
     }
+    let mut json = String::from("{\n");
+    for ((name, _, _), v, _) in &rows {
+        let _ = writeln!(json, "  \"{name}\": {v:.2},");
+    }
+    json.push_str("  \"targets\": {\n");
+    let targets: Vec<String> =
+        rows.iter().filter_map(|((name, t, _), _, _)| t.map(|t| format!("    \"{name}\": {t}"))).collect();
+    json.push_str(&targets.join(",\n"));
+    json.push_str(if sun.is_some() { "\n  },\n" } else { "\n  }\n" });
     if let Some(s) = &sun {
         json.push_str("  \"sun\": {\n");
         for (i, (name, _, _)) in FIGURES.iter().enumerate() {

@@ -5,13 +5,16 @@
 //! Each figure is `(ticks(loop with the operation) - ticks(same loop without it)) × 10 / N`:
 //! the instructions one operation adds, guest trap instruction excluded, the hypervisor's
 //! path and its `done`/`retry` included. Printed as `bench <name>: <instructions>`.
+//! On a guest MD with more than one vCPU (tests/configs/bench-smp.toml) the hypercall
+//! figures are followed by the SMP figures ([`crate::bench_smp`]) instead of the MMU ones.
 
 use crate::mmu_tests::{setup_bench_mmu, BenchPages};
 use core::sync::atomic::Ordering;
 
 const N: u64 = 20_000;
 
-fn tick() -> u64 {
+/// `%tick` (virtual time under -icount: 1 per 10 instructions of all strands).
+pub(crate) fn tick() -> u64 {
     let t: u64;
     // SAFETY: reads %tick.
     unsafe { core::arch::asm!("rd %tick, {t}", t = out(reg) t, options(nostack, nomem)) };
@@ -103,6 +106,12 @@ pub fn run(base: u64, size: u64) -> ! {
     let with = loop_hcall_rust(N);
     let without = loop_hcall_rust_base(N);
     report("hcall_rust_path", with, without, 0);
+    if crate::bench_smp::vcpus() > 1 {
+        // The SMP configuration (bench-smp.toml, patched QEMU): the SMP figures only.
+        crate::bench_smp::run();
+        say!("bench done");
+        hv_api::guest::mach_exit(0)
+    }
 
     let pages: BenchPages = setup_bench_mmu(base, size);
     // 512 distinct pages in a row: each load misses the 64-entry TLB and hits the TSB.

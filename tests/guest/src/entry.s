@@ -241,6 +241,10 @@ guest_unexpected:
     nop
 
 .section .bss
+.balign 64
+.global bench_mondo_count
+bench_mondo_count:
+    .skip   64 * 32
 .balign 16
 guest_unexpected_stack:
     .skip   8192
@@ -275,7 +279,30 @@ guest_secondary_start:
 
 ! cpu_mondo (TL 0 -> 1, PSTATE.IE now 0): guest_cpu_mondo(tpc, tl) drains the queue, in a
 ! window of its own on the interrupted code's stack.
+! The benchmark guest (bench_smp.rs) has a handler of a fixed number of instructions
+! instead, which it counts (guest_bench_mondo_start to guest_bench_mondo_end, straight-line):
+! the queue emptied (HEAD = TAIL) and bench_mondo_count[cpu id] incremented (one 64-byte
+! line per vCPU; the id from the scratchpad register the hypervisor sets at vCPU start).
 guest_cpu_mondo_trap:
+.if {GUEST_BENCH}
+.global guest_bench_mondo_start
+guest_bench_mondo_start:
+    mov     {CPU_MONDO_TAIL}, %g1
+    ldxa    [%g1] {ASI_QUEUE}, %g2
+    mov     {CPU_MONDO_HEAD}, %g1
+    stxa    %g2, [%g1] {ASI_QUEUE}
+    mov     {SCRATCHPAD_CPUID}, %g1
+    ldxa    [%g1] {ASI_SCRATCHPAD}, %g1
+    sllx    %g1, 6, %g1
+    SETX    bench_mondo_count, %g3, %g2
+    add     %g2, %g1, %g2
+    ldx     [%g2], %g3
+    add     %g3, 1, %g3
+    stx     %g3, [%g2]
+    retry
+.global guest_bench_mondo_end
+guest_bench_mondo_end:
+.endif
     save    %sp, -192, %sp
     rdpr    %tpc, %o0
     call    guest_cpu_mondo
@@ -317,6 +344,28 @@ guest_set_dev_mondo_head:
     nop
 
 ! ----- shared helpers -----
+
+! guest_bench_yield(): ends this strand's time slice under QEMU's round-robin TCG with
+! -icount (bench_smp.rs): a TICK_CMPR in the past arms the timer for the next nanosecond,
+! which kicks the running vCPU out of its slice. The level-14 interrupt it raises stays
+! pending under PIL 15.
+.global guest_bench_yield
+guest_bench_yield:
+    retl
+    wr      %g0, 1, %asr23
+
+! guest_bench_yield_far(): the same with the timer 2^17 ticks (1.3 M instructions) ahead:
+! the boot vCPU's yield, after which the next strand gets a whole time slice (QEMU gives a
+! slice at most the time to the next timer; bench_smp.rs, "Turns").
+.global guest_bench_yield_far
+guest_bench_yield_far:
+    rd      %tick, %o0
+    sllx    %o0, 1, %o0             ! without NPT (bit 63: INT_DIS in TICK_CMPR)
+    srlx    %o0, 1, %o0
+    sethi   %hi(0x20000), %o1
+    add     %o0, %o1, %o0
+    retl
+    wr      %o0, %g0, %asr23
 
 ! guest_stick() -> %stick.
 .global guest_stick

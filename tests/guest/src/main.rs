@@ -21,6 +21,8 @@ fn main() {
 mod rt;
 #[cfg(all(target_arch = "sparc64", guest_bench))]
 mod bench;
+#[cfg(all(target_arch = "sparc64", guest_bench))]
+mod bench_smp;
 #[cfg(target_arch = "sparc64")]
 mod console_intr;
 #[cfg(target_arch = "sparc64")]

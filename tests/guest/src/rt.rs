@@ -21,7 +21,10 @@ crate::window_asm_operands!(concat!(
     CPU_MONDO_TAIL = const hv_api::queue::CPU_MONDO_TAIL,
     DEV_MONDO_HEAD = const hv_api::queue::DEV_MONDO_HEAD,
     DEV_MONDO_TAIL = const hv_api::queue::DEV_MONDO_TAIL,
-    MMU_ENABLE = const hv_api::hcall::MMU_ENABLE);
+    MMU_ENABLE = const hv_api::hcall::MMU_ENABLE,
+    GUEST_BENCH = const cfg!(guest_bench) as u64,
+    ASI_SCRATCHPAD = const platform::asi::SCRATCHPAD,
+    SCRATCHPAD_CPUID = const platform::asi::SCRATCHPAD_CPUID);
 
 static FAILURES: AtomicU64 = AtomicU64::new(0);
 

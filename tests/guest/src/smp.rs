@@ -433,7 +433,9 @@ extern "C" fn guest_cpu_mondo(tpc: u64, tl: u64) {
 // ----- the secondary vCPUs -----
 
 /// A started vCPU's Rust entry (from `guest_secondary_start`): `arg` is the real address of
-/// its [`StartBlock`], `tl`, `pil` and `pstate` its entry values.
+/// its [`StartBlock`], `tl`, `pil` and `pstate` its entry values. (The benchmark guest has
+/// its own, in bench_smp.rs.)
+#[cfg(not(guest_bench))]
 #[no_mangle]
 extern "C" fn smp_secondary_entry(arg: u64, tl: u64, pil: u64, pstate: u64) -> ! {
     // SAFETY: cpu_start's argument is the real address of a StartBlock (MMU off).
@@ -569,7 +571,7 @@ fn command(t: &mut Test, id: u64, cmd: Command, arg: u64) -> Option<(u64, u64)> 
 
 /// The vCPU ids of the guest MD's cpu nodes (at most [`MAX_VCPUS`]), and the MD's
 /// stick-frequency.
-fn md_vcpus(ids: &mut [u64; MAX_VCPUS]) -> Result<usize, &'static str> {
+pub(crate) fn md_vcpus(ids: &mut [u64; MAX_VCPUS]) -> Result<usize, &'static str> {
     let md = crate::rt::read_guest_md(&MD)?;
     let mut n = 0;
     for cpu in md.nodes_named("cpu") {
@@ -624,7 +626,7 @@ fn rtba() -> u64 {
 
 /// Sets up start block `generation` (0: the first start, 1: the restart) of vCPU `id` and
 /// calls cpu_start with it; returns the status.
-fn start(id: u64, generation: usize) -> u64 {
+pub(crate) fn start(id: u64, generation: usize) -> u64 {
     let block = &START_BLOCKS[id as usize][generation];
     block.stack_top.store(STACKS[id as usize].ra() + STACK_SIZE as u64, SeqCst);
     block.id.store(id, SeqCst);
