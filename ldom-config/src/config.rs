@@ -20,6 +20,10 @@ pub use hv_api::hv_md::{FailurePolicy, DEFAULT_ENTRY_OFFSET, MAX_DOMAINS};
 /// Guest memory alignment (base and size): 4 MiB, the largest page size the guest MD
 /// advertises (see docs/ldom-config.md, rule `memory-unaligned`).
 pub const MEM_ALIGN: u64 = 4 << 20;
+/// Real addresses of an UltraSPARC T1 are 40 bits: a domain's memory must lie below this RA
+/// (rule `memory-realbase`; hv-api's `Tte::T1_RA_MASK` is bits 39:13).
+pub const REAL_ADDRESS_LIMIT: u64 = (hv_api::mmu::Tte::T1_RA_MASK | 0x1fff) + 1;
+const _: () = assert!(REAL_ADDRESS_LIMIT == 1 << 40);
 /// Channel ids per domain are `0..MAX_CHANNEL_ID+1`.
 pub const MAX_CHANNEL_ID: u64 = 63;
 /// Where a guest image comes from.
@@ -71,7 +75,9 @@ pub struct Domain {
     pub membase: u64,
     /// Size of the domain's memory in bytes (`memory.size`).
     pub memsize: u64,
-    /// RA of the domain's memory; always equal to [`Domain::membase`].
+    /// RA of the domain's memory, where the guest sees it (`memory.realbase`, default
+    /// `memory.base`). It may differ from [`Domain::membase`]: the hypervisor then
+    /// translates RA→PA, which needs the patched QEMU with `-machine ra2pa=on`.
     pub realbase: u64,
     /// The guest image.
     pub image: ImageRef,
@@ -580,13 +586,14 @@ fn validate(src: &mut Source, raw: Raw) -> Option<Config> {
             let (vcpus, vat) = d.vcpus.unwrap();
             let (base, _) = d.base.unwrap();
             let (size, _) = d.size.unwrap();
+            let realbase = d.realbase.map_or(base, |r| r.0);
             let (image, iat) = d.image.unwrap();
             Domain {
                 name,
                 vcpus: vcpus.into_iter().map(|v| v.0).collect(),
                 membase: base,
                 memsize: size,
-                realbase: base,
+                realbase,
                 image: ImageRef::parse(&image),
                 entry_offset: d.entry_offset.map(|e| e.0).unwrap_or(DEFAULT_ENTRY_OFFSET),
                 failure_policy: d.failure_policy.unwrap_or(FailurePolicy::Stop),

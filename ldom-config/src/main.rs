@@ -168,8 +168,10 @@ fn cmd_check(path: &Path, image_dir: Option<PathBuf>) -> ExitCode {
             config::ImageRef::Path(p) => p.display().to_string(),
             config::ImageRef::Named(n) => format!("named image {n:?}"),
         };
+        // Where the guest sees its memory, when that is not where it lives (RA != PA).
+        let real = if d.realbase == d.membase { String::new() } else { format!(" at RA {:#x}", d.realbase) };
         println!(
-            "domain {i} {:?}: strands {:?}, memory {:#x}+{}, image {img}, entry +{:#x}, failure-policy {}",
+            "domain {i} {:?}: strands {:?}, memory {:#x}+{}{real}, image {img}, entry +{:#x}, failure-policy {}",
             d.name,
             d.vcpus,
             d.membase,

@@ -118,7 +118,7 @@ pub const RULES: &[Rule] = &[
     error("hv-guest-arc", "a guest arc of the guests node leads to a node that is not a guest"),
     error("hv-guest-none", "the guests node has no guest (with a gid)"),
     error("hv-gid-duplicate", "two guests have the same gid"),
-    warning("hv-guest-membase", "a guest's realbase differs from its membase (QEMU niagara needs RA = PA)"),
+    error("hv-guest-realbase", "a guest's realbase is not 8 KiB aligned, or realbase + memsize wraps"),
     error("hv-failure-policy", "a guest's failure-policy is not stop, reset or ignore"),
     error("hv-cpu-arc", "a cpu arc of the cpus node leads to a node that is not a cpu"),
     error("hv-cpu-guest", "a cpu lacks exactly one guest arc to a guest node"),

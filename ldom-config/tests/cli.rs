@@ -216,3 +216,14 @@ fn dump_reads_suns_mds() {
     let (code, out, _) = run(bin().arg("lint").arg("--hv").arg("--strict").arg(&p));
     assert_eq!(code, 0, "{out}");
 }
+
+/// `check` shows where a domain sees its memory when that is not where it lives.
+#[test]
+fn check_shows_a_realbase_that_differs() {
+    let cfg = crate_dir().join("../tests/configs/two-domains-same-ra.toml");
+    let (code, out, err) = run(bin().arg("check").arg(&cfg));
+    assert_eq!(code, 0, "{err}");
+    let line = |name: &str| out.lines().find(|l| l.contains(&format!("{name:?}"))).unwrap_or_else(|| panic!("{out}"));
+    assert!(line("high").contains("memory 0x90000000+256M at RA 0x80000000,"), "{out}");
+    assert!(line("low").contains("memory 0x80000000+256M,"), "{out}");
+}

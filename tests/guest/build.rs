@@ -12,10 +12,13 @@ fn main() {
     println!("cargo:rustc-check-cfg=cfg(guest_fault_watchdog)");
     println!("cargo:rustc-check-cfg=cfg(guest_hostile)");
     println!("cargo:rustc-check-cfg=cfg(guest_console_intr)");
+    println!("cargo:rustc-check-cfg=cfg(guest_ra2pa)");
     // GUEST_MODE: `test` (default), `bench` (cargo xtask bench), `fault`, `fault-windows`,
     // `fault-windows-fast`, `fault-tl2-miss` or `fault-watchdog` (fail on purpose), `hostile`
     // (the hostile guest: hostile calls through the machine path, case `hostile`),
-    // `console-interrupt` (the console's device interrupt, case `console-interrupt`).
+    // `console-interrupt` (the console's device interrupt, case `console-interrupt`), `ra2pa`
+    // (the tests plus real accesses outside the domain, which need RA->PA translation:
+    // real_access.rs).
     match std::env::var("GUEST_MODE").as_deref() {
         Ok("bench") => println!("cargo:rustc-cfg=guest_bench"),
         Ok("fault") => println!("cargo:rustc-cfg=guest_fault"),
@@ -38,6 +41,7 @@ fn main() {
         }
         Ok("hostile") => println!("cargo:rustc-cfg=guest_hostile"),
         Ok("console-interrupt") => println!("cargo:rustc-cfg=guest_console_intr"),
+        Ok("ra2pa") => println!("cargo:rustc-cfg=guest_ra2pa"),
         _ => {}
     }
     if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("sparc64") {

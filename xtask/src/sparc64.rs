@@ -26,6 +26,9 @@ pub(crate) const GUEST_IMAGES: &[(&str, &str, &str, &str)] = &[
     ("window-fast-fault-guest", "test-guest", "test-guest", "fault-windows-fast"),
     ("tl2-miss-fault-guest", "test-guest", "test-guest", "fault-tl2-miss"),
     ("watchdog-fault-guest", "test-guest", "test-guest", "fault-watchdog"),
+    // The test guest plus real accesses outside its domain (they must be access errors): only
+    // for configurations that run on the patched QEMU with RA->PA (two-domains-same-ra).
+    ("ra2pa-guest", "test-guest", "test-guest", "ra2pa"),
     // The hostile guest: 10^6 hostile calls through the machine path (case `hostile`).
     ("hostile-guest", "test-guest", "test-guest", "hostile"),
     // The console's device interrupt (case `console-interrupt`, patched QEMU).

@@ -3,7 +3,7 @@
 //! only its own rule, through `src.err`; `validate` runs them in order and builds the
 //! [`Config`](super::Config) when none failed.
 
-use super::{dname, human, Raw, MAX_CHANNEL_ID, MAX_RAM_SIZE, MAX_STRANDS, MEM_ALIGN, RAM_BASE};
+use super::{dname, human, Raw, MAX_CHANNEL_ID, MAX_RAM_SIZE, MAX_STRANDS, MEM_ALIGN, RAM_BASE, REAL_ADDRESS_LIMIT};
 use crate::error::Source;
 use hv_api::hv_md::{MAX_DOMAINS, MAX_DOMAIN_NAME};
 use std::collections::{BTreeMap, HashMap};
@@ -202,15 +202,23 @@ pub(super) fn memory_outside_ram(src: &mut Source, raw: &Raw, ram_size: u64) {
     }
 }
 
-/// `memory-realbase`: `realbase`, when given, equals `base`.
+/// `memory-realbase`: `realbase`, when given, is aligned like `base` (a multiple of
+/// [`MEM_ALIGN`]) and the memory's real range `realbase..realbase + size` stays inside the
+/// T1's 40-bit real address space ([`REAL_ADDRESS_LIMIT`]). It may differ from `base` (the
+/// hypervisor translates RA→PA), and two domains may use the same `realbase`.
 pub(super) fn memory_realbase(src: &mut Source, raw: &Raw) {
     for d in &raw.domains {
-        if let (Some((rb, rat)), Some((base, _))) = (d.realbase, d.base) {
-            if rb != base {
+        let Some((rb, rat)) = d.realbase else { continue };
+        if rb % MEM_ALIGN != 0 {
+            src.err(rat, "memory-realbase", format!("memory realbase {rb:#x} is not a multiple of 4 MiB (0x400000)"));
+        } else if let Some((size, _)) = d.size {
+            if rb.checked_add(size).is_none_or(|end| end > REAL_ADDRESS_LIMIT) {
                 src.err(
                     rat,
                     "memory-realbase",
-                    format!("realbase {rb:#x} must equal base {base:#x}: QEMU's niagara has no RA->PA offset, the hypervisor maps RA = PA"),
+                    format!(
+                        "memory realbase {rb:#x} + size {size:#x} does not fit the 40-bit real address space (below {REAL_ADDRESS_LIMIT:#x})"
+                    ),
                 );
             }
         }

@@ -6,6 +6,8 @@ use super::props::{optional, property_kind, required, required_props, Kind, Prop
 use super::Report;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The smallest real page: a guest's `realbase` is a multiple of it.
+const REAL_PAGE: u64 = 0x2000;
 /// The properties the hypervisor reads from a guest node.
 const GUEST: &[Prop] = &[
     required("gid"),
@@ -106,7 +108,7 @@ pub(super) fn check(r: &mut Report, md: &Md, root: &N) {
     hv_guest_arc(r, &hv);
     hv_guest_none(r, &hv);
     hv_gid_duplicate(r, &hv);
-    hv_guest_membase(r, &hv);
+    hv_guest_realbase(r, &hv);
     hv_failure_policy(r, &hv);
     hv_cpu_arc(r, &hv);
     hv_cpu_guest(r, &hv);
@@ -160,19 +162,24 @@ fn hv_gid_duplicate(r: &mut Report, hv: &Hv) {
     }
 }
 
-/// `hv-guest-membase`: a guest's `realbase` equals its `membase` (QEMU niagara has no RA→PA
-/// offset, so the hypervisor maps RA = PA).
-fn hv_guest_membase(r: &mut Report, hv: &Hv) {
+/// `hv-guest-realbase`: a guest's `realbase` is 8 KiB aligned (the smallest real page) and
+/// `realbase + memsize` does not wrap: the hypervisor refuses the MD otherwise. (`realbase`
+/// may differ from `membase`: the hypervisor translates RA→PA.)
+fn hv_guest_realbase(r: &mut Report, hv: &Hv) {
     for g in &hv.guests {
-        if let (Some(m), Some(rb)) = (g.val("membase"), g.val("realbase")) {
-            if m != rb {
+        let Some(rb) = g.val("realbase") else { continue };
+        if rb % REAL_PAGE != 0 {
+            r.add(
+                "hv-guest-realbase",
+                Some(g.idx),
+                format!("the {}: realbase {rb:#x} is not 8 KiB aligned", g.label()),
+            );
+        } else if let Some(size) = g.val("memsize") {
+            if rb.checked_add(size).is_none() {
                 r.add(
-                    "hv-guest-membase",
+                    "hv-guest-realbase",
                     Some(g.idx),
-                    format!(
-                        "the {}: realbase {rb:#x} differs from membase {m:#x} (QEMU niagara needs RA = PA)",
-                        g.label()
-                    ),
+                    format!("the {}: realbase {rb:#x} + memsize {size:#x} wraps", g.label()),
                 );
             }
         }

@@ -63,8 +63,12 @@ fn run_tests(base: u64, size: u64) -> ! {
     windows_survive_hypercalls();
     crate::windows::run();
     revectored_trap();
+    #[cfg(guest_ra2pa)]
+    crate::real_access::run(base, size);
     crate::mmu_tests::run(base, size);
     crate::smp::run(base, size);
+    #[cfg(guest_ra2pa)]
+    crate::real_access::canary_at_end();
     let failed = failures();
     if failed == 0 {
         say!("all tests passed");
