@@ -46,6 +46,12 @@ extern "C" fn guest_main(base: u64, size: u64) -> ! {
 
 #[cfg_attr(any(guest_bench, guest_fault, guest_hostile, guest_console_intr), allow(dead_code))]
 fn run_tests(base: u64, size: u64) -> ! {
+    let canaries = canaries(base, size);
+    for (ra, len) in canaries {
+        crate::rt::fill_canary(ra, len);
+    }
+    let [(a, a_len), (b, b_len)] = canaries;
+    say!("canaries filled ({a_len:#x} bytes at {a:#x}, {b_len:#x} bytes at {b:#x})");
     versions();
     errors_for_unknown_calls();
     machine_description(base);
@@ -69,6 +75,8 @@ fn run_tests(base: u64, size: u64) -> ! {
     crate::smp::run(base, size);
     #[cfg(guest_ra2pa)]
     crate::real_access::canary_at_end();
+    let changed = canaries.iter().find_map(|&(ra, len)| crate::rt::canary_changed(ra, len));
+    check("canary intact", changed.is_none(), format_args!("the word at {changed:#x?} changed"));
     let failed = failures();
     if failed == 0 {
         say!("all tests passed");
@@ -78,6 +86,21 @@ fn run_tests(base: u64, size: u64) -> ! {
     }
     say!("calling mach_sir");
     hv::mach_sir()
+}
+
+/// Two regions of the guest's own memory that none of its tests uses, filled with canary
+/// words at the start and checked at the end (`ok canary intact`): 8 MiB in the middle of
+/// the domain and the 4 MiB below its top 4 MiB page (the stack's). Another domain, or the
+/// hypervisor on its behalf, must never change them; the harness also reads them from
+/// outside (case `two-domains-hostile`). Empty for a domain below 64 MiB.
+fn canaries(base: u64, size: u64) -> [(u64, u64); 2] {
+    const MIB: u64 = 1 << 20;
+    if size < 64 * MIB {
+        return [(base, 0), (base, 0)];
+    }
+    let middle = (base + size / 2) & !(4 * MIB - 1);
+    let below_stack = ((base + size - 1) & !(4 * MIB - 1)) - 4 * MIB;
+    [(middle, 8 * MIB), (below_stack, 4 * MIB)]
 }
 
 #[no_mangle]

@@ -35,7 +35,7 @@
 //! MD slots and the hypervisor's code in the PROM. Any finding prints `FAIL` with the seed, the stage and the
 //! call; the summary gives the calls per stage and `0 findings`, then `mach_exit(0)`.
 
-use crate::rt::{Buffer, GUEST_RESUME_PC, LAST_TT};
+use crate::rt::{canary_changed, fill_canary, Buffer, GUEST_RESUME_PC, LAST_TT};
 use crate::windows::{Action, WindowCase, WindowState};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -376,7 +376,7 @@ impl Hostile {
             self.finding(format_args!("the image does not fit its 4 MiB page"));
         }
         for c in self.canaries() {
-            fill(c, CANARY_SIZE);
+            fill_canary(c, CANARY_SIZE);
         }
     }
 
@@ -395,9 +395,9 @@ impl Hostile {
             hv::mach_exit(self.findings);
         }
         for c in self.canaries() {
-            if let Some(at) = changed(c, CANARY_SIZE) {
+            if let Some(at) = canary_changed(c, CANARY_SIZE) {
                 self.finding(format_args!("canary at {at:#x} changed"));
-                fill(c, CANARY_SIZE);
+                fill_canary(c, CANARY_SIZE);
             }
         }
     }
@@ -1147,29 +1147,4 @@ fn image_sum() -> u64 {
 /// The MD slots and the start of the PROM.
 fn hv_sums() -> [u64; 3] {
     [sum(GUEST_MD_SLOT, PAGE_8K), sum(HV_MD_SLOT, PAGE_8K), sum(PROM, PROM_CHECKED)]
-}
-
-fn pattern(a: u64) -> u64 {
-    (a ^ 0xc0ff_ee00_dead_beef).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-}
-
-fn fill(ra: u64, len: u64) {
-    let mut a = ra;
-    while a < ra + len {
-        // SAFETY: a canary region of the guest's own memory, outside image and scratch.
-        unsafe { core::ptr::write_volatile(a as *mut u64, pattern(a)) };
-        a += 8;
-    }
-}
-
-fn changed(ra: u64, len: u64) -> Option<u64> {
-    let mut a = ra;
-    while a < ra + len {
-        // SAFETY: as `fill`.
-        if unsafe { core::ptr::read_volatile(a as *const u64) } != pattern(a) {
-            return Some(a);
-        }
-        a += 8;
-    }
-    None
 }

@@ -163,3 +163,35 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     say!("FAIL panic: {}", info.message());
     hv::mach_exit(3)
 }
+
+/// The canary word at real address `a` (the hostile guest's canaries and the test guest's;
+/// the harness computes the same words, `pattern = "canary"` in a case's `memory_check`):
+/// `(a ^ 0xc0ffee00deadbeef) * 0x9e3779b97f4a7c15` (wrapping), stored big-endian.
+pub fn canary_word(a: u64) -> u64 {
+    (a ^ 0xc0ff_ee00_dead_beef).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// Fills `len` bytes at real address `ra` (8-byte aligned; MMU off or identity mapped) with
+/// canary words.
+pub fn fill_canary(ra: u64, len: u64) {
+    let mut a = ra;
+    while a < ra + len {
+        // SAFETY: the callers pass a region of the guest's own memory that nothing else of
+        // the guest uses (outside its image, stack and buffers).
+        unsafe { core::ptr::write_volatile(a as *mut u64, canary_word(a)) };
+        a += 8;
+    }
+}
+
+/// The first address in `len` bytes at `ra` whose word is not its canary word, if any.
+pub fn canary_changed(ra: u64, len: u64) -> Option<u64> {
+    let mut a = ra;
+    while a < ra + len {
+        // SAFETY: as `fill_canary`.
+        if unsafe { core::ptr::read_volatile(a as *const u64) } != canary_word(a) {
+            return Some(a);
+        }
+        a += 8;
+    }
+    None
+}
