@@ -7,6 +7,8 @@
 //! * [`Qemu`] builds the command line and runs QEMU, either with the console on the terminal
 //!   ([`Qemu::run_interactive`]) or captured with a timeout ([`Qemu::run_capture`]), optionally
 //!   typing scripted console input ([`Qemu::run_scripted`], e.g. `banner` at OpenBoot's `ok`).
+//! * [`Qmp`], [`Snapshot`]: guest-physical memory saved from outside the guests through
+//!   QEMU's machine protocol while a captured run goes on ([`Qemu::run_with_snapshots`]).
 //! * [`ConsoleSockets`], [`Demux`], [`Focus`]: each domain's console on its own local socket
 //!   in an interactive run of several domains ([`Qemu::run_interactive_with`]).
 #![deny(missing_docs)]
@@ -17,6 +19,7 @@
 mod consoles;
 mod elf;
 mod firmware_set;
+mod monitor;
 mod qemu;
 mod run;
 mod terminal;
@@ -26,6 +29,7 @@ mod tests;
 pub use consoles::{ConsoleSockets, Demux, Focus};
 pub use elf::{elf_to_raw, RAW_IMAGE_MAX};
 pub use firmware_set::*;
+pub use monitor::{Qmp, Snapshot};
 pub use qemu::{find_in_path, Qemu, DEFAULT_MEMORY};
 pub use run::{EndedBy, InputStep, Outcome, END_MARKER, PANIC_MARKER};
 pub use terminal::QUIT_KEY;

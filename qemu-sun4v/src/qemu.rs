@@ -15,6 +15,7 @@ pub struct Qemu {
     drives: Vec<PathBuf>,
     icount: Option<u32>,
     smp: Option<u64>,
+    qmp: Option<PathBuf>,
     extra: Vec<OsString>,
     no_core_dump: bool,
     /// Replaces the whole argument list (tests run a shell instead of QEMU).
@@ -34,6 +35,7 @@ impl Qemu {
             drives: Vec::new(),
             icount: None,
             smp: None,
+            qmp: None,
             extra: Vec::new(),
             no_core_dump: true,
             override_args: None,
@@ -70,6 +72,18 @@ impl Qemu {
         self
     }
 
+    /// Opens QEMU's machine protocol on a Unix socket at `path` (`-qmp
+    /// unix:PATH,server=on,wait=off`), for [`Qemu::run_with_snapshots`].
+    pub fn qmp_socket(mut self, path: impl Into<PathBuf>) -> Self {
+        self.qmp = Some(path.into());
+        self
+    }
+
+    /// The QMP socket, if one was asked for.
+    pub fn qmp_path(&self) -> Option<&Path> {
+        self.qmp.as_deref()
+    }
+
     /// Appends one more argument to the command line.
     pub fn extra_arg(mut self, arg: impl Into<OsString>) -> Self {
         self.extra.push(arg.into());
@@ -103,6 +117,11 @@ impl Qemu {
         if let Some(n) = self.smp {
             a.push("-smp".into());
             a.push(n.to_string().into());
+        }
+        if let Some(p) = &self.qmp {
+            let p = p.to_string_lossy().replace(',', ",,");
+            a.push("-qmp".into());
+            a.push(format!("unix:{p},server=on,wait=off").into());
         }
         for d in &self.drives {
             // Commas in a -drive option value are escaped by doubling them.

@@ -2,10 +2,12 @@
 //! console input, end markers and timeouts, and how a run ended.
 
 use crate::consoles::{ConsoleSockets, Demux, Focus, Input};
+use crate::monitor::{Qmp, Snapshot};
 use crate::terminal::{RawTerminal, QUIT_KEY};
 use crate::Qemu;
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -160,7 +162,7 @@ impl Qemu {
                 }
             }
         };
-        let outcome = self.supervise(child, end_markers, timeout, true, None, Some(&quit), &mut tap);
+        let outcome = self.supervise(child, end_markers, timeout, true, None, Some(&quit), &mut tap, None);
         drop(raw);
         outcome
     }
@@ -174,13 +176,48 @@ impl Qemu {
     /// Like [`Qemu::run_capture`], but types the `script` steps on the console (QEMU's
     /// stdin) as their `after` text appears. With an empty script stdin is `/dev/null`.
     pub fn run_scripted(&self, timeout: Duration, end_markers: &[&str], script: &[InputStep]) -> io::Result<Outcome> {
-        if script.is_empty() {
+        self.run_with_snapshots(timeout, end_markers, script, &[]).map(|(o, _)| o)
+    }
+
+    /// [`Qemu::run_scripted`] that also takes `snapshots` of guest-physical memory through
+    /// the QMP socket ([`Qemu::qmp_socket`]; needed when `snapshots` is not empty): each when
+    /// its console text appears (all those of one text at once, with the machine stopped,
+    /// which then goes on), or, for `at: None`, when the run has ended at an end marker
+    /// (before QEMU is killed). For each snapshot: `None` if it was not taken (its text
+    /// never appeared; the run did not end at an end marker), else whether QEMU saved it.
+    pub fn run_with_snapshots(
+        &self,
+        timeout: Duration,
+        end_markers: &[&str],
+        script: &[InputStep],
+        snapshots: &[Snapshot],
+    ) -> io::Result<(Outcome, Vec<Option<Result<(), String>>>)> {
+        let mut taker = match (snapshots.is_empty(), &self.qmp_path()) {
+            (true, _) => None,
+            (false, Some(p)) => Some(SnapshotTaker::new(p, snapshots)),
+            (false, None) => {
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, "memory snapshots need a QMP socket"))
+            }
+        };
+        let outcome = if script.is_empty() {
             let child = self.spawn(Stdio::null())?;
-            return self.supervise(child, end_markers, Some(timeout), false, None, None, &mut |_| {});
-        }
-        let mut child = self.spawn(Stdio::piped())?;
-        let stdin = child.stdin.take().expect("piped stdin");
-        self.supervise(child, end_markers, Some(timeout), false, Some((stdin, script)), None, &mut |_| {})
+            self.supervise(child, end_markers, Some(timeout), false, None, None, &mut |_| {}, taker.as_mut())?
+        } else {
+            let mut child = self.spawn(Stdio::piped())?;
+            let stdin = child.stdin.take().expect("piped stdin");
+            self.supervise(
+                child,
+                end_markers,
+                Some(timeout),
+                false,
+                Some((stdin, script)),
+                None,
+                &mut |_| {},
+                taker.as_mut(),
+            )?
+        };
+        let taken = taker.map_or_else(Vec::new, |t| t.taken);
+        Ok((outcome, taken))
     }
 
     /// Supervises a started QEMU; `stdout_tap` sees QEMU's standard output as it arrives.
@@ -194,6 +231,7 @@ impl Qemu {
         mut script: Option<(ChildStdin, &[InputStep])>,
         quit: Option<&AtomicBool>,
         stdout_tap: &mut dyn FnMut(&[u8]),
+        mut snapshots: Option<&mut SnapshotTaker<'_>>,
     ) -> io::Result<Outcome> {
         let start = Instant::now();
         let (tx, rx) = mpsc::channel::<(bool, Event)>();
@@ -288,6 +326,9 @@ impl Qemu {
                         clean.extend(d.iter().copied().filter(|&b| b != b'\r'));
                         feed_script(stdin, steps, &clean, &mut step, &mut step_from);
                     }
+                    if let Some(t) = snapshots.as_deref_mut() {
+                        t.on_output(&text);
+                    }
                     if found.is_none() {
                         let from = scanned.saturating_sub(max_marker);
                         for m in end_markers {
@@ -304,6 +345,9 @@ impl Qemu {
                 Err(mpsc::RecvTimeoutError::Disconnected) => open_streams = 0,
             }
         };
+        if let (EndedBy::EndMarker(_), Some(t)) = (&ended_by, snapshots.as_deref_mut()) {
+            t.at_end();
+        }
         if !matches!(ended_by, EndedBy::Exited(_)) {
             let _ = child.kill();
             let _ = child.wait();
@@ -344,6 +388,72 @@ impl Qemu {
             ended_by,
             elapsed: start.elapsed(),
         })
+    }
+}
+
+/// Takes the snapshots of a run as their console text appears (one QMP session, opened at
+/// the first one).
+struct SnapshotTaker<'a> {
+    socket: PathBuf,
+    list: &'a [Snapshot],
+    qmp: Option<Qmp>,
+    taken: Vec<Option<Result<(), String>>>,
+    /// Per snapshot: where to look for its text next (the text can span two reads).
+    scanned: Vec<usize>,
+}
+
+impl<'a> SnapshotTaker<'a> {
+    fn new(socket: &Path, list: &'a [Snapshot]) -> Self {
+        SnapshotTaker {
+            socket: socket.to_path_buf(),
+            list,
+            qmp: None,
+            taken: vec![None; list.len()],
+            scanned: vec![0; list.len()],
+        }
+    }
+
+    /// Takes the snapshots whose text is now in the output `text`.
+    fn on_output(&mut self, text: &[u8]) {
+        let mut due = Vec::new();
+        for (i, s) in self.list.iter().enumerate() {
+            let Some(at) = &s.at else { continue };
+            if self.taken[i].is_some() {
+                continue;
+            }
+            let from = self.scanned[i].saturating_sub(at.len());
+            if find(&text[from..], at.as_bytes()).is_some() {
+                due.push(i);
+            }
+            self.scanned[i] = text.len();
+        }
+        if !due.is_empty() {
+            self.take(&due, true);
+        }
+    }
+
+    /// Takes the snapshots of the end of the run.
+    fn at_end(&mut self) {
+        let due: Vec<usize> = (0..self.list.len()).filter(|&i| self.list[i].at.is_none()).collect();
+        if !due.is_empty() {
+            self.take(&due, false);
+        }
+    }
+
+    fn take(&mut self, due: &[usize], go_on: bool) {
+        let snapshots: Vec<&Snapshot> = due.iter().map(|&i| &self.list[i]).collect();
+        let r = match self.qmp.as_mut() {
+            Some(q) => q.take(&snapshots, go_on),
+            None => Qmp::connect(&self.socket, Duration::from_secs(5)).and_then(|mut q| {
+                let r = q.take(&snapshots, go_on);
+                self.qmp = Some(q);
+                r
+            }),
+        };
+        let r = r.map_err(|e| e.to_string());
+        for &i in due {
+            self.taken[i] = Some(r.clone());
+        }
     }
 }
 

@@ -263,3 +263,56 @@ fn scripted_input_is_typed_after_prompts() {
     assert!(o.output.contains("got banner\n"), "{}", o.output);
     assert!(o.output.contains("got words\n"), "{}", o.output);
 }
+
+#[test]
+fn qmp_socket_on_the_command_line() {
+    let a = Qemu::new("fw").qmp_socket("/tmp/a,b.sock").args();
+    let i = a.iter().position(|x| x == "-qmp").expect("-qmp");
+    assert_eq!(a[i + 1], "unix:/tmp/a,,b.sock,server=on,wait=off");
+    assert!(!Qemu::new("fw").args().iter().any(|a| a == "-qmp"));
+    assert_eq!(crate::monitor::json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
+}
+
+/// A stand-in QMP server: greets, answers every command with `return` (after an event),
+/// `pmemsave` by writing the file the way QEMU does; records the commands.
+#[test]
+fn qmp_snapshots_stop_save_and_go_on() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixListener;
+    let dir = tmpdir("qmp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("q.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let server = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        let mut w = s.try_clone().unwrap();
+        let mut seen = Vec::new();
+        writeln!(w, "{{\"QMP\": {{\"version\": {{}}, \"capabilities\": []}}}}").unwrap();
+        for line in BufReader::new(s).lines() {
+            let line = line.unwrap();
+            if let Some(f) = line.split("\"filename\": \"").nth(1) {
+                std::fs::write(f.trim_end_matches("\"}}"), b"bytes").unwrap();
+            }
+            writeln!(w, "{{\"event\": \"STOP\"}}").unwrap();
+            if line.contains("bad") {
+                writeln!(w, "{{\"error\": {{\"class\": \"GenericError\"}}}}").unwrap();
+            } else {
+                writeln!(w, "{{\"return\": {{}}}}").unwrap();
+            }
+            seen.push(line);
+        }
+        seen
+    });
+    let mut q = Qmp::connect(&sock, Duration::from_secs(5)).unwrap();
+    let snap = Snapshot { at: None, base: 0xfff0000000, size: 0x2000, file: dir.join("m.bin") };
+    q.take(&[&snap], true).unwrap();
+    assert!(q.execute("bad", "").is_err());
+    drop(q);
+    let seen = server.join().unwrap();
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert!(seen[0].contains("qmp_capabilities") && seen[1].contains("\"stop\"") && seen[4].contains("bad"));
+    assert!(seen[2].contains("\"pmemsave\"") && seen[2].contains("\"val\": 1099243192320, \"size\": 8192"));
+    assert!(seen[3].contains("\"cont\""));
+    assert_eq!(std::fs::read(dir.join("m.bin")).unwrap(), b"bytes");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -31,6 +31,9 @@
 //!   - `stop_on_stock` — `stop_on` for the pass on the stock QEMU (default: `stop_on`)
 //!   - `order` — `"global"` (default) or `"per-domain"`: expected lines in order within
 //!     their console stream only (see [`Stream`])
+//!   - `[[memory_check]]` — `what`, `base`, `size`, `from`, optional `pattern = "canary"`:
+//!     guest-physical memory read from outside (QMP `pmemsave`) at the line `from` and at
+//!     the end, which must not differ (see [`MemoryCheck`])
 //! * `expected.txt` — lines that must each appear in the console output, in this order
 //!   (each is a substring of a console line that comes after the previous match).
 //! * `expected-stock.txt` (optional) — used instead of `expected.txt` on the stock QEMU.
@@ -52,7 +55,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use qemu_sun4v::{EndedBy, FirmwareSet, InputStep, Outcome, Qemu, END_MARKER, PANIC_MARKER};
+use qemu_sun4v::{EndedBy, FirmwareSet, InputStep, Outcome, Qemu, Snapshot, END_MARKER, PANIC_MARKER};
 
 /// Default configuration of a case, relative to the workspace.
 pub const DEFAULT_CONFIG: &str = "configs/one-domain.toml";
@@ -220,6 +223,8 @@ pub struct Case {
     /// A case of the same run whose console output this one must repeat line for line
     /// (`same_output_as`).
     pub same_output_as: Option<String>,
+    /// Regions of memory compared from outside the guests (`[[memory_check]]`).
+    pub memory_checks: Vec<MemoryCheck>,
     /// Lines of `expected.txt`, which must appear in this order.
     pub expected: Vec<String>,
     /// Case-specific and shared forbidden text (minus `allow`).
@@ -307,7 +312,120 @@ const KNOWN_KEYS: &[&str] = &[
     "same_output_as",
     "stop_on_stock",
     "order",
+    "memory_check",
 ];
+
+/// A region of guest-physical memory the harness reads from outside the guests
+/// (`[[memory_check]]` in case.toml) through QEMU's machine protocol: once when the console
+/// line `from` appears and once when the run ends at a stop line (the machine stopped both
+/// times). Both snapshots must be equal, and with `pattern = "canary"` every 64-bit word of
+/// both must be its canary word ([`canary_word`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryCheck {
+    /// What the region is (`what`), for the report.
+    pub what: String,
+    /// First physical address (`base`).
+    pub base: u64,
+    /// Bytes (`size`: a size like `"8M"` or a number), a multiple of 8.
+    pub size: u64,
+    /// The console text at which the first snapshot is taken (`from`).
+    pub from: String,
+    /// Whether the region must hold canary words (`pattern = "canary"`).
+    pub canary: bool,
+}
+
+/// The canary word at physical address `a` (`pattern = "canary"`; the test guest fills its
+/// canary regions with these, big-endian): `(a ^ 0xc0ffee00deadbeef) * 0x9e3779b97f4a7c15`,
+/// wrapping.
+pub fn canary_word(a: u64) -> u64 {
+    (a ^ 0xc0ff_ee00_dead_beef).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+impl MemoryCheck {
+    fn parse(i: usize, v: &toml::Value) -> Result<MemoryCheck, String> {
+        let at = format!("case.toml: memory_check[{i}]");
+        let tab = v.as_table().ok_or_else(|| format!("{at}: must be a table ([[memory_check]])"))?;
+        for k in tab.keys() {
+            if !["what", "base", "size", "from", "pattern"].contains(&k.as_str()) {
+                return Err(format!("{at}: unknown field `{k}` (known: what, base, size, from, pattern)"));
+            }
+        }
+        let string = |k: &str| -> Result<String, String> {
+            tab.get(k).and_then(|x| x.as_str()).map(str::to_string).ok_or_else(|| format!("{at}.{k} must be a string"))
+        };
+        let base = tab
+            .get("base")
+            .and_then(|x| x.as_integer())
+            .and_then(|b| u64::try_from(b).ok())
+            .ok_or_else(|| format!("{at}.base must be a non-negative integer"))?;
+        let size = match tab.get("size") {
+            Some(toml::Value::String(s)) => ldom_config::parse_size(s).map_err(|e| format!("{at}.size: {e}"))?,
+            Some(toml::Value::Integer(n)) if *n > 0 => *n as u64,
+            _ => return Err(format!("{at}.size must be a size like \"8M\"")),
+        };
+        if size == 0 || size % 8 != 0 || base % 8 != 0 || base.checked_add(size).is_none() {
+            return Err(format!("{at}: base and size must be multiples of 8, size not 0"));
+        }
+        let canary = match tab.get("pattern") {
+            None => false,
+            Some(p) if p.as_str() == Some("canary") => true,
+            Some(_) => return Err(format!("{at}.pattern must be \"canary\"")),
+        };
+        let from = string("from")?;
+        if from.is_empty() {
+            return Err(format!("{at}.from must not be empty"));
+        }
+        Ok(MemoryCheck { what: string("what")?, base, size, from, canary })
+    }
+
+    /// The problems of the two snapshots `first` (at `from`) and `last` (at the end): a
+    /// difference (the first differing word and how many differ) or, with the canary
+    /// pattern, a word that is not its canary word.
+    pub fn compare(&self, first: &[u8], last: &[u8]) -> Vec<String> {
+        let mut problems = Vec::new();
+        let size = self.size as usize;
+        if first.len() != size || last.len() != size {
+            problems.push(format!(
+                "memory check `{}`: snapshots of {} and {} bytes, expected {size}",
+                self.what,
+                first.len(),
+                last.len()
+            ));
+            return problems;
+        }
+        let word = |b: &[u8], i: usize| u64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let addr = |i: usize| self.base + i as u64;
+        let differing: Vec<usize> = (0..size).step_by(8).filter(|&i| word(first, i) != word(last, i)).collect();
+        if let Some(&i) = differing.first() {
+            problems.push(format!(
+                "memory check `{}`: {} words changed between `{}` and the end, the first at {:#x}: {:#018x} -> {:#018x}",
+                self.what,
+                differing.len(),
+                self.from,
+                addr(i),
+                word(first, i),
+                word(last, i)
+            ));
+        }
+        if self.canary {
+            for (when, snap) in [("at `from`", first), ("at the end", last)] {
+                let wrong: Vec<usize> =
+                    (0..size).step_by(8).filter(|&i| word(snap, i) != canary_word(addr(i))).collect();
+                if let Some(&i) = wrong.first() {
+                    problems.push(format!(
+                        "memory check `{}`: {} words {when} are not the canary, the first at {:#x}: {:#018x}, expected {:#018x}",
+                        self.what,
+                        wrong.len(),
+                        addr(i),
+                        word(snap, i),
+                        canary_word(addr(i))
+                    ));
+                }
+            }
+        }
+        problems
+    }
+}
 
 /// A build of our hypervisor.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -494,6 +612,16 @@ impl Case {
                 input.push(InputStep::new(field("after")?, field("send")?));
             }
         }
+        let memory_checks = match t.get("memory_check") {
+            None => Vec::new(),
+            Some(v) => v
+                .as_array()
+                .ok_or("case.toml: `memory_check` must be an array of tables ([[memory_check]])")?
+                .iter()
+                .enumerate()
+                .map(|(i, c)| MemoryCheck::parse(i, c))
+                .collect::<Result<_, _>>()?,
+        };
         let hypervisor = get_str("hypervisor")?
             .map(|h| HypervisorBuild::parse(&h))
             .transpose()
@@ -540,6 +668,7 @@ impl Case {
             qemu_args,
             hypervisor,
             same_output_as: get_str("same_output_as")?,
+            memory_checks,
             expected,
             forbidden: all_forbidden,
             expected_stock,
@@ -935,12 +1064,39 @@ pub fn run_case(case: &Case, env: &Env, src: &mut dyn FirmwareSource) -> (Verdic
     }
     let markers = case.end_markers(stock);
     let markers: Vec<&str> = markers.iter().map(String::as_str).collect();
-    let outcome = match q.run_scripted(case.timeout, &markers, &case.input) {
+    // Memory checks: a snapshot at `from` and one at the end, through a QMP socket (in the
+    // temporary folder: a Unix socket's path is short).
+    let snapshots: Vec<Snapshot> = case
+        .memory_checks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, m)| {
+            [(Some(m.from.clone()), "from"), (None, "end")].map(|(at, when)| Snapshot {
+                at,
+                base: m.base,
+                size: m.size,
+                file: dir.join(format!("memory-{i}-{when}.bin")),
+            })
+        })
+        .collect();
+    let socket = std::env::temp_dir().join(format!("sun4v-qmp-{}-{}.sock", std::process::id(), case.name));
+    if !snapshots.is_empty() {
+        let _ = std::fs::remove_file(&socket);
+        q = q.qmp_socket(&socket);
+    }
+    let run = q.run_with_snapshots(case.timeout, &markers, &case.input, &snapshots);
+    if !snapshots.is_empty() {
+        let _ = std::fs::remove_file(&socket);
+    }
+    let (outcome, taken) = match run {
         Ok(o) => o,
         Err(e) => return (Verdict::Fail(format!("{e}\ncommand: {}", q.command_line())), None),
     };
     let _ = std::fs::write(dir.join("console.log"), &outcome.output);
     let mut problems = Vec::new();
+    if matches!(outcome.ended_by, EndedBy::EndMarker(_)) {
+        problems.extend(check_memory(&case.memory_checks, &snapshots, &taken));
+    }
     match &outcome.ended_by {
         EndedBy::EndMarker(_) => {}
         EndedBy::Timeout if case.timeout_ok => {}
@@ -963,6 +1119,38 @@ pub fn run_case(case: &Case, env: &Env, src: &mut dyn FirmwareSource) -> (Verdic
         ))
     };
     (verdict, Some(outcome))
+}
+
+/// The problems of the memory checks of a run that ended at a stop line: a snapshot not
+/// taken, or the two snapshots of a check differing ([`MemoryCheck::compare`]). The snapshot
+/// files of a check without problems are removed (the others are left for a look).
+fn check_memory(checks: &[MemoryCheck], snapshots: &[Snapshot], taken: &[Option<Result<(), String>>]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, m) in checks.iter().enumerate() {
+        let (first, last) = (&snapshots[2 * i], &snapshots[2 * i + 1]);
+        let mut own = Vec::new();
+        for (t, when) in [(&taken[2 * i], format!("at `{}`", m.from)), (&taken[2 * i + 1], "at the end".into())] {
+            match t {
+                None => own.push(format!("memory check `{}`: no snapshot {when} (the text did not appear)", m.what)),
+                Some(Err(e)) => own.push(format!("memory check `{}`: the snapshot {when} failed: {e}", m.what)),
+                Some(Ok(())) => {}
+            }
+        }
+        if own.is_empty() {
+            match (std::fs::read(&first.file), std::fs::read(&last.file)) {
+                (Ok(a), Ok(b)) => own.extend(m.compare(&a, &b)),
+                (Err(e), _) | (_, Err(e)) => {
+                    own.push(format!("memory check `{}`: cannot read a snapshot: {e}", m.what))
+                }
+            }
+        }
+        if own.is_empty() {
+            let _ = std::fs::remove_file(&first.file);
+            let _ = std::fs::remove_file(&last.file);
+        }
+        problems.extend(own);
+    }
+    problems
 }
 
 /// The first line where two console outputs differ (carriage returns ignored), or `None`.
@@ -1339,6 +1527,57 @@ mod tests {
         for c in &cases {
             assert!(c.forbidden.iter().any(|f| f == "hv: PANIC") || c.expected.iter().any(|e| e.contains("PANIC")));
         }
+        // The hostile two-domain case compares the victim's canaries from outside, at the
+        // addresses the test guest prints.
+        let hostile = cases.iter().find(|c| c.name == "two-domains-hostile").unwrap();
+        let canaries: Vec<_> = hostile.memory_checks.iter().filter(|m| m.canary).collect();
+        assert_eq!(canaries.len(), 2);
+        let filled = hostile.expected.iter().find(|l| l.contains("canaries filled")).unwrap();
+        for m in canaries {
+            assert!(filled.contains(&format!("{:#x} bytes at {:#x}", m.size, m.base)), "{filled}");
+            assert!(filled.starts_with(&m.from));
+        }
+    }
+
+    #[test]
+    fn memory_checks_parse_and_compare() {
+        let toml = "[[memory_check]]\nwhat = \"c\"\nbase = 0x1000\nsize = \"8K\"\nfrom = \"x: filled\"\npattern = \"canary\"\n\
+                    [[memory_check]]\nwhat = \"rom\"\nbase = 0x2000\nsize = 16\nfrom = \"y\"\n";
+        let c = case(toml, "a\n", "").unwrap();
+        assert_eq!(
+            c.memory_checks,
+            [
+                MemoryCheck { what: "c".into(), base: 0x1000, size: 0x2000, from: "x: filled".into(), canary: true },
+                MemoryCheck { what: "rom".into(), base: 0x2000, size: 16, from: "y".into(), canary: false },
+            ]
+        );
+        for bad in [
+            "memory_check = 1",
+            "[[memory_check]]\nwhat = \"a\"\nbase = 8\nsize = 12\nfrom = \"x\"",
+            "[[memory_check]]\nwhat = \"a\"\nbase = 8\nsize = 16\nfrom = \"\"",
+            "[[memory_check]]\nwhat = \"a\"\nbase = 8\nsize = 16\nfrom = \"x\"\npattern = \"zero\"",
+            "[[memory_check]]\nwhat = \"a\"\nbase = 8\nsize = 16\nfrom = \"x\"\nwhen = \"x\"",
+            "[[memory_check]]\nbase = 8\nsize = 16\nfrom = \"x\"",
+        ] {
+            assert!(case(bad, "a\n", "").is_err(), "{bad}");
+        }
+        // Equal snapshots of canary words pass; a changed word is reported with its address,
+        // in the difference and in the pattern check of the last snapshot.
+        let m = &c.memory_checks[0];
+        let canary: Vec<u8> = (0..0x2000u64).step_by(8).flat_map(|i| canary_word(0x1000 + i).to_be_bytes()).collect();
+        assert!(m.compare(&canary, &canary).is_empty());
+        let mut changed = canary.clone();
+        changed[0x18] ^= 1;
+        let p = m.compare(&canary, &changed);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].contains("1 words changed") && p[0].contains("at 0x1018"), "{p:?}");
+        assert!(p[1].contains("at the end are not the canary, the first at 0x1018"), "{p:?}");
+        // Without the pattern only the difference counts; wrong sizes are reported.
+        let rom = &c.memory_checks[1];
+        assert!(rom.compare(&[7; 16], &[7; 16]).is_empty());
+        assert!(rom.compare(&[7; 16], &[7; 8])[0].contains("expected 16"));
+        // The canary word is the guest's (tests/guest/src/rt.rs).
+        assert_eq!(canary_word(0), 0xc0ff_ee00_dead_beefu64.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     }
 
     struct Fake(Result<(FirmwareSet, u64), String>);
