@@ -15,7 +15,12 @@
 //! 4. MMU off: real loads outside the domain, stores and instruction fetches where nothing
 //!    answers;
 //! 5. random legal register-window states at TL 0–2 with a hostile call from them: every
-//!    register of every window must come back.
+//!    register of every window must come back;
+//! 6. foreign vCPUs and queues: vCPU ids are per domain, so every id not in the domain's own
+//!    MD (the other domains' among them) must answer `ENOCPU` — `cpu_state` and
+//!    `cpu_mondo_send` for every id 0–0xffff, `cpu_start`, `cpu_stop`, `intr_settarget` for
+//!    edge ids; mondo lists and data, and every queue of `cpu_qconf`, at and across the
+//!    domain's edges (below its base lies another domain when there is one).
 //!
 //! Buffers inside the domain always point into the scratch region, the top MiB of the
 //! domain, so that a pointer plus any length is either inside the scratch region or
@@ -304,14 +309,15 @@ extern "C" fn run(base: u64, size: u64) -> ! {
         inside,
     };
     h.prepare();
-    let stages: [(&str, Stage); 5] = [
+    let stages: [(&str, Stage); 6] = [
         ("fast-trap functions", Hostile::fast_trap_functions),
         ("hypervisor traps", Hostile::other_traps),
         ("hostile TSBs", Hostile::hostile_tsbs),
         ("real accesses", Hostile::real_accesses),
         ("window states", Hostile::window_states),
+        ("foreign vCPUs and queues", Hostile::foreign_vcpus),
     ];
-    let mut counts = [0u64; 5];
+    let mut counts = [0u64; 6];
     for (i, (name, stage)) in stages.iter().enumerate() {
         h.stage = name;
         h.calls = 0;
@@ -336,8 +342,8 @@ extern "C" fn run(base: u64, size: u64) -> ! {
         h.finding(format_args!("only {total} calls"));
     }
     say!(
-        "hostile: summary: {total} calls (functions {}, traps {}, TSBs {}, real {}, windows {}), seed {SEED:#x}, {} findings",
-        counts[0], counts[1], counts[2], counts[3], counts[4], h.findings
+        "hostile: summary: {total} calls (functions {}, traps {}, TSBs {}, real {}, windows {}, vCPUs {}), seed {SEED:#x}, {} findings",
+        counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], h.findings
     );
     say!("hostile: {} findings", h.findings);
     hv::mach_exit(h.findings)
@@ -953,6 +959,223 @@ impl Hostile {
             }
             if self.calls.is_multiple_of(CHECK_EVERY) {
                 self.check_memory();
+            }
+        }
+    }
+}
+
+impl Hostile {
+    /// One `ta 0x80` call at a random TL whose status must be `want`; returns the results.
+    fn expect(&mut self, function: u64, a: [u64; 5], want: u64, what: &str) -> [u64; 4] {
+        let tl = self.rng.below(3);
+        let (status, results) = raw_trap(0x80, tl, 0, function, a);
+        self.calls += 1;
+        self.note(status);
+        if status != want {
+            self.finding(format_args!(
+                "{what}: fn {function:#x} at TL {tl} args {a:#x?}: status {status:#x}, expected {want:#x}"
+            ));
+        }
+        if self.calls.is_multiple_of(CHECK_EVERY) {
+            self.check_memory();
+        }
+        results
+    }
+
+    /// The domain's own vCPU ids (the guest MD's cpu nodes, at most 64).
+    fn own_vcpus(&mut self) -> ([u64; 64], usize) {
+        let mut ids = [0u64; 64];
+        let mut n = 0;
+        let md = &MD_START.bytes()[..self.md_size as usize];
+        match hv_api::md::MachineDescription::new(md) {
+            Ok(md) => {
+                for id in md.nodes_named("cpu").filter_map(|c| c.val("id")) {
+                    if n < ids.len() {
+                        ids[n] = id;
+                        n += 1;
+                    }
+                }
+            }
+            Err(_) => self.finding(format_args!("the guest MD does not parse")),
+        }
+        (ids, n)
+    }
+
+    /// Stage 6: vCPU ids are per domain, so every id that is not in the domain's own MD
+    /// (those of the other domains among them) must answer `ENOCPU`: `cpu_state` and a
+    /// one-entry `cpu_mondo_send` for every id 0–0xffff, `cpu_start`, `cpu_stop` and
+    /// `intr_settarget` for edge ids (with the caller's id in the high bits, too);
+    /// `cpu_mondo_send` lists and data at and across the domain's edges (the memory below
+    /// its base is another domain's); `cpu_qconf` queues at and across the edges, for every
+    /// queue and size.
+    fn foreign_vcpus(&mut self) {
+        let nocpu = HvError::NoCpu.code();
+        let inval = HvError::Inval.code();
+        let noraddr = HvError::NoRAddr.code();
+        let badalign = HvError::BadAlign.code();
+        let (own, n) = self.own_vcpus();
+        let own = &own[..n];
+        let me = hv::cpu_myid().unwrap_or(u64::MAX);
+        if !own.contains(&me) {
+            self.finding(format_args!("cpu_myid {me:#x} is not among the MD's vCPUs {own:x?}"));
+        }
+        // The mondo: its list (one u16 id) and its data, at the start of the scratch region.
+        let list = self.scratch;
+        let data = self.scratch + 0x40;
+        let set_list = |ids: &[u16]| {
+            for (i, &id) in ids.iter().enumerate() {
+                // SAFETY: the scratch region, this stage's list.
+                unsafe { core::ptr::write_volatile((list + 2 * i as u64) as *mut u16, id) };
+            }
+        };
+        for id in 0..=0xffffu64 {
+            let mine = own.contains(&id);
+            let state = self.expect(hcall::CPU_STATE, [id, 0, 0, 0, 0], if mine { 0 } else { nocpu }, "cpu_state");
+            if id == me && state[0] != hv_api::cpu_state::RUNNING {
+                self.finding(format_args!("cpu_state of the caller: {:#x}", state[0]));
+            }
+            if mine && id != me {
+                // Another vCPU of this domain: its state is the domain's own business.
+                continue;
+            }
+            set_list(&[id as u16]);
+            let want = match id {
+                0xffff => 0, // an entry already done: skipped
+                _ if id == me => inval,
+                _ => nocpu,
+            };
+            self.expect(hcall::CPU_MONDO_SEND, [1, list, data, 0, 0], want, "cpu_mondo_send to one id");
+        }
+        // Edge ids: none of them is a vCPU of the domain unless listed in its MD (ids are
+        // 64-bit arguments: the caller's id with high bits set is not the caller).
+        let mut edges = [0u64; 24];
+        for (i, e) in [
+            1,
+            2,
+            3,
+            4,
+            7,
+            8,
+            31,
+            32,
+            63,
+            64,
+            0xff,
+            0x100,
+            0x7fff,
+            0x8000,
+            0xfffe,
+            0xffff,
+            0x1_0000,
+            me | 1 << 16,
+            me | 1 << 32,
+            me | 1 << 63,
+            u64::MAX,
+            u64::MAX - 1,
+            me.wrapping_add(1),
+            me.wrapping_sub(1),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            edges[i] = e;
+        }
+        let pc = self.base + 0x20;
+        let rtba = self.base;
+        // Negotiated here for intr_settarget (the hostile calls may have negotiated it or not).
+        if hv::api_set_version(group::INTR, 1, 0).is_err() {
+            self.finding(format_args!("INTR 1.0 not negotiated"));
+        }
+        for &id in edges.iter().filter(|id| !own.contains(id)) {
+            for (p, r) in [(pc, rtba), (self.base - 0x100, self.base - 0x100), (HV_RAM, HV_RAM), (PROM, PROM)] {
+                self.expect(hcall::CPU_START, [id, p, r, 0, 0], nocpu, "cpu_start of a foreign vCPU");
+            }
+            self.expect(hcall::CPU_STOP, [id, 0, 0, 0, 0], nocpu, "cpu_stop of a foreign vCPU");
+            // The domain's virtual-device interrupts (sysinos 0x100–0x13f) and edges.
+            for sysino in (0x100..0x140u64).chain([0, 0xff, 0x140, u64::MAX]) {
+                let (status, target) = raw_trap(0x80, 0, 0, hcall::INTR_GETTARGET, [sysino, 0, 0, 0, 0]);
+                self.calls += 1;
+                let want = if status == 0 { nocpu } else { HvError::NoIntr.code() };
+                self.expect(hcall::INTR_SETTARGET, [sysino, id, 0, 0, 0], want, "intr_settarget to a foreign vCPU");
+                let (_, after) = raw_trap(0x80, 0, 0, hcall::INTR_GETTARGET, [sysino, 0, 0, 0, 0]);
+                self.calls += 1;
+                if status == 0 && after[0] != target[0] {
+                    self.finding(format_args!(
+                        "intr_settarget({sysino:#x}, {id:#x}) moved the interrupt to {:#x}",
+                        after[0]
+                    ));
+                }
+            }
+        }
+        if own.len() == 1 {
+            self.expect(hcall::CPU_STOP, [me, 0, 0, 0, 0], inval, "cpu_stop of the caller");
+            self.expect(hcall::CPU_START, [me, pc, rtba, 0, 0], inval, "cpu_start of the caller");
+        }
+        // Lists and data at and across the domain's edges; a list of foreign ids.
+        let foreign = edges.iter().map(|&e| e as u16).find(|&e| e != 0xffff && !own.contains(&(e as u64))).unwrap_or(1);
+        set_list(&[foreign, foreign]);
+        let (b, e) = (self.base, self.end);
+        for (ncpus, l, d, want) in [
+            (1, b - 2, data, noraddr),
+            (2, b - 2, data, noraddr),
+            (1, b - 0x40, data, noraddr),
+            (1, list, b - 0x40, noraddr),
+            (1, list, b - PAGE_8K, noraddr),
+            (1, e, data, noraddr),
+            (2, e - 2, data, noraddr),
+            (1, list, e, noraddr),
+            (1, list, e - 0x20, badalign),
+            (1, list + 1, data, badalign),
+            (1, list, data + 8, badalign),
+            (1 << 62, list, data, noraddr),
+            (u64::MAX, list, data, noraddr),
+            ((e - list) / 2 + 1, list, data, noraddr),
+            (1, HV_RAM, data, noraddr),
+            (1, list, HV_RAM, noraddr),
+            (1, list | 1 << 40, data, noraddr),
+            (1, list, data | 1 << 40, noraddr),
+            (1, PROM, data, noraddr),
+            (1, GUEST_MD_SLOT, data, noraddr),
+            (2, list, data, nocpu),
+        ] {
+            self.expect(hcall::CPU_MONDO_SEND, [ncpus, l, d, 0, 0], want, "cpu_mondo_send list/data at an edge");
+        }
+        // The whole list inside, at the domain's last bytes: the first id is foreign.
+        // SAFETY: the last 4 bytes of the domain, in the scratch region.
+        unsafe { core::ptr::write_volatile((e - 4) as *mut u16, foreign) };
+        self.expect(hcall::CPU_MONDO_SEND, [2, e - 4, data, 0, 0], nocpu, "cpu_mondo_send list at the domain's end");
+        // Queues: each queue, each size, at and across the domain's edges; one that fits is
+        // configured (in the scratch region) and unconfigured again. (The hostile calls
+        // may have configured a queue: unconfigured first, so that a refused call must
+        // leave none.)
+        for q in hv_api::queue::ALL {
+            self.expect(hcall::CPU_QCONF, [q, 0, 0, 0, 0], 0, "cpu_qconf off");
+            let mut entries = 2;
+            while entries <= 256 {
+                let bytes = entries * 64;
+                for (ra, want) in [
+                    (b - bytes, noraddr),
+                    (b - bytes / 2, badalign),
+                    (e, noraddr),
+                    (e - bytes, 0),
+                    (e - bytes + 64, badalign),
+                    (e - bytes / 2, badalign),
+                    (HV_RAM, noraddr),
+                    (PROM, noraddr),
+                    ((e - bytes) | 1 << 40, noraddr),
+                    (0, noraddr),
+                ] {
+                    self.expect(hcall::CPU_QCONF, [q, ra, entries, 0, 0], want, "cpu_qconf at an edge");
+                    let info = self.expect(hcall::CPU_QINFO, [q, 0, 0, 0, 0], 0, "cpu_qinfo");
+                    let configured = if want == 0 { (ra, entries) } else { (0, 0) };
+                    if (info[0], info[1]) != configured {
+                        self.finding(format_args!("cpu_qinfo({q:#x}) after cpu_qconf({ra:#x}, {entries}): {info:#x?}"));
+                    }
+                    if want == 0 {
+                        self.expect(hcall::CPU_QCONF, [q, 0, 0, 0, 0], 0, "cpu_qconf off");
+                    }
+                }
+                entries *= 2;
             }
         }
     }
