@@ -31,5 +31,5 @@ pub use elf::{elf_to_raw, RAW_IMAGE_MAX};
 pub use firmware_set::*;
 pub use monitor::{Qmp, Snapshot};
 pub use qemu::{find_in_path, Qemu, DEFAULT_MEMORY};
-pub use run::{EndedBy, InputStep, Outcome, END_MARKER, PANIC_MARKER};
+pub use run::{EndedBy, InputStep, Outcome, SnapshotTaken, END_MARKER, PANIC_MARKER};
 pub use terminal::QUIT_KEY;

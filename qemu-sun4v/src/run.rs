@@ -191,7 +191,7 @@ impl Qemu {
         end_markers: &[&str],
         script: &[InputStep],
         snapshots: &[Snapshot],
-    ) -> io::Result<(Outcome, Vec<Option<Result<(), String>>>)> {
+    ) -> io::Result<(Outcome, Vec<SnapshotTaken>)> {
         let mut taker = match (snapshots.is_empty(), &self.qmp_path()) {
             (true, _) => None,
             (false, Some(p)) => Some(SnapshotTaker::new(p, snapshots)),
@@ -345,7 +345,7 @@ impl Qemu {
                 Err(mpsc::RecvTimeoutError::Disconnected) => open_streams = 0,
             }
         };
-        if let (EndedBy::EndMarker(_), Some(t)) = (&ended_by, snapshots.as_deref_mut()) {
+        if let (EndedBy::EndMarker(_), Some(t)) = (&ended_by, snapshots) {
             t.at_end();
         }
         if !matches!(ended_by, EndedBy::Exited(_)) {
@@ -391,13 +391,17 @@ impl Qemu {
     }
 }
 
+/// Whether a snapshot was taken ([`Qemu::run_with_snapshots`]): `None` = not taken, else
+/// whether QEMU saved it.
+pub type SnapshotTaken = Option<Result<(), String>>;
+
 /// Takes the snapshots of a run as their console text appears (one QMP session, opened at
 /// the first one).
 struct SnapshotTaker<'a> {
     socket: PathBuf,
     list: &'a [Snapshot],
     qmp: Option<Qmp>,
-    taken: Vec<Option<Result<(), String>>>,
+    taken: Vec<SnapshotTaken>,
     /// Per snapshot: where to look for its text next (the text can span two reads).
     scanned: Vec<usize>,
 }

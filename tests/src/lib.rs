@@ -55,7 +55,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use qemu_sun4v::{EndedBy, FirmwareSet, InputStep, Outcome, Qemu, Snapshot, END_MARKER, PANIC_MARKER};
+use qemu_sun4v::{EndedBy, FirmwareSet, InputStep, Outcome, Qemu, Snapshot, SnapshotTaken, END_MARKER, PANIC_MARKER};
 
 /// Default configuration of a case, relative to the workspace.
 pub const DEFAULT_CONFIG: &str = "configs/one-domain.toml";
@@ -1124,7 +1124,7 @@ pub fn run_case(case: &Case, env: &Env, src: &mut dyn FirmwareSource) -> (Verdic
 /// The problems of the memory checks of a run that ended at a stop line: a snapshot not
 /// taken, or the two snapshots of a check differing ([`MemoryCheck::compare`]). The snapshot
 /// files of a check without problems are removed (the others are left for a look).
-fn check_memory(checks: &[MemoryCheck], snapshots: &[Snapshot], taken: &[Option<Result<(), String>>]) -> Vec<String> {
+fn check_memory(checks: &[MemoryCheck], snapshots: &[Snapshot], taken: &[SnapshotTaken]) -> Vec<String> {
     let mut problems = Vec::new();
     for (i, m) in checks.iter().enumerate() {
         let (first, last) = (&snapshots[2 * i], &snapshots[2 * i + 1]);

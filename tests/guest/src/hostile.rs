@@ -79,7 +79,7 @@ const SCRATCH_SIZE: u64 = 1 << 20;
 const CANARY_SIZE: u64 = 64 << 10;
 const STACK_SIZE: usize = 64 << 10;
 /// Calls per fast-trap function (stage 1) and per other trap number (stage 2).
-const CALLS_PER_FUNCTION: u64 = 1500;
+const CALLS_PER_FUNCTION: u64 = 1300;
 const CALLS_PER_TRAP: u64 = 1800;
 /// Random window states (stage 5).
 const WINDOW_CASES: u64 = 20_000;
