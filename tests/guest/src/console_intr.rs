@@ -164,17 +164,8 @@ fn stick() -> u64 {
 }
 
 /// Waits until `done()` or `ticks` of `%stick` have passed; true if `done()`.
-fn wait_ticks(ticks: u64, mut done: impl FnMut() -> bool) -> bool {
-    let end = stick() + ticks;
-    loop {
-        if done() {
-            return true;
-        }
-        if stick() > end {
-            return done();
-        }
-        core::hint::spin_loop();
-    }
+fn wait_ticks(ticks: u64, done: impl FnMut() -> bool) -> bool {
+    crate::smp::wait_until(stick() + ticks, done)
 }
 
 /// Waits up to `secs` seconds for `done()`.

@@ -242,8 +242,13 @@ fn deadline() -> u64 {
 }
 
 /// Waits until `done()` or the deadline; true if `done()`.
-fn wait_for(mut done: impl FnMut() -> bool) -> bool {
-    let end = deadline();
+fn wait_for(done: impl FnMut() -> bool) -> bool {
+    wait_until(deadline(), done)
+}
+
+/// Waits until `done()` or `%stick` passes `end`; true if `done()`. (The one bounded wait
+/// of the SMP and console-interrupt tests.)
+pub(crate) fn wait_until(end: u64, mut done: impl FnMut() -> bool) -> bool {
     loop {
         if done() {
             return true;
