@@ -58,6 +58,11 @@ pub trait Hardware {
     /// control, the `ASI_QUEUE` registers (a real T1 or qemu-sun4v; `%hver` is not 0).
     /// Stock QEMU has one strand and none of it.
     fn has_strands(&mut self) -> bool;
+    /// Whether guest real addresses go through real TLB entries (a real T1; qemu-sun4v with
+    /// `-machine ra2pa=on`): probed once at boot by loading a real translation and looking
+    /// for it in this strand's data TLB, then removing it. Stock QEMU and qemu-sun4v
+    /// without the option drop real translations.
+    fn has_real_translation(&mut self) -> bool;
     /// Resumes strand `strand` (IOB `INT_VEC_DIS` type 3): a parked strand starts at the
     /// reset vector, an idle one continues; a running one is not affected.
     fn strand_resume(&mut self, strand: u64);

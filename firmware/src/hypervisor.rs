@@ -56,7 +56,8 @@ pub enum BootError {
         needed: u64,
     },
     /// A domain sees its memory at another real address than where it lives, and the
-    /// machine cannot translate real addresses (stock QEMU).
+    /// machine does not translate real addresses (stock QEMU, or qemu-sun4v without
+    /// `ra2pa=on`: [`Hardware::has_real_translation`]).
     NeedsRealTranslation {
         /// Domain name.
         domain: heapless::String<{ crate::hv_config::MAX_NAME }>,
@@ -90,7 +91,7 @@ impl fmt::Display for BootError {
             ),
             BootError::NeedsRealTranslation { domain, realbase, membase } => write!(
                 f,
-                "domain {domain} sees its memory at {realbase:#x} but it lives at {membase:#x}: that needs RA->PA translation, which this QEMU does not have (the patched QEMU with -machine ra2pa=on has it)"
+                "domain {domain} sees its memory at {realbase:#x} but it lives at {membase:#x}: that needs RA->PA translation, which this machine does not do (the patched QEMU does with -machine ra2pa=on)"
             ),
             BootError::MemoryNotPresent { domain, end, ram_end } => write!(
                 f,
@@ -198,9 +199,11 @@ impl Hypervisor {
         // The console: one labelled line stream per domain when there are several.
         hw.console().configure(config.domains.iter().map(|d| d.name.as_str()));
         let strands = hw.has_strands();
+        let real_translation = config.domains.iter().any(|d| d.memory.realbase.raw() != d.memory.membase.raw())
+            && hw.has_real_translation();
         let mut domains = heapless::Vec::new();
         for d in &config.domains {
-            if d.memory.realbase.raw() != d.memory.membase.raw() && !strands {
+            if d.memory.realbase.raw() != d.memory.membase.raw() && !real_translation {
                 return Err(BootError::NeedsRealTranslation {
                     domain: d.name.clone(),
                     realbase: d.memory.realbase.raw(),

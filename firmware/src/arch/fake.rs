@@ -265,6 +265,10 @@ impl Hardware for FakeHardware {
         self.strands
     }
 
+    fn has_real_translation(&mut self) -> bool {
+        self.strands
+    }
+
     fn strand_resume(&mut self, strand: u64) {
         self.resumed.push(strand);
     }

@@ -495,6 +495,32 @@ impl Hardware for Machine {
         unsafe { hv_read_hver() != 0 }
     }
 
+    fn has_real_translation(&mut self) -> bool {
+        if !self.has_strands() {
+            return false;
+        }
+        // A real translation of an RA no guest uses (the top 8 KiB below 1 TiB) to the
+        // first page of hypervisor RAM, loaded and looked for in the data TLB.
+        const PROBE_RA: u64 = (1 << 40) - 0x2000;
+        let tte = hv_api::mmu::Tte::V | platform::memory_map::HV_RAM.base | hv_api::mmu::Tte::P;
+        self.tlb_load_real(TlbSet::DATA, PROBE_RA, tte);
+        let mut found = false;
+        for index in 0..TLB_ENTRIES {
+            let va = index << 3;
+            let tag: u64;
+            // SAFETY: data-TLB tag read of entry `index`; then, for the probe's entry, a
+            // data-access write of 0, which removes it.
+            unsafe {
+                core::arch::asm!("ldxa [{a}] {asi}, {t}", a = in(reg) va, t = out(reg) tag, asi = const asi::DTLB_TAG_READ, options(nostack));
+                if tag & !CONTEXT_MASK == PROBE_RA {
+                    core::arch::asm!("stxa %g0, [{a}] {asi}", "membar #Sync", a = in(reg) va, asi = const asi::DTLB_DATA_ACCESS, options(nostack));
+                    found = true;
+                }
+            }
+        }
+        found
+    }
+
     fn strand_resume(&mut self, strand: u64) {
         iob_dispatch(int_vec_dis::TYPE_RESUME | strand << int_vec_dis::STRAND_SHIFT);
     }
