@@ -619,6 +619,14 @@ impl Run {
         }
         n
     }
+
+    /// The first other vCPU that runs, the target of a test; `None` (checked in `t` as not
+    /// run) when none does.
+    fn first_running(&self, t: &mut Test) -> Option<u64> {
+        let mut running = [0; MAX_VCPUS];
+        let n = self.running(&mut running);
+        t.expect(n > 0, format_args!("not run: no other vCPU is running")).then_some(running[0])
+    }
 }
 
 fn entry_pc() -> u64 {
@@ -870,12 +878,9 @@ fn mondo_test(run: &mut Run) -> bool {
 fn overflow_test(run: &mut Run) -> bool {
     let mut t = Test::new("smp queue overflow");
     let me = run.me;
-    let mut running = [0; MAX_VCPUS];
-    let n = run.running(&mut running);
-    if !t.expect(n > 0, format_args!("not run: no other vCPU is running")) {
+    let Some(target) = run.first_running(&mut t) else {
         return t.finish();
-    }
-    let target = running[0];
+    };
     let slot = &SLOTS[target as usize];
     if let Some((s, _)) = command(&mut t, target, Command::QueueConf, SMALL_QUEUE_ENTRIES) {
         t.expect_status(format_args!("vCPU {target}: cpu_qconf(0x3c, …, 2) (PSTATE.IE = 0)"), s, EOK);
@@ -958,12 +963,9 @@ fn overflow_test(run: &mut Run) -> bool {
 fn stop_restart_test(run: &mut Run) -> bool {
     let mut t = Test::new("smp stop/restart");
     let me = run.me;
-    let mut running = [0; MAX_VCPUS];
-    let n = run.running(&mut running);
-    if !t.expect(n > 0, format_args!("not run: no other vCPU is running")) {
+    let Some(target) = run.first_running(&mut t) else {
         return t.finish();
-    }
-    let target = running[0];
+    };
     let slot = &SLOTS[target as usize];
     let s = status(hcall::CPU_STOP, [target, 0, 0, 0, 0]);
     if t.expect_status(format_args!("cpu_stop({target})"), s, EOK) {
