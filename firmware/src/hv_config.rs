@@ -10,7 +10,7 @@ use crate::guest_memory::GuestMemory;
 use core::fmt;
 use hv_api::md::{MachineDescription, MdError, Node};
 
-pub use hv_api::hv_md::{FailurePolicy, DEFAULT_ENTRY_OFFSET, MAX_DOMAINS, MAX_VCPUS};
+pub use hv_api::hv_md::{FailurePolicy, DEFAULT_ENTRY_OFFSET, MAX_DOMAINS, MAX_LDC_ENDPOINTS, MAX_VCPUS};
 /// Longest domain name kept.
 pub const MAX_NAME: usize = hv_api::hv_md::MAX_DOMAIN_NAME;
 
@@ -60,6 +60,22 @@ pub struct VcpuConfig {
     pub domain: usize,
 }
 
+/// One end of an LDC channel (an `ldc_endpoint` node, docs/hv-md-schema.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointConfig {
+    /// Index of its domain in [`HvConfig::domains`].
+    pub domain: usize,
+    /// Channel id as that domain sees it (`channel`).
+    pub id: u64,
+    /// Index in [`HvConfig::endpoints`] of the other end (`target_guest`,
+    /// `target_channel`).
+    pub peer: usize,
+    /// Transmit interrupt number (`tx-ino`).
+    pub tx_ino: u64,
+    /// Receive interrupt number (`rx-ino`).
+    pub rx_ino: u64,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HvConfig {
@@ -67,6 +83,8 @@ pub struct HvConfig {
     pub domains: heapless::Vec<DomainConfig, MAX_DOMAINS>,
     /// vCPUs.
     pub vcpus: heapless::Vec<VcpuConfig, MAX_VCPUS>,
+    /// LDC channel endpoints; each one's peer is another entry.
+    pub endpoints: heapless::Vec<EndpointConfig, MAX_LDC_ENDPOINTS>,
 }
 
 /// Why a hypervisor MD was refused. Each variant names the node (by MD element index) and
@@ -130,6 +148,8 @@ pub enum HvConfigError {
     },
     /// The MD has no domain.
     NoDomains,
+    /// More `ldc_endpoint` nodes than [`MAX_LDC_ENDPOINTS`].
+    TooManyEndpoints,
 }
 
 impl From<MdError> for HvConfigError {
@@ -163,6 +183,7 @@ impl fmt::Display for HvConfigError {
             }
             HvConfigError::NoBootCpu { gid } => write!(f, "guest {gid} has no boot cpu"),
             HvConfigError::NoDomains => write!(f, "no guests"),
+            HvConfigError::TooManyEndpoints => write!(f, "more than {MAX_LDC_ENDPOINTS} ldc_endpoints"),
         }
     }
 }
@@ -179,7 +200,8 @@ impl HvConfig {
         let guests = root.arc("guests").ok_or(HvConfigError::MissingArc { node: root.index(), arc: "guests" })?;
         let cpus = root.arc("cpus").ok_or(HvConfigError::MissingArc { node: root.index(), arc: "cpus" })?;
 
-        let mut config = HvConfig { domains: heapless::Vec::new(), vcpus: heapless::Vec::new() };
+        let mut config =
+            HvConfig { domains: heapless::Vec::new(), vcpus: heapless::Vec::new(), endpoints: heapless::Vec::new() };
         let mut guest_nodes: heapless::Vec<usize, MAX_DOMAINS> = heapless::Vec::new();
         for guest in guests.arcs("guest") {
             let domain = Self::domain(&guest)?;
@@ -220,6 +242,9 @@ impl HvConfig {
                 });
             }
             config.vcpus.push(VcpuConfig { strand, vid, domain }).map_err(|_| HvConfigError::TooManyVcpus)?;
+        }
+        if let Some(eps) = root.arc("ldc_endpoints") {
+            config.endpoints = Self::endpoints(&eps, &guest_nodes)?;
         }
         config.validate()?;
         Ok(config)
@@ -296,6 +321,61 @@ impl HvConfig {
                 _ => None,
             },
         })
+    }
+
+    /// The `ldc_endpoint` nodes under `ldc_endpoints`: each names its guest and channel id,
+    /// its peer's guest and channel id, and its interrupt numbers. Every endpoint's peer
+    /// must be one of them and name it back; channel ids and interrupt numbers are unique
+    /// within a domain, interrupt numbers below [`crate::ldc::INOS`].
+    fn endpoints(
+        eps: &Node<'_>,
+        guest_nodes: &[usize],
+    ) -> Result<heapless::Vec<EndpointConfig, MAX_LDC_ENDPOINTS>, HvConfigError> {
+        let mut out: heapless::Vec<EndpointConfig, MAX_LDC_ENDPOINTS> = heapless::Vec::new();
+        // (endpoint, peer's domain, peer's id)
+        let mut targets: heapless::Vec<(usize, u64), MAX_LDC_ENDPOINTS> = heapless::Vec::new();
+        let mut nodes: heapless::Vec<usize, MAX_LDC_ENDPOINTS> = heapless::Vec::new();
+        for e in eps.arcs("ldc_endpoint") {
+            let v = |p| required_val(&e, "ldc_endpoint", p);
+            let bad = |property, reason| HvConfigError::BadValue { index: e.index(), property, reason };
+            let guest_of = |arc: &'static str| -> Result<usize, HvConfigError> {
+                let g = e.arc(arc).ok_or(HvConfigError::MissingArc { node: e.index(), arc })?;
+                guest_nodes.iter().position(|&n| n == g.index()).ok_or(bad(arc, "not a guest under \"guests\""))
+            };
+            let domain = guest_of("guest")?;
+            let peer_domain = guest_of("target_guest")?;
+            let (id, peer_id, tx_ino, rx_ino) = (v("channel")?, v("target_channel")?, v("tx-ino")?, v("rx-ino")?);
+            if tx_ino >= crate::ldc::INOS || rx_ino >= crate::ldc::INOS || tx_ino == rx_ino {
+                return Err(bad("tx-ino", "interrupt numbers must differ and be below 64"));
+            }
+            for o in out.iter().filter(|o| o.domain == domain) {
+                if o.id == id {
+                    return Err(bad("channel", "channel id used twice in one guest"));
+                }
+                if [o.tx_ino, o.rx_ino].iter().any(|&i| i == tx_ino || i == rx_ino) {
+                    return Err(bad("tx-ino", "interrupt number used twice in one guest"));
+                }
+            }
+            let ep = EndpointConfig { domain, id, peer: usize::MAX, tx_ino, rx_ino };
+            out.push(ep).map_err(|_| HvConfigError::TooManyEndpoints)?;
+            let _ = targets.push((peer_domain, peer_id));
+            let _ = nodes.push(e.index());
+        }
+        for i in 0..out.len() {
+            let (pd, pid) = targets[i];
+            let peer = out.iter().position(|o| o.domain == pd && o.id == pid);
+            match peer {
+                Some(p) if p != i && targets[p] == (out[i].domain, out[i].id) => out[i].peer = p,
+                _ => {
+                    return Err(HvConfigError::BadValue {
+                        index: nodes[i],
+                        property: "target_channel",
+                        reason: "no endpoint of the target guest names this one back",
+                    })
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn validate(&self) -> Result<(), HvConfigError> {

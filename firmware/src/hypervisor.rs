@@ -168,7 +168,8 @@ pub enum Next {
 ///    (other strands go through the vCPU's [`Mailbox`]).
 /// 2. `domains[d].state`: the domain's run-time state, taken by its vCPUs' strands for the
 ///    duration of a hypercall.
-/// 3. Leaf locks, held for a few stores and taking nothing else: a [`Mailbox`]'s start and
+/// 3. Leaf locks, held for a few stores and taking nothing else: a channel's link (both
+///    endpoints' state, [`crate::ldc::Link`]; one at a time), a [`Mailbox`]'s start and
 ///    mondo slots, the console.
 ///
 /// No lock is held across a guest entry or while a strand waits for another strand: waits
@@ -188,6 +189,8 @@ pub struct Hypervisor {
     pub mailboxes: heapless::Vec<Mailbox, { crate::hv_config::MAX_VCPUS }>,
     /// Whether the machine has the T1 strand machinery ([`Hardware::has_strands`]).
     pub strands: bool,
+    /// The LDC channels' state ([`crate::ldc`]; their links' locks are leaf locks).
+    pub channels: crate::ldc::Channels,
 }
 
 impl Hypervisor {
@@ -248,7 +251,8 @@ impl Hypervisor {
             let _ = vcpus.push(crate::sync::Mutex::new(VcpuState::default()));
             let _ = mailboxes.push(Mailbox::default());
         }
-        Ok(Hypervisor { config, domains, vcpus, mailboxes, strands })
+        let channels = crate::ldc::Channels::new(&config);
+        Ok(Hypervisor { config, domains, vcpus, mailboxes, strands, channels })
     }
 
     /// The strands the configuration runs vCPUs on, as a bit set (strand ids are below 64).
@@ -292,10 +296,22 @@ impl Hypervisor {
             d.reset_for_start();
             self.domains[domain].sync_fast(&d);
         }
+        self.reset_channels(hw, domain);
         let Some(boot) = self.vcpu_index(domain, d.bootcpu) else { return };
         let state = LaunchState { pc, rtba, o0: 0, i0: base, i1: d.memory.size, cpuid: d.bootcpu };
         if self.mailboxes[boot].post_start(state) {
             hw.strand_resume(self.config.vcpus[boot].strand);
+        }
+    }
+
+    /// `domain`'s channel endpoints back to their start state (it stops or restarts): the
+    /// peers see the link DOWN, get their rx interrupt, and lose their map-ins of its pages
+    /// (their TLBs flushed before this returns).
+    fn reset_channels(&self, hw: &mut dyn Hardware, domain: usize) {
+        let (kicks, flush) = self.channels.reset_domain(&self.config, domain);
+        self.kick(hw, None, kicks);
+        if flush != 0 {
+            self.flush_and_wait(hw, None, flush);
         }
     }
 
@@ -382,6 +398,12 @@ impl Hypervisor {
             return self.guest_failed(hw, vcpu, frame, "trap above MAXPTL");
         }
         if interrupt {
+            if mailbox.flush_pending() {
+                self.flush_own(hw, vcpu);
+            }
+            if mailbox.take_vintr() {
+                self.deliver_vintrs(hw, vcpu);
+            }
             return self.timer_work(hw, vcpu, frame).unwrap_or(Action::Resume);
         }
         // (Tested here, so that other traps make no call: every further hypervisor window
@@ -396,6 +418,7 @@ impl Hypervisor {
         let v = self.config.vcpus[vcpu];
         let domain = v.domain;
         let mut poll = None;
+        let (mut kick, mut flush) = (0, 0);
         let outcome = {
             let mut vs = self.vcpus[vcpu].lock();
             let mut d = self.domains[domain].state.lock();
@@ -418,11 +441,16 @@ impl Hypervisor {
                     mailboxes: &self.mailboxes,
                     domain_index: domain,
                     hw,
+                    hv_config: &self.config,
+                    channels: &self.channels,
+                    kick: 0,
+                    flush: 0,
                 };
                 let outcome = dispatch(&mut cx, frame);
                 if let Some(vid) = cx.poll {
                     poll = self.vcpu_index(domain, vid);
                 }
+                (kick, flush) = (cx.kick, cx.flush);
                 if frame.tt == hv_api::trap::hv_tt(hv_api::trap::CORE_TRAP) {
                     self.domains[domain].sync_fast(&d);
                 }
@@ -440,6 +468,14 @@ impl Hypervisor {
                     hw.send_interrupt(self.config.vcpus[target].strand, VECTOR_MAILBOX);
                 }
             }
+        }
+        // Channel interrupts raised, map-ins ended (crate::ldc): delivered and flushed
+        // before the guest goes on.
+        if kick != 0 {
+            self.kick(hw, Some(vcpu), kick);
+        }
+        if flush != 0 {
+            self.flush_and_wait(hw, Some(vcpu), flush);
         }
         #[cfg(hv_trace)]
         if (0x180..=0x1ff).contains(&frame.tt) {
@@ -484,6 +520,79 @@ impl Hypervisor {
                 let rtba = self.vcpus[vcpu].lock().cpu.rtba;
                 self.restart_domain(hw, vcpu, Start::Reset { rtba, offset: SIR_OFFSET })
             }
+        }
+    }
+
+    /// Has the strands of the vCPUs in `kicks` deliver their raised channel interrupts:
+    /// this strand's own vCPU (`me`) at once, the others through their mailboxes.
+    fn kick(&self, hw: &mut dyn Hardware, me: Option<usize>, kicks: crate::ldc::Kicks) {
+        if !self.strands {
+            return;
+        }
+        for i in (0..self.mailboxes.len()).filter(|&i| kicks & 1 << i != 0) {
+            if Some(i) == me {
+                self.deliver_vintrs(hw, i);
+            } else {
+                self.mailboxes[i].post_vintr();
+                hw.send_interrupt(self.config.vcpus[i].strand, VECTOR_MAILBOX);
+            }
+        }
+    }
+
+    /// Writes the channel interrupts raised for `vcpu` into its device mondo queue (this
+    /// strand's registers); those a full queue does not take wait for this strand's timer
+    /// ([`MONDO_RETRY_TICKS`]).
+    fn deliver_vintrs(&self, hw: &mut dyn Hardware, vcpu: usize) {
+        let v = self.config.vcpus[vcpu];
+        let dev_queue = self.vcpus[vcpu].lock().cpu.queues[1];
+        let memory = &self.config.domains[v.domain].memory;
+        let waiting = self.channels.deliver(&self.config, v.domain, v.vid, |cookie| {
+            let mut entry = [0u64; crate::vcpu::MONDO_WORDS];
+            entry[0] = cookie;
+            enqueue(hw, memory, dev_queue, hv_api::queue::DEV_MONDO, &entry)
+        });
+        if waiting {
+            self.mailboxes[vcpu].post_vintr();
+            let now = hw.stick();
+            self.arm_timer(hw, vcpu, now + MONDO_RETRY_TICKS);
+        }
+    }
+
+    /// Flushes this strand's TLBs for `vcpu` (a map-in of its domain ended): every
+    /// translation but the permanent mappings, which are loaded again.
+    fn flush_own(&self, hw: &mut dyn Hardware, vcpu: usize) {
+        self.vcpus[vcpu].lock().mmu.flush(hw);
+        self.mailboxes[vcpu].flushed();
+    }
+
+    /// Flushes the TLBs of every vCPU in `which` and waits (bounded by
+    /// [`CROSS_STRAND_WAIT_TICKS`]) until each running one has: this strand's own vCPU
+    /// (`me`) at once, the others through their mailboxes. While it waits it answers its
+    /// own vCPU's flush requests, so two strands never wait for each other.
+    fn flush_and_wait(&self, hw: &mut dyn Hardware, me: Option<usize>, which: crate::ldc::Kicks) {
+        let others = |i: usize| which & 1 << i != 0 && Some(i) != me;
+        for i in 0..self.mailboxes.len() {
+            if Some(i) == me && which & 1 << i != 0 {
+                self.flush_own(hw, i);
+            } else if others(i) && self.mailboxes[i].is_running() {
+                self.mailboxes[i].request_flush();
+                hw.send_interrupt(self.config.vcpus[i].strand, VECTOR_MAILBOX);
+            }
+        }
+        if !self.strands {
+            return;
+        }
+        let deadline = hw.stick().saturating_add(CROSS_STRAND_WAIT_TICKS);
+        while (0..self.mailboxes.len())
+            .any(|i| others(i) && self.mailboxes[i].is_running() && self.mailboxes[i].flush_pending())
+        {
+            if let Some(me) = me.filter(|&me| self.mailboxes[me].flush_pending()) {
+                self.flush_own(hw, me);
+            }
+            if hw.stick() >= deadline {
+                return;
+            }
+            core::hint::spin_loop();
         }
     }
 
@@ -545,6 +654,9 @@ impl Hypervisor {
             return None;
         }
         self.deliver_mondo(hw, vcpu);
+        if self.mailboxes[vcpu].take_vintr() {
+            self.deliver_vintrs(hw, vcpu);
+        }
         let v = self.config.vcpus[vcpu];
         let now = hw.stick();
         let dev_queue = self.vcpus[vcpu].lock().cpu.queues[1];
@@ -685,6 +797,7 @@ impl Hypervisor {
         if !self.stop_others(hw, vcpu) {
             return self.stop_self(hw, vcpu);
         }
+        self.reset_channels(hw, self.config.vcpus[vcpu].domain);
         {
             let mut d = self.domains[self.config.vcpus[vcpu].domain].state.lock();
             d.status = DomainStatus::Stopped;

@@ -68,12 +68,18 @@ pub struct Interrupts {
     pub table: heapless::Vec<VirtualInterrupt, MAX_INTERRUPTS>,
     /// The console's devino (its `virtual-device` node is named `console`), if it has one.
     pub console: Option<u64>,
+    /// The device handle of the channel interrupts: the `cfg-handle` of the guest MD's
+    /// `channel-devices` node, if it has one ([`crate::ldc`]).
+    pub channel_devhandle: Option<u64>,
 }
 
 impl Interrupts {
     /// The interrupts of the virtual devices named in a guest MD (module doc).
     pub fn from_guest_md(md: &MachineDescription<'_>, boot_vid: u64) -> Interrupts {
-        let mut it = Interrupts::default();
+        let mut it = Interrupts {
+            channel_devhandle: md.nodes_named("channel-devices").find_map(|n| n.val("cfg-handle")),
+            ..Interrupts::default()
+        };
         let Some(handle) = md.nodes_named("virtual-devices").find_map(|n| n.val("cfg-handle")) else {
             return it;
         };

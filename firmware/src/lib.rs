@@ -28,6 +28,7 @@ pub mod hcall;
 pub mod hv_config;
 pub mod hypervisor;
 pub mod intr;
+pub mod ldc;
 pub mod mmu;
 pub mod sync;
 pub mod trap;
@@ -42,6 +43,8 @@ mod cpu_tests;
 mod fuzz_tests;
 #[cfg(test)]
 mod hcall_tests;
+#[cfg(test)]
+mod ldc_tests;
 #[cfg(test)]
 mod mmu_tests;
 #[cfg(test)]

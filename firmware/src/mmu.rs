@@ -232,6 +232,13 @@ impl MmuState {
         *self = MmuState::default();
     }
 
+    /// Removes every translation of this strand's TLBs but the permanent mappings, which
+    /// are loaded again (an LDC map-in of the domain ended, [`crate::ldc`]).
+    pub fn flush(&self, hw: &mut dyn Hardware) {
+        hw.tlb_demap_all(TlbSet::BOTH);
+        self.reload_perm(hw, TlbSet::BOTH, |_| true);
+    }
+
     /// Loads the permanent mappings in `tlbs` that `lost` says a demap may have removed.
     fn reload_perm(&self, hw: &mut dyn Hardware, tlbs: TlbSet, lost: impl Fn(&PermMapping) -> bool) {
         for p in self.perm.iter().filter(|p| lost(p)) {
@@ -289,6 +296,25 @@ fn tlb_tte(memory: &GuestMemory, tte: u64, size: PageSize, va: u64) -> Result<u6
         code = PageSize::Size4M.code();
     }
     Ok((tte & !(Tte::RA_MASK | Tte::LOCK | Tte::SZ_MASK)) | pa | code)
+}
+
+/// As [`tlb_tte`] for a guest TTE that may also name a page of a channel peer mapped in by
+/// `ldc_mapin` ([`crate::ldc`]): an 8 KiB page in the caller's map-in window, loaded only
+/// if the map-in allows reading, and writing for a writable TTE, and executing for an ITLB
+/// load (`instruction`). Errors: `ENORADDR`.
+fn guest_tlb_tte(cx: &Context<'_>, tte: u64, size: PageSize, va: u64, instruction: bool) -> Result<u64, HvError> {
+    let err = match tlb_tte(&cx.config.memory, tte, size, va) {
+        Ok(t) => return Ok(t),
+        Err(e) => e,
+    };
+    use crate::ldc::perm;
+    let ra = tte & Tte::RA_MASK & !(size.bytes() - 1);
+    let Some((pa, perms)) = cx.channels.mapin_page(cx.hv_config, cx.domain_index, ra) else { return Err(err) };
+    let need = perm::R | if tte & Tte::W != 0 { perm::W } else { 0 } | if instruction { perm::X } else { 0 };
+    if size != PageSize::Size8K || perms & need != need {
+        return Err(err);
+    }
+    Ok((tte & !(Tte::RA_MASK | Tte::LOCK | Tte::SZ_MASK)) | pa.raw() | size.code())
 }
 
 /// A reply of the `*_info` calls: the count goes to `%o1` also with an error (as OSH).
@@ -664,7 +690,7 @@ pub fn mmu_map_addr(cx: &mut Context<'_>, va: u64, ctx: u64, tte: u64, flags: u6
     let Some(size) = t1_page_size(tte) else {
         return Reply::err(HvError::BadPgSz);
     };
-    match tlb_tte(&cx.config.memory, tte, size, va) {
+    match guest_tlb_tte(cx, tte, size, va, tlbs.instruction) {
         Ok(t) => {
             cx.hw.tlb_load(tlbs, va & !PAGE_OFFSET_8K, ctx, t);
             Reply::ok()
@@ -861,7 +887,7 @@ pub fn tlb_miss(cx: &mut Context<'_>, kind: MissKind, frame: &mut TrapFrame) -> 
             bad = Some(BadTte::PageSize);
             break;
         };
-        match tlb_tte(&cx.config.memory, data, size, va) {
+        match guest_tlb_tte(cx, data, size, va, instruction) {
             Ok(loaded) => {
                 cx.hw.tlb_load(tlbs, va, ctx, loaded);
                 frame.resume = RESUME_RETRY;

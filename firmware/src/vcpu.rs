@@ -54,6 +54,12 @@ pub struct Mailbox {
     /// The `%stick` value the strand's timer is armed for; 0 = not armed. Only the vCPU's
     /// own strand uses it.
     timer: AtomicU64,
+    /// A channel interrupt aimed at this vCPU was raised: its strand delivers it
+    /// ([`crate::ldc::Channels::deliver`]).
+    vintr: AtomicBool,
+    /// Another strand ended a map-in of this vCPU's domain: its strand flushes its TLBs and
+    /// clears the flag (the other strand waits for that).
+    flush: AtomicBool,
 }
 
 impl Default for Mailbox {
@@ -64,6 +70,8 @@ impl Default for Mailbox {
             mondo: crate::sync::Mutex::new(None),
             mondo_full: AtomicBool::new(false),
             timer: AtomicU64::new(0),
+            vintr: AtomicBool::new(false),
+            flush: AtomicBool::new(false),
         }
     }
 }
@@ -143,6 +151,8 @@ impl Mailbox {
 
     /// The vCPU's own strand has stopped it.
     pub fn stopped(&self) {
+        // Stopping flushed its TLBs.
+        self.flush.store(false, Ordering::Release);
         self.run.store(cpu_state::STOPPED, Ordering::Release);
     }
 
@@ -173,5 +183,32 @@ impl Mailbox {
                 self.mondo_full.store(false, Ordering::Release);
             }
         }
+    }
+
+    /// Asks the vCPU's strand to deliver its channel interrupts (the caller then sends the
+    /// strand an interrupt vector).
+    pub fn post_vintr(&self) {
+        self.vintr.store(true, Ordering::Release);
+    }
+
+    /// Takes the request of [`Mailbox::post_vintr`]: whether there was one.
+    pub fn take_vintr(&self) -> bool {
+        self.vintr.swap(false, Ordering::AcqRel)
+    }
+
+    /// Asks the vCPU's strand to flush its TLBs (the caller then sends the strand an
+    /// interrupt vector and waits for [`Mailbox::flush_pending`] to clear).
+    pub fn request_flush(&self) {
+        self.flush.store(true, Ordering::Release);
+    }
+
+    /// Whether a flush was asked and not yet done.
+    pub fn flush_pending(&self) -> bool {
+        self.flush.load(Ordering::Acquire)
+    }
+
+    /// The vCPU's strand has flushed its TLBs (or the vCPU stopped, which flushes them).
+    pub fn flushed(&self) {
+        self.flush.store(false, Ordering::Release);
     }
 }

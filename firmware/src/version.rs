@@ -150,10 +150,16 @@ impl ApiVersions {
         Ok(self.negotiated[..self.count].iter().find(|s| s.0 == group).map(|s| (s.1, s.2)).unwrap_or((0, 0)))
     }
 
-    /// Whether a function is callable under the negotiated versions.
+    /// Whether a function is callable under the negotiated versions. The `vintr_*` calls
+    /// of INTR 2.0 are also callable under INTR 1.0: Linux, refused 3.0, negotiates 1.0
+    /// and calls them for channel interrupts, and Sun's hypervisor answers them there
+    /// (`SOLARIS_ERRATUM_6496266`; hv-api.md §2.5).
     pub fn permits(&self, info: &FunctionInfo) -> bool {
         match self.negotiated[..self.count].iter().find(|s| s.0 == info.group) {
-            Some(&(_, major, minor)) => major == info.major && minor >= info.minor,
+            Some(&(_, major, minor)) => {
+                (major == info.major && minor >= info.minor)
+                    || (info.group == group::INTR && major == 1 && info.major == 2)
+            }
             None => false,
         }
     }
@@ -186,7 +192,7 @@ mod tests {
         assert_eq!(v.get(group::INTR), Ok((1, 0)));
         assert!(v.permits(function_info(MACH_DESC).unwrap()));
         assert!(v.permits(function_info(hv_api::hcall::INTR_SETTARGET).unwrap()));
-        assert!(!v.permits(function_info(hv_api::hcall::VINTR_SETTARGET).unwrap()), "INTR 2.0 not offered");
+        assert!(v.permits(function_info(hv_api::hcall::VINTR_SETTARGET).unwrap()), "vintr calls under INTR 1.0");
         assert!(!v.permits(function_info(CONS_WRITE).unwrap()), "cons_write needs core 1.1");
         assert!(!v.permits(function_info(SOFT_STATE_GET).unwrap()), "soft state not negotiated");
         assert!(!v.permits(function_info(hv_api::hcall::LDC_TX_QCONF).unwrap()), "LDC not offered");

@@ -6,6 +6,9 @@
 pub const MAX_DOMAINS: usize = 8;
 /// Most vCPUs (`cpu` nodes): one per UltraSPARC T1 strand.
 pub const MAX_VCPUS: usize = 32;
+/// Most LDC channel endpoints (`ldc_endpoint` nodes) an HV MD may describe: two per
+/// channel, so at most 16 channels.
+pub const MAX_LDC_ENDPOINTS: usize = 32;
 /// Longest domain name (`guest` node `name`), in bytes.
 pub const MAX_DOMAIN_NAME: usize = 31;
 /// Default `entry-offset`: the guest starts at its power-on-reset vector, `TT_POR × 32`

@@ -5,7 +5,8 @@
 use crate::cpu::CpuState;
 use crate::domain::Domain;
 use crate::hardware::Hardware;
-use crate::hv_config::{DomainConfig, VcpuConfig};
+use crate::hv_config::{DomainConfig, HvConfig, VcpuConfig};
+use crate::ldc::{Channels, Kicks};
 use crate::mmu::MmuState;
 use crate::trap::TrapFrame;
 use crate::vcpu::Mailbox;
@@ -19,36 +20,40 @@ pub struct Reply {
     pub status: u32,
     /// How many of `rets` the call returns.
     pub count: u32,
-    /// `%o1`–`%o2`; only the first `count` are written back. (No call of the offered groups
-    /// returns more than two values.) Three words in all, which the compiler builds and
+    /// `%o1`–`%o3`; only the first `count` are written back. (No call of the offered groups
+    /// returns more than three values.) Four words in all, which the compiler builds and
     /// copies inline instead of calling `memset`/`memcpy` on the hypercall path.
-    pub rets: [u64; 2],
+    pub rets: [u64; 3],
 }
 
 impl Reply {
     /// `EOK`, no return values.
     pub const fn ok() -> Self {
-        Reply { status: EOK as u32, count: 0, rets: [0; 2] }
+        Reply { status: EOK as u32, count: 0, rets: [0; 3] }
     }
     /// `EOK` with `%o1`.
     pub const fn ok1(a: u64) -> Self {
-        Reply { status: EOK as u32, count: 1, rets: [a, 0] }
+        Reply { status: EOK as u32, count: 1, rets: [a, 0, 0] }
     }
     /// `EOK` with `%o1`, `%o2`.
     pub const fn ok2(a: u64, b: u64) -> Self {
-        Reply { status: EOK as u32, count: 2, rets: [a, b] }
+        Reply { status: EOK as u32, count: 2, rets: [a, b, 0] }
+    }
+    /// `EOK` with `%o1`–`%o3`.
+    pub const fn ok3(a: u64, b: u64, c: u64) -> Self {
+        Reply { status: EOK as u32, count: 3, rets: [a, b, c] }
     }
     /// An error, no return values.
     pub const fn err(e: HvError) -> Self {
-        Reply { status: e.code() as u32, count: 0, rets: [0; 2] }
+        Reply { status: e.code() as u32, count: 0, rets: [0; 3] }
     }
     /// An error with `%o1`.
     pub const fn err1(e: HvError, a: u64) -> Self {
-        Reply { status: e.code() as u32, count: 1, rets: [a, 0] }
+        Reply { status: e.code() as u32, count: 1, rets: [a, 0, 0] }
     }
     /// An error with `%o1`, `%o2`.
     pub const fn err2(e: HvError, a: u64, b: u64) -> Self {
-        Reply { status: e.code() as u32, count: 2, rets: [a, b] }
+        Reply { status: e.code() as u32, count: 2, rets: [a, b, 0] }
     }
 
     /// Writes the reply into the guest's `%o` registers.
@@ -61,6 +66,9 @@ impl Reply {
         }
         if self.count > 1 {
             frame.o[2] = self.rets[1];
+        }
+        if self.count > 2 {
+            frame.o[3] = self.rets[2];
         }
     }
 }
@@ -129,6 +137,16 @@ pub struct Context<'a> {
     /// console interrupt's enable, state or target; the watchdog): the hypervisor has that
     /// strand look at its timer work after the call.
     pub poll: Option<u64>,
+    /// The whole configuration (channel endpoints, other domains' memory).
+    pub hv_config: &'a HvConfig,
+    /// Every channel's state ([`crate::ldc`]).
+    pub channels: &'a Channels,
+    /// Set by a call that raised channel interrupts: the vCPUs (bits of configuration
+    /// indices) whose strands deliver them after the call.
+    pub kick: Kicks,
+    /// Set by a call that ended map-ins: the vCPUs whose TLBs are flushed before the call
+    /// returns to the guest.
+    pub flush: Kicks,
 }
 
 impl Context<'_> {

@@ -10,6 +10,7 @@
 pub mod call;
 pub mod core;
 pub mod intr;
+pub mod ldom;
 pub mod soft_state;
 pub mod sun4v;
 
@@ -22,7 +23,7 @@ use hv_api::core_fn;
 use hv_api::error::HvError;
 
 /// Every API group the hypervisor offers.
-pub const GROUPS: &[ApiGroup] = &[sun4v::GROUP, self::core::GROUP, intr::GROUP, soft_state::GROUP];
+pub const GROUPS: &[ApiGroup] = &[sun4v::GROUP, self::core::GROUP, intr::GROUP, soft_state::GROUP, ldom::GROUP];
 
 /// CORE_TRAP (`ta 0xff`): function in `%o5` (hv-api.md §2.1). Unversioned: always available.
 pub fn core_trap(cx: &mut Context<'_>, frame: &TrapFrame) -> Outcome {
@@ -67,6 +68,7 @@ pub fn fast_trap(cx: &mut Context<'_>, frame: &TrapFrame) -> Outcome {
         Some(hv_api::group::CORE) => self::core::dispatch(cx, function, o),
         Some(hv_api::group::INTR) => intr::dispatch(cx, function, o),
         Some(hv_api::group::SOFT_STATE) => soft_state::dispatch(cx, function, o),
+        Some(hv_api::group::LDOM) => ldom::dispatch(cx, function, o),
         _ => Reply::err(HvError::NotSupported).into(),
     }
 }
