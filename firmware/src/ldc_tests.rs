@@ -362,3 +362,4 @@ fn a_domain_that_stops_takes_its_links_down() {
     assert_eq!(t.call(G, hcall::LDC_UNMAP, &[mapin_ra(0)])[0], e(HvError::Inval), "map-in ended");
     assert_eq!(t.call(G, hcall::LDC_TX_SET_QTAIL, &[0, 64])[0], e(HvError::WouldBlock));
 }
+

@@ -19,9 +19,9 @@ use platform::{asi, registers, uart};
 
 /// Strands the tables are sized for (a full T1).
 pub const MAX_STRANDS: usize = platform::T1_STRANDS as usize;
-/// log2 of the hypervisor stack size per strand (256 KiB: booting moves the ~20 KiB
-/// `Hypervisor` tables by value a few times).
-pub const STACK_SHIFT: u32 = 18;
+/// log2 of the hypervisor stack size per strand (512 KiB: booting moves the ~70 KiB
+/// `Hypervisor` tables by value a few times; 16 MiB of HV RAM for 32 strands).
+pub const STACK_SHIFT: u32 = 19;
 const STACK_SIZE: usize = 1 << STACK_SHIFT;
 /// Windows the trap path marks OTHER, which spill_1_other may stash: all but the trapping
 /// window and the two after it, which the entry path stashes itself (`entry_windows`).
