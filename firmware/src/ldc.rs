@@ -349,6 +349,7 @@ pub fn ldc_tx_qconf(cx: &mut Context<'_>, channel: u64, ra: u64, entries: u64) -
         let q = if entries == 0 { LdcQueue::default() } else { check_queue(&cx.config.memory, ra, entries)? };
         cx.channels.with(e, |me, _| {
             me.tx = q;
+            me.tx_blocked = false;
         });
         Ok(Reply::ok())
     })())
