@@ -356,8 +356,8 @@ fn every_offered_function_has_a_handler() {
     for f in hv_api::hcall::FUNCTIONS {
         let offers = || crate::hcall::GROUPS.iter().flat_map(|g| g.offers.iter().map(move |o| (g.number, o)));
         // The vintr_* calls (numbered INTR 2.0) come with INTR 1.0 (crate::version).
-        let offered = offers().any(|(g, o)| f.enabled_by(g, o.major, o.max_minor))
-            || (f.group == group::INTR && f.major == 2);
+        let offered =
+            offers().any(|(g, o)| f.enabled_by(g, o.major, o.max_minor)) || (f.group == group::INTR && f.major == 2);
         let mut b = bench();
         for (g, o) in offers() {
             assert_eq!(b.set_version(g, o.major, o.max_minor), 0);

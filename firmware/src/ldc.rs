@@ -193,9 +193,11 @@ impl Channels {
             }
         }
         for i in 0..config.endpoints.len() {
-            let place = c.links.iter().enumerate().find_map(|(l, link)| {
-                link.ends.iter().position(|&e| e == i).map(|side| (l, side))
-            });
+            let place = c
+                .links
+                .iter()
+                .enumerate()
+                .find_map(|(l, link)| link.ends.iter().position(|&e| e == i).map(|side| (l, side)));
             let _ = c.place.push(place.unwrap_or((0, 0)));
         }
         c
@@ -278,11 +280,7 @@ fn raise(config: &HvConfig, ep: &EndpointConfig, st: &mut EndpointState, which: 
         return 0;
     }
     v.state = intr_state::RECEIVED;
-    config
-        .vcpus
-        .iter()
-        .position(|c| c.domain == ep.domain && c.vid == v.target)
-        .map_or(0, |i| 1 << i)
+    config.vcpus.iter().position(|c| c.domain == ep.domain && c.vid == v.target).map_or(0, |i| 1 << i)
 }
 
 /// The map-in real address of slot `slot` of endpoint `e`.
@@ -385,7 +383,7 @@ pub fn ldc_tx_set_qtail(cx: &mut Context<'_>, channel: u64, tail: u64) -> Reply 
         Ok(e) => e,
         Err(err) => return Reply::err(err),
     };
-    if tail % PKT != 0 {
+    if !tail.is_multiple_of(PKT) {
         return Reply::err(HvError::BadAlign);
     }
     let peer_cfg = cx.hv_config.endpoints[cx.hv_config.endpoints[e].peer];
@@ -470,7 +468,7 @@ pub fn ldc_rx_set_qhead(cx: &mut Context<'_>, channel: u64, head: u64) -> Reply 
         Ok(e) => e,
         Err(err) => return Reply::err(err),
     };
-    if head % PKT != 0 {
+    if !head.is_multiple_of(PKT) {
         return Reply::err(HvError::BadAlign);
     }
     let peer_cfg = cx.hv_config.endpoints[cx.hv_config.endpoints[e].peer];
@@ -505,10 +503,10 @@ pub fn ldc_set_map_table(cx: &mut Context<'_>, channel: u64, ra: u64, entries: u
         let table = if entries == 0 {
             (0, 0, 0)
         } else {
-            if entries < MAP_TABLE_MIN_ENTRIES || entries >= MAP_TABLE_ENTRIES_LIMIT || !entries.is_power_of_two() {
+            if !(MAP_TABLE_MIN_ENTRIES..MAP_TABLE_ENTRIES_LIMIT).contains(&entries) || !entries.is_power_of_two() {
                 return Err(HvError::Inval);
             }
-            if ra % MAP_TABLE_ALIGNMENT != 0 {
+            if !ra.is_multiple_of(MAP_TABLE_ALIGNMENT) {
                 return Err(HvError::BadAlign);
             }
             let range = cx.config.memory.range(Ra::new(ra), entries * MAP_TABLE_ENTRY_SIZE)?;
@@ -657,7 +655,10 @@ pub fn ldc_revoke(cx: &mut Context<'_>, channel: u64, cookie: u64, revoke_cookie
         let e = endpoint(cx, channel)?;
         let c = Cookie::decode(cookie).filter(|c| c.size_code == 0).ok_or(HvError::Inval)?;
         let found = cx.channels.with(e, |_, peer| {
-            let m = peer.mapins.iter_mut().find(|m| m.is_some_and(|m| m.index == c.index && m.revoke_cookie == revoke_cookie));
+            let m = peer
+                .mapins
+                .iter_mut()
+                .find(|m| m.is_some_and(|m| m.index == c.index && m.revoke_cookie == revoke_cookie));
             m.map(|m| m.take()).is_some()
         });
         if !found {
@@ -674,7 +675,8 @@ fn vintr_of(cx: &Context<'_>, devhandle: u64, devino: u64) -> Result<(usize, Whi
     if cx.domain.interrupts.channel_devhandle != Some(devhandle) {
         return Err(HvError::Inval);
     }
-    cx.hv_config.endpoints
+    cx.hv_config
+        .endpoints
         .iter()
         .enumerate()
         .filter(|(_, ep)| ep.domain == cx.domain_index)

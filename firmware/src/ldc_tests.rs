@@ -232,7 +232,11 @@ fn export(t: &mut Two) -> (u64, u64) {
     assert_eq!(t.call(P, hcall::LDC_SET_MAP_TABLE, &[0, table + 8, 4])[0], e(HvError::BadAlign));
     assert_eq!(t.call(P, hcall::LDC_SET_MAP_TABLE, &[0, table, 1])[0], e(HvError::Inval));
     assert_eq!(t.call(P, hcall::LDC_SET_MAP_TABLE, &[0, table, 6])[0], e(HvError::Inval));
-    assert_eq!(t.call(P, hcall::LDC_SET_MAP_TABLE, &[0, PBASE + SIZE - 64, 8])[0], e(HvError::NoRAddr), "crosses the end");
+    assert_eq!(
+        t.call(P, hcall::LDC_SET_MAP_TABLE, &[0, PBASE + SIZE - 64, 8])[0],
+        e(HvError::NoRAddr),
+        "crosses the end"
+    );
     assert_eq!(t.call(P, hcall::LDC_SET_MAP_TABLE, &[0, table, 4])[0], EOK);
     assert_eq!(t.call(P, hcall::LDC_GET_MAP_TABLE, &[0])[..3], [EOK, table, 4]);
     (page0, page1)
@@ -250,10 +254,24 @@ fn ldc_copy_follows_the_peers_map_table() {
     assert_eq!(t.call(G, hcall::LDC_COPY, &[0, COPY_IN, 4, buf, 64])[0], e(HvError::BadAlign));
     assert_eq!(t.call(G, hcall::LDC_COPY, &[0, COPY_IN, 0, PBASE, 64])[0], e(HvError::NoRAddr), "not its memory");
     assert_eq!(t.call(G, hcall::LDC_COPY, &[0, COPY_IN, 1 << 60, buf, 64])[0], e(HvError::BadPgSz));
-    assert_eq!(t.call(G, hcall::LDC_COPY, &[0, COPY_IN, make_cookie(PageSize::Size8K, 4, 0), buf, 64])[0], e(HvError::NoMap));
-    assert_eq!(t.call(G, hcall::LDC_COPY, &[0, COPY_IN, make_cookie(PageSize::Size8K, 3, 0), buf, 64])[0], e(HvError::NoRAddr), "MTE RA 0");
-    assert_eq!(t.call(G, hcall::LDC_COPY, &[0, COPY_OUT, make_cookie(PageSize::Size8K, 1, 0), buf, 64])[0], e(HvError::NoAccess));
-    assert_eq!(t.call(G, hcall::LDC_COPY, &[0, COPY_IN, make_cookie(PageSize::Size8K, 2, 0), buf, 64])[0], e(HvError::NoRAddr), "MTE names guest1's own memory");
+    assert_eq!(
+        t.call(G, hcall::LDC_COPY, &[0, COPY_IN, make_cookie(PageSize::Size8K, 4, 0), buf, 64])[0],
+        e(HvError::NoMap)
+    );
+    assert_eq!(
+        t.call(G, hcall::LDC_COPY, &[0, COPY_IN, make_cookie(PageSize::Size8K, 3, 0), buf, 64])[0],
+        e(HvError::NoRAddr),
+        "MTE RA 0"
+    );
+    assert_eq!(
+        t.call(G, hcall::LDC_COPY, &[0, COPY_OUT, make_cookie(PageSize::Size8K, 1, 0), buf, 64])[0],
+        e(HvError::NoAccess)
+    );
+    assert_eq!(
+        t.call(G, hcall::LDC_COPY, &[0, COPY_IN, make_cookie(PageSize::Size8K, 2, 0), buf, 64])[0],
+        e(HvError::NoRAddr),
+        "MTE names guest1's own memory"
+    );
     // Page-crossing copy in: the end of page 0 and the start of page 1.
     assert_eq!(t.call(G, hcall::LDC_COPY, &[0, COPY_IN, 8192 - 64, buf, 128])[..2], [EOK, 128]);
     assert_eq!(t.hw.peek(buf, 64), vec![0x5a; 64]);
@@ -362,4 +380,3 @@ fn a_domain_that_stops_takes_its_links_down() {
     assert_eq!(t.call(G, hcall::LDC_UNMAP, &[mapin_ra(0)])[0], e(HvError::Inval), "map-in ended");
     assert_eq!(t.call(G, hcall::LDC_TX_SET_QTAIL, &[0, 64])[0], e(HvError::WouldBlock));
 }
-
