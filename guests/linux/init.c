@@ -343,8 +343,8 @@ static const char *ip_text(uint32_t ip, char *buf)
     return buf;
 }
 
-/* The peers' MAC addresses, from the `p<n>.<q|s>-<mac>` ethtool statistics names. */
-static int peer_macs(int s, unsigned char macs[][6], int max)
+/* The names of eth0's ethtool statistics (NULL on failure; *n is their number). */
+static struct ethtool_gstrings *stat_names(int s, unsigned *n)
 {
     struct {
         struct ethtool_sset_info hdr;
@@ -355,35 +355,96 @@ static int peer_macs(int s, unsigned char macs[][6], int max)
     strcpy(ifr.ifr_name, "eth0");
     ifr.ifr_data = (void *)&info;
     if (ioctl(s, SIOCETHTOOL, &ifr) != 0 || !info.hdr.sset_mask)
-        return -1;
-    unsigned n = info.len;
-    struct ethtool_gstrings *gs = calloc(1, sizeof *gs + n * ETH_GSTRING_LEN);
+        return NULL;
+    *n = info.len;
+    struct ethtool_gstrings *gs = calloc(1, sizeof *gs + *n * ETH_GSTRING_LEN + 1);
     if (!gs)
-        return -1;
+        return NULL;
     gs->cmd = ETHTOOL_GSTRINGS;
     gs->string_set = ETH_SS_STATS;
-    gs->len = n;
+    gs->len = *n;
     ifr.ifr_data = (void *)gs;
+    if (ioctl(s, SIOCETHTOOL, &ifr) != 0 || gs->len != *n) {
+        free(gs);
+        return NULL;
+    }
+    return gs;
+}
+
+static const char *stat_name(struct ethtool_gstrings *gs, unsigned i, char *buf)
+{
+    memcpy(buf, gs->data + i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
+    buf[ETH_GSTRING_LEN] = 0;
+    return buf;
+}
+
+/* The peers' MAC addresses, from sunvnet's `p<n>.<q|s>-<mac>` statistics names. */
+static int peer_macs(int s, unsigned char macs[][6], int max)
+{
+    unsigned n;
+    struct ethtool_gstrings *gs = stat_names(s, &n);
+    if (!gs)
+        return -1;
     int found = 0;
-    if (ioctl(s, SIOCETHTOOL, &ifr) == 0) {
-        for (unsigned i = 0; i < gs->len && found < max; i++) {
-            char name[ETH_GSTRING_LEN + 1] = { 0 };
-            memcpy(name, gs->data + i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
-            unsigned q, m[6];
-            char kind;
-            if (sscanf(name, "p%u.%c-%2x:%2x:%2x:%2x:%2x:%2x", &q, &kind, &m[0], &m[1], &m[2], &m[3],
-                       &m[4], &m[5]) == 8 && (kind == 'q' || kind == 's')) {
-                for (int k = 0; k < 6; k++)
-                    macs[found][k] = (unsigned char)m[k];
-                printf("init: eth0 port %u to %02x:%02x:%02x:%02x:%02x:%02x%s\n", q, m[0], m[1], m[2], m[3],
-                       m[4], m[5], kind == 's' ? " (switch port)" : "");
-                found++;
-            }
+    for (unsigned i = 0; i < n && found < max; i++) {
+        char name[ETH_GSTRING_LEN + 1];
+        unsigned q, m[6];
+        char kind;
+        if (sscanf(stat_name(gs, i, name), "p%u.%c-%2x:%2x:%2x:%2x:%2x:%2x", &q, &kind, &m[0], &m[1], &m[2], &m[3],
+                   &m[4], &m[5]) == 8 && (kind == 'q' || kind == 's')) {
+            for (int k = 0; k < 6; k++)
+                macs[found][k] = (unsigned char)m[k];
+            printf("init: eth0 port %u to %02x:%02x:%02x:%02x:%02x:%02x%s\n", q, m[0], m[1], m[2], m[3], m[4], m[5],
+                   kind == 's' ? " (switch port)" : "");
+            found++;
         }
-    } else
-        found = -1;
+    }
     free(gs);
     return found;
+}
+
+/* Prints each port's LDC and packet counters (sunvnet's p<n>.event_up, .event_reset,
+ * .rx_packets, .tx_packets): event_up counts the LDC links that came up (handshakes done). */
+static void port_stats(int s)
+{
+    unsigned n;
+    struct ethtool_gstrings *gs = stat_names(s, &n);
+    struct ethtool_stats *st = gs ? calloc(1, sizeof *st + n * sizeof(uint64_t)) : NULL;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "eth0");
+    if (st) {
+        st->cmd = ETHTOOL_GSTATS;
+        st->n_stats = n;
+        ifr.ifr_data = (void *)st;
+    }
+    if (!st || ioctl(s, SIOCETHTOOL, &ifr) != 0 || st->n_stats != n) {
+        printf("init: eth0 port counters unavailable\n");
+        free(gs);
+        free(st);
+        return;
+    }
+    for (unsigned q = 0; q < MAX_PEERS; q++) {
+        unsigned long long v[4] = { 0 };
+        int seen = 0;
+        static const char *const keys[4] = { "event_up", "event_reset", "rx_packets", "tx_packets" };
+        for (unsigned i = 0; i < n; i++) {
+            char name[ETH_GSTRING_LEN + 1], want[ETH_GSTRING_LEN];
+            stat_name(gs, i, name);
+            for (int k = 0; k < 4; k++) {
+                snprintf(want, sizeof want, "p%u.%s", q, keys[k]);
+                if (strcmp(name, want) == 0) {
+                    v[k] = st->data[i];
+                    seen++;
+                }
+            }
+        }
+        if (seen)
+            printf("init: eth0 port %u: LDC up %llu time(s), reset %llu; packets in %llu, out %llu\n", q, v[0], v[1],
+                   v[2], v[3]);
+    }
+    free(gs);
+    free(st);
 }
 
 static int set_addr(int s, unsigned long req, uint32_t ip)
@@ -563,6 +624,7 @@ static void check_network(void)
         snprintf(name, sizeof name, "udp with %s", ip_text(p->ip, b));
         check(name, ok, detail);
     }
+    port_stats(fd);
     /* Keep acknowledging the peers' repeats until they have been quiet for a while. */
     for (int quiet = 0, n = 0; done && quiet < UDP_QUIET_POLLS && n < UDP_LINGER_MAX; n++) {
         struct pollfd pf = { .fd = fd, .events = POLLIN };
