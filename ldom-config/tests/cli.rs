@@ -93,7 +93,7 @@ fn every_invalid_config_breaks_exactly_its_rule() {
 #[test]
 fn examples_check_and_build() {
     let imgs = image_dir("examples");
-    for ex in ["one-domain", "two-domains", "two-domains-ldc"] {
+    for ex in ["one-domain", "two-domains", "two-domains-ldc", "two-domains-vnet"] {
         let cfg = configs_dir().join(format!("{ex}.toml"));
         let (code, out, err) = run(bin().arg("check").arg(&cfg).arg("--image-dir").arg(&imgs));
         assert_eq!(code, 0, "{ex}: {err}");
@@ -168,7 +168,7 @@ fn lint_rejects_a_corrupted_md_with_exit_1() {
 fn golden_mds() {
     let imgs = image_dir("golden");
     let update = std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1");
-    for ex in ["one-domain", "two-domains", "two-domains-ldc"] {
+    for ex in ["one-domain", "two-domains", "two-domains-ldc", "two-domains-vnet"] {
         let cfg = configs_dir().join(format!("{ex}.toml"));
         let dir = imgs.join(format!("golden-{ex}"));
         let (code, _, err) = run(bin().arg("build").arg(&cfg).arg("-o").arg(&dir).arg("--image-dir").arg(&imgs));

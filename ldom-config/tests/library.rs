@@ -134,7 +134,7 @@ fn two_domain_layout_and_channels() {
 
 #[test]
 fn outputs_pass_the_checker_strictly_and_round_trip() {
-    for ex in ["one-domain", "two-domains", "two-domains-ldc"] {
+    for ex in ["one-domain", "two-domains", "two-domains-ldc", "two-domains-vnet"] {
         let b = build(ex, 4096);
         let mut all = vec![(b.hv_md.clone(), "hv")];
         all.extend(b.domains.iter().map(|d| (d.guest_md.clone(), "guest")));
@@ -659,6 +659,21 @@ fn error_cases() -> Vec<Case> {
         *prop(md, e, "id") = Value::Val(0);
     });
     v.push(case("guest-channel-id-duplicate", b, Auto, "channel id 0 is described twice"));
+    let b = edited("two-domains-vnet", Which::Guest(1), |md| {
+        let p = node(md, "virtual-device-port", 0);
+        remove(md, p, "remote-mac-address");
+    });
+    v.push(case("guest-vnet-port", b, Auto, "lacks a value \"remote-mac-address\""));
+    let b = edited("two-domains-vnet", Which::Guest(0), |md| {
+        let p = node(md, "virtual-device-port", 0);
+        md.nodes[p].props.retain(|q| q.name != "fwd");
+    });
+    v.push(case("guest-vnet-port", b, Auto, "has no fwd arc to a channel-endpoint"));
+    let b = edited("two-domains-vnet", Which::Guest(0), |md| {
+        let n = node(md, "virtual-device", 4);
+        *prop(md, n, "name") = Value::Str("netwerk".into());
+    });
+    v.push(case("guest-vnet-port", b, Auto, "leads to a \"network\" node"));
     v
 }
 
