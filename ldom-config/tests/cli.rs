@@ -227,3 +227,36 @@ fn check_shows_a_realbase_that_differs() {
     assert!(line("high").contains("memory 0x90000000+256M at RA 0x80000000,"), "{out}");
     assert!(line("low").contains("memory 0x80000000+256M,"), "{out}");
 }
+
+/// A network: `check` lists it with its MAC addresses and channel, `dump` shows each
+/// domain's network device and port.
+#[test]
+fn check_and_dump_show_the_networks() {
+    let imgs = image_dir("networks");
+    let cfg = configs_dir().join("two-domains-vnet.toml");
+    let (code, out, err) = run(bin().arg("check").arg(&cfg).arg("--image-dir").arg(&imgs));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("channel: \"primary\" id 1 <-> \"guest1\" id 1 (network \"lan\")"), "{out}");
+    assert!(
+        out.contains("network \"lan\": \"primary\" 02:00:00:00:01:01, switch-port; \"guest1\" 02:00:00:00:01:02"),
+        "{out}"
+    );
+    let dir = imgs.join("out-networks");
+    let (code, _, err) = run(bin().arg("build").arg(&cfg).arg("-o").arg(&dir).arg("--image-dir").arg(&imgs));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(bin().arg("dump").arg(dir.join("guest1.md")));
+    assert_eq!(code, 0);
+    for want in [
+        "node virtual-device virtual_device4 {",
+        "\tname = \"network\";",
+        "\tlocal-mac-address = 0x20000000102;",
+        "node virtual-device-port virtual_device_port0 {",
+        "\tname = \"vnet-port\";",
+        "\tremote-mac-address = 0x20000000101;",
+        "\tswitch-port = 0x0;",
+        "\tfwd -> channel_endpoint1;",
+    ] {
+        assert!(out.contains(want), "dump lacks {want:?}:\n{out}");
+    }
+    let _ = std::fs::remove_dir_all(&imgs);
+}
