@@ -113,6 +113,24 @@ fn tree_has_channel_devices_when_the_md_has_channels() {
 }
 
 #[test]
+fn tree_has_the_network_devices_of_the_md() {
+    let (t, _) = build(&our_md("configs/linux-vnet.toml"), "");
+    let net = t.find(b"/virtual-devices/channel-devices/network@0").unwrap();
+    assert_eq!(path_of(&t, net), "/virtual-devices@100/channel-devices@200/network@0");
+    assert_eq!(t.prop(net, b"device_type").unwrap(), b"network\0");
+    assert_eq!(t.prop(net, b"compatible").unwrap(), b"SUNW,sun4v-network\0");
+    assert_eq!(be32(t.prop(net, b"reg").unwrap()), 0);
+    assert_eq!(t.prop(net, b"local-mac-address").unwrap(), &[0x02, 0x53, 0x34, 0x76, 0x00, 0x01]);
+    assert_eq!(t.find(b"net"), Some(net), "the MD's devalias net");
+    // Linux's vio_create_one looks for a child of channel-devices whose device_type is the
+    // port's type; there is none (as on Sun's machines) and the port gets no OF node.
+    assert!(t.find(b"/virtual-devices/channel-devices/vnet-port").is_none());
+    // Without networks, no network node.
+    let (t, _) = build(&our_md("configs/two-domains-ldc.toml"), "");
+    assert!(t.find(b"/virtual-devices/channel-devices/network").is_none());
+}
+
+#[test]
 #[ignore = "needs Sun's sample MDs: SUN_MD_DIR=DIR (cargo xtask test --sun-md DIR)"]
 fn tree_from_suns_mds() {
     for (file, mem, ncpus) in [

@@ -789,6 +789,19 @@ pub fn build(tree: &mut Tree, md: &MachineDescription<'_>, p: &BuildParams<'_>) 
         tree.set_cells(n, "reg", &[handle as u32])?;
         tree.set_cells(n, "#address-cells", &[1])?;
         tree.set_cells(n, "#size-cells", &[0])?;
+        // Its virtual network devices, as Sun's OpenBoot shows them (`network@0`, …). Linux
+        // needs only channel-devices itself (vio_init); the devices and their ports it
+        // reads from the MD.
+        for d in c.arcs("fwd").filter(|d| d.name() == "virtual-device" && d.str("name") == Some("network")) {
+            let Some(h) = d.val("cfg-handle") else { continue };
+            let net = tree.add_node(n, fmt!("network@{h:x}").as_str())?;
+            tree.set_str(net, "device_type", "network")?;
+            tree.set_strs(net, "compatible", &["SUNW,sun4v-network"])?;
+            tree.set_cells(net, "reg", &[h as u32])?;
+            if let Some(mac) = d.val("local-mac-address") {
+                tree.set_prop(net, "local-mac-address", &mac.to_be_bytes()[2..])?;
+            }
+        }
     }
     Ok(pk)
 }

@@ -1,21 +1,33 @@
 /* /init of the sun4v-hv Linux test guest: prints a banner and a few facts read from
  * /proc, checks that processes really work (fork, exec, pipes, page contents across
- * processes), runs a parallel workload on every online CPU, prints one line per check,
- * then powers the machine off. Built static with sparc64-linux-gnu-gcc by `cargo xtask
- * linux` and packed into the initramfs.
+ * processes), runs a parallel workload on every online CPU, exchanges UDP datagrams with
+ * the other domains of its virtual network when it has one (eth0, sunvnet), prints one line
+ * per check, then powers the machine off. Built static with sparc64-linux-gnu-gcc by `cargo
+ * xtask linux` and packed into the initramfs.
  *
  * Lines: `init: ok <check>` or `init: FAIL <check>: <detail>`, then
  * `init: all checks passed` or `init: N checks FAILED`. `/init child-exec N` is the
  * program the exec check runs (the same binary). */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/reboot.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -281,6 +293,347 @@ static void check_parallel_workload(void)
     }
 }
 
+/* ---- The virtual network (docs/ldom-config.md, "Networks") ----
+ *
+ * eth0 (sunvnet) gets 10.b3.b4.b5/8 from the last three bytes of its MAC address. The
+ * peers' MAC addresses come from the driver: its ethtool statistics name every port
+ * `p<n>.q-<mac>` (`.s-` for a switch port). Each peer's address is derived the same way and
+ * entered as a permanent neighbour: sunvnet sends broadcasts only to a switch port, so ARP
+ * between two plain ports would go nowhere.
+ *
+ * Then both sides run the same exchange with every peer: UDP_COUNT datagrams each way
+ * (sizes and payloads differ per sequence number and sender), every datagram acknowledged;
+ * unacknowledged datagrams are sent again each round (they are lost while the LDC and VIO
+ * handshakes are not done yet). Pass/fail is decided by what arrives and what it contains;
+ * the rounds only bound the wait (UDP_ROUNDS polls of UDP_POLL_MS). Once done, the side
+ * keeps acknowledging the peer's repeats until UDP_QUIET_POLLS polls pass without a
+ * datagram, so that the peer can finish too. */
+
+#define UDP_PORT 7447
+#define UDP_COUNT 8
+#define UDP_MAGIC 0x766e6574u /* "vnet" */
+#define UDP_POLL_MS 200
+#define UDP_ROUNDS 900      /* 180 s */
+#define UDP_QUIET_POLLS 25  /* 5 s without a datagram */
+#define UDP_LINGER_MAX 300  /* at most 60 s more */
+#define MAX_PEERS 8
+
+enum { KIND_DATA = 1, KIND_ACK = 2 };
+
+struct dgram {
+    uint32_t magic, kind, seq, src, dst, len;
+    uint8_t payload[1400];
+};
+
+static unsigned payload_len(unsigned seq) { return 200 + 150 * seq; }
+
+static uint8_t payload_byte(unsigned i, unsigned seq, uint32_t src)
+{
+    return (uint8_t)(pattern(i + 4096UL * seq, src) >> 24);
+}
+
+static uint32_t mac_to_ip(const unsigned char *m)
+{
+    return 10u << 24 | (uint32_t)m[3] << 16 | (uint32_t)m[4] << 8 | m[5];
+}
+
+static const char *ip_text(uint32_t ip, char *buf)
+{
+    sprintf(buf, "%u.%u.%u.%u", ip >> 24, ip >> 16 & 255, ip >> 8 & 255, ip & 255);
+    return buf;
+}
+
+/* The names of eth0's ethtool statistics (NULL on failure; *n is their number). */
+static struct ethtool_gstrings *stat_names(int s, unsigned *n)
+{
+    struct {
+        struct ethtool_sset_info hdr;
+        uint32_t len;
+    } info = { .hdr = { .cmd = ETHTOOL_GSSET_INFO, .sset_mask = 1ULL << ETH_SS_STATS } };
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "eth0");
+    ifr.ifr_data = (void *)&info;
+    if (ioctl(s, SIOCETHTOOL, &ifr) != 0 || !info.hdr.sset_mask)
+        return NULL;
+    *n = info.len;
+    struct ethtool_gstrings *gs = calloc(1, sizeof *gs + *n * ETH_GSTRING_LEN + 1);
+    if (!gs)
+        return NULL;
+    gs->cmd = ETHTOOL_GSTRINGS;
+    gs->string_set = ETH_SS_STATS;
+    gs->len = *n;
+    ifr.ifr_data = (void *)gs;
+    if (ioctl(s, SIOCETHTOOL, &ifr) != 0 || gs->len != *n) {
+        free(gs);
+        return NULL;
+    }
+    return gs;
+}
+
+static const char *stat_name(struct ethtool_gstrings *gs, unsigned i, char *buf)
+{
+    memcpy(buf, gs->data + i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
+    buf[ETH_GSTRING_LEN] = 0;
+    return buf;
+}
+
+/* The peers' MAC addresses, from sunvnet's `p<n>.<q|s>-<mac>` statistics names. */
+static int peer_macs(int s, unsigned char macs[][6], int max)
+{
+    unsigned n;
+    struct ethtool_gstrings *gs = stat_names(s, &n);
+    if (!gs)
+        return -1;
+    int found = 0;
+    for (unsigned i = 0; i < n && found < max; i++) {
+        char name[ETH_GSTRING_LEN + 1];
+        unsigned q, m[6];
+        char kind;
+        if (sscanf(stat_name(gs, i, name), "p%u.%c-%2x:%2x:%2x:%2x:%2x:%2x", &q, &kind, &m[0], &m[1], &m[2], &m[3],
+                   &m[4], &m[5]) == 8 && (kind == 'q' || kind == 's')) {
+            for (int k = 0; k < 6; k++)
+                macs[found][k] = (unsigned char)m[k];
+            printf("init: eth0 port %u to %02x:%02x:%02x:%02x:%02x:%02x%s\n", q, m[0], m[1], m[2], m[3], m[4], m[5],
+                   kind == 's' ? " (switch port)" : "");
+            found++;
+        }
+    }
+    free(gs);
+    return found;
+}
+
+/* Prints each port's LDC and packet counters (sunvnet's p<n>.event_up, .event_reset,
+ * .rx_packets, .tx_packets): event_up counts the LDC links that came up (handshakes done). */
+static void port_stats(int s)
+{
+    unsigned n;
+    struct ethtool_gstrings *gs = stat_names(s, &n);
+    struct ethtool_stats *st = gs ? calloc(1, sizeof *st + n * sizeof(uint64_t)) : NULL;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "eth0");
+    if (st) {
+        st->cmd = ETHTOOL_GSTATS;
+        st->n_stats = n;
+        ifr.ifr_data = (void *)st;
+    }
+    if (!st || ioctl(s, SIOCETHTOOL, &ifr) != 0 || st->n_stats != n) {
+        printf("init: eth0 port counters unavailable\n");
+        free(gs);
+        free(st);
+        return;
+    }
+    for (unsigned q = 0; q < MAX_PEERS; q++) {
+        unsigned long long v[4] = { 0 };
+        int seen = 0;
+        static const char *const keys[4] = { "event_up", "event_reset", "rx_packets", "tx_packets" };
+        for (unsigned i = 0; i < n; i++) {
+            char name[ETH_GSTRING_LEN + 1], want[ETH_GSTRING_LEN];
+            stat_name(gs, i, name);
+            for (int k = 0; k < 4; k++) {
+                snprintf(want, sizeof want, "p%u.%s", q, keys[k]);
+                if (strcmp(name, want) == 0) {
+                    v[k] = st->data[i];
+                    seen++;
+                }
+            }
+        }
+        if (seen)
+            printf("init: eth0 port %u: LDC up %llu time(s), reset %llu; packets in %llu, out %llu\n", q, v[0], v[1],
+                   v[2], v[3]);
+    }
+    free(gs);
+    free(st);
+}
+
+static int set_addr(int s, unsigned long req, uint32_t ip)
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "eth0");
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(ip);
+    return ioctl(s, req, &ifr);
+}
+
+static int add_neighbour(int s, uint32_t ip, const unsigned char *mac)
+{
+    struct arpreq r;
+    memset(&r, 0, sizeof r);
+    struct sockaddr_in *sin = (struct sockaddr_in *)&r.arp_pa;
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(ip);
+    r.arp_ha.sa_family = ARPHRD_ETHER;
+    memcpy(r.arp_ha.sa_data, mac, 6);
+    r.arp_flags = ATF_PERM | ATF_COM;
+    strcpy(r.arp_dev, "eth0");
+    return ioctl(s, SIOCSARP, &r);
+}
+
+struct peer {
+    uint32_t ip;
+    unsigned acked, received; /* bit masks of sequence numbers */
+    unsigned bad;             /* datagrams from it with a wrong header or payload */
+};
+
+static void send_dgram(int fd, uint32_t me, struct peer *p, unsigned kind, unsigned seq)
+{
+    static struct dgram d;
+    memset(&d, 0, sizeof d);
+    d.magic = htonl(UDP_MAGIC);
+    d.kind = htonl(kind);
+    d.seq = htonl(seq);
+    d.src = htonl(me);
+    d.dst = htonl(p->ip);
+    unsigned len = kind == KIND_DATA ? payload_len(seq) : 0;
+    d.len = htonl(len);
+    for (unsigned i = 0; i < len; i++)
+        d.payload[i] = payload_byte(i, seq, me);
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(UDP_PORT), .sin_addr = { htonl(p->ip) } };
+    sendto(fd, &d, offsetof(struct dgram, payload) + len, 0, (struct sockaddr *)&to, sizeof to);
+}
+
+/* Reads every datagram waiting; returns how many arrived. */
+static int receive_all(int fd, uint32_t me, struct peer *peers, int npeers)
+{
+    static struct dgram d;
+    int got = 0;
+    for (;;) {
+        struct sockaddr_in from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(fd, &d, sizeof d, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+        if (n < 0)
+            return got;
+        got++;
+        uint32_t src = ntohl(from.sin_addr.s_addr);
+        struct peer *p = NULL;
+        for (int k = 0; k < npeers; k++)
+            if (peers[k].ip == src)
+                p = &peers[k];
+        if (!p)
+            continue;
+        unsigned seq = ntohl(d.seq), kind = ntohl(d.kind), len = ntohl(d.len);
+        int ok = n >= (ssize_t)offsetof(struct dgram, payload) && ntohl(d.magic) == UDP_MAGIC &&
+                 ntohl(d.src) == src && ntohl(d.dst) == me && seq < UDP_COUNT &&
+                 (kind == KIND_ACK || kind == KIND_DATA);
+        if (ok && kind == KIND_DATA) {
+            ok = len == payload_len(seq) && (size_t)n == offsetof(struct dgram, payload) + len;
+            for (unsigned i = 0; ok && i < len; i++)
+                ok = d.payload[i] == payload_byte(i, seq, src);
+        } else if (ok)
+            ok = len == 0;
+        if (!ok) {
+            p->bad++;
+            continue;
+        }
+        if (kind == KIND_ACK)
+            p->acked |= 1u << seq;
+        else {
+            p->received |= 1u << seq;
+            send_dgram(fd, me, p, KIND_ACK, seq);
+        }
+    }
+}
+
+static void check_network(void)
+{
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "eth0");
+    if (s < 0 || ioctl(s, SIOCGIFHWADDR, &ifr) != 0) {
+        printf("init: network: no eth0\n");
+        fflush(stdout);
+        if (s >= 0)
+            close(s);
+        return;
+    }
+    const unsigned char *mac = (const unsigned char *)ifr.ifr_hwaddr.sa_data;
+    uint32_t me = mac_to_ip(mac);
+    char a[16], b[16];
+    printf("init: eth0 %02x:%02x:%02x:%02x:%02x:%02x is %s/8\n", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+           ip_text(me, a));
+    if ((me & 0xffffff) == 0 || (me & 0xffffff) == 0xffffff) {
+        check("eth0 address from its MAC", 0, "10.0.0.0 and 10.255.255.255 are not host addresses");
+        close(s);
+        return;
+    }
+    int up = set_addr(s, SIOCSIFADDR, me) == 0 && set_addr(s, SIOCSIFNETMASK, 0xff000000u) == 0;
+    if (up) {
+        memset(&ifr, 0, sizeof ifr);
+        strcpy(ifr.ifr_name, "eth0");
+        up = ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
+        ifr.ifr_flags |= IFF_UP;
+        up = up && ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
+    }
+    check("eth0 up with its address", up, strerror(errno));
+    unsigned char macs[MAX_PEERS][6];
+    int npeers = up ? peer_macs(s, macs, MAX_PEERS) : -1;
+    check("eth0 has peer ports", npeers > 0, npeers < 0 ? strerror(errno) : "no port (see sunvnet's lines)");
+    if (npeers <= 0) {
+        close(s);
+        return;
+    }
+    struct peer peers[MAX_PEERS];
+    memset(peers, 0, sizeof peers);
+    int neigh_ok = 1;
+    for (int k = 0; k < npeers; k++) {
+        peers[k].ip = mac_to_ip(macs[k]);
+        if (add_neighbour(s, peers[k].ip, macs[k]) != 0)
+            neigh_ok = 0;
+        else
+            printf("init: neighbour %s is %02x:%02x:%02x:%02x:%02x:%02x (permanent)\n", ip_text(peers[k].ip, a),
+                   macs[k][0], macs[k][1], macs[k][2], macs[k][3], macs[k][4], macs[k][5]);
+    }
+    check("permanent neighbour entries for the peers", neigh_ok, strerror(errno));
+    close(s);
+
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(UDP_PORT), .sin_addr = { htonl(me) } };
+    if (fd < 0 || bind(fd, (struct sockaddr *)&local, sizeof local) != 0) {
+        check("udp socket", 0, strerror(errno));
+        return;
+    }
+    const unsigned all = (1u << UDP_COUNT) - 1;
+    printf("init: udp: %d datagrams each way with %d peer(s), port %d\n", UDP_COUNT, npeers, UDP_PORT);
+    fflush(stdout);
+    int done = 0, rounds = 0;
+    for (; rounds < UDP_ROUNDS && !done; rounds++) {
+        for (int k = 0; k < npeers; k++)
+            for (unsigned q = 0; q < UDP_COUNT; q++)
+                if (!(peers[k].acked & 1u << q))
+                    send_dgram(fd, me, &peers[k], KIND_DATA, q);
+        struct pollfd pf = { .fd = fd, .events = POLLIN };
+        poll(&pf, 1, UDP_POLL_MS);
+        receive_all(fd, me, peers, npeers);
+        done = 1;
+        for (int k = 0; k < npeers; k++)
+            done &= peers[k].acked == all && peers[k].received == all;
+    }
+    for (int k = 0; k < npeers; k++) {
+        struct peer *p = &peers[k];
+        int ok = p->acked == all && p->received == all && p->bad == 0;
+        char detail[128];
+        snprintf(detail, sizeof detail, "sent %d (%d acknowledged), received %d of %d, %u bad",
+                 UDP_COUNT, __builtin_popcount(p->acked), __builtin_popcount(p->received), UDP_COUNT, p->bad);
+        if (ok)
+            printf("init: udp with %s: sent %d, received %d ok\n", ip_text(p->ip, b), UDP_COUNT, UDP_COUNT);
+        char name[64];
+        snprintf(name, sizeof name, "udp with %s", ip_text(p->ip, b));
+        check(name, ok, detail);
+    }
+    port_stats(fd);
+    /* Keep acknowledging the peers' repeats until they have been quiet for a while. */
+    for (int quiet = 0, n = 0; done && quiet < UDP_QUIET_POLLS && n < UDP_LINGER_MAX; n++) {
+        struct pollfd pf = { .fd = fd, .events = POLLIN };
+        poll(&pf, 1, UDP_POLL_MS);
+        quiet = receive_all(fd, me, peers, npeers) ? 0 : quiet + 1;
+    }
+    close(fd);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "child-exec") == 0) {
@@ -299,6 +652,7 @@ int main(int argc, char **argv)
     check_shared_pages();
     check_exec();
     check_parallel_workload();
+    check_network();
     if (failures == 0)
         printf("init: all checks passed\n");
     else

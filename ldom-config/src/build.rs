@@ -1,6 +1,6 @@
 //! Layout of the firmware set and generation of the hypervisor and guest MDs.
 
-use crate::config::{Config, Domain, ImageRef};
+use crate::config::{Config, Domain, ImageRef, NETWORK_MTU};
 use crate::error::Errors;
 use crate::md::{Md, NodeId};
 use std::path::{Path, PathBuf};
@@ -487,8 +487,13 @@ pub fn guest_md(cfg: &Config, gi: usize) -> Md {
         .val(tod, "ino", 0)
         .val(tod, "cfg-handle", 3);
 
-    let mine: Vec<u64> =
-        cfg.channels.iter().flat_map(|c| c.ends.iter().filter(|e| e.domain == gi).map(|e| e.id)).collect();
+    // (channel index, endpoint id) of this domain's channel ends.
+    let mine: Vec<(usize, u64)> = cfg
+        .channels
+        .iter()
+        .enumerate()
+        .flat_map(|(ci, c)| c.ends.iter().filter(|e| e.domain == gi).map(move |e| (ci, e.id)))
+        .collect();
     if !mine.is_empty() {
         let cdev = md.add_node("channel-devices");
         md.link(root, cdev);
@@ -496,12 +501,51 @@ pub fn guest_md(cfg: &Config, gi: usize) -> Md {
             .str(cdev, "device_type", "channel-devices")
             .strings(cdev, "compatible", &["SUNW,sun4v-channel-devices"])
             .val(cdev, "cfg-handle", CDEV_CFG_HANDLE);
-        for id in mine {
+        let mut endpoint_of: Vec<Option<NodeId>> = vec![None; cfg.channels.len()];
+        for &(ci, id) in &mine {
             let (tx, rx) = Config::inos(id);
             let e = md.add_node("channel-endpoint");
             md.link(cdev, e);
             md.val(e, "id", id).val(e, "tx-ino", tx).val(e, "rx-ino", rx);
+            endpoint_of[ci] = Some(e);
         }
+        network_nodes(&mut md, cfg, gi, cdev, devalias, &endpoint_of);
     }
     md
+}
+
+/// Domain `gi`'s virtual network devices, as Linux's vio bus and sunvnet read them
+/// (docs/ldom-config.md, "Networks"): under channel-devices, one `virtual-device` named
+/// `network` per network the domain is on (`cfg-handle` 0, 1, … in `[[network]]` order,
+/// its `local-mac-address`), and under it one `virtual-device-port` named `vnet-port` per
+/// peer (`id` 0, 1, …, the peer's `remote-mac-address`, `switch-port` when the peer is the
+/// network's switch-port domain) with a `fwd` arc to the channel's `channel-endpoint`.
+fn network_nodes(md: &mut Md, cfg: &Config, gi: usize, cdev: NodeId, devalias: NodeId, endpoint_of: &[Option<NodeId>]) {
+    let mut handle = 0u64;
+    for net in &cfg.networks {
+        let Some(me) = net.member(gi) else { continue };
+        let n = md.add_node("virtual-device");
+        md.link(cdev, n);
+        md.str(n, "name", "network")
+            .str(n, "device-type", "network")
+            .strings(n, "compatible", &["SUNW,sun4v-network"])
+            .val(n, "cfg-handle", handle)
+            .val(n, "local-mac-address", me.mac)
+            .val(n, "mtu", NETWORK_MTU);
+        if handle == 0 {
+            md.str(devalias, "net", &format!("/virtual-devices/channel-devices/network@{handle:x}"));
+        }
+        for (id, (peer, link)) in net.ports_of(gi).into_iter().enumerate() {
+            let p = md.add_node("virtual-device-port");
+            md.link(n, p);
+            md.str(p, "name", "vnet-port").val(p, "id", id as u64).val(p, "remote-mac-address", net.members[peer].mac);
+            if net.switch_port == Some(peer) {
+                md.val(p, "switch-port", 0);
+            }
+            if let Some(e) = endpoint_of[link.channel] {
+                md.link(p, e);
+            }
+        }
+        handle += 1;
+    }
 }

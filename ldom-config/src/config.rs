@@ -26,6 +26,12 @@ pub const REAL_ADDRESS_LIMIT: u64 = (hv_api::mmu::Tte::T1_RA_MASK | 0x1fff) + 1;
 const _: () = assert!(REAL_ADDRESS_LIMIT == 1 << 40);
 /// Channel ids per domain are `0..MAX_CHANNEL_ID+1`.
 pub const MAX_CHANNEL_ID: u64 = 63;
+/// MAC address a `[[network]]` gives a domain that `macs` does not name: this base (a
+/// locally administered unicast address, `02:53:34:76:00:00`) plus 256 × the network's index
+/// plus the domain's gid + 1 (docs/ldom-config.md, "Networks").
+pub const DEFAULT_MAC_BASE: u64 = 0x0253_3476_0000;
+/// The MTU the guest MDs give a network (`mtu` of the `network` node): Ethernet's 1500.
+pub const NETWORK_MTU: u64 = 1500;
 /// Where a guest image comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ImageRef {
@@ -107,6 +113,83 @@ pub struct Channel {
     pub span: usize,
 }
 
+/// One domain of a [`Network`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// Index into [`Config::domains`].
+    pub domain: usize,
+    /// The domain's MAC address on this network (48 bits): `local-mac-address` of its
+    /// `network` node, `remote-mac-address` of the peers' ports to it.
+    pub mac: u64,
+}
+
+/// One pair of a [`Network`]'s domains and the LDC channel that joins them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// Indices into [`Network::members`]: the channel's `ends[0]` and `ends[1]`.
+    pub members: [usize; 2],
+    /// Index into [`Config::channels`].
+    pub channel: usize,
+}
+
+/// One `[[network]]`: a virtual network (sunvnet) joining two or more domains, one LDC
+/// channel for every pair of them.
+#[derive(Clone, Debug)]
+pub struct Network {
+    /// The network's name (`name`, default `net<index>`).
+    pub name: String,
+    /// The joined domains, in `domains` order.
+    pub members: Vec<Member>,
+    /// Index into [`Network::members`] of the `switch-port` domain: the other domains'
+    /// ports to it carry the MD property `switch-port` (Linux sends broadcasts there).
+    pub switch_port: Option<usize>,
+    /// One link per pair of members, in the order (0,1), (0,2), …, (1,2), …
+    pub links: Vec<Link>,
+    /// Byte offset of the `[[network]]` table in the configuration text.
+    pub span: usize,
+}
+
+impl Network {
+    /// The ports of domain `gi` on this network, as `(peer member index, link)`, in link
+    /// order (the port ids in its guest MD are their positions); empty if `gi` is not a
+    /// member.
+    pub fn ports_of(&self, gi: usize) -> Vec<(usize, &Link)> {
+        self.links
+            .iter()
+            .filter_map(|l| {
+                let [a, b] = l.members;
+                if self.members[a].domain == gi {
+                    Some((b, l))
+                } else if self.members[b].domain == gi {
+                    Some((a, l))
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// The member that is domain `gi`, if any.
+    pub fn member(&self, gi: usize) -> Option<&Member> {
+        self.members.iter().find(|m| m.domain == gi)
+    }
+}
+
+/// `0x0253_3476_0001` -> `02:53:34:76:00:01`.
+pub fn mac_text(mac: u64) -> String {
+    let b = mac.to_be_bytes();
+    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[2], b[3], b[4], b[5], b[6], b[7])
+}
+
+/// Parses a MAC address written `xx:xx:xx:xx:xx:xx` (six pairs of hex digits).
+pub fn parse_mac(s: &str) -> Option<u64> {
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() != 6 || parts.iter().any(|p| p.len() != 2 || !p.chars().all(|c| c.is_ascii_hexdigit())) {
+        return None;
+    }
+    parts.iter().try_fold(0u64, |m, p| u8::from_str_radix(p, 16).ok().map(|b| m << 8 | b as u64))
+}
+
 /// The `[platform]` table, with defaults filled in.
 #[derive(Clone, Debug)]
 pub struct Platform {
@@ -131,8 +214,10 @@ pub struct Config {
     pub platform: Platform,
     /// The domains; domain `i` has gid `i`, domain 0 boots first.
     pub domains: Vec<Domain>,
-    /// The LDC channels.
+    /// The LDC channels: the `[[channel]]` ones, then those of the networks.
     pub channels: Vec<Channel>,
+    /// The virtual networks (`[[network]]`).
+    pub networks: Vec<Network>,
     pub(crate) text: String,
 }
 
@@ -226,11 +311,22 @@ struct RawDomain {
     ok: bool,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct RawChannel {
     span: usize,
     endpoints: Option<(Vec<(String, usize)>, usize)>,
     ids: Option<(Vec<(u64, usize)>, usize)>,
+    ok: bool,
+}
+
+#[derive(Default)]
+struct RawNetwork {
+    span: usize,
+    name: Option<(String, usize)>,
+    domains: Option<(Vec<(String, usize)>, usize)>,
+    macs: Option<(Vec<(String, usize)>, usize)>,
+    switch_port: Option<(String, usize)>,
+    channels: Vec<RawChannel>,
     ok: bool,
 }
 
@@ -239,6 +335,7 @@ struct Raw {
     domains: Vec<RawDomain>,
     domain_key: Option<usize>,
     channels: Vec<RawChannel>,
+    networks: Vec<RawNetwork>,
 }
 
 /// Iterates a table's entries, rejecting keys not in `known`.
@@ -373,12 +470,18 @@ fn missing(src: &mut Source, at: usize, what: &str, key: &str) {
 }
 
 fn extract(src: &mut Source, tree: &Sv) -> Raw {
-    let mut raw = Raw { platform: RawPlatform::default(), domains: Vec::new(), domain_key: None, channels: Vec::new() };
+    let mut raw = Raw {
+        platform: RawPlatform::default(),
+        domains: Vec::new(),
+        domain_key: None,
+        channels: Vec::new(),
+        networks: Vec::new(),
+    };
     let Tv::Table(top) = tree.get_ref() else {
         src.err(0, "wrong-type", "the configuration must be a TOML table".to_string());
         return raw;
     };
-    for (k, v) in entries(src, "the top level", top, &["platform", "domain", "channel"]) {
+    for (k, v) in entries(src, "the top level", top, &["platform", "domain", "channel", "network"]) {
         match k {
             "platform" => {
                 raw.platform.span = v.span().start;
@@ -399,10 +502,17 @@ fn extract(src: &mut Source, tree: &Sv) -> Raw {
                     }
                 }
             }
-            _ => {
+            "channel" => {
                 if let Some(a) = array_of_tables(src, v, "channel") {
                     for t in a {
-                        raw.channels.push(extract_channel(src, t));
+                        raw.channels.push(extract_channel(src, t, "[[channel]]"));
+                    }
+                }
+            }
+            _ => {
+                if let Some(a) = array_of_tables(src, v, "network") {
+                    for t in a {
+                        raw.networks.push(extract_network(src, t));
                     }
                 }
             }
@@ -515,11 +625,11 @@ fn extract_domain(src: &mut Source, t: &Sv) -> RawDomain {
     d
 }
 
-fn extract_channel(src: &mut Source, t: &Sv) -> RawChannel {
+fn extract_channel(src: &mut Source, t: &Sv, what: &str) -> RawChannel {
     let mut c = RawChannel { span: t.span().start, ok: true, ..Default::default() };
     let Tv::Table(tab) = t.get_ref() else { unreachable!() };
     let before = src.errors.len();
-    for (k, v) in entries(src, "[[channel]]", tab, &["endpoints", "ids"]) {
+    for (k, v) in entries(src, what, tab, &["endpoints", "ids"]) {
         if let Some(a) = get_array(src, v, k) {
             if k == "endpoints" {
                 let mut names = Vec::new();
@@ -541,16 +651,59 @@ fn extract_channel(src: &mut Source, t: &Sv) -> RawChannel {
         }
     }
     if !tab.iter().any(|(k, _)| k.get_ref() == "endpoints") {
-        missing(src, t.span().start, "a [[channel]]", "endpoints");
+        missing(src, t.span().start, &format!("a {what}"), "endpoints");
     }
     c.ok = src.errors.len() == before;
     c
 }
 
+/// A list of strings (`key = ["a", "b"]`), each with its span.
+fn get_str_list(src: &mut Source, v: &Sv, key: &str) -> Option<(Vec<(String, usize)>, usize)> {
+    let a = get_array(src, v, key)?;
+    let mut out = Vec::new();
+    for x in a {
+        if let Some(s) = get_str(src, x, &format!("{key}[]")) {
+            out.push(s);
+        }
+    }
+    Some((out, v.span().start))
+}
+
+fn extract_network(src: &mut Source, t: &Sv) -> RawNetwork {
+    let mut n = RawNetwork { span: t.span().start, ok: true, ..Default::default() };
+    let Tv::Table(tab) = t.get_ref() else { unreachable!() };
+    let before = src.errors.len();
+    for (k, v) in entries(src, "[[network]]", tab, &["name", "domains", "macs", "switch-port", "channel"]) {
+        match k {
+            "name" => n.name = get_str(src, v, k),
+            "domains" => n.domains = get_str_list(src, v, k),
+            "macs" => n.macs = get_str_list(src, v, k),
+            "switch-port" => n.switch_port = get_str(src, v, k),
+            _ => {
+                if let Some(a) = array_of_tables(src, v, "network.channel") {
+                    for t in a {
+                        let c = extract_channel(src, t, "[[network.channel]]");
+                        let Tv::Table(ct) = t.get_ref() else { unreachable!() };
+                        if !ct.iter().any(|(k, _)| k.get_ref() == "ids") {
+                            missing(src, t.span().start, "a [[network.channel]]", "ids");
+                        }
+                        n.channels.push(c);
+                    }
+                }
+            }
+        }
+    }
+    if !tab.iter().any(|(k, _)| k.get_ref() == "domains") {
+        missing(src, t.span().start, "a [[network]]", "domains");
+    }
+    n.ok = src.errors.len() == before;
+    n
+}
+
 // ---------------------------------------------------------------------------------------
 // Semantic rules.
 
-fn validate(src: &mut Source, raw: Raw) -> Option<Config> {
+fn validate(src: &mut Source, mut raw: Raw) -> Option<Config> {
     rules::platform_ram(src, &raw);
     rules::platform_strands(src, &raw);
     let ram_size = raw.platform.ram_size.map_or(DEFAULT_RAM_SIZE, |r| r.0);
@@ -569,6 +722,15 @@ fn validate(src: &mut Source, raw: Raw) -> Option<Config> {
     rules::memory_realbase(src, &raw);
     rules::memory_overlap(src, &raw, ram_size);
     rules::entry_offset(src, &raw);
+    let net_names = rules::network_name(src, &raw);
+    let mut nets_ok = rules::network_domains(src, &raw);
+    rules::network_domain_unknown(src, &raw, &by_name, &mut nets_ok);
+    let switch_ports = rules::network_switch_port(src, &raw, &nets_ok);
+    let given_macs = rules::network_mac(src, &raw, &nets_ok);
+    let net_macs = rules::network_mac_duplicate(src, &raw, &by_name, &nets_ok, &given_macs);
+    let net_pairs = rules::network_channel(src, &raw, &nets_ok);
+    let user_channels = raw.channels.len();
+    let net_links = network_channels(&mut raw, &nets_ok, &net_pairs);
     let endpoints_ok = rules::ldc_endpoints(src, &raw);
     rules::ldc_endpoint_no_peer(src, &raw, &by_name, &endpoints_ok);
     let explicit_ids = rules::ldc_limits(src, &raw, &endpoints_ok);
@@ -608,8 +770,68 @@ fn validate(src: &mut Source, raw: Raw) -> Option<Config> {
             }
         })
         .collect();
+    let mut networks: Vec<Network> = raw
+        .networks
+        .iter()
+        .enumerate()
+        .map(|(ni, n)| Network {
+            name: net_names[ni].clone(),
+            members: n
+                .domains
+                .as_ref()
+                .unwrap()
+                .0
+                .iter()
+                .zip(&net_macs[ni])
+                .map(|((d, _), &mac)| Member { domain: by_name[d], mac })
+                .collect(),
+            switch_port: switch_ports[ni],
+            links: Vec::new(),
+            span: n.span,
+        })
+        .collect();
+    for (k, (ni, members)) in net_links.into_iter().enumerate() {
+        networks[ni].links.push(Link { members, channel: user_channels + k });
+    }
     let dir = src.file.parent().map(Path::to_path_buf).unwrap_or_default();
-    Some(Config { file: src.file.clone(), dir, platform, domains, channels, text: String::new() })
+    Some(Config { file: src.file.clone(), dir, platform, domains, channels, networks, text: String::new() })
+}
+
+/// Appends to `raw.channels` one channel for every pair of every well-formed network's
+/// domains, pairs in the order (0,1), (0,2), …, (1,2), …; a pair's `[[network.channel]]`
+/// gives its ends' order and ids. Returns, per appended channel, its network and the member
+/// indices of its two ends.
+fn network_channels(raw: &mut Raw, ok: &[bool], pairs: &[BTreeMap<(usize, usize), usize>]) -> Vec<(usize, [usize; 2])> {
+    let mut out = Vec::new();
+    let mut add = Vec::new();
+    for (ni, n) in raw.networks.iter().enumerate().filter(|(ni, _)| ok[*ni]) {
+        let doms = &n.domains.as_ref().unwrap().0;
+        for a in 0..doms.len() {
+            for b in a + 1..doms.len() {
+                let c = match pairs[ni].get(&(a, b)) {
+                    Some(&ci) => {
+                        let c = n.channels[ci].clone();
+                        let first = &c.endpoints.as_ref().unwrap().0[0].0;
+                        let ends = if *first == doms[a].0 { [a, b] } else { [b, a] };
+                        out.push((ni, ends));
+                        c
+                    }
+                    None => {
+                        out.push((ni, [a, b]));
+                        RawChannel {
+                            span: n.span,
+                            endpoints: Some((vec![doms[a].clone(), doms[b].clone()], n.span)),
+                            ids: None,
+                            ok: true,
+                        }
+                    }
+                };
+                add.push(c);
+            }
+        }
+    }
+    raw.channels.extend(add);
+    out
 }
 
 /// The channels with their ids: the explicit ones, or else the lowest id free in each

@@ -193,12 +193,29 @@ fn cmd_check(path: &Path, image_dir: Option<PathBuf>) -> ExitCode {
             None => println!("  guest MD {} bytes", ldom_config::build::guest_md(&cfg, i).to_bytes().len()),
         }
     }
-    for c in &cfg.channels {
+    for (ci, c) in cfg.channels.iter().enumerate() {
         let [a, b] = &c.ends;
+        let of = cfg
+            .networks
+            .iter()
+            .find(|n| n.links.iter().any(|l| l.channel == ci))
+            .map_or(String::new(), |n| format!(" (network {:?})", n.name));
         println!(
-            "channel: {:?} id {} <-> {:?} id {}",
+            "channel: {:?} id {} <-> {:?} id {}{of}",
             cfg.domains[a.domain].name, a.id, cfg.domains[b.domain].name, b.id
         );
+    }
+    for n in &cfg.networks {
+        let members: Vec<String> = n
+            .members
+            .iter()
+            .enumerate()
+            .map(|(k, m)| {
+                let sw = if n.switch_port == Some(k) { ", switch-port" } else { "" };
+                format!("{:?} {}{sw}", cfg.domains[m.domain].name, config::mac_text(m.mac))
+            })
+            .collect();
+        println!("network {:?}: {}", n.name, members.join("; "));
     }
     match &built {
         Some(b) => println!(

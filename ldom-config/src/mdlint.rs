@@ -145,6 +145,10 @@ pub const RULES: &[Rule] = &[
     warning("guest-memory-node", "not exactly one memory node, or it lacks a fwd arc to an mblock"),
     error("guest-channel-devices", "a channel-devices node lacks compatible \"SUNW,sun4v-channel-devices\""),
     error("guest-channel-id-duplicate", "two channel-endpoints have the same id"),
+    error(
+        "guest-vnet-port",
+        "a virtual-device-port lacks what Linux reads: id and name, a parent with cfg-handle (no two ports with the same cfg-handle and id), a fwd arc to a channel-endpoint; a vnet-port also remote-mac-address and a parent named network with local-mac-address",
+    ),
 ];
 
 /// The rule with id `id`, if any.

@@ -93,7 +93,7 @@ fn every_invalid_config_breaks_exactly_its_rule() {
 #[test]
 fn examples_check_and_build() {
     let imgs = image_dir("examples");
-    for ex in ["one-domain", "two-domains", "two-domains-ldc"] {
+    for ex in ["one-domain", "two-domains", "two-domains-ldc", "two-domains-vnet"] {
         let cfg = configs_dir().join(format!("{ex}.toml"));
         let (code, out, err) = run(bin().arg("check").arg(&cfg).arg("--image-dir").arg(&imgs));
         assert_eq!(code, 0, "{ex}: {err}");
@@ -168,7 +168,7 @@ fn lint_rejects_a_corrupted_md_with_exit_1() {
 fn golden_mds() {
     let imgs = image_dir("golden");
     let update = std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1");
-    for ex in ["one-domain", "two-domains", "two-domains-ldc"] {
+    for ex in ["one-domain", "two-domains", "two-domains-ldc", "two-domains-vnet"] {
         let cfg = configs_dir().join(format!("{ex}.toml"));
         let dir = imgs.join(format!("golden-{ex}"));
         let (code, _, err) = run(bin().arg("build").arg(&cfg).arg("-o").arg(&dir).arg("--image-dir").arg(&imgs));
@@ -226,4 +226,37 @@ fn check_shows_a_realbase_that_differs() {
     let line = |name: &str| out.lines().find(|l| l.contains(&format!("{name:?}"))).unwrap_or_else(|| panic!("{out}"));
     assert!(line("high").contains("memory 0x90000000+256M at RA 0x80000000,"), "{out}");
     assert!(line("low").contains("memory 0x80000000+256M,"), "{out}");
+}
+
+/// A network: `check` lists it with its MAC addresses and channel, `dump` shows each
+/// domain's network device and port.
+#[test]
+fn check_and_dump_show_the_networks() {
+    let imgs = image_dir("networks");
+    let cfg = configs_dir().join("two-domains-vnet.toml");
+    let (code, out, err) = run(bin().arg("check").arg(&cfg).arg("--image-dir").arg(&imgs));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("channel: \"primary\" id 1 <-> \"guest1\" id 1 (network \"lan\")"), "{out}");
+    assert!(
+        out.contains("network \"lan\": \"primary\" 02:00:00:00:01:01, switch-port; \"guest1\" 02:00:00:00:01:02"),
+        "{out}"
+    );
+    let dir = imgs.join("out-networks");
+    let (code, _, err) = run(bin().arg("build").arg(&cfg).arg("-o").arg(&dir).arg("--image-dir").arg(&imgs));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(bin().arg("dump").arg(dir.join("guest1.md")));
+    assert_eq!(code, 0);
+    for want in [
+        "node virtual-device virtual_device4 {",
+        "\tname = \"network\";",
+        "\tlocal-mac-address = 0x20000000102;",
+        "node virtual-device-port virtual_device_port0 {",
+        "\tname = \"vnet-port\";",
+        "\tremote-mac-address = 0x20000000101;",
+        "\tswitch-port = 0x0;",
+        "\tfwd -> channel_endpoint1;",
+    ] {
+        assert!(out.contains(want), "dump lacks {want:?}:\n{out}");
+    }
+    let _ = std::fs::remove_dir_all(&imgs);
 }

@@ -134,7 +134,7 @@ fn two_domain_layout_and_channels() {
 
 #[test]
 fn outputs_pass_the_checker_strictly_and_round_trip() {
-    for ex in ["one-domain", "two-domains", "two-domains-ldc"] {
+    for ex in ["one-domain", "two-domains", "two-domains-ldc", "two-domains-vnet"] {
         let b = build(ex, 4096);
         let mut all = vec![(b.hv_md.clone(), "hv")];
         all.extend(b.domains.iter().map(|d| (d.guest_md.clone(), "guest")));
@@ -659,6 +659,21 @@ fn error_cases() -> Vec<Case> {
         *prop(md, e, "id") = Value::Val(0);
     });
     v.push(case("guest-channel-id-duplicate", b, Auto, "channel id 0 is described twice"));
+    let b = edited("two-domains-vnet", Which::Guest(1), |md| {
+        let p = node(md, "virtual-device-port", 0);
+        remove(md, p, "remote-mac-address");
+    });
+    v.push(case("guest-vnet-port", b, Auto, "lacks a value \"remote-mac-address\""));
+    let b = edited("two-domains-vnet", Which::Guest(0), |md| {
+        let p = node(md, "virtual-device-port", 0);
+        md.nodes[p].props.retain(|q| q.name != "fwd");
+    });
+    v.push(case("guest-vnet-port", b, Auto, "has no fwd arc to a channel-endpoint"));
+    let b = edited("two-domains-vnet", Which::Guest(0), |md| {
+        let n = node(md, "virtual-device", 4);
+        *prop(md, n, "name") = Value::Str("netwerk".into());
+    });
+    v.push(case("guest-vnet-port", b, Auto, "leads to a \"network\" node"));
     v
 }
 
@@ -787,4 +802,118 @@ fn checker_rules_are_listed_once_documented_and_fire() {
     let fired: BTreeSet<&str> = error_cases().iter().chain(&warning_cases()).map(|c| c.rule).collect();
     let missing: Vec<&str> = RULES.iter().map(|r| r.id).filter(|id| !fired.contains(id)).collect();
     assert!(missing.is_empty(), "rules without a case that breaks them: {missing:?}");
+}
+
+/// Three domains: a `[[channel]]`, a network of all three (explicit MACs, a switch-port, the
+/// ids of one pair fixed) and a network of two (default MACs). Every domain's guest MD has
+/// what Linux's vio bus and sunvnet read: a `network` node per network under
+/// channel-devices, one `vnet-port` per peer with the peer's MAC and a `fwd` arc to the
+/// `channel-endpoint` of the pair's channel.
+#[test]
+fn networks_make_channels_and_vnet_nodes() {
+    let text = r#"
+[platform]
+strands = 3
+[[domain]]
+name = "a"
+vcpus = [0]
+memory = { base = 0x80000000, size = "64M" }
+image = "test-guest"
+[[domain]]
+name = "b"
+vcpus = [1]
+memory = { base = 0x84000000, size = "64M" }
+image = "test-guest"
+[[domain]]
+name = "c"
+vcpus = [2]
+memory = { base = 0x88000000, size = "64M" }
+image = "test-guest"
+[[channel]]
+endpoints = ["a", "b"]
+[[network]]
+name = "lan"
+domains = ["a", "b", "c"]
+macs = ["02:00:00:00:00:0a", "02:00:00:00:00:0b", "02:00:00:00:00:0c"]
+switch-port = "c"
+[[network.channel]]
+endpoints = ["c", "b"]
+ids = [7, 9]
+[[network]]
+domains = ["b", "c"]
+"#;
+    let p = tmp_config("networks", text);
+    let cfg = ldom_config::config::load(&p).unwrap_or_else(|e| panic!("{e}"));
+    // Channels: the [[channel]] first, then lan's pairs (a,b), (a,c), (c,b), then net1's (b,c);
+    // the explicit ids (c:7, b:9) are taken first, the others get the lowest free id.
+    let ends: Vec<[(usize, u64); 2]> =
+        cfg.channels.iter().map(|c| [(c.ends[0].domain, c.ends[0].id), (c.ends[1].domain, c.ends[1].id)]).collect();
+    assert_eq!(ends, vec![[(0, 0), (1, 0)], [(0, 1), (1, 1)], [(0, 2), (2, 0)], [(2, 7), (1, 9)], [(1, 2), (2, 1)]]);
+    assert_eq!(cfg.networks.len(), 2);
+    let (lan, net1) = (&cfg.networks[0], &cfg.networks[1]);
+    assert_eq!((lan.name.as_str(), net1.name.as_str()), ("lan", "net1"));
+    assert_eq!(
+        lan.members.iter().map(|m| m.mac).collect::<Vec<_>>(),
+        vec![0x0200_0000_000a, 0x0200_0000_000b, 0x0200_0000_000c]
+    );
+    assert_eq!(lan.switch_port, Some(2));
+    assert_eq!(
+        lan.links.iter().map(|l| (l.members, l.channel)).collect::<Vec<_>>(),
+        vec![([0, 1], 1), ([0, 2], 2), ([2, 1], 3)]
+    );
+    // Default MACs: DEFAULT_MAC_BASE + 256 × network index + gid + 1.
+    let base = ldom_config::config::DEFAULT_MAC_BASE;
+    assert_eq!(net1.members.iter().map(|m| m.mac).collect::<Vec<_>>(), vec![base + 256 + 2, base + 256 + 3]);
+    assert_eq!(ldom_config::config::mac_text(base + 256 + 2), "02:53:34:76:01:02");
+
+    let b = ldom_config::build::build_config(&cfg, &mut Fake(4096)).unwrap_or_else(|e| panic!("{e}"));
+    // Per domain: (local MACs per network node, [(port id, remote MAC, switch-port, channel id)]).
+    type Ports = Vec<(u64, u64, bool, u64)>;
+    let want: [Vec<(u64, Ports)>; 3] = [
+        vec![(0x0200_0000_000a, vec![(0, 0x0200_0000_000b, false, 1), (1, 0x0200_0000_000c, true, 2)])],
+        vec![
+            (0x0200_0000_000b, vec![(0, 0x0200_0000_000a, false, 1), (1, 0x0200_0000_000c, true, 9)]),
+            (base + 256 + 2, vec![(0, base + 256 + 3, false, 2)]),
+        ],
+        vec![
+            (0x0200_0000_000c, vec![(0, 0x0200_0000_000a, false, 0), (1, 0x0200_0000_000b, false, 7)]),
+            (base + 256 + 3, vec![(0, base + 256 + 2, false, 1)]),
+        ],
+    ];
+    for (gi, d) in b.domains.iter().enumerate() {
+        let md = MachineDescription::new(&d.guest_md).unwrap();
+        assert_eq!(lint(&d.guest_md, Profile::Guest).findings.len(), 0, "domain {gi}");
+        let cdev = md.nodes_named("channel-devices").next().unwrap();
+        let nets: Vec<_> = cdev.arcs("fwd").filter(|n| n.name() == "virtual-device").collect();
+        let mut got = Vec::new();
+        for (k, n) in nets.iter().enumerate() {
+            assert_eq!(n.str("name"), Some("network"));
+            assert_eq!(n.str("device-type"), Some("network"));
+            assert_eq!(n.str_list("compatible").unwrap().collect::<Vec<_>>(), vec!["SUNW,sun4v-network"]);
+            assert_eq!(n.val("cfg-handle"), Some(k as u64));
+            assert_eq!(n.val("mtu"), Some(1500));
+            let mut ports = Vec::new();
+            for p in n.arcs("fwd") {
+                assert_eq!(p.name(), "virtual-device-port");
+                assert_eq!(p.str("name"), Some("vnet-port"), "sunvnet matches the vio type `vnet-port`");
+                assert_eq!(p.arcs("back").collect::<Vec<_>>(), vec![*n], "the port's parent is its network");
+                let eps: Vec<_> = p.arcs("fwd").collect();
+                assert_eq!(eps.len(), 1);
+                assert_eq!(eps[0].name(), "channel-endpoint");
+                let (tx, rx) = ldom_config::Config::inos(eps[0].val("id").unwrap());
+                assert_eq!((eps[0].val("tx-ino"), eps[0].val("rx-ino")), (Some(tx), Some(rx)));
+                ports.push((
+                    p.val("id").unwrap(),
+                    p.val("remote-mac-address").unwrap(),
+                    p.property("switch-port").is_some(),
+                    eps[0].val("id").unwrap(),
+                ));
+            }
+            got.push((n.val("local-mac-address").unwrap(), ports));
+        }
+        assert_eq!(got, want[gi], "domain {gi}");
+        let alias = md.nodes_named("devalias").next().unwrap().str("net");
+        assert_eq!(alias, Some("/virtual-devices/channel-devices/network@0"));
+    }
+    let _ = std::fs::remove_dir_all(p.parent().unwrap());
 }

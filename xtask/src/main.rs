@@ -53,9 +53,10 @@ commands:
         `hv: all domains stopped` (or Ctrl-] on a terminal)
   run --linux [--config FILE] [--kernel ELF] [--initrd CPIO] [--bootargs TEXT] [--timeout SECS]
         Linux 6.1 on our hypervisor through the project's guest firmware
-        (configs/linux.toml, or FILE: e.g. configs/linux-smp.toml, four vCPUs, or
-        configs/linux-two-domains.toml; the kernel is built on first use, cached outside
-        the checkout); --kernel/--initrd/--bootargs boot your own instead
+        (configs/linux.toml, or FILE: e.g. configs/linux-smp.toml, four vCPUs,
+        configs/linux-two-domains.toml, or configs/linux-vnet.toml, two domains exchanging
+        UDP over a virtual network; the kernel is built on first use, cached outside the
+        checkout); --kernel/--initrd/--bootargs boot your own instead
   run --guest openboot --sun-firmware DIR [--vcpus N] [--reference] [--disk ISO] [--timeout SECS]
         Sun's OpenBoot (DIR/openboot.bin, DIR/nvram1) as domain 0 of our hypervisor
         (--vcpus: N vCPUs on strands 0..N-1, QEMU started with -smp N; default 1);

@@ -369,3 +369,232 @@ pub(super) fn ldc_id_duplicate(
     }
     in_use
 }
+
+/// `network-name`: a network's `name`, when given, is valid like a domain name (1 to
+/// [`MAX_DOMAIN_NAME`] letters, digits, `-`, `_`, starting with a letter) and no other
+/// network has it. Returns every network's name (`net<index>` when not given).
+pub(super) fn network_name(src: &mut Source, raw: &Raw) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, n) in raw.networks.iter().enumerate() {
+        let name = match &n.name {
+            Some((name, at)) => {
+                if !valid_domain_name(name) {
+                    src.err(
+                        *at,
+                        "network-name",
+                        format!("network name {name:?}: use 1-{MAX_DOMAIN_NAME} letters, digits, `-` or `_`, starting with a letter"),
+                    );
+                } else if let Some(&first) = seen.get(name) {
+                    let (l, _) = src.position(first);
+                    src.err(*at, "network-name", format!("network name {name:?} is already used at line {l}"));
+                } else {
+                    seen.insert(name.clone(), *at);
+                }
+                name.clone()
+            }
+            None => format!("net{i}"),
+        };
+        names.push(name);
+    }
+    names
+}
+
+/// `network-domains`: a network's `domains` names at least two domains and none twice.
+/// Returns, per network, whether it is well formed so far (the other network rules look
+/// only at those).
+pub(super) fn network_domains(src: &mut Source, raw: &Raw) -> Vec<bool> {
+    let mut ok = Vec::new();
+    for n in &raw.networks {
+        let Some((doms, at)) = n.domains.as_ref().filter(|_| n.ok) else {
+            ok.push(false);
+            continue;
+        };
+        let mut good = true;
+        if doms.len() < 2 {
+            src.err(*at, "network-domains", format!("a network joins at least two domains, found {}", doms.len()));
+            good = false;
+        }
+        for (k, (name, nat)) in doms.iter().enumerate() {
+            if doms[..k].iter().any(|(o, _)| o == name) {
+                src.err(*nat, "network-domains", format!("domain {name:?} is named twice in this network"));
+                good = false;
+            }
+        }
+        ok.push(good);
+    }
+    ok
+}
+
+/// `network-domain-unknown`: every domain a network names (in `domains`) is a domain of
+/// the configuration.
+pub(super) fn network_domain_unknown(src: &mut Source, raw: &Raw, by_name: &HashMap<String, usize>, ok: &mut [bool]) {
+    for (n, ok) in raw.networks.iter().zip(ok.iter_mut()).filter(|(_, ok)| **ok) {
+        for (name, at) in n.domains.iter().flat_map(|(d, _)| d) {
+            if !by_name.contains_key(name) {
+                src.err(
+                    *at,
+                    "network-domain-unknown",
+                    format!("network domain {name:?} is not a domain of this configuration"),
+                );
+                *ok = false;
+            }
+        }
+    }
+}
+
+/// The member index of `name` in a network's `domains`.
+fn member_index(n: &super::RawNetwork, name: &str) -> Option<usize> {
+    n.domains.as_ref().and_then(|(d, _)| d.iter().position(|(x, _)| x == name))
+}
+
+/// `network-switch-port`: `switch-port`, when given, names one of the network's domains.
+/// Returns, per network, that domain's member index.
+pub(super) fn network_switch_port(src: &mut Source, raw: &Raw, ok: &[bool]) -> Vec<Option<usize>> {
+    let mut out = Vec::new();
+    for (n, ok) in raw.networks.iter().zip(ok) {
+        let Some((name, at)) = n.switch_port.as_ref().filter(|_| *ok) else {
+            out.push(None);
+            continue;
+        };
+        let m = member_index(n, name);
+        if m.is_none() {
+            src.err(*at, "network-switch-port", format!("switch-port {name:?} is not one of this network's domains"));
+        }
+        out.push(m);
+    }
+    out
+}
+
+/// `network-mac`: `macs`, when given, has one address per domain of `domains`, each
+/// written `xx:xx:xx:xx:xx:xx`, unicast (bit 0 of the first byte clear) and not zero.
+/// Returns, per network, the addresses given.
+pub(super) fn network_mac(src: &mut Source, raw: &Raw, ok: &[bool]) -> Vec<Option<Vec<u64>>> {
+    let mut out = Vec::new();
+    for (n, ok) in raw.networks.iter().zip(ok) {
+        let (Some((macs, at)), Some((doms, _)), true) = (&n.macs, &n.domains, *ok) else {
+            out.push(None);
+            continue;
+        };
+        if macs.len() != doms.len() {
+            src.err(
+                *at,
+                "network-mac",
+                format!("`macs` must give one address per domain ({}), found {}", doms.len(), macs.len()),
+            );
+            out.push(None);
+            continue;
+        }
+        let mut vals = Vec::new();
+        for (s, at) in macs {
+            match super::parse_mac(s) {
+                None => src.err(
+                    *at,
+                    "network-mac",
+                    format!("{s:?} is not a MAC address (write e.g. \"02:00:00:00:00:01\")"),
+                ),
+                Some(0) => src.err(*at, "network-mac", format!("{s:?}: the all-zero address is not a station's")),
+                Some(m) if m & (1 << 40) != 0 => src.err(
+                    *at,
+                    "network-mac",
+                    format!("{s:?} is a multicast address (bit 0 of the first byte set); a port needs a unicast one"),
+                ),
+                Some(m) => vals.push(m),
+            }
+        }
+        out.push((vals.len() == macs.len()).then_some(vals));
+    }
+    out
+}
+
+/// `network-mac-duplicate`: no two ports of any networks have the same MAC address, given
+/// or default ([`super::DEFAULT_MAC_BASE`]). Returns, per network, its members' addresses
+/// (empty for a network with errors).
+pub(super) fn network_mac_duplicate(
+    src: &mut Source,
+    raw: &Raw,
+    by_name: &HashMap<String, usize>,
+    ok: &[bool],
+    given: &[Option<Vec<u64>>],
+) -> Vec<Vec<u64>> {
+    let mut out = Vec::new();
+    let mut seen: HashMap<u64, (usize, String)> = HashMap::new();
+    for (ni, n) in raw.networks.iter().enumerate() {
+        let Some((doms, _)) = n.domains.as_ref().filter(|_| ok[ni] && (n.macs.is_none() || given[ni].is_some())) else {
+            out.push(Vec::new());
+            continue;
+        };
+        let mut macs = Vec::new();
+        for (k, (name, dat)) in doms.iter().enumerate() {
+            let (mac, at) = match &given[ni] {
+                Some(g) => (g[k], n.macs.as_ref().unwrap().0[k].1),
+                None => (super::DEFAULT_MAC_BASE + 256 * ni as u64 + by_name[name] as u64 + 1, *dat),
+            };
+            if let Some((first, who)) = seen.get(&mac) {
+                let (l, _) = src.position(*first);
+                src.err(
+                    at,
+                    "network-mac-duplicate",
+                    format!("MAC address {} of domain {name:?} is already {who}'s (line {l})", super::mac_text(mac)),
+                );
+            } else {
+                seen.insert(mac, (at, format!("domain {name:?}'s")));
+            }
+            macs.push(mac);
+        }
+        out.push(macs);
+    }
+    out
+}
+
+/// `network-channel`: a `[[network.channel]]` (explicit channel ids for one pair) names two
+/// different domains of its network, and no pair is given twice. Returns, per network, the
+/// index of the `[[network.channel]]` of each pair of member indices (smaller first).
+pub(super) fn network_channel(src: &mut Source, raw: &Raw, ok: &[bool]) -> Vec<BTreeMap<(usize, usize), usize>> {
+    let mut out = Vec::new();
+    for (n, ok) in raw.networks.iter().zip(ok) {
+        let mut pairs: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+        if !*ok {
+            out.push(pairs);
+            continue;
+        }
+        for (ci, c) in n.channels.iter().enumerate() {
+            let Some((eps, eat)) = c.endpoints.as_ref().filter(|_| c.ok) else { continue };
+            if eps.len() != 2 {
+                src.err(
+                    *eat,
+                    "network-channel",
+                    format!("`endpoints` must name exactly two domains, found {}", eps.len()),
+                );
+                continue;
+            }
+            let (a, b) = (member_index(n, &eps[0].0), member_index(n, &eps[1].0));
+            let (Some(a), Some(b)) = (a, b) else {
+                let (name, at) = if a.is_none() { &eps[0] } else { &eps[1] };
+                src.err(*at, "network-channel", format!("{name:?} is not one of this network's domains"));
+                continue;
+            };
+            if a == b {
+                src.err(
+                    eps[1].1,
+                    "network-channel",
+                    format!("a channel joins two different domains; both ends are {:?}", eps[0].0),
+                );
+                continue;
+            }
+            let key = (a.min(b), a.max(b));
+            if let Some(&prev) = pairs.get(&key) {
+                let (l, _) = src.position(n.channels[prev].span);
+                src.err(
+                    c.span,
+                    "network-channel",
+                    format!("the channel between {:?} and {:?} is already given at line {l}", eps[0].0, eps[1].0),
+                );
+                continue;
+            }
+            pairs.insert(key, ci);
+        }
+        out.push(pairs);
+    }
+    out
+}

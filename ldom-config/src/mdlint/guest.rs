@@ -65,6 +65,7 @@ pub(super) fn check(r: &mut Report, md: &Md, root: &N) {
     guest_memory_node(r, md);
     guest_channel_devices(r, md);
     guest_channel_id_duplicate(r, md);
+    guest_vnet_port(r, md);
 }
 
 /// `guest-recommended-props`: the properties Solaris or older Linux read and Linux
@@ -243,6 +244,61 @@ fn guest_channel_id_duplicate(r: &mut Report, md: &Md) {
         if let Some(id) = e.val("id") {
             if !ids.insert(id) {
                 r.add("guest-channel-id-duplicate", Some(e.idx), format!("channel id {id} is described twice"));
+            }
+        }
+    }
+}
+
+/// `guest-vnet-port`: every `virtual-device-port` is what Linux reads (arch/sparc/kernel/
+/// vio.c, mdesc.c, drivers/net/ethernet/sun/sunvnet.c): a value `id` and a string `name`;
+/// behind a `back` arc a parent with `cfg-handle` (the vio device is
+/// `<type>-<cfg-handle>-<id>`, so no two ports share both); a `fwd` arc to a
+/// `channel-endpoint` (its channel and interrupts); and for a `vnet-port`, a value
+/// `remote-mac-address` and, behind a `back` arc, a node named `network` with a value
+/// `local-mac-address` (sunvnet's net device).
+fn guest_vnet_port(r: &mut Report, md: &Md) {
+    const RULE: &str = "guest-vnet-port";
+    let mut seen = BTreeSet::new();
+    for p in md.named("virtual-device-port") {
+        let name = match p.get("name") {
+            Some(V::Str(s)) => Some(*s),
+            _ => None,
+        };
+        let id = p.val("id");
+        if id.is_none() || name.is_none() {
+            r.add(RULE, Some(p.idx), format!("the {} needs a value \"id\" and a string \"name\"", p.label()));
+        }
+        let parents: Vec<&N> = p.arcs("back").map(|t| md.node(t)).collect();
+        match parents.iter().find_map(|n| n.val("cfg-handle")) {
+            None => r.add(
+                RULE,
+                Some(p.idx),
+                format!("no back arc of the {} leads to a node with \"cfg-handle\"", p.label()),
+            ),
+            Some(h) => {
+                if let Some(id) = id {
+                    if !seen.insert((h, id)) {
+                        r.add(RULE, Some(p.idx), format!("a second port with cfg-handle {h:#x} and id {id}"));
+                    }
+                }
+            }
+        }
+        if !p.arcs("fwd").any(|t| md.node(t).name == "channel-endpoint") {
+            r.add(RULE, Some(p.idx), format!("the {} has no fwd arc to a channel-endpoint", p.label()));
+        }
+        if name == Some("vnet-port") {
+            if p.val("remote-mac-address").is_none() {
+                r.add(RULE, Some(p.idx), format!("the {} lacks a value \"remote-mac-address\"", p.label()));
+            }
+            let network = parents
+                .iter()
+                .any(|n| matches!(n.get("name"), Some(V::Str("network"))) && n.val("local-mac-address").is_some());
+            if !network {
+                r.add(
+                    RULE,
+                    Some(p.idx),
+                    format!("no back arc of the {} leads to a \"network\" node with \"local-mac-address\"", p.label()),
+                );
             }
         }
     }
