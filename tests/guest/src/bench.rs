@@ -6,7 +6,9 @@
 //! the instructions one operation adds, guest trap instruction excluded, the hypervisor's
 //! path and its `done`/`retry` included. Printed as `bench <name>: <instructions>`.
 //! On a guest MD with more than one vCPU (tests/configs/bench-smp.toml) the hypercall
-//! figures are followed by the SMP figures ([`crate::bench_smp`]) instead of the MMU ones.
+//! figures are followed by the SMP figures ([`crate::bench_smp`]) instead of the MMU ones;
+//! on one with a channel endpoint (tests/configs/bench-ldc.toml) the guest measures the LDC
+//! figures ([`crate::bench_ldc`]) only.
 
 use crate::mmu_tests::{setup_bench_mmu, BenchPages};
 use core::sync::atomic::Ordering;
@@ -100,6 +102,13 @@ fn loop_calls(va: u64, pages: u64, n: u64) -> u64 {
 }
 
 pub fn run(base: u64, size: u64) -> ! {
+    // Two domains joined by a channel (bench-ldc.toml, patched QEMU): the LDC figures only.
+    if let Some(ep) = crate::bench_ldc::endpoint() {
+        if crate::bench_ldc::run(ep).is_ok() {
+            say!("bench done");
+            hv_api::guest::mach_exit(0)
+        }
+    }
     let with = loop_hcall(N);
     let without = loop_hcall_base(N);
     report("hcall_null", with, without, 0);

@@ -22,6 +22,8 @@ mod rt;
 #[cfg(all(target_arch = "sparc64", guest_bench))]
 mod bench;
 #[cfg(all(target_arch = "sparc64", guest_bench))]
+mod bench_ldc;
+#[cfg(all(target_arch = "sparc64", guest_bench))]
 mod bench_smp;
 #[cfg(target_arch = "sparc64")]
 mod console_intr;
