@@ -97,9 +97,11 @@ commands:
   bench [--sun-firmware DIR] [--qemu PATH] [--no-smp]
         instruction counts of the hot paths under -icount (table and target/bench.json):
         the one-strand figures on the stock QEMU, the SMP figures (mondo_send,
-        mondo_receive, hcall_null_smp) on the patched QEMU with -smp 4 (built when
-        missing; --qemu PATH: another binary; --no-smp: skip them); with Sun's files, the
-        same guest on Sun's q.bin in a second column (one strand: no SMP figures)
+        mondo_receive, hcall_null_smp) on the patched QEMU with -smp 4 and the LDC
+        figures (ldc_send, ldc_copy_per_kib, the guest's own copy) with two domains on
+        -smp 2 (built when missing; --qemu PATH: another binary; --no-smp: skip both);
+        with Sun's files, the same guest on Sun's q.bin in a second column (one strand:
+        no SMP or LDC figures)
   qemu [--jobs N]
         fetch Debian trixie's QEMU source (private apt configuration), apply
         qemu-sun4v/patches, build qemu-system-sparc64 (cached outside the checkout);
