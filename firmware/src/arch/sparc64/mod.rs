@@ -376,7 +376,7 @@ impl Hardware for Machine {
     /// again) six or seven (docs/performance.md, "LDC figures").
     fn copy_phys(&mut self, to: Pa, from: Pa, len: u64) {
         let (to, from) = (to.raw(), from.raw());
-        if (to | from | len) % 8 != 0 {
+        if !(to | from | len).is_multiple_of(8) {
             // SAFETY: as read_phys and write_phys.
             unsafe { core::ptr::copy(from as *const u8, to as *mut u8, len as usize) };
             return;
