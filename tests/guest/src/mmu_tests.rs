@@ -257,6 +257,7 @@ pub fn miss_at_tl2(base: u64, size: u64) {
 }
 
 /// How one failure of `GUEST_MODE=fault-windows-tlb` reaches the hypervisor.
+#[cfg_attr(not(guest_fault_windows_tlb), allow(dead_code))]
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// A load from a page the data TLB does not hold.
@@ -272,6 +273,7 @@ pub enum Access {
 /// revectored; `cpu_myid` is answered), taken in a state the common path refuses: window
 /// registers that break V9's CANSAVE + CANRESTORE + OTHERWIN = NWINDOWS - 2, or a trap
 /// level above MAXPTL.
+#[cfg_attr(not(guest_fault_windows_tlb), allow(dead_code))]
 pub struct WindowTlbFault {
     /// What the guest says before it fails.
     pub what: &'static str,
@@ -289,6 +291,7 @@ pub struct WindowTlbFault {
 /// policy reset). CANSAVE 0xffffffff with CANRESTORE 7: QEMU keeps these registers in 32
 /// bits and `rdpr` sign-extends them, so the three read back as -1, 7 and 0, whose sum is
 /// NWINDOWS - 2; the common path still refuses the state (a register outside 0..NWINDOWS).
+#[cfg_attr(not(guest_fault_windows_tlb), allow(dead_code))]
 pub const WINDOW_TLB_FAULTS: [WindowTlbFault; 7] = [
     WindowTlbFault {
         what: "a data TLB miss that hits the TSB, with CANSAVE + CANRESTORE = 12",
