@@ -167,7 +167,10 @@ fn tsb_registration_and_info_round_trip() {
     );
     assert_eq!(
         b.hv.vcpus[0].lock().mmu.fast_tsbs(true),
-        [FastTsb { base_pa: pa(TSB1), offset_mask: 1023 * 16, offset_shift: 18, tag_mask: u64::MAX }, FastTsb::default()]
+        [
+            FastTsb { base_pa: pa(TSB1), offset_mask: 1023 * 16, offset_shift: 18, tag_mask: u64::MAX },
+            FastTsb::default()
+        ]
     );
     assert_eq!(b.register(hcall::MMU_TSB_CTXNON0, &[d0]), 0);
     assert_eq!(

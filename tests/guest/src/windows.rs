@@ -251,7 +251,9 @@ pub fn tlb_miss_sweep(va: u64) {
     for tl in 0..=2u64 {
         let (count, failure) = sweep(Place::TlbMiss, 0, tl, 0, va);
         match failure {
-            None => say!("ok windows: every window survives a data TLB miss served from the TSB at TL {tl} ({count} states)"),
+            None => say!(
+                "ok windows: every window survives a data TLB miss served from the TSB at TL {tl} ({count} states)"
+            ),
             Some(f) => check(
                 "windows: every window survives a data TLB miss",
                 false,
