@@ -76,7 +76,8 @@ impl Tsb {
 /// assembly takes its field offsets from this type).
 ///
 /// Lookup for VA `va` (page aligned, from the tag access) and context `ctx`: entry at
-/// `base_pa + 16 × ((va >> page_shift) & index_mask)`; hit when the entry's tag word
+/// `base_pa + ((va >> offset_shift) & offset_mask)` (= `base_pa + 16 × ((va >> page
+/// shift) & (num_ttes - 1))`, one instruction shorter); hit when the entry's tag word
 /// `t` satisfies `(t ^ tsb_tag(ctx, va)) & tag_mask == 0` and the data word has bit 63 set
 /// (the same test as [`tlb_miss`]'s walk). The fast path must still check the TTE's size and
 /// real address (or hand every hit it is unsure of to [`tlb_miss`]).
@@ -85,10 +86,10 @@ impl Tsb {
 pub struct FastTsb {
     /// Physical address of the TSB; 0 = slot unused.
     pub base_pa: u64,
-    /// `num_ttes - 1`.
-    pub index_mask: u64,
-    /// `13 + 3 × pgsz_idx`.
-    pub page_shift: u64,
+    /// `(num_ttes - 1) × 16`: the entry offsets.
+    pub offset_mask: u64,
+    /// The page shift (`13 + 3 × pgsz_idx`) less log2 of the 16-byte entry.
+    pub offset_shift: u64,
     /// The tag bits compared: all when the tag keeps the context (shared TSB or the
     /// context-0 class), else all but the context field (hv-api.md §4.2).
     pub tag_mask: u64,
@@ -192,8 +193,8 @@ impl MmuState {
         for (slot, t) in out.iter_mut().zip(self.tsbs(nonzero_ctx)) {
             *slot = FastTsb {
                 base_pa: t.range.pa().raw(),
-                index_mask: t.desc.num_ttes as u64 - 1,
-                page_shift: t.page_shift() as u64,
+                offset_mask: (t.desc.num_ttes as u64 - 1) * TSB_ENTRY_SIZE as u64,
+                offset_shift: (t.page_shift() - TSB_ENTRY_SIZE.trailing_zeros()) as u64,
                 tag_mask: if t.tag_has_context(nonzero_ctx) { u64::MAX } else { !TAG_CTX_FIELD },
             };
         }

@@ -161,13 +161,16 @@ fn tsb_registration_and_info_round_trip() {
     assert_eq!(
         b.hv.vcpus[0].lock().mmu.fast_tsbs(false),
         [
-            FastTsb { base_pa: pa(TSB0), index_mask: 511, page_shift: 13, tag_mask: u64::MAX },
-            FastTsb { base_pa: pa(TSB1), index_mask: 1023, page_shift: 22, tag_mask: u64::MAX },
+            FastTsb { base_pa: pa(TSB0), offset_mask: 511 * 16, offset_shift: 9, tag_mask: u64::MAX },
+            FastTsb { base_pa: pa(TSB1), offset_mask: 1023 * 16, offset_shift: 18, tag_mask: u64::MAX },
         ]
     );
     assert_eq!(
         b.hv.vcpus[0].lock().mmu.fast_tsbs(true),
-        [FastTsb { base_pa: pa(TSB1), index_mask: 1023, page_shift: 22, tag_mask: u64::MAX }, FastTsb::default()]
+        [
+            FastTsb { base_pa: pa(TSB1), offset_mask: 1023 * 16, offset_shift: 18, tag_mask: u64::MAX },
+            FastTsb::default()
+        ]
     );
     assert_eq!(b.register(hcall::MMU_TSB_CTXNON0, &[d0]), 0);
     assert_eq!(

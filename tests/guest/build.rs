@@ -9,12 +9,14 @@ fn main() {
     println!("cargo:rustc-check-cfg=cfg(guest_fault_windows)");
     println!("cargo:rustc-check-cfg=cfg(guest_fault_tl2_miss)");
     println!("cargo:rustc-check-cfg=cfg(guest_fault_windows_fast)");
+    println!("cargo:rustc-check-cfg=cfg(guest_fault_windows_tlb)");
     println!("cargo:rustc-check-cfg=cfg(guest_fault_watchdog)");
     println!("cargo:rustc-check-cfg=cfg(guest_hostile)");
     println!("cargo:rustc-check-cfg=cfg(guest_console_intr)");
     println!("cargo:rustc-check-cfg=cfg(guest_ra2pa)");
     // GUEST_MODE: `test` (default), `bench` (cargo xtask bench), `fault`, `fault-windows`,
-    // `fault-windows-fast`, `fault-tl2-miss` or `fault-watchdog` (fail on purpose), `hostile`
+    // `fault-windows-fast`, `fault-windows-tlb`, `fault-tl2-miss` or `fault-watchdog` (fail
+    // on purpose), `hostile`
     // (the hostile guest: hostile calls through the machine path, case `hostile`),
     // `console-interrupt` (the console's device interrupt, case `console-interrupt`), `ra2pa`
     // (the tests plus real accesses outside the domain, which need RA->PA translation:
@@ -30,6 +32,10 @@ fn main() {
             println!("cargo:rustc-cfg=guest_fault");
             println!("cargo:rustc-cfg=guest_fault_windows");
             println!("cargo:rustc-cfg=guest_fault_windows_fast");
+        }
+        Ok("fault-windows-tlb") => {
+            println!("cargo:rustc-cfg=guest_fault");
+            println!("cargo:rustc-cfg=guest_fault_windows_tlb");
         }
         Ok("fault-tl2-miss") => {
             println!("cargo:rustc-cfg=guest_fault");

@@ -24,6 +24,7 @@ pub(crate) const GUEST_IMAGES: &[(&str, &str, &str, &str)] = &[
     ("fault-guest", "test-guest", "test-guest", "fault"),
     ("window-fault-guest", "test-guest", "test-guest", "fault-windows"),
     ("window-fast-fault-guest", "test-guest", "test-guest", "fault-windows-fast"),
+    ("window-tlb-fault-guest", "test-guest", "test-guest", "fault-windows-tlb"),
     ("tl2-miss-fault-guest", "test-guest", "test-guest", "fault-tl2-miss"),
     ("watchdog-fault-guest", "test-guest", "test-guest", "fault-watchdog"),
     // The test guest plus real accesses outside its domain (they must be access errors): only

@@ -3,9 +3,12 @@
 //! its register-window registers and makes a hypercall instead; with
 //! `GUEST_MODE=fault-tl2-miss`, image `tl2-miss-fault-guest`, it takes a data TLB miss at
 //! TL 2 that the guest could only take at TL 3; with `GUEST_MODE=fault-watchdog`, image
-//! `watchdog-fault-guest`, it arms a 100 ms watchdog and spins without ever trapping), so
-//! that the QEMU cases `fault-stop`, `fault-reset`, `fault-ignore` and `fault-watchdog` can
-//! check what each failure policy does. A word in guest memory outside the image survives
+//! `watchdog-fault-guest`, it arms a 100 ms watchdog and spins without ever trapping; with
+//! `GUEST_MODE=fault-windows-tlb`, image `window-tlb-fault-guest`, it takes one failure of
+//! `mmu_tests::WINDOW_TLB_FAULTS` per run: TLB misses and `cpu_myid` that the assembly fast
+//! paths serve, from window or trap-level states the common path refuses), so
+//! that the QEMU cases `fault-stop`, `fault-reset`, `fault-ignore`, `fault-watchdog` and
+//! `fault-windows-tlb` can check what each failure policy does. A word in guest memory outside the image survives
 //! the restart and tells the second run apart.
 
 use hv_api::guest as hv;
@@ -21,9 +24,54 @@ fn mark(base: u64, size: u64) -> *mut u64 {
 #[cfg(guest_fault_watchdog)]
 const WATCHDOG_MS: u64 = 100;
 
-/// The first run fails on purpose; a run after `reset` reports and exits.
+/// Marks the runs of `GUEST_MODE=fault-windows-tlb` in the word after the mark: this
+/// value plus the number of failures taken so far.
+#[cfg(guest_fault_windows_tlb)]
+const RUNS_MAGIC: u64 = 0xfa11_0000_0000_0000;
+
+/// `GUEST_MODE=fault-windows-tlb`: one failure of [`crate::mmu_tests::WINDOW_TLB_FAULTS`]
+/// per run (failure policy reset restarts the guest after each; `mach_sir` after one the
+/// hypervisor wrongly served), then exit.
+#[cfg(guest_fault_windows_tlb)]
+fn window_tlb_faults(base: u64, size: u64) -> ! {
+    use crate::mmu_tests::WINDOW_TLB_FAULTS;
+    let runs = mark(base, size).wrapping_add(1);
+    // SAFETY: a word of our own memory that neither the image nor the stack uses.
+    let done = match unsafe { core::ptr::read_volatile(runs) } {
+        v if v & !0xff == RUNS_MAGIC => v & 0xff,
+        _ => 0,
+    };
+    let total = WINDOW_TLB_FAULTS.len();
+    let Some(f) = WINDOW_TLB_FAULTS.get(done as usize) else {
+        // SAFETY: as above.
+        unsafe { core::ptr::write_volatile(runs, 0) };
+        say!("restarted after {total} failures (failure policy reset)");
+        hv::mach_exit(0)
+    };
+    // SAFETY: as above.
+    unsafe { core::ptr::write_volatile(runs, RUNS_MAGIC | (done + 1)) };
+    say!("failing on purpose ({} of {total}): {}", done + 1, f.what);
+    crate::mmu_tests::window_tlb_fault(base, size, f);
+    // The hypervisor served what it must refuse: say so, and go on with the next failure
+    // from a fresh start, so that one run shows every failure the hypervisor misses.
+    say!("FAIL still running after failure {}", done + 1);
+    hv::mach_sir()
+}
+
+/// Fails on purpose (see the module doc).
 #[cfg_attr(not(guest_fault), allow(dead_code))]
 pub fn run(base: u64, size: u64) -> ! {
+    #[cfg(guest_fault_windows_tlb)]
+    {
+        window_tlb_faults(base, size)
+    }
+    #[cfg(not(guest_fault_windows_tlb))]
+    one_failure(base, size)
+}
+
+/// The first run fails on purpose; a run after `reset` reports and exits.
+#[cfg_attr(any(not(guest_fault), guest_fault_windows_tlb), allow(dead_code))]
+fn one_failure(base: u64, size: u64) -> ! {
     let mark = mark(base, size);
     // SAFETY: a word of our own memory that neither the image nor the stack uses.
     unsafe {
@@ -56,7 +104,7 @@ pub fn run(base: u64, size: u64) -> ! {
         // watchdog gets the domain out of here.
         unsafe { core::arch::asm!("1: ba 1b", "nop", options(nostack)) };
     }
-    #[cfg(not(any(guest_fault_windows, guest_fault_tl2_miss, guest_fault_watchdog)))]
+    #[cfg(not(any(guest_fault_windows, guest_fault_tl2_miss, guest_fault_watchdog, guest_fault_windows_tlb)))]
     {
         say!("failing on purpose: a trap at TL 2, which goes above MAXPTL");
         // SAFETY: the trap never returns here under any failure policy.

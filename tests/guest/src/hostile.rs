@@ -898,6 +898,7 @@ impl Hostile {
             },
             tl: 0,
             action: 0,
+            addr: 0,
         };
         let mut control = case.state;
         let mut trapped = case.state;

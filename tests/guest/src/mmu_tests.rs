@@ -256,6 +256,170 @@ pub fn miss_at_tl2(base: u64, size: u64) {
     };
 }
 
+/// How one failure of `GUEST_MODE=fault-windows-tlb` reaches the hypervisor.
+#[cfg_attr(not(guest_fault_windows_tlb), allow(dead_code))]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A load from a page the data TLB does not hold.
+    Data,
+    /// A call into a page the instruction TLB does not hold.
+    Instruction,
+    /// `cpu_myid` (`ta 0x80`, an assembly fast path).
+    CpuMyid,
+}
+
+/// One failure of `GUEST_MODE=fault-windows-tlb` (case `fault-windows-tlb`): an access the
+/// assembly fast paths serve (a TLB miss that hits the TSB is loaded, one that misses it is
+/// revectored; `cpu_myid` is answered), taken in a state the common path refuses: window
+/// registers that break V9's CANSAVE + CANRESTORE + OTHERWIN = NWINDOWS - 2, or a trap
+/// level above MAXPTL.
+#[cfg_attr(not(guest_fault_windows_tlb), allow(dead_code))]
+pub struct WindowTlbFault {
+    /// What the guest says before it fails.
+    pub what: &'static str,
+    /// The access.
+    pub access: Access,
+    /// Whether the guest's TSB holds the page (a TSB hit).
+    pub tsb_hit: bool,
+    /// CANSAVE, CANRESTORE and OTHERWIN during the access; `None`: left as they are.
+    pub windows: Option<[u64; 3]>,
+    /// The trap level of the access.
+    pub tl: u64,
+}
+
+/// The failures of `GUEST_MODE=fault-windows-tlb`, one per run of the guest (failure
+/// policy reset). CANSAVE 0xffffffff with CANRESTORE 7: QEMU keeps these registers in 32
+/// bits and `rdpr` sign-extends them, so the three read back as -1, 7 and 0, whose sum is
+/// NWINDOWS - 2; the common path still refuses the state (a register outside 0..NWINDOWS).
+#[cfg_attr(not(guest_fault_windows_tlb), allow(dead_code))]
+pub const WINDOW_TLB_FAULTS: [WindowTlbFault; 7] = [
+    WindowTlbFault {
+        what: "a data TLB miss that hits the TSB, with CANSAVE + CANRESTORE = 12",
+        access: Access::Data,
+        tsb_hit: true,
+        windows: Some([6, 6, 0]),
+        tl: 0,
+    },
+    WindowTlbFault {
+        what: "a data TLB miss that misses the TSB, with CANSAVE + CANRESTORE = 12",
+        access: Access::Data,
+        tsb_hit: false,
+        windows: Some([6, 6, 0]),
+        tl: 0,
+    },
+    WindowTlbFault {
+        what: "an instruction TLB miss that hits the TSB, with CANSAVE + CANRESTORE = 12",
+        access: Access::Instruction,
+        tsb_hit: true,
+        windows: Some([6, 6, 0]),
+        tl: 0,
+    },
+    WindowTlbFault {
+        what: "an instruction TLB miss that misses the TSB, with CANSAVE + CANRESTORE = 12",
+        access: Access::Instruction,
+        tsb_hit: false,
+        windows: Some([6, 6, 0]),
+        tl: 0,
+    },
+    WindowTlbFault {
+        what: "a data TLB miss that hits the TSB, with CANSAVE 0xffffffff and CANRESTORE 7",
+        access: Access::Data,
+        tsb_hit: true,
+        windows: Some([0xffff_ffff, 7, 0]),
+        tl: 0,
+    },
+    WindowTlbFault {
+        what: "cpu_myid with CANSAVE 0xffffffff and CANRESTORE 7",
+        access: Access::CpuMyid,
+        tsb_hit: false,
+        windows: Some([0xffff_ffff, 7, 0]),
+        tl: 0,
+    },
+    WindowTlbFault {
+        what: "a data TLB miss that hits the TSB at TL 3, above MAXPTL",
+        access: Access::Data,
+        tsb_hit: true,
+        windows: None,
+        tl: 3,
+    },
+];
+
+/// Turns the MMU on (fault area, the image and the stack permanently mapped, a context-0
+/// 8K TSB) and takes the failure `f` (see [`WINDOW_TLB_FAULTS`]). Returns only if the
+/// hypervisor served the access, which it must not.
+#[cfg_attr(not(guest_fault_windows_tlb), allow(dead_code))]
+pub fn window_tlb_fault(base: u64, size: u64, f: &WindowTlbFault) {
+    let image_page = base & !(PAGE_4M - 1);
+    let stack_page = (base + size - 1) & !(PAGE_4M - 1);
+    let kernel = TTE_P | TTE_X | TTE_W;
+    let data = base + 0x80_0000;
+    let probe = itlb_probe as *const () as usize as u64;
+    let probe_page = probe & !(PAGE_8K - 1);
+    // SAFETY: the fault area and TSB are this guest's buffers; the mappings are identity
+    // mappings of its own image and stack.
+    let ok = unsafe {
+        hv::mmu_fault_area_conf(FAULT_AREA.0.get() as u64).is_ok()
+            && hv::mmu_map_perm_addr(image_page, tte(image_page, SZ_4M, kernel), MAP_ID).is_ok()
+            && hv::mmu_map_perm_addr(stack_page, tte(stack_page, SZ_4M, kernel), MAP_ID).is_ok()
+            && hv::mmu_tsb_ctx0(1, descriptors(&[(0, 512, 0, 0x1, TSB_8K.ra())])).is_ok()
+    };
+    check("MMU set up", ok && mmu_enable(true) == 0, format_args!(""));
+    TSB_8K.clear(VA_T, 13);
+    TSB_8K.clear(VA_X, 13);
+    if f.tsb_hit {
+        TSB_8K.set(VA_T, 13, 0, tte(data, SZ_8K, TTE_P | TTE_W));
+        TSB_8K.set(VA_X, 13, 0, tte(probe_page, SZ_8K, TTE_P | TTE_X));
+    }
+    let target = match f.access {
+        Access::Data => VA_T,
+        Access::Instruction => VA_X + (probe - probe_page),
+        Access::CpuMyid => 0,
+    };
+    let [cansave, canrestore, otherwin] = f.windows.unwrap_or([u64::MAX; 3]);
+    let keep = f.windows.is_none() as u64;
+    // SAFETY: the access is to this guest's own pages (or the hypercall); the window
+    // registers and the trap level are put back before any other code runs, and no code
+    // between uses a window (the probe is a leaf function).
+    unsafe {
+        core::arch::asm!(
+            "rdpr %cansave, {s}",
+            "rdpr %canrestore, {r}",
+            "rdpr %otherwin, {o}",
+            "brnz {keep}, 1f",
+            "nop",
+            "wrpr {cs}, %cansave",
+            "wrpr {cr}, %canrestore",
+            "wrpr {ow}, %otherwin",
+            "1: wrpr {tl}, %tl",
+            "cmp {kind}, 1",
+            "be 2f",
+            "cmp {kind}, 2",
+            "be 3f",
+            "nop",
+            "ldx [{t}], %g0",
+            "ba,a 4f",
+            "2: jmpl {t}, %o7",
+            "nop",
+            "ba,a 4f",
+            "3: mov {myid}, %o5",
+            "ta 0x80",
+            "4: wrpr %g0, 0, %tl",
+            "wrpr {s}, %cansave",
+            "wrpr {r}, %canrestore",
+            "wrpr {o}, %otherwin",
+            s = out(reg) _, r = out(reg) _, o = out(reg) _,
+            keep = in(reg) keep,
+            cs = in(reg) cansave, cr = in(reg) canrestore, ow = in(reg) otherwin,
+            tl = in(reg) f.tl,
+            kind = in(reg) match f.access { Access::Data => 0u64, Access::Instruction => 1, Access::CpuMyid => 2 },
+            t = in(reg) target,
+            myid = const hv_api::hcall::CPU_MYID,
+            out("o0") _, out("o1") _, out("o5") _, out("o7") _,
+            options(nostack)
+        )
+    };
+}
+
 pub fn run(base: u64, size: u64) {
     say!("MMU tests");
     let data = base + 0x80_0000; // 8 MiB in: data pages for the test mappings
@@ -328,6 +492,8 @@ pub fn run(base: u64, size: u64) {
     let before = traps();
     check_eq!("tsb hit reads the mapped page", read_va(VA_T + 0x10 - 0x10), 0xdead_beef);
     check_eq!("tsb hit takes no guest trap", traps() - before, 0);
+    // From every legal window state at TL 0-2, the miss is served and every window kept.
+    crate::windows::tlb_miss_sweep(VA_T);
 
     // A 4M TSB hit (second TSB), at an address inside the page.
     let big = base + 0x100_0000; // 16 MiB in, 4M aligned

@@ -20,6 +20,8 @@ pub(crate) enum Action {
     Flushw = 2,
     /// `restore` with CANRESTORE 0: a fill trap into the guest's fill handler.
     Restore = 3,
+    /// A load from `WindowCase::addr` (a data TLB miss when the TLB does not hold it).
+    Load = 4,
 }
 
 /// Every window's `%l0`–`%l7`, `%i0`–`%i7` (16 registers per window cover the whole
@@ -42,6 +44,8 @@ pub(crate) struct WindowCase {
     pub(crate) state: WindowState,
     pub(crate) tl: u64,
     pub(crate) action: u64,
+    /// The address of [`Action::Load`].
+    pub(crate) addr: u64,
 }
 
 // windows.s indexes the windows from the start of a case or a state.
@@ -64,9 +68,11 @@ macro_rules! window_asm_operands {
             C_STATE = const core::mem::offset_of!($crate::windows::WindowCase, state),
             C_TL = const core::mem::offset_of!($crate::windows::WindowCase, tl),
             C_ACTION = const core::mem::offset_of!($crate::windows::WindowCase, action),
+            C_ADDR = const core::mem::offset_of!($crate::windows::WindowCase, addr),
             ACTION_HCALL = const $crate::windows::Action::Hcall as u64,
             ACTION_FLUSHW = const $crate::windows::Action::Flushw as u64,
             ACTION_RESTORE = const $crate::windows::Action::Restore as u64,
+            ACTION_LOAD = const $crate::windows::Action::Load as u64,
             CPU_YIELD = const hv_api::hcall::CPU_YIELD,
         );
     };
@@ -142,6 +148,8 @@ enum Place {
     Spill,
     /// From the guest's fill handler, during a `restore`.
     Fill,
+    /// A data TLB miss that hits the guest's TSB (a load, `WindowCase::addr`).
+    TlbMiss,
 }
 
 /// Every legal (CANSAVE, CANRESTORE, OTHERWIN) split × CLEANWIN 0–7 × CWP 0–7, for a
@@ -161,7 +169,7 @@ fn every_window_state() {
     ] {
         for (path, function) in paths {
             for tl in levels.clone() {
-                let (count, failure) = sweep(place, function, tl, myid);
+                let (count, failure) = sweep(place, function, tl, myid, 0);
                 match failure {
                     None => {
                         say!("ok windows: every window survives a trap from {name} at TL {tl}, {path} ({count} states)")
@@ -235,15 +243,39 @@ fn run_case(case: &WindowCase, out: &crate::rt::Buffer<{ core::mem::size_of::<Wi
     }
 }
 
-/// All states of one place, path and trap level: how many ran, and the first failure.
-fn sweep(place: Place, function: u64, tl: u64, myid: u64) -> (u64, Option<Failure>) {
+/// Every legal window state (as `every_window_state`) at TL 0–2 with a data TLB miss that
+/// hits the guest's TSB: `va` must be mapped through the TSB only (the MMU on). The miss is
+/// served by the assembly fast path (or, on the `HV_NO_FAST=1` hypervisor, by Rust), which
+/// must refuse none of these states and leave every register of every window as it was.
+pub fn tlb_miss_sweep(va: u64) {
+    for tl in 0..=2u64 {
+        let (count, failure) = sweep(Place::TlbMiss, 0, tl, 0, va);
+        match failure {
+            None => say!(
+                "ok windows: every window survives a data TLB miss served from the TSB at TL {tl} ({count} states)"
+            ),
+            Some(f) => check(
+                "windows: every window survives a data TLB miss",
+                false,
+                format_args!(
+                    "TL {tl}: cwp {} cansave {} canrestore {} otherwin {} cleanwin {}: {}",
+                    f.cwp, f.cansave, f.canrestore, f.otherwin, f.cleanwin, f.what
+                ),
+            ),
+        }
+    }
+}
+
+/// All states of one place, path and trap level: how many ran, and the first failure
+/// (`va`: the address of [`Place::TlbMiss`]'s load).
+fn sweep(place: Place, function: u64, tl: u64, myid: u64, va: u64) -> (u64, Option<Failure>) {
     let mut count = 0;
     let mut serial = 0u64;
     for cansave in 0..=6u64 {
         for canrestore in 0..=6 - cansave {
             let otherwin = 6 - cansave - canrestore;
             let applies = match place {
-                Place::Normal => true,
+                Place::Normal | Place::TlbMiss => true,
                 Place::Spill => canrestore + otherwin > 0,
                 Place::Fill => canrestore == 0,
             };
@@ -269,17 +301,23 @@ fn sweep(place: Place, function: u64, tl: u64, myid: u64) -> (u64, Option<Failur
                     case.state.cleanwin = cleanwin;
                     case.state.wstate = WSTATE_TEST;
                     case.tl = tl;
+                    case.addr = va;
                     let (control_action, action) = match place {
                         Place::Normal => (Action::None, Action::Hcall),
                         Place::Spill => (Action::Flushw, Action::Flushw),
                         Place::Fill => (Action::Restore, Action::Restore),
+                        Place::TlbMiss => (Action::None, Action::Load),
                     };
                     case.action = control_action as u64;
                     WINDOW_HANDLER_FN.store(0, Ordering::SeqCst);
                     let mut expected = run_case(case, &CONTROL);
                     case.action = action as u64;
-                    if place != Place::Normal {
+                    if place == Place::Spill || place == Place::Fill {
                         WINDOW_HANDLER_FN.store(function, Ordering::SeqCst);
+                    }
+                    if place == Place::TlbMiss {
+                        // Out of the TLB: the load misses.
+                        let _ = hv::mmu_demap_page(va, 0, hv_api::mmu::MAP_DTLB);
                     }
                     let got = run_case(case, &TRAPPED);
                     WINDOW_HANDLER_FN.store(0, Ordering::SeqCst);

@@ -77,8 +77,8 @@ window_handler_fill:
 
 ! window_case(case: *const WindowCase, out: *mut WindowState): loads every window from
 ! case.state.windows, sets the window registers and the trap level the case names, runs its
-! action (nothing, `ta 0x80` with the function in the trapping window's %o5, `flushw`, or a
-! `restore` that fills), then dumps every window and the window registers into `out`. The
+! action (nothing, `ta 0x80` with the function in the trapping window's %o5, `flushw`, a
+! `restore` that fills, or a load from case.addr), then dumps every window and the window registers into `out`. The
 ! caller's windows are flushed to its stack first and come back through the usual fill.
 .global window_case
 window_case:
@@ -128,6 +128,8 @@ window_case:
     be,pn   %xcc, 11f
     cmp     %g3, {ACTION_RESTORE}
     be,pn   %xcc, 12f
+    cmp     %g3, {ACTION_LOAD}
+    be,pn   %xcc, 13f
     nop
     ba,a    20f
 10: ta      0x80
@@ -135,6 +137,9 @@ window_case:
 11: flushw
     ba,a    20f
 12: restore %g0, %g0, %g0
+    ba,a    20f
+13: ldx     [%g4 + {C_ADDR}], %g2
+    ldx     [%g2], %g0
 20: wrpr    %g0, 0, %tl
     rdpr    %cwp, %g2
     stx     %g2, [%g5 + {S_CWP}]

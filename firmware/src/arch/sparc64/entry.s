@@ -39,33 +39,32 @@
 .endm
 
 ! The TTE checks and conversion both TLB fast paths share. In: \tte, a guest TTE; %g1 the
-! strand. Out: %g7 = the TTE with the physical address of its page and the lock bit
-! cleared, %g4 = the page mask. Sizes other than 8K/64K/4M and pages outside the domain
-! go to the common path. Uses %g5, %g6.
-.macro TTE_FOR_TLB tte
-    and     \tte, {TTE_SZ_MASK}, %g5   ! size: 8K, 64K or 4M
-    cmp     %g5, {SZ_4M}
-    bgu,pn  %xcc, hv_trap_common
-    cmp     %g5, {SZ_512K}
-    be,pn   %xcc, hv_trap_common
-    sllx    %g5, 1, %g6             ! page shift = 13 + 3 * size
-    add     %g6, %g5, %g6
-    add     %g6, {PAGE_SHIFT_8K}, %g6
-    mov     -1, %g4
-    sllx    %g4, %g6, %g4           ! %g4 = page mask
-    sllx    \tte, 63 - {TTE_RA_MSB}, %g5    ! RA, bits 55:13
-    srlx    %g5, 63 - {TTE_RA_MSB} + {PAGE_SHIFT_8K}, %g5
-    sllx    %g5, {PAGE_SHIFT_8K}, %g5
-    and     %g5, %g4, %g5           ! page-aligned RA
-    ldx     [%g1 + {S_MEM_BASE}], %g6
-    cmp     %g5, %g6
-    blu,pn  %xcc, hv_trap_common
-    ldx     [%g1 + {S_MEM_END}], %g6
-    cmp     %g5, %g6
-    bgeu,pn %xcc, hv_trap_common
-    ldx     [%g1 + {S_TTE_KEEP}], %g6
-    and     \tte, %g6, %g7          ! clear the RA field and the lock bit
-    or      %g7, %g5, %g7           ! PA (RA == PA on this platform)
+! strand; %g5 = %g1 + the offset of the entry of \tte's size code in the strand's
+! page-size table (TTE_SIZE_ENTRY). Out: %g7 = the TTE with the physical address of its
+! page and the lock bit cleared, %g4 = the entry's \mask (PS_PAGE_MASK: the page's VA
+! bits; PS_TAG_MASK: those and the context). Sizes other than 8K/64K/4M and pages outside
+! the domain go to the common path. Uses %g3, %g5, %g6.
+.macro TTE_FOR_TLB tte, mask
+    ldx     [%g5 + {S_PAGE_SIZES} + {PS_RA_MASK}], %g6
+    brz,pn  %g6, hv_trap_common     ! not 8K, 64K or 4M
+    and     \tte, %g6, %g6          ! the page's RA
+    ldx     [%g5 + {S_PAGE_SIZES} + \mask], %g4
+    ldx     [%g1 + {S_MEM_BASE}], %g5
+    sub     %g6, %g5, %g5           ! below the domain: a huge unsigned offset
+    ldx     [%g1 + {S_MEM_SIZE}], %g3
+    cmp     %g5, %g3
+    bgeu,pn %xcc, hv_trap_common    ! outside the domain
+    ldx     [%g1 + {S_TTE_KEEP}], %g5
+    and     \tte, %g5, %g7          ! clear the RA field and the lock bit
+    or      %g7, %g6, %g7           ! PA (RA == PA on this platform)
+.endm
+
+! %g5 <- %g1 + the offset of the entry of \tte's size code in the strand's page-size table
+! (StrandState.page_sizes, before S_PAGE_SIZES).
+.macro TTE_SIZE_ENTRY tte
+    and     \tte, {TTE_SZ_MASK}, %g5
+    sllx    %g5, {PS_SHIFT}, %g5
+    add     %g5, %g1, %g5
 .endm
 
 ! The first instruction of every entry a guest reaches with its own PSTATE: QEMU keeps the
@@ -220,7 +219,7 @@ hv_trap_table:
     ldx     [%g1 + {S_CORE_1}], %g2
     ldx     [%g2], %g2
     brz,pn  %g2, hv_trap_common
-    ldx     [%g1 + {S_VID}], %g2
+    cmp     %o5, {FN_CPU_MYID}
     ba,a    hv_fast_trap
     AT      {TT_FAST_TRAP} + 1
     COMMON_TO {TT_FAST_TRAP} + 1, {TT_MMU_MAP_ADDR}
@@ -404,26 +403,32 @@ hv_spill_other:
     saved
     retry
 
-! The rules the common path applies before it answers a trap, for the fast paths that
-! answer hypercalls: the guest's trap level at most MAXPTL (our TL at most MAXPTL + 1) and
-! its window registers consistent (CANSAVE + CANRESTORE + OTHERWIN = NWINDOWS - 2, which
-! also bounds each); anything else goes to the common path, which applies the failure
-! policy. Uses %g3, %g4.
+! The rules the common path applies before it answers a trap, for the fast paths: the
+! guest's trap level at most MAXPTL (our TL at most MAXPTL + 1) and its window registers
+! consistent (each in 0 .. NWINDOWS - 1 and CANSAVE + CANRESTORE + OTHERWIN = NWINDOWS - 2,
+! the common path's bad_windows test); anything else goes to the common path, which
+! applies the failure policy. The sum alone is not enough: QEMU keeps these registers in
+! 32 bits and `rdpr` sign-extends them, so CANSAVE 0xffffffff with CANRESTORE 7 sums to 6;
+! with the sum 6, no register negative bounds each. The instruction after the macro runs
+! in the delay slot of its last branch, also on the way to the common path: it must
+! touch no guest register. Out: %g3 = TL. Uses %g4, %g5, %g6.
 .macro GUEST_STATE_CHECK
     rdpr    %tl, %g3
     cmp     %g3, {MAXPTL} + 1
     bgu,pn  %xcc, hv_trap_common
-    rdpr    %cansave, %g3
-    rdpr    %canrestore, %g4
-    add     %g3, %g4, %g3
-    rdpr    %otherwin, %g4
-    add     %g3, %g4, %g3
-    cmp     %g3, {NWINDOWS} - 2
+    rdpr    %cansave, %g4
+    rdpr    %canrestore, %g5
+    add     %g4, %g5, %g6           ! %g6: the sum
+    or      %g4, %g5, %g4           ! %g4: the sign bits
+    rdpr    %otherwin, %g5
+    add     %g6, %g5, %g6
+    or      %g4, %g5, %g4
+    brlz,pn %g4, hv_trap_common
+    cmp     %g6, {NWINDOWS} - 2
     bne,pn  %xcc, hv_trap_common
 .endm
 
-hv_fast_trap:                       ! %g1 strand, %g2 vCPU id
-    cmp     %o5, {FN_CPU_MYID}
+hv_fast_trap:                       ! %g1 strand; the condition codes compare %o5 and cpu_myid
     be,pn   %xcc, hv_cpu_myid_fast
     cmp     %o5, {FN_CONS_PUTCHAR}
     be,pt   %xcc, hv_cons_putchar_fast
@@ -432,6 +437,7 @@ hv_fast_trap:                       ! %g1 strand, %g2 vCPU id
 
 hv_cpu_myid_fast:
     GUEST_STATE_CHECK
+    ldx     [%g1 + {S_VID}], %g2
     mov     %g2, %o1
     mov     {EOK}, %o0
     done
@@ -477,7 +483,8 @@ hv_mmu_map_addr_fast:
     MAP_ARGS_CHECK %o3
     brgez,pn %o2, hv_trap_common    ! valid bit
     nop
-    TTE_FOR_TLB %o2
+    TTE_SIZE_ENTRY %o2
+    TTE_FOR_TLB %o2, {PS_PAGE_MASK}
     and     %o0, %g4, %g2
     or      %g2, %o1, %g2           ! tag access: page VA | context
     mov     {MMU_TAG_ACCESS}, %g5
@@ -532,48 +539,52 @@ hv_mmu_unmap_addr_fast:
     mov     {EOK}, %o0
     done
 
-! TLB-miss fast path: the guest's TSB entry for the faulting address is found, checked
-! (valid, size 8K/64K/4M, for the ITLB executable, real address inside the domain) and
-! loaded; anything else (no entry, 256M pages, bad TTE, permanent mappings) goes to the
-! Rust slow path, which handles every case. Registers: %g1 strand, %g2 tag access,
-! %g3 tag target, %g4 the TSB table of the context class, %g5-%g7 scratch.
+! TLB-miss fast path: in a guest state the common path would answer (GUEST_STATE_CHECK),
+! the guest's TSB entry for the faulting address is found, checked (valid, size
+! 8K/64K/4M, for the ITLB executable, real address inside the domain) and loaded; anything
+! else (256M pages, bad TTEs, permanent mappings, the states the common path refuses) goes
+! to the Rust slow path, which handles every case; no entry: TSB_MISS_REVECTOR.
+! Registers: %g1 strand, %g2 tag access, %g3 TL (from GUEST_STATE_CHECK), %g4 the vCPU's
+! FastMmu plus the offset of the context class's TSBs (0 or 2 TSBs), %g5-%g7 scratch.
 
-.macro TSB_PROBE next
-    ldx     [%g4 + {TSB_BASE_PA}], %g5     ! 0: none
+! One TSB (the FastTsb at %g4 + \slot): a hit falls through with %g7 the TTE and %g5 the
+! TTE's size code shifted for TTE_SIZE_ENTRY (the delay slots start it: harmless on the
+! way to \next, whose first instruction sets %g5); anything else goes to \next.
+.macro TSB_PROBE mmu_asi, slot, next
+    ldx     [%g4 + \slot + {TSB_BASE_PA}], %g5    ! 0: none
     brz,pn  %g5, \next
-    ldx     [%g4 + {TSB_PAGE_SHIFT}], %g6
+    ldx     [%g4 + \slot + {TSB_OFFSET_SHIFT}], %g6
     srlx    %g2, %g6, %g6
-    ldx     [%g4 + {TSB_INDEX_MASK}], %g7
-    and     %g6, %g7, %g6
-    sllx    %g6, {TSB_ENTRY_SHIFT}, %g6
+    ldx     [%g4 + \slot + {TSB_OFFSET_MASK}], %g7
+    and     %g6, %g7, %g6           ! the entry's offset
     add     %g5, %g6, %g5
     ldda    [%g5] {ASI_QUAD_LDD_REAL}, %g6  ! %g6 = tag, %g7 = TTE
-    ldx     [%g4 + {TSB_TAG_MASK}], %g5     ! context compared or not
-    xor     %g3, %g6, %g6           ! tag target and tag, compared in the kept bits
+    ldxa    [%g0] \mmu_asi, %g5     ! tag target (VA {MMU_TAG_TARGET}): ctx << 48 | VA >> 22
+    xor     %g5, %g6, %g6           ! tag target and tag, compared in the kept bits
+    ldx     [%g4 + \slot + {TSB_TAG_MASK}], %g5    ! context compared or not
     andcc   %g6, %g5, %g0
     bne,pn  %xcc, \next
-    nop
+    and     %g7, {TTE_SZ_MASK}, %g5
     brgez,pn %g7, \next            ! valid bit
-    nop
+    sllx    %g5, {PS_SHIFT}, %g5
 .endm
 
 ! Both TSBs missed: revector to the guest as the sun4v spec says, with the fault status
 ! area filled: the slow miss (TT 0x09 / 0x31, type MMU_MISS) when the context class has
 ! TSBs, the fast miss (TT 0x64 / 0x68, address and context only) when it has none. With no
 ! fault area, or above MAXPTL, the Rust path applies the failure policy.
-! In: %g1 strand, %g2 tag access, %g4 the second TSB slot of the class.
+! In: %g1 strand, %g2 tag access, %g3 TL, %g4 as in TSB_PROBE.
 .macro TSB_MISS_REVECTOR is_insn, fast_tt, slow_tt, ft_off, fa_off, fc_off
     ldx     [%g1 + {S_MMU}], %g5
     ldx     [%g5 + {FM_FAULT_AREA}], %g5
     brz,pn  %g5, hv_trap_common
-    rdpr    %tl, %g6                ! the guest's handler would run at our TL: above
-    cmp     %g6, {MAXPTL}           ! MAXPTL, the guest has failed (the Rust path says)
-    bgu,pn  %xcc, hv_trap_common
+    cmp     %g3, {MAXPTL}           ! the guest's handler would run at our TL: above
+    bgu,pn  %xcc, hv_trap_common    ! MAXPTL, the guest has failed (the Rust path says)
     sllx    %g2, 64 - {CONTEXT_BITS}, %g7
     srlx    %g7, 64 - {CONTEXT_BITS}, %g7   ! context
     stx     %g7, [%g5 + \fc_off]
-    ldx     [%g4 - {TSB_SIZE} + {TSB_BASE_PA}], %g6 ! first TSB of the class: configured?
-    brz,pn  %g6, 1f
+    ldx     [%g4 + {FM_TSBS} + {TSB_BASE_PA}], %g6 ! first TSB of the class: configured?
+    brz,pn  %g6, 5f
     andn    %g2, %g7, %g6           ! page VA
     .if \is_insn
     rdpr    %tpc, %g6               ! the slow instruction miss reports the PC
@@ -581,55 +592,49 @@ hv_mmu_unmap_addr_fast:
     stx     %g6, [%g5 + \fa_off]
     mov     {FT_MMU_MISS}, %g6
     stx     %g6, [%g5 + \ft_off]
-    ba      2f
     mov     \slow_tt, %g7
-1:  stx     %g6, [%g5 + \fa_off]
-    mov     \fast_tt, %g7
 2:  wrpr    %g7, %tt
     rdpr    %tba, %g5
     srlx    %g5, {TBA_SHIFT}, %g5
     sllx    %g5, {TBA_SHIFT}, %g5
     sllx    %g7, {TRAP_ENTRY_SHIFT}, %g7
     add     %g5, %g7, %g5
-    rdpr    %tl, %g6
-    cmp     %g6, 1
+    cmp     %g3, 1
     be,pt   %xcc, 3f
     sethi   %hi({TBA_TL_GT_0}), %g6
     add     %g5, %g6, %g5           ! trap taken at TL > 0: the upper half
 3:  jmp     %g5
     WRHPR   0, {HPR_HPSTATE}                    ! delay slot: back to the guest's privilege
+5:  stx     %g6, [%g5 + \fa_off]    ! the fast miss: address and context only
+    ba      2b
+    mov     \fast_tt, %g7
 .endm
 
 .macro TLB_MISS_FAST mmu_asi, data_in_asi, check_x, is_insn, fast_tt, slow_tt, ft_off, fa_off, fc_off
-    STRAND  %g1
-    ldxa    [%g0] \mmu_asi, %g3     ! tag target (VA {MMU_TAG_TARGET}): ctx << 48 | VA >> 22
+    GUEST_STATE_CHECK
+    STRAND  %g1                     ! (its first instruction in the check's delay slot)
     mov     {MMU_TAG_ACCESS}, %g2
     ldxa    [%g2] \mmu_asi, %g2     ! tag access: VA | ctx
-    sllx    %g2, 64 - {CONTEXT_BITS}, %g4   ! context 0 or not: pick the TSB table
+    sllx    %g2, 64 - {CONTEXT_BITS}, %g4   ! context 0 or not: pick the TSBs
     movrnz  %g4, 2 * {TSB_SIZE}, %g4
     ldx     [%g1 + {S_MMU}], %g5    ! the vCPU's FastMmu
     add     %g4, %g5, %g4
-    add     %g4, {FM_TSBS}, %g4
-    TSB_PROBE 1f
-    ba,a    2f
-1:  add     %g4, {TSB_SIZE}, %g4
-    TSB_PROBE 4f
+    TSB_PROBE \mmu_asi, {FM_TSBS}, 1f
 2:
     .if \check_x
     andcc   %g7, {TTE_X}, %g0       ! ITLB: executable
     be,pn   %xcc, hv_trap_common
-    nop
     .endif
-    TTE_FOR_TLB %g7
-    sllx    %g2, 64 - {CONTEXT_BITS}, %g5   ! tag access aligned to the page (QEMU 7.2,
-    srlx    %g5, 64 - {CONTEXT_BITS}, %g5   ! qemu-niagara.md section 13)
-    and     %g2, %g4, %g2
-    or      %g2, %g5, %g2
-    mov     {MMU_TAG_ACCESS}, %g5
+    add     %g5, %g1, %g5           ! (TTE_SIZE_ENTRY's last step)
+    TTE_FOR_TLB %g7, {PS_TAG_MASK}
+    and     %g2, %g4, %g2           ! tag access aligned to the page (QEMU 7.2,
+    mov     {MMU_TAG_ACCESS}, %g5   ! qemu-niagara.md section 13)
     stxa    %g2, [%g5] \mmu_asi
     mov     {TLB_DATA_IN_SUN4V}, %g5
     stxa    %g7, [%g5] \data_in_asi
     retry
+1:  TSB_PROBE \mmu_asi, {FM_TSBS} + {TSB_SIZE}, 4f
+    ba,a    2b
 4:  TSB_MISS_REVECTOR \is_insn, \fast_tt, \slow_tt, \ft_off, \fa_off, \fc_off
 .endm
 

@@ -76,6 +76,8 @@ pub struct StrandState {
     vcpu: u64,
     /// What the assembly fast paths need of the vCPU running here, set when it starts.
     facts: VcpuFacts,
+    /// What the TLB fast paths need of each TTE size code, set when a vCPU starts.
+    page_sizes: [FastPageSize; PAGE_SIZE_CODES],
     stash: [StashedWindow; STASH_WINDOWS],
 }
 
@@ -89,8 +91,8 @@ struct VcpuFacts {
     vid: u64,
     /// First physical address of the domain's memory.
     mem_base: u64,
-    /// End of the domain's memory; 0 disables the TLB fast path.
-    mem_end: u64,
+    /// Size of the domain's memory; 0 disables the TLB fast path.
+    mem_size: u64,
     /// TTE bits kept when the RA field is replaced by the PA: all but bits 55:13 and the
     /// lock bit 61.
     tte_keep: u64,
@@ -103,6 +105,50 @@ struct VcpuFacts {
     mmu: *const FastMmu,
     /// The domain's `DomainCell::core_1`.
     core_1: *const AtomicU64,
+}
+
+/// TTE size codes: the values of the TTE's size field (hv-api.md §4.1).
+const PAGE_SIZE_CODES: usize = hv_api::mmu::Tte::SZ_MASK as usize + 1;
+
+/// What the TLB fast paths need of one TTE size code (`StrandState::page_sizes`, indexed by
+/// the TTE's size field; 32 bytes, so that the index shifted by 5 is the offset). Only the
+/// codes of 8K, 64K and 4M pages have a non-zero `ra_mask`; every other code goes to the
+/// Rust path (256M pages are demoted there; 512K and 32M are no T1 sizes).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct FastPageSize {
+    /// The TTE bits of the page's real address (the RA field, bits 55:13, above the page
+    /// offset); 0: not for the fast paths.
+    ra_mask: u64,
+    /// `!(page size - 1)`: a VA's page.
+    page_mask: u64,
+    /// The page mask and the context field: a tag access aligned to the page.
+    tag_mask: u64,
+    /// Pads the entry to 32 bytes.
+    _pad: u64,
+}
+
+/// log2 of `size_of::<FastPageSize>()`.
+const PAGE_SIZE_SHIFT: u32 = 5;
+static_assertions::const_assert_eq!(core::mem::size_of::<FastPageSize>(), 1 << PAGE_SIZE_SHIFT);
+
+/// The fast paths' table of TTE size codes (see [`FastPageSize`]).
+const fn fast_page_sizes() -> [FastPageSize; PAGE_SIZE_CODES] {
+    use hv_api::mmu::PageSize;
+    let mut table = [FastPageSize { ra_mask: 0, page_mask: 0, tag_mask: 0, _pad: 0 }; PAGE_SIZE_CODES];
+    let fast = [PageSize::Size8K, PageSize::Size64K, PageSize::Size4M];
+    let mut i = 0;
+    while i < fast.len() {
+        let page_mask = !(fast[i].bytes() - 1);
+        table[fast[i].code() as usize] = FastPageSize {
+            ra_mask: hv_api::mmu::Tte::RA_MASK & page_mask,
+            page_mask,
+            tag_mask: page_mask | ((1 << hv_api::mmu::CONTEXT_BITS) - 1),
+            _pad: 0,
+        };
+        i += 1;
+    }
+    table
 }
 
 /// The SPARC V9 64-bit stack bias: `%sp + STACK_BIAS` is the frame.
@@ -173,11 +219,15 @@ core::arch::global_asm!(
     MAXPGL = const platform::MAXPGL,
     // Layouts.
     TSB_BASE_PA = const offset_of!(FastTsb, base_pa),
-    TSB_INDEX_MASK = const offset_of!(FastTsb, index_mask),
-    TSB_PAGE_SHIFT = const offset_of!(FastTsb, page_shift),
+    TSB_OFFSET_MASK = const offset_of!(FastTsb, offset_mask),
+    TSB_OFFSET_SHIFT = const offset_of!(FastTsb, offset_shift),
     TSB_TAG_MASK = const offset_of!(FastTsb, tag_mask),
     TSB_SIZE = const core::mem::size_of::<FastTsb>(),
-    TSB_ENTRY_SHIFT = const hv_api::mmu::TSB_ENTRY_SIZE.trailing_zeros(),
+    S_PAGE_SIZES = const offset_of!(StrandState, page_sizes),
+    PS_SHIFT = const PAGE_SIZE_SHIFT,
+    PS_RA_MASK = const offset_of!(FastPageSize, ra_mask),
+    PS_PAGE_MASK = const offset_of!(FastPageSize, page_mask),
+    PS_TAG_MASK = const offset_of!(FastPageSize, tag_mask),
     PERM_VA = const offset_of!(FastPerm, va),
     PERM_MASK = const offset_of!(FastPerm, mask),
     PERM_SIZE = const core::mem::size_of::<FastPerm>(),
@@ -255,17 +305,14 @@ core::arch::global_asm!(
     CONTEXT_BITS = const hv_api::mmu::CONTEXT_BITS,
     VA_BITS = const hv_api::mmu::VA_BITS,
     PAGE_SHIFT_8K = const hv_api::mmu::PageSize::Size8K.shift(),
-    SZ_512K = const hv_api::mmu::PageSize::Size512K.code(),
-    SZ_4M = const hv_api::mmu::PageSize::Size4M.code(),
     TTE_SZ_MASK = const hv_api::mmu::Tte::SZ_MASK,
     TTE_X = const hv_api::mmu::Tte::X,
-    TTE_RA_MSB = const 63 - hv_api::mmu::Tte::RA_MASK.leading_zeros(),
     RESUME_DONE = const crate::trap::RESUME_DONE,
     RESUME_RETRY = const crate::trap::RESUME_RETRY,
     RESUME_DONE_AT = const crate::trap::RESUME_DONE_AT,
     S_VID = const offset_of!(StrandState, facts) + offset_of!(VcpuFacts, vid),
     S_MEM_BASE = const offset_of!(StrandState, facts) + offset_of!(VcpuFacts, mem_base),
-    S_MEM_END = const offset_of!(StrandState, facts) + offset_of!(VcpuFacts, mem_end),
+    S_MEM_SIZE = const offset_of!(StrandState, facts) + offset_of!(VcpuFacts, mem_size),
     S_TTE_KEEP = const offset_of!(StrandState, facts) + offset_of!(VcpuFacts, tte_keep),
     S_CONSOLE = const offset_of!(StrandState, facts) + offset_of!(VcpuFacts, console_uart),
     S_MMU = const offset_of!(StrandState, facts) + offset_of!(VcpuFacts, mmu),
@@ -684,8 +731,8 @@ fn vcpu_facts(hv: &'static Hypervisor, vcpu: usize) -> VcpuFacts {
     VcpuFacts {
         vid: hv.config.vcpus[vcpu].vid,
         mem_base: base,
-        mem_end: if aligned { end } else { 0 },
-        tte_keep: !((((1u64 << 43) - 1) << 13) | (1 << 61)),
+        mem_size: if aligned { end - base } else { 0 },
+        tte_keep: !(hv_api::mmu::Tte::RA_MASK | 1 << hv_api::mmu::Tte::LOCK_SHIFT),
         console_uart: if hv.config.domains.len() == 1 { UART_BASE } else { 0 },
         mmu,
         core_1: &hv.domains[domain].core_1,
@@ -800,6 +847,7 @@ fn strand_loop(strand: u64) -> ! {
                 unsafe {
                     (*s).vcpu = vcpu as u64;
                     (*s).facts = facts;
+                    (*s).page_sizes = fast_page_sizes();
                 }
                 launch(&state, s)
             }
