@@ -142,7 +142,7 @@ pub fn cpu_start(cx: &mut Context<'_>, cpuid: u64, pc: u64, rtba: u64, arg: u64)
     if cpuid == cx.vid || !cx.mailboxes[target].post_start(state) {
         return Reply::err(HvError::Inval);
     }
-    cx.hw.strand_resume(cx.vcpus[target].strand);
+    cx.hw.strand_resume(cx.hv_config.vcpus[target].strand);
     Reply::ok()
 }
 
@@ -238,7 +238,7 @@ pub fn cpu_mondo_send(cx: &mut Context<'_>, ncpus: u64, list_ra: u64, data_ra: u
             _ => return Reply::err(HvError::NoCpu),
         }
         let delivered = mailbox.post_mondo(mondo);
-        cx.hw.send_interrupt(cx.vcpus[target].strand, crate::hypervisor::VECTOR_MAILBOX);
+        cx.hw.send_interrupt(cx.hv_config.vcpus[target].strand, crate::hypervisor::VECTOR_MAILBOX);
         if delivered {
             list.write_at(cx.hw, i * queue::CPULIST_ENTRY_SIZE, &queue::CPULIST_ENTRY_DONE.to_be_bytes());
         } else {

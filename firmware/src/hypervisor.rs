@@ -307,6 +307,7 @@ impl Hypervisor {
     /// `domain`'s channel endpoints back to their start state (it stops or restarts): the
     /// peers see the link DOWN, get their rx interrupt, and lose their map-ins of its pages
     /// (their TLBs flushed before this returns).
+    #[inline(never)]
     fn reset_channels(&self, hw: &mut dyn Hardware, domain: usize) {
         let (kicks, flush) = self.channels.reset_domain(&self.config, domain);
         self.kick(hw, None, kicks);
@@ -437,7 +438,6 @@ impl Hypervisor {
                     vid: v.vid,
                     mmu: &mut vs.mmu,
                     cpu: &mut vs.cpu,
-                    vcpus: &self.config.vcpus,
                     mailboxes: &self.mailboxes,
                     domain_index: domain,
                     hw,
@@ -525,6 +525,7 @@ impl Hypervisor {
 
     /// Has the strands of the vCPUs in `kicks` deliver their raised channel interrupts:
     /// this strand's own vCPU (`me`) at once, the others through their mailboxes.
+    #[inline(never)]
     fn kick(&self, hw: &mut dyn Hardware, me: Option<usize>, kicks: crate::ldc::Kicks) {
         if !self.strands {
             return;
@@ -542,6 +543,7 @@ impl Hypervisor {
     /// Writes the channel interrupts raised for `vcpu` into its device mondo queue (this
     /// strand's registers); those a full queue does not take wait for this strand's timer
     /// ([`MONDO_RETRY_TICKS`]).
+    #[inline(never)]
     fn deliver_vintrs(&self, hw: &mut dyn Hardware, vcpu: usize) {
         let v = self.config.vcpus[vcpu];
         let dev_queue = self.vcpus[vcpu].lock().cpu.queues[1];
@@ -560,6 +562,7 @@ impl Hypervisor {
 
     /// Flushes this strand's TLBs for `vcpu` (a map-in of its domain ended): every
     /// translation but the permanent mappings, which are loaded again.
+    #[inline(never)]
     fn flush_own(&self, hw: &mut dyn Hardware, vcpu: usize) {
         self.vcpus[vcpu].lock().mmu.flush(hw);
         self.mailboxes[vcpu].flushed();
@@ -569,6 +572,7 @@ impl Hypervisor {
     /// [`CROSS_STRAND_WAIT_TICKS`]) until each running one has: this strand's own vCPU
     /// (`me`) at once, the others through their mailboxes. While it waits it answers its
     /// own vCPU's flush requests, so two strands never wait for each other.
+    #[inline(never)]
     fn flush_and_wait(&self, hw: &mut dyn Hardware, me: Option<usize>, which: crate::ldc::Kicks) {
         let others = |i: usize| which & 1 << i != 0 && Some(i) != me;
         for i in 0..self.mailboxes.len() {

@@ -329,9 +329,9 @@ fn check_queue(memory: &GuestMemory, ra: u64, entries: u64) -> Result<LdcQueue, 
     Ok(LdcQueue { ra, pa: range.pa().raw(), entries, head: 0, tail: 0 })
 }
 
-/// A reply of three values (`%o1`–`%o3`).
-fn ok3(a: u64, b: u64, c: u64) -> Reply {
-    Reply::ok3(a, b, c)
+/// The reply of the `*_get_state` calls: head, tail, channel state.
+fn ok3(head: u64, tail: u64, state: u64) -> Reply {
+    Reply::ok3(head, tail, state as u16)
 }
 
 fn reply(r: Result<Reply, HvError>) -> Reply {
@@ -695,6 +695,7 @@ fn vintr_of(cx: &Context<'_>, devhandle: u64, devino: u64) -> Result<(usize, Whi
 /// Runs a `vintr_*` call on the interrupt (devhandle, devino) names; after a call that
 /// may re-arm it (`rearm`: setvalid, setstate), an rx interrupt now valid and IDLE while
 /// packets wait in the receive queue is raised at once.
+#[inline(never)]
 fn vintr_call(
     cx: &mut Context<'_>,
     devhandle: u64,

@@ -5,7 +5,7 @@
 use crate::cpu::CpuState;
 use crate::domain::Domain;
 use crate::hardware::Hardware;
-use crate::hv_config::{DomainConfig, HvConfig, VcpuConfig};
+use crate::hv_config::{DomainConfig, HvConfig};
 use crate::ldc::{Channels, Kicks};
 use crate::mmu::MmuState;
 use crate::trap::TrapFrame;
@@ -18,42 +18,46 @@ use hv_api::error::{HvError, EOK};
 pub struct Reply {
     /// `%o0`.
     pub status: u32,
-    /// How many of `rets` the call returns.
-    pub count: u32,
-    /// `%o1`–`%o3`; only the first `count` are written back. (No call of the offered groups
-    /// returns more than three values.) Four words in all, which the compiler builds and
-    /// copies inline instead of calling `memset`/`memcpy` on the hypercall path.
-    pub rets: [u64; 3],
+    /// How many values the call returns: of `rets`, then `o3`.
+    pub count: u16,
+    /// `%o3`, the third return value, when `count` is 3: it is always small (the channel
+    /// state of `ldc_tx_get_state` / `ldc_rx_get_state`), and keeping it in the first word
+    /// keeps the whole reply in three words.
+    pub o3: u16,
+    /// `%o1`–`%o2`; only the first `count` are written back. Three words in all with the
+    /// first, which the compiler builds and copies inline instead of calling
+    /// `memset`/`memcpy` on the hypercall path (four cost cpu_yield 75 instructions).
+    pub rets: [u64; 2],
 }
 
 impl Reply {
     /// `EOK`, no return values.
     pub const fn ok() -> Self {
-        Reply { status: EOK as u32, count: 0, rets: [0; 3] }
+        Reply { status: EOK as u32, count: 0, o3: 0, rets: [0; 2] }
     }
     /// `EOK` with `%o1`.
     pub const fn ok1(a: u64) -> Self {
-        Reply { status: EOK as u32, count: 1, rets: [a, 0, 0] }
+        Reply { status: EOK as u32, count: 1, o3: 0, rets: [a, 0] }
     }
     /// `EOK` with `%o1`, `%o2`.
     pub const fn ok2(a: u64, b: u64) -> Self {
-        Reply { status: EOK as u32, count: 2, rets: [a, b, 0] }
+        Reply { status: EOK as u32, count: 2, o3: 0, rets: [a, b] }
     }
-    /// `EOK` with `%o1`–`%o3`.
-    pub const fn ok3(a: u64, b: u64, c: u64) -> Self {
-        Reply { status: EOK as u32, count: 3, rets: [a, b, c] }
+    /// `EOK` with `%o1`–`%o3` (`%o3` below 2^16, see [`Reply::o3`]).
+    pub const fn ok3(a: u64, b: u64, c: u16) -> Self {
+        Reply { status: EOK as u32, count: 3, o3: c, rets: [a, b] }
     }
     /// An error, no return values.
     pub const fn err(e: HvError) -> Self {
-        Reply { status: e.code() as u32, count: 0, rets: [0; 3] }
+        Reply { status: e.code() as u32, count: 0, o3: 0, rets: [0; 2] }
     }
     /// An error with `%o1`.
     pub const fn err1(e: HvError, a: u64) -> Self {
-        Reply { status: e.code() as u32, count: 1, rets: [a, 0, 0] }
+        Reply { status: e.code() as u32, count: 1, o3: 0, rets: [a, 0] }
     }
     /// An error with `%o1`, `%o2`.
     pub const fn err2(e: HvError, a: u64, b: u64) -> Self {
-        Reply { status: e.code() as u32, count: 2, rets: [a, b, 0] }
+        Reply { status: e.code() as u32, count: 2, o3: 0, rets: [a, b] }
     }
 
     /// Writes the reply into the guest's `%o` registers.
@@ -68,7 +72,7 @@ impl Reply {
             frame.o[2] = self.rets[1];
         }
         if self.count > 2 {
-            frame.o[3] = self.rets[2];
+            frame.o[3] = self.o3 as u64;
         }
     }
 }
@@ -124,9 +128,6 @@ pub struct Context<'a> {
     pub mmu: &'a mut MmuState,
     /// The calling vCPU's other state (queues, RTBA, trace buffer).
     pub cpu: &'a mut CpuState,
-    /// Every vCPU of the configuration (the domain's are those with `domain` =
-    /// `domain_index`).
-    pub vcpus: &'a [VcpuConfig],
     /// Every vCPU's mailbox (same indices as `vcpus`): how a call reaches other vCPUs.
     pub mailboxes: &'a [Mailbox],
     /// Index of the calling domain in the configuration.
@@ -137,7 +138,8 @@ pub struct Context<'a> {
     /// console interrupt's enable, state or target; the watchdog): the hypervisor has that
     /// strand look at its timer work after the call.
     pub poll: Option<u64>,
-    /// The whole configuration (channel endpoints, other domains' memory).
+    /// The whole configuration: every vCPU (the domain's are those with `domain` =
+    /// `domain_index`), channel endpoints, other domains' memory.
     pub hv_config: &'a HvConfig,
     /// Every channel's state ([`crate::ldc`]).
     pub channels: &'a Channels,
@@ -157,7 +159,7 @@ impl Context<'_> {
 
     /// The index in the configuration of the calling domain's vCPU `vid`.
     pub fn vcpu_index(&self, vid: u64) -> Option<usize> {
-        self.vcpus.iter().position(|v| v.domain == self.domain_index && v.vid == vid)
+        self.hv_config.vcpus.iter().position(|v| v.domain == self.domain_index && v.vid == vid)
     }
 }
 

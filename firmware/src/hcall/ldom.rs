@@ -9,8 +9,9 @@ use hv_api::{group, hcall};
 /// LDOM 1.0.
 pub const GROUP: ApiGroup = ApiGroup { number: group::LDOM, offers: &[Offer { major: 1, max_minor: 0 }] };
 
-/// Runs the handler of LDOM function `function`.
-#[inline(always)]
+/// Runs the handler of LDOM function `function` (not inlined: the other groups' calls keep
+/// one hypervisor window, hcall::fast_trap).
+#[inline(never)]
 pub fn dispatch(cx: &mut Context<'_>, function: u64, o: &[u64; 8]) -> Outcome {
     match function {
         hcall::LDC_TX_QCONF => ldc::ldc_tx_qconf(cx, o[0], o[1], o[2]),
