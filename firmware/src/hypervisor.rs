@@ -402,9 +402,7 @@ impl Hypervisor {
             if mailbox.flush_pending() {
                 self.flush_own(hw, vcpu);
             }
-            if mailbox.take_vintr() {
-                self.deliver_vintrs(hw, vcpu);
-            }
+            // (timer_work delivers the channel interrupts posted to this vCPU.)
             return self.timer_work(hw, vcpu, frame).unwrap_or(Action::Resume);
         }
         // (Tested here, so that other traps make no call: every further hypervisor window

@@ -193,7 +193,8 @@ impl Mailbox {
 
     /// Takes the request of [`Mailbox::post_vintr`]: whether there was one.
     pub fn take_vintr(&self) -> bool {
-        self.vintr.swap(false, Ordering::AcqRel)
+        // A load first: the swap (a compare-and-swap loop on sparc64) only when there is one.
+        self.vintr.load(Ordering::Acquire) && self.vintr.swap(false, Ordering::AcqRel)
     }
 
     /// Asks the vCPU's strand to flush its TLBs (the caller then sends the strand an
