@@ -346,7 +346,7 @@ impl HvConfig {
             let peer_domain = guest_of("target_guest")?;
             let (id, peer_id, tx_ino, rx_ino) = (v("channel")?, v("target_channel")?, v("tx-ino")?, v("rx-ino")?);
             if tx_ino >= crate::ldc::INOS || rx_ino >= crate::ldc::INOS || tx_ino == rx_ino {
-                return Err(bad("tx-ino", "interrupt numbers must differ and be below 64"));
+                return Err(bad("tx-ino", "interrupt numbers must differ and be below 256"));
             }
             for o in out.iter().filter(|o| o.domain == domain) {
                 if o.id == id {

@@ -21,8 +21,9 @@ use crate::intr::state as intr_state;
 use hv_api::error::HvError;
 use hv_api::ldc::{Cookie, Mte, COPY_IN, COPY_OUT, MAPIN_BASE_RA, MAPIN_SLOT_SIZE, PACKET_SIZE};
 
-/// Interrupt numbers under one device handle: `tx-ino` and `rx-ino` are below this.
-pub const INOS: u64 = 64;
+/// Channel interrupt numbers (`tx-ino`, `rx-ino`) are below this: ldom-config gives
+/// channel id n the numbers 0x20 + 2n and 0x21 + 2n, ids up to 63.
+pub const INOS: u64 = 0x100;
 /// Map-in slots per endpoint (pages of the peer an endpoint can have mapped at once).
 pub const MAPIN_SLOTS: usize = 8;
 /// Most bytes one `ldc_copy` moves (the call then reports a partial copy): bounds the

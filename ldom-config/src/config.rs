@@ -24,6 +24,9 @@ pub const MEM_ALIGN: u64 = 4 << 20;
 /// (rule `memory-realbase`; hv-api's `Tte::T1_RA_MASK` is bits 39:13).
 pub const REAL_ADDRESS_LIMIT: u64 = (hv_api::mmu::Tte::T1_RA_MASK | 0x1fff) + 1;
 const _: () = assert!(REAL_ADDRESS_LIMIT == 1 << 40);
+/// Most channels a configuration may have, the networks' included: the hypervisor's table
+/// holds [`hv_api::hv_md::MAX_LDC_ENDPOINTS`] endpoints, two per channel.
+pub const MAX_CHANNELS: usize = hv_api::hv_md::MAX_LDC_ENDPOINTS / 2;
 /// Channel ids per domain are `0..MAX_CHANNEL_ID+1`.
 pub const MAX_CHANNEL_ID: u64 = 63;
 /// MAC address a `[[network]]` gives a domain that `macs` does not name: this base (a
@@ -736,6 +739,15 @@ fn validate(src: &mut Source, mut raw: Raw) -> Option<Config> {
     let explicit_ids = rules::ldc_limits(src, &raw, &endpoints_ok);
     let mut ids_in_use = rules::ldc_id_duplicate(src, &raw, &by_name, &explicit_ids);
     let channels = assign_channel_ids(src, &raw, &by_name, &endpoints_ok, &explicit_ids, &mut ids_in_use);
+    if let Some(c) = channels.get(MAX_CHANNELS) {
+        src.err(
+            c.span,
+            "ldc-count",
+            format!(
+                "more than {MAX_CHANNELS} channels in all (those of the networks included): the hypervisor's channel table holds {MAX_CHANNELS}"
+            ),
+        );
+    }
 
     if !src.errors.is_empty() {
         return None;
