@@ -1248,7 +1248,9 @@ impl Hostile {
         self.calls += 1;
         self.note(status);
         if !want.contains(&status) {
-            self.finding(format_args!("{what}: fn {function:#x} at TL {tl} args {a:#x?}: status {status:#x}, expected one of {want:#x?}"));
+            self.finding(format_args!(
+                "{what}: fn {function:#x} at TL {tl} args {a:#x?}: status {status:#x}, expected one of {want:#x?}"
+            ));
         }
         if self.calls.is_multiple_of(CHECK_EVERY) {
             self.check_memory();
@@ -1269,7 +1271,7 @@ impl Hostile {
             if !(2..1 << 30).contains(&entries) || !entries.is_power_of_two() {
                 return (inval, true);
             }
-            if ra % 64 != 0 {
+            if !ra.is_multiple_of(64) {
                 return (badalign, true);
             }
             entries * 16
@@ -1362,7 +1364,8 @@ impl Hostile {
         for (i, id) in ids.iter_mut().enumerate() {
             *id = match i as u64 {
                 i if i < CHANNEL_IDS => i,
-                i => [0xffff, 0x1_0000, 1 << 32, 1 << 63, u64::MAX, u64::MAX - 1, 0x7fff_ffff, 0x8000_0000][(i - CHANNEL_IDS) as usize],
+                i => [0xffff, 0x1_0000, 1 << 32, 1 << 63, u64::MAX, u64::MAX - 1, 0x7fff_ffff, 0x8000_0000]
+                    [(i - CHANNEL_IDS) as usize],
             };
         }
         for &id in ids.iter().filter(|&&id| !own(id)) {
@@ -1391,7 +1394,9 @@ impl Hostile {
             for ino in (0..0x200u64).chain([u64::MAX, 1 << 32, 0x10_0020]) {
                 let mine = Some(h) == devhandle && eps.iter().any(|e| e.tx_ino == ino || e.rx_ino == ino);
                 let want = if mine { 0 } else { inval };
-                for function in [hcall::VINTR_GETCOOKIE, hcall::VINTR_GETVALID, hcall::VINTR_GETSTATE, hcall::VINTR_GETTARGET] {
+                for function in
+                    [hcall::VINTR_GETCOOKIE, hcall::VINTR_GETVALID, hcall::VINTR_GETSTATE, hcall::VINTR_GETTARGET]
+                {
                     self.expect(function, [h, ino, 0, 0, 0], want, "vintr_get* of an interrupt");
                 }
                 if hi > 0 && ino % 8 != 0 {
@@ -1444,7 +1449,7 @@ impl Hostile {
                 }
             }
         }
-        for &ra in &[0, MAPIN_BASE_RA - 8, u64::MAX & !7, self.scratch, self.base - 8] {
+        for &ra in &[0, MAPIN_BASE_RA - 8, !7, self.scratch, self.base - 8] {
             self.expect(hcall::LDC_UNMAP, [ra, 0, 0, 0, 0], inval, "ldc_unmap outside the map-in window");
         }
         for ep in eps {
@@ -1502,7 +1507,8 @@ impl Hostile {
         let table = self.scratch + 0x8_0000;
         let entries = 64u64;
         for i in 0..entries {
-            let page = if i < OUTSIDE as u64 { self.outside[i as usize] } else { self.arg() } & hv_api::ldc::Mte::RA_MASK;
+            let page =
+                if i < OUTSIDE as u64 { self.outside[i as usize] } else { self.arg() } & hv_api::ldc::Mte::RA_MASK;
             let mte = page | (self.rng.next() & hv_api::ldc::Mte::PERM_MASK) | if i % 5 == 0 { i % 16 } else { 0 };
             // SAFETY: the scratch region.
             unsafe {
@@ -1519,7 +1525,7 @@ impl Hostile {
         let (_, st) = self.expect_any(hcall::LDC_TX_GET_STATE, [ch, 0, 0, 0, 0], &[0], "ldc_tx_get_state");
         let down = st[2] == hv_api::ldc::state::DOWN;
         for round in 0..FLOOD_ROUNDS {
-            for tail in (0..qbytes + 0x100).step_by(64).chain([8, 63, qbytes - 8, 1 << 63, u64::MAX & !63, round * 64 + 32]) {
+            for tail in (0..qbytes + 0x100).step_by(64).chain([8, 63, qbytes - 8, 1 << 63, !63, round * 64 + 32]) {
                 let want: &[u64] = if tail % 64 != 0 {
                     &[badalign]
                 } else if tail >= qbytes {
@@ -1543,8 +1549,14 @@ impl Hostile {
             self.finding(format_args!("a refused send moved the transmit queue: head {:#x} tail {:#x}", st[0], st[1]));
         }
         // Heads of the empty receive queue.
-        for head in (0..qbytes + 0x100).step_by(64).chain([8, u64::MAX & !63, 1 << 63]) {
-            let want = if head % 64 != 0 { badalign } else if head == 0 { 0 } else { inval };
+        for head in (0..qbytes + 0x100).step_by(64).chain([8, !63, 1 << 63]) {
+            let want = if head % 64 != 0 {
+                badalign
+            } else if head == 0 {
+                0
+            } else {
+                inval
+            };
             self.expect(hcall::LDC_RX_SET_QHEAD, [ch, head, 0, 0, 0], want, "ldc_rx_set_qhead of an empty queue");
         }
         let (_, st) = self.expect_any(hcall::LDC_RX_GET_STATE, [ch, 0, 0, 0, 0], &[0], "ldc_rx_get_state");
@@ -1559,8 +1571,12 @@ impl Hostile {
             let offset = self.rng.pick(&[0, 8, 4, 0x40, PAGE_8K - 8, any & 0x1fff]);
             let cookie = code << 60 | index << 13 | offset;
             let dir = self.rng.pick(&[0, 1, 1, 2, u64::MAX]);
-            let len = self.rng.pick(&[8, 64, PAGE_8K, 0x1_0000, 0x1_0008, 0, 4, SCRATCH_SIZE, u64::MAX & !7, 1 << 40]);
-            let ra = if self.rng.below(2) == 0 { self.scratch + (self.rng.below(SCRATCH_SIZE / 2) & !7) } else { self.arg() };
+            let len = self.rng.pick(&[8, 64, PAGE_8K, 0x1_0000, 0x1_0008, 0, 4, SCRATCH_SIZE, !7, 1 << 40]);
+            let ra = if self.rng.below(2) == 0 {
+                self.scratch + (self.rng.below(SCRATCH_SIZE / 2) & !7)
+            } else {
+                self.arg()
+            };
             let want = if dir > 1 || len == 0 {
                 inval
             } else if (cookie | ra | len) & 7 != 0 {
