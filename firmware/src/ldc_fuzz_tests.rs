@@ -17,6 +17,9 @@
 //! - the revoke-cookie word of the exporter's map-table entry, on `ldc_mapin`;
 //! - a device mondo queue (a channel interrupt delivered).
 //!
+//! Now and then a domain resets itself (`mach_sir`): its channels start again, and the
+//! other domain's map-ins of its pages must be gone from that strand's TLBs at once.
+//!
 //! The test keeps its own model of the channels (queues, map tables, live map-ins) from the
 //! calls' answers, checks every answer against it (an accepted queue or table lies inside
 //! the caller's memory, an unknown channel is `ECHANNEL`, a map-in names an exported page
@@ -126,6 +129,8 @@ struct Live {
 
 struct Bench {
     hv: Arc<Hypervisor>,
+    /// Each domain's strand.
+    strands: [u64; 2],
     /// Each domain's strand (vCPU index = domain index).
     hws: Arc<[Mutex<FakeHardware>; 2]>,
     mem: [Mem; 2],
@@ -137,6 +142,8 @@ struct Bench {
     stop: Arc<AtomicBool>,
     answerers: Vec<std::thread::JoinHandle<()>>,
     calls: u64,
+    /// Resets (`mach_sir`) made, and the map-ins of the other domain they ended.
+    sirs: (u64, u64),
     /// Calls that answered EOK, by function.
     succeeded: BTreeMap<u64, u64>,
     what: String,
@@ -215,6 +222,7 @@ impl Bench {
             .collect();
         let mut b = Bench {
             hv,
+            strands: [strand(0), strand(1)],
             hws,
             mem,
             eps,
@@ -224,22 +232,56 @@ impl Bench {
             stop,
             answerers,
             calls: 0,
+            sirs: (0, 0),
             succeeded: BTreeMap::new(),
             what: String::new(),
             copy_len: 0,
             vintr_valid: None,
         };
         for d in 0..2 {
-            let mut f = TrapFrame { tt: 0x1ff, tl: 1, ..Default::default() };
-            f.o[..3].copy_from_slice(&[group::LDOM, 1, 0]);
-            f.o[5] = hv_api::core_fn::API_SET_VERSION;
-            b.trap(d, &mut f);
-            assert_eq!(f.o[0], EOK);
-            let q = b.mem[d].ra + DEV_MONDO_OFFSET;
-            assert_eq!(b.raw(d, 0x180, hcall::CPU_QCONF, [queue::DEV_MONDO, q, 16, 0])[0], EOK);
+            b.set_up(d);
         }
         b.check_writes(&[]);
         b
+    }
+
+    /// LDOM 1.0 negotiated and a device mondo queue for domain `d`'s vCPU.
+    fn set_up(&mut self, d: usize) {
+        let mut f = TrapFrame { tt: 0x1ff, tl: 1, ..Default::default() };
+        f.o[..3].copy_from_slice(&[group::LDOM, 1, 0]);
+        f.o[5] = hv_api::core_fn::API_SET_VERSION;
+        self.trap(d, &mut f);
+        assert_eq!(f.o[0], EOK);
+        let q = self.mem[d].ra + DEV_MONDO_OFFSET;
+        assert_eq!(self.raw(d, 0x180, hcall::CPU_QCONF, [queue::DEV_MONDO, q, 16, 0])[0], EOK);
+    }
+
+    /// Domain `d` resets itself (`mach_sir`): its channels go back to their start state,
+    /// the other domain's map-ins of its pages end (that strand's TLBs flushed before the
+    /// restart), its own map-ins are freed. Only its own memory may change.
+    fn sir(&mut self, d: usize) {
+        self.what = format!("call {} of domain {d}: mach_sir", self.calls);
+        {
+            let hws = Arc::clone(&self.hws);
+            let mut hw = hws[d].lock().unwrap();
+            let mut f = TrapFrame { tt: 0x180, tl: 1, ..Default::default() };
+            f.o[5] = hcall::MACH_SIR;
+            assert_eq!(self.hv.handle_trap(&mut *hw, d, &mut f), Action::Idle, "{}", self.what);
+            assert!(matches!(self.hv.next_on_strand(&mut *hw, self.strands[d]), Next::Launch(v, _) if v == d));
+        }
+        self.calls += 1;
+        let own = (self.mem[d].pa, self.mem[d].size);
+        self.check_writes(&[own]);
+        for e in self.eps.iter_mut().filter(|e| e.domain == d) {
+            (e.tx, e.rx, e.table) = (None, None, None);
+        }
+        let eps = self.eps.clone();
+        self.sirs.0 += 1;
+        self.sirs.1 += self.live.iter().filter(|l| l.importer != d && eps[l.exporter_ep].domain == d).count() as u64;
+        self.live.retain(|l| l.importer != d && eps[l.exporter_ep].domain != d);
+        self.check_tlbs();
+        self.set_up(d);
+        self.check_writes(&[]);
     }
 
     /// A trap of domain `d`'s vCPU on its strand.
@@ -840,6 +882,9 @@ fn fuzz(cfg: &ldom_config::Config, seed: u64) -> Bench {
         if b.rng.below(6) == 0 {
             b.write_mte(d);
         }
+        if b.rng.below(2000) == 0 {
+            b.sir(d);
+        }
         b.step(d);
         if i % 512 == 0 {
             b.check_all_pages();
@@ -886,6 +931,10 @@ fn hostile_ldc_calls_touch_nothing_outside_what_the_spec_allows() {
                 b.succeeded
             );
         }
-        eprintln!("seed {seed:#x}: {} calls, succeeded {:x?}", b.calls, b.succeeded);
+        assert!(b.sirs.1 > 0, "seed {seed:#x}: no reset ended a map-in: {:?}", b.sirs);
+        eprintln!(
+            "seed {seed:#x}: {} calls, {} resets ending {} map-ins, succeeded {:x?}",
+            b.calls, b.sirs.0, b.sirs.1, b.succeeded
+        );
     }
 }
