@@ -44,6 +44,8 @@ mod fuzz_tests;
 #[cfg(test)]
 mod hcall_tests;
 #[cfg(test)]
+mod ldc_fuzz_tests;
+#[cfg(test)]
 mod ldc_tests;
 #[cfg(test)]
 mod mmu_tests;

@@ -5,8 +5,8 @@
 use crate::addr::Pa;
 use crate::concentrator::Concentrator;
 use crate::hardware::{Hardware, TlbSet, UartInput};
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 const PAGE: u64 = 0x1000;
@@ -26,10 +26,61 @@ fn in_set(tlbs: TlbSet, one: TlbSet) -> bool {
     (tlbs.data && one.data) || (tlbs.instruction && one.instruction)
 }
 
+/// Physical memory: 4 KiB pages, each made (zero) when first written.
+#[derive(Default)]
+pub struct FakeMemory {
+    pages: BTreeMap<u64, Box<[u8; PAGE as usize]>>,
+    /// When `Some`, the base of every page written is added to it (a test that checks what
+    /// a call wrote looks only at these pages: every write goes through here).
+    pub written: Option<BTreeSet<u64>>,
+}
+
+impl FakeMemory {
+    /// The 4 KiB page at `base`, if it was ever written.
+    pub fn page(&self, base: u64) -> Option<&[u8; PAGE as usize]> {
+        self.pages.get(&base).map(|p| &**p)
+    }
+
+    /// Base addresses of the 4 KiB pages ever written.
+    pub fn bases(&self) -> Vec<u64> {
+        self.pages.keys().copied().collect()
+    }
+
+    fn write(&mut self, pa: u64, data: &[u8]) {
+        let mut done = 0;
+        while done < data.len() {
+            let at = pa.wrapping_add(done as u64);
+            let (base, off) = (at & !(PAGE - 1), (at & (PAGE - 1)) as usize);
+            let n = (PAGE as usize - off).min(data.len() - done);
+            let page = self.pages.entry(base).or_insert_with(|| Box::new([0; PAGE as usize]));
+            page[off..off + n].copy_from_slice(&data[done..done + n]);
+            if let Some(w) = &mut self.written {
+                w.insert(base);
+            }
+            done += n;
+        }
+    }
+
+    fn read(&self, pa: u64, buf: &mut [u8]) {
+        let mut done = 0;
+        while done < buf.len() {
+            let at = pa.wrapping_add(done as u64);
+            let (base, off) = (at & !(PAGE - 1), (at & (PAGE - 1)) as usize);
+            let n = (PAGE as usize - off).min(buf.len() - done);
+            match self.pages.get(&base) {
+                Some(page) => buf[done..done + n].copy_from_slice(&page[off..off + n]),
+                None => buf[done..done + n].fill(0),
+            }
+            done += n;
+        }
+    }
+}
+
 /// The fake machine.
 #[derive(Default)]
 pub struct FakeHardware {
-    pages: BTreeMap<u64, Box<[u8; PAGE as usize]>>,
+    /// Physical memory, which strands made by [`FakeHardware::sharing_memory`] share.
+    memory: Arc<Mutex<FakeMemory>>,
     /// Bytes the guest sent to the console.
     pub uart_out: Vec<u8>,
     /// Bytes waiting to be received (`None` = a BREAK).
@@ -107,23 +158,25 @@ impl FakeHardware {
         Self::default()
     }
 
-    fn byte_mut(&mut self, pa: u64) -> &mut u8 {
-        let page = self.pages.entry(pa & !(PAGE - 1)).or_insert_with(|| Box::new([0; PAGE as usize]));
-        &mut page[(pa & (PAGE - 1)) as usize]
+    /// Another strand of this machine: its own TLBs, registers and clock (as
+    /// [`FakeHardware::new`]), this machine's physical memory.
+    pub fn sharing_memory(&self) -> Self {
+        FakeHardware { memory: Arc::clone(&self.memory), ..Self::default() }
     }
 
-    fn byte(&self, pa: u64) -> u8 {
-        self.pages.get(&(pa & !(PAGE - 1))).map(|p| p[(pa & (PAGE - 1)) as usize]).unwrap_or(0)
+    /// The physical memory, locked.
+    pub fn memory(&self) -> MutexGuard<'_, FakeMemory> {
+        self.memory.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn load(&mut self, pa: u64, data: &[u8]) {
-        for (i, b) in data.iter().enumerate() {
-            *self.byte_mut(pa + i as u64) = *b;
-        }
+        self.memory().write(pa, data);
     }
 
     pub fn peek(&self, pa: u64, len: usize) -> Vec<u8> {
-        (0..len as u64).map(|i| self.byte(pa + i)).collect()
+        let mut out = vec![0; len];
+        self.memory().read(pa, &mut out);
+        out
     }
 
     /// Strand `strand` of `machine`, with the strand machinery, its clock running.
@@ -147,8 +200,8 @@ impl FakeHardware {
     }
 
     /// Base addresses of the 4 KiB pages ever written.
-    pub fn pages(&self) -> impl Iterator<Item = u64> + '_ {
-        self.pages.keys().copied()
+    pub fn pages(&self) -> impl Iterator<Item = u64> {
+        self.memory().bases().into_iter()
     }
 
     /// The entry of TLB `one` that translates `va` in `ctx`: the physical address.
@@ -162,9 +215,7 @@ impl FakeHardware {
 
 impl Hardware for FakeHardware {
     fn read_phys(&mut self, pa: Pa, buf: &mut [u8]) {
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = self.byte(pa.raw() + i as u64);
-        }
+        self.memory().read(pa.raw(), buf);
     }
 
     fn write_phys(&mut self, pa: Pa, data: &[u8]) {

@@ -20,7 +20,14 @@
 //!    MD (the other domains' among them) must answer `ENOCPU` — `cpu_state` and
 //!    `cpu_mondo_send` for every id 0–0xffff, `cpu_start`, `cpu_stop`, `intr_settarget` for
 //!    edge ids; mondo lists and data, and every queue of `cpu_qconf`, at and across the
-//!    domain's edges (below its base lies another domain when there is one).
+//!    domain's edges (below its base lies another domain when there is one);
+//! 7. channels and map-in pages (docs/ldc.md): every LDC call on every channel id that is
+//!    not the domain's own (`ECHANNEL`), the `vintr_*` calls with foreign devhandles,
+//!    devinos and target vCPUs, `ldc_unmap` and TTEs of every map-in slot (the other
+//!    domain's among them); on its own channels queues and map tables at and across the
+//!    edges, a map table whose MTEs name pages anywhere, send floods to a peer that has no
+//!    receive queue (case `two-domains-hostile`: the victim), heads the queue does not
+//!    have, `ldc_copy` / `ldc_mapin` / `ldc_revoke` with cookies of every kind.
 //!
 //! Buffers inside the domain always point into the scratch region, the top MiB of the
 //! domain, so that a pointer plus any length is either inside the scratch region or
@@ -130,6 +137,11 @@ const FA_DFT: usize = 0x40 / 8;
 const FT_INV_RA: u64 = 4;
 const FT_INV_PGSZ: u64 = 15;
 const MAP_ID: u64 = 3;
+/// Addresses outside the domain that every stage aims at.
+const OUTSIDE: usize = 44;
+/// The map-in window (docs/ldc.md): slot `k` of endpoint `e` at `MAPIN_BASE_RA + (8e + k) × 2^28`.
+const MAPIN_BASE_RA: u64 = hv_api::ldc::MAPIN_BASE_RA;
+const MAPIN_SLOT_SIZE: u64 = hv_api::ldc::MAPIN_SLOT_SIZE;
 /// The hostile virtual address (256 MiB aligned, far from the identity-mapped image).
 const VA_H: u64 = 0x3_0000_0000;
 
@@ -229,7 +241,7 @@ struct Hostile {
     hv_sums: [u64; 3],
     tod: u64,
     /// Edges: outside the domain, and inside the scratch region.
-    outside: [u64; 40],
+    outside: [u64; OUTSIDE],
     inside: [u64; 10],
 }
 
@@ -278,6 +290,13 @@ extern "C" fn run(base: u64, size: u64) -> ! {
         (1 << 47) - PAGE_8K,
         0xffff_8000_0000_0000,
         base.wrapping_neg(),
+        // The map-in window of channel pages (docs/ldc.md): the first slots of the first
+        // endpoints (another domain's among them when there is a channel), a page's last
+        // word, past a slot's page.
+        MAPIN_BASE_RA,
+        MAPIN_BASE_RA + PAGE_8K - 8,
+        MAPIN_BASE_RA + 8 * MAPIN_SLOT_SIZE,
+        MAPIN_BASE_RA + 8 * MAPIN_SLOT_SIZE + PAGE_8K,
     ];
     let inside = [
         scratch,
@@ -309,15 +328,16 @@ extern "C" fn run(base: u64, size: u64) -> ! {
         inside,
     };
     h.prepare();
-    let stages: [(&str, Stage); 6] = [
+    let stages: [(&str, Stage); 7] = [
         ("fast-trap functions", Hostile::fast_trap_functions),
         ("hypervisor traps", Hostile::other_traps),
         ("hostile TSBs", Hostile::hostile_tsbs),
         ("real accesses", Hostile::real_accesses),
         ("window states", Hostile::window_states),
         ("foreign vCPUs and queues", Hostile::foreign_vcpus),
+        ("channels and map-in pages", Hostile::channels),
     ];
-    let mut counts = [0u64; 6];
+    let mut counts = [0u64; 7];
     for (i, (name, stage)) in stages.iter().enumerate() {
         h.stage = name;
         h.calls = 0;
@@ -342,8 +362,8 @@ extern "C" fn run(base: u64, size: u64) -> ! {
         h.finding(format_args!("only {total} calls"));
     }
     say!(
-        "hostile: summary: {total} calls (functions {}, traps {}, TSBs {}, real {}, windows {}, vCPUs {}), seed {SEED:#x}, {} findings",
-        counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], h.findings
+        "hostile: summary: {total} calls (functions {}, traps {}, TSBs {}, real {}, windows {}, vCPUs {}, channels {}), seed {SEED:#x}, {} findings",
+        counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], counts[6], h.findings
     );
     say!("hostile: {} findings", h.findings);
     hv::mach_exit(h.findings)
@@ -672,7 +692,7 @@ impl Hostile {
                 self.finding(format_args!("TSB of page size {code}: {accepted:?}"));
                 continue;
             }
-            let mut ras = [0u64; 49];
+            let mut ras = [0u64; OUTSIDE + 4];
             let n = {
                 let mut n = 0;
                 for &ra in self.outside.iter() {
@@ -800,8 +820,8 @@ impl Hostile {
     /// where nothing answers they must be access errors. Stores go only where nothing
     /// answers: a real store to hypervisor RAM would land (RA = PA: no real translation yet).
     /// Returns the addresses where nothing answered.
-    fn real_sweep(&mut self, asi_real: bool) -> ([u64; 40], usize) {
-        let mut holes = [0u64; 40];
+    fn real_sweep(&mut self, asi_real: bool) -> ([u64; OUTSIDE], usize) {
+        let mut holes = [0u64; OUTSIDE];
         let mut n = 0;
         let mut errors = 0u64;
         let mut reached = 0u64;
@@ -1178,6 +1198,403 @@ impl Hostile {
                 }
                 entries *= 2;
             }
+        }
+    }
+}
+
+/// A channel endpoint of the domain, as its guest MD lists it.
+#[derive(Clone, Copy, Default)]
+struct Endpoint {
+    id: u64,
+    tx_ino: u64,
+    rx_ino: u64,
+}
+
+/// Most endpoints stage 7 looks at.
+const MAX_ENDPOINTS: usize = 8;
+/// Rounds of sends to every offset of the transmit queue (stage 7).
+const FLOOD_ROUNDS: u64 = 200;
+/// Channel ids every LDC call is made with when not the domain's own.
+const CHANNEL_IDS: u64 = 0x400;
+
+impl Hostile {
+    /// The domain's channel endpoints and the devhandle of their interrupts (the guest MD's
+    /// `channel-devices` node): none when it has no channel.
+    fn endpoints(&mut self) -> ([Endpoint; MAX_ENDPOINTS], usize, Option<u64>) {
+        let mut eps = [Endpoint::default(); MAX_ENDPOINTS];
+        let mut n = 0;
+        let md = &MD_START.bytes()[..self.md_size as usize];
+        let Ok(md) = hv_api::md::MachineDescription::new(md) else {
+            self.finding(format_args!("the guest MD does not parse"));
+            return (eps, 0, None);
+        };
+        let Some(cdev) = md.nodes_named("channel-devices").next() else { return (eps, 0, None) };
+        for e in cdev.arcs("fwd").filter(|e| e.name() == "channel-endpoint") {
+            match (e.val("id"), e.val("tx-ino"), e.val("rx-ino")) {
+                (Some(id), Some(tx_ino), Some(rx_ino)) if n < MAX_ENDPOINTS => {
+                    eps[n] = Endpoint { id, tx_ino, rx_ino };
+                    n += 1;
+                }
+                _ => self.finding(format_args!("a channel-endpoint without id, tx-ino or rx-ino, or too many")),
+            }
+        }
+        (eps, n, cdev.val("cfg-handle"))
+    }
+
+    /// One call whose status must be one of `want`.
+    fn expect_any(&mut self, function: u64, a: [u64; 5], want: &[u64], what: &str) -> (u64, [u64; 4]) {
+        let tl = self.rng.below(3);
+        let (status, results) = raw_trap(0x80, tl, 0, function, a);
+        self.calls += 1;
+        self.note(status);
+        if !want.contains(&status) {
+            self.finding(format_args!(
+                "{what}: fn {function:#x} at TL {tl} args {a:#x?}: status {status:#x}, expected one of {want:#x?}"
+            ));
+        }
+        if self.calls.is_multiple_of(CHECK_EVERY) {
+            self.check_memory();
+        }
+        (status, results)
+    }
+
+    /// What `ldc_tx_qconf` / `ldc_rx_qconf` (`unit` 64) or `ldc_set_map_table` (`unit` 16)
+    /// must answer for `entries` at `ra` (docs/ldc.md), and whether the region then lies in
+    /// the scratch region (a region elsewhere inside the domain is not offered: the
+    /// hypervisor could legitimately write the guest's own memory).
+    fn region_status(&self, ra: u64, entries: u64, unit: u64) -> (u64, bool) {
+        let (inval, badalign, noraddr) = (HvError::Inval.code(), HvError::BadAlign.code(), HvError::NoRAddr.code());
+        if entries == 0 {
+            return (0, true);
+        }
+        let bytes = if unit == 16 {
+            if !(2..1 << 30).contains(&entries) || !entries.is_power_of_two() {
+                return (inval, true);
+            }
+            if !ra.is_multiple_of(64) {
+                return (badalign, true);
+            }
+            entries * 16
+        } else {
+            if !entries.is_power_of_two() {
+                return (inval, true);
+            }
+            let Some(bytes) = entries.checked_mul(64) else { return (noraddr, true) };
+            if ra & (bytes - 1) != 0 {
+                return (badalign, true);
+            }
+            bytes
+        };
+        let end = ra.checked_add(bytes);
+        if ra < self.base || end.is_none_or(|e| e > self.end) {
+            return (noraddr, true);
+        }
+        (0, ra >= self.scratch)
+    }
+
+    /// Candidate places of a region of `bytes`: at and across the domain's edges (below its
+    /// base lies the other domain when there is one), in hypervisor RAM, the PROM, an MD
+    /// slot, the map-in window, RA aliases, wrapping ones.
+    fn region_places(&self, bytes: u64) -> [u64; 16] {
+        let (b, e) = (self.base, self.end);
+        [
+            b.wrapping_sub(bytes),
+            b.wrapping_sub(bytes / 2),
+            b,
+            e,
+            e.wrapping_sub(bytes),
+            e.wrapping_sub(bytes).wrapping_add(64),
+            e.wrapping_sub(bytes / 2),
+            e.wrapping_sub(bytes) | 1 << 40,
+            HV_RAM,
+            PROM,
+            GUEST_MD_SLOT,
+            MAPIN_BASE_RA,
+            0,
+            bytes.wrapping_neg(),
+            self.scratch + 0x40,
+            self.scratch,
+        ]
+    }
+
+    /// Stage 7: channels and map-in pages (docs/ldc.md). Every LDC call with every channel
+    /// id 0–0x3ff and edge ids that is not the domain's own must answer `ECHANNEL`; the
+    /// `vintr_*` calls with every devino 0–0x1ff under its own and foreign devhandles must
+    /// answer `EINVAL` unless they name its own interrupt, and `vintr_settarget` `ENOCPU`
+    /// for every foreign vCPU id; `ldc_unmap` of every map-in slot of every endpoint
+    /// `EINVAL` (nothing is mapped in), and `mmu_map_addr` / `mmu_map_perm_addr` of map-in
+    /// RAs `ENORADDR`. On each of its own channels: queues and map tables of every size at
+    /// and across the domain's edges (`ldc_*_qinfo` and `ldc_get_map_table` must show
+    /// exactly what was accepted), a map table whose MTEs name pages anywhere, floods of
+    /// `ldc_tx_set_qtail` to every offset (the peer — the victim, which configures no
+    /// receive queue — must never receive: `EWOULDBLOCK`, head and tail unchanged), heads
+    /// the empty receive queue does not have, `ldc_copy` and `ldc_mapin` with cookies of
+    /// every page size, index and offset (the peer exports nothing: `ENOMAP` once the
+    /// arguments are right), `ldc_revoke` of pages nobody mapped. Nothing is left
+    /// configured.
+    fn channels(&mut self) {
+        let (channel, inval, noraddr, nocpu) =
+            (HvError::Channel.code(), HvError::Inval.code(), HvError::NoRAddr.code(), HvError::NoCpu.code());
+        if hv::api_set_version(group::LDOM, 1, 0) != Ok(0) || hv::api_set_version(group::INTR, 1, 0).is_err() {
+            self.finding(format_args!("LDOM 1.0 or INTR 1.0 not negotiated"));
+            return;
+        }
+        let (eps, n, devhandle) = self.endpoints();
+        let eps = &eps[..n];
+        let own = |id: u64| eps.iter().any(|e| e.id == id);
+        say!("hostile: {n} channel endpoints");
+        // The calls that name a channel in %o0, with the arguments of a call that would
+        // otherwise be accepted or refused for something else.
+        let by_channel = [
+            (hcall::LDC_TX_QCONF, [self.scratch, 8]),
+            (hcall::LDC_TX_QINFO, [0, 0]),
+            (hcall::LDC_TX_GET_STATE, [0, 0]),
+            (hcall::LDC_TX_SET_QTAIL, [64, 0]),
+            (hcall::LDC_RX_QCONF, [self.scratch, 8]),
+            (hcall::LDC_RX_QINFO, [0, 0]),
+            (hcall::LDC_RX_GET_STATE, [0, 0]),
+            (hcall::LDC_RX_SET_QHEAD, [0, 0]),
+            (hcall::LDC_SET_MAP_TABLE, [self.scratch, 4]),
+            (hcall::LDC_GET_MAP_TABLE, [0, 0]),
+            (hcall::LDC_COPY, [0, 0]),
+            (hcall::LDC_MAPIN, [0, 0]),
+            (hcall::LDC_REVOKE, [0, 0]),
+        ];
+        let mut ids = [0u64; CHANNEL_IDS as usize + 8];
+        for (i, id) in ids.iter_mut().enumerate() {
+            *id = match i as u64 {
+                i if i < CHANNEL_IDS => i,
+                i => [0xffff, 0x1_0000, 1 << 32, 1 << 63, u64::MAX, u64::MAX - 1, 0x7fff_ffff, 0x8000_0000]
+                    [(i - CHANNEL_IDS) as usize],
+            };
+        }
+        for &id in ids.iter().filter(|&&id| !own(id)) {
+            for &(function, [x, y]) in &by_channel {
+                let a = match function {
+                    hcall::LDC_COPY => [id, self.rng.below(2), self.arg(), self.scratch, 64],
+                    hcall::LDC_MAPIN | hcall::LDC_REVOKE => [id, self.arg(), self.arg(), 0, 0],
+                    _ => [id, x, y, self.arg(), self.arg()],
+                };
+                self.expect(function, a, channel, "an LDC call on a channel of another domain or none");
+            }
+        }
+        // Undefined LDOM function numbers.
+        for function in [0xe8, 0xe9] {
+            for _ in 0..64 {
+                let a = [self.arg(), self.arg(), self.arg(), self.arg(), self.arg()];
+                self.expect(function, a, HvError::BadTrap.code(), "an undefined LDOM function");
+            }
+        }
+        // Virtual interrupts: own devhandle with every devino, foreign devhandles.
+        let me = hv::cpu_myid().unwrap_or(0);
+        let (vcpus, nv) = self.own_vcpus();
+        // (The first is the domain's own when it has channels; 0x100 is the virtual devices'.)
+        let handles = [devhandle.unwrap_or(0x200), 0, 0x100, 0x1ff, 0x201, 0x2000, 1 << 32, u64::MAX];
+        for (hi, &h) in handles.iter().enumerate() {
+            for ino in (0..0x200u64).chain([u64::MAX, 1 << 32, 0x10_0020]) {
+                let mine = Some(h) == devhandle && eps.iter().any(|e| e.tx_ino == ino || e.rx_ino == ino);
+                let want = if mine { 0 } else { inval };
+                for function in
+                    [hcall::VINTR_GETCOOKIE, hcall::VINTR_GETVALID, hcall::VINTR_GETSTATE, hcall::VINTR_GETTARGET]
+                {
+                    self.expect(function, [h, ino, 0, 0, 0], want, "vintr_get* of an interrupt");
+                }
+                if hi > 0 && ino % 8 != 0 {
+                    continue;
+                }
+                self.expect(hcall::VINTR_SETVALID, [h, ino, 0, 0, 0], want, "vintr_setvalid(0)");
+                self.expect(hcall::VINTR_SETVALID, [h, ino, 2, 0, 0], inval, "vintr_setvalid(2)");
+                self.expect(hcall::VINTR_SETSTATE, [h, ino, 3, 0, 0], inval, "vintr_setstate(3)");
+                self.expect(hcall::VINTR_SETSTATE, [h, ino, 0, 0, 0], want, "vintr_setstate(IDLE)");
+                let cookie = self.arg();
+                self.expect(hcall::VINTR_SETCOOKIE, [h, ino, cookie, 0, 0], want, "vintr_setcookie");
+                self.expect(hcall::VINTR_SETTARGET, [h, ino, me, 0, 0], want, "vintr_settarget(own vCPU)");
+                if mine {
+                    // Every foreign vCPU id 0–0x3ff and edges: ENOCPU, the target unchanged.
+                    for id in (0..0x400u64).chain([0xffff, 1 << 32, u64::MAX, me | 1 << 16]) {
+                        if vcpus[..nv].contains(&id) {
+                            continue;
+                        }
+                        self.expect(hcall::VINTR_SETTARGET, [h, ino, id, 0, 0], nocpu, "vintr_settarget(foreign vCPU)");
+                    }
+                    let (_, t) = self.expect_any(hcall::VINTR_GETTARGET, [h, ino, 0, 0, 0], &[0], "vintr_gettarget");
+                    if t[0] != me {
+                        self.finding(format_args!("a refused vintr_settarget moved interrupt {ino:#x} to {:#x}", t[0]));
+                    }
+                }
+            }
+        }
+        // Map-in slots of every endpoint of the machine (the other domain's among them):
+        // nothing is mapped in, so nothing can be unmapped; their RAs make no TTE.
+        for slot in 0..64 * 8u64 {
+            let ra = MAPIN_BASE_RA + slot * MAPIN_SLOT_SIZE;
+            for off in [0, 8, PAGE_8K - 8, PAGE_8K] {
+                self.expect(hcall::LDC_UNMAP, [ra + off, 0, 0, 0, 0], inval, "ldc_unmap of a slot not mapped in");
+            }
+            if slot % 8 == 0 {
+                let tte = TTE_V | TTE_CP | ra | if slot % 16 == 0 { TTE_W } else { 0 };
+                let (status, _) = raw_trap(0x83, 0, 0, 0, [VA_H, 0, tte, 3, 0]);
+                self.calls += 1;
+                self.note(status);
+                if status != noraddr {
+                    self.finding(format_args!("mmu_map_addr of map-in RA {ra:#x}: status {status:#x}"));
+                    let _ = hv::mmu_demap_all(MAP_ID);
+                }
+                // SAFETY: refused, or removed again (a finding).
+                let r = unsafe { hv::mmu_map_perm_addr(VA_H, tte, 3) };
+                self.calls += 1;
+                if r != Err(HvError::NoRAddr) {
+                    self.finding(format_args!("mmu_map_perm_addr of map-in RA {ra:#x}: {r:?}"));
+                    let _ = unsafe { hv::mmu_unmap_perm_addr(VA_H, 3) };
+                }
+            }
+        }
+        for &ra in &[0, MAPIN_BASE_RA - 8, !7, self.scratch, self.base - 8] {
+            self.expect(hcall::LDC_UNMAP, [ra, 0, 0, 0, 0], inval, "ldc_unmap outside the map-in window");
+        }
+        for ep in eps {
+            self.own_channel(ep.id);
+        }
+    }
+
+    /// Stage 7 on one of the domain's own channels (see [`Hostile::channels`]).
+    fn own_channel(&mut self, ch: u64) {
+        let (inval, badalign, noraddr, nomap, wouldblock) = (
+            HvError::Inval.code(),
+            HvError::BadAlign.code(),
+            HvError::NoRAddr.code(),
+            HvError::NoMap.code(),
+            HvError::WouldBlock.code(),
+        );
+        // Whatever the hostile calls of earlier stages configured goes.
+        for f in [hcall::LDC_TX_QCONF, hcall::LDC_RX_QCONF, hcall::LDC_SET_MAP_TABLE] {
+            self.expect(f, [ch, 0, 0, 0, 0], 0, "unconfigure");
+        }
+        // Queues and map tables of every size at and across the edges.
+        for (conf, info, unit) in [
+            (hcall::LDC_TX_QCONF, hcall::LDC_TX_QINFO, 64),
+            (hcall::LDC_RX_QCONF, hcall::LDC_RX_QINFO, 64),
+            (hcall::LDC_SET_MAP_TABLE, hcall::LDC_GET_MAP_TABLE, 16),
+        ] {
+            for shift in 0..64u64 {
+                for entries in [1u64 << shift, (1u64 << shift) + 1, (1u64 << shift).wrapping_sub(1)] {
+                    let bytes = entries.wrapping_mul(unit);
+                    for ra in self.region_places(bytes) {
+                        for ra in [ra, ra + 8, ra + 16] {
+                            let (want, in_scratch) = self.region_status(ra, entries, unit);
+                            if !in_scratch {
+                                continue;
+                            }
+                            self.expect(conf, [ch, ra, entries, 0, 0], want, "a queue or map table at an edge");
+                            let (_, r) = self.expect_any(info, [ch, 0, 0, 0, 0], &[0], "qinfo / get_map_table");
+                            let shown = if want == 0 && entries != 0 { (ra, entries) } else { (0, 0) };
+                            if (r[0], r[1]) != shown {
+                                self.finding(format_args!(
+                                    "after fn {conf:#x}({ch}, {ra:#x}, {entries:#x}) -> {want:#x}: fn {info:#x} shows {:#x}, {:#x}",
+                                    r[0], r[1]
+                                ));
+                            }
+                            if want == 0 {
+                                self.expect(conf, [ch, 0, 0, 0, 0], 0, "unconfigure");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // A map table whose MTEs name pages anywhere, with every permission: the peer
+        // (which imports nothing) could only reach the domain's own pages through it.
+        let table = self.scratch + 0x8_0000;
+        let entries = 64u64;
+        for i in 0..entries {
+            let page =
+                if i < OUTSIDE as u64 { self.outside[i as usize] } else { self.arg() } & hv_api::ldc::Mte::RA_MASK;
+            let mte = page | (self.rng.next() & hv_api::ldc::Mte::PERM_MASK) | if i % 5 == 0 { i % 16 } else { 0 };
+            // SAFETY: the scratch region.
+            unsafe {
+                core::ptr::write_volatile((table + 16 * i) as *mut u64, mte);
+                core::ptr::write_volatile((table + 16 * i + 8) as *mut u64, 0);
+            }
+        }
+        self.expect(hcall::LDC_SET_MAP_TABLE, [ch, table, entries, 0, 0], 0, "a map table of hostile MTEs");
+        // The transmit queue: 64 entries; floods to every offset.
+        let (txq, rxq) = (self.scratch + 0x4_0000, self.scratch + 0x6_0000);
+        let qbytes = 64 * 64;
+        self.expect(hcall::LDC_TX_QCONF, [ch, txq, 64, 0, 0], 0, "ldc_tx_qconf");
+        self.expect(hcall::LDC_RX_QCONF, [ch, rxq, 64, 0, 0], 0, "ldc_rx_qconf");
+        let (_, st) = self.expect_any(hcall::LDC_TX_GET_STATE, [ch, 0, 0, 0, 0], &[0], "ldc_tx_get_state");
+        let down = st[2] == hv_api::ldc::state::DOWN;
+        for round in 0..FLOOD_ROUNDS {
+            for tail in (0..qbytes + 0x100).step_by(64).chain([8, 63, qbytes - 8, 1 << 63, !63, round * 64 + 32]) {
+                let want: &[u64] = if tail % 64 != 0 {
+                    &[badalign]
+                } else if tail >= qbytes {
+                    &[inval]
+                } else if tail == 0 {
+                    &[0]
+                } else if down {
+                    &[wouldblock]
+                } else {
+                    &[wouldblock, 0]
+                };
+                let (status, _) = self.expect_any(hcall::LDC_TX_SET_QTAIL, [ch, tail, 0, 0, 0], want, "a send");
+                if status == 0 && tail != 0 {
+                    // The peer took it: back to an empty tail for the next.
+                    let _ = self.expect_any(hcall::LDC_TX_SET_QTAIL, [ch, 0, 0, 0, 0], &[0, wouldblock], "a send");
+                }
+            }
+        }
+        let (_, st) = self.expect_any(hcall::LDC_TX_GET_STATE, [ch, 0, 0, 0, 0], &[0], "ldc_tx_get_state");
+        if down && (st[0], st[1]) != (0, 0) {
+            self.finding(format_args!("a refused send moved the transmit queue: head {:#x} tail {:#x}", st[0], st[1]));
+        }
+        // Heads of the empty receive queue.
+        for head in (0..qbytes + 0x100).step_by(64).chain([8, !63, 1 << 63]) {
+            let want = if head % 64 != 0 {
+                badalign
+            } else if head == 0 {
+                0
+            } else {
+                inval
+            };
+            self.expect(hcall::LDC_RX_SET_QHEAD, [ch, head, 0, 0, 0], want, "ldc_rx_set_qhead of an empty queue");
+        }
+        let (_, st) = self.expect_any(hcall::LDC_RX_GET_STATE, [ch, 0, 0, 0, 0], &[0], "ldc_rx_get_state");
+        if (st[0], st[1]) != (0, 0) {
+            self.finding(format_args!("the empty receive queue shows head {:#x} tail {:#x}", st[0], st[1]));
+        }
+        // ldc_copy and ldc_mapin with cookies of every kind; the peer exports nothing.
+        for _ in 0..20_000 {
+            let any = self.rng.next();
+            let index = self.rng.pick(&[0, 1, 2, 63, 64, 1 << 20, (1 << 47) - 1, any >> 17]);
+            let code = if self.rng.below(4) == 0 { self.rng.below(16) } else { 0 };
+            let offset = self.rng.pick(&[0, 8, 4, 0x40, PAGE_8K - 8, any & 0x1fff]);
+            let cookie = code << 60 | index << 13 | offset;
+            let dir = self.rng.pick(&[0, 1, 1, 2, u64::MAX]);
+            let len = self.rng.pick(&[8, 64, PAGE_8K, 0x1_0000, 0x1_0008, 0, 4, SCRATCH_SIZE, !7, 1 << 40]);
+            let ra = if self.rng.below(2) == 0 {
+                self.scratch + (self.rng.below(SCRATCH_SIZE / 2) & !7)
+            } else {
+                self.arg()
+            };
+            let want = if dir > 1 || len == 0 {
+                inval
+            } else if (cookie | ra | len) & 7 != 0 {
+                badalign
+            } else if ra < self.base || ra.checked_add(len).is_none_or(|e| e > self.end) {
+                noraddr
+            } else if ra < self.scratch {
+                continue;
+            } else {
+                nomap
+            };
+            self.expect(hcall::LDC_COPY, [ch, dir, cookie, ra, len], want, "ldc_copy from a peer that exports nothing");
+            self.expect(hcall::LDC_MAPIN, [ch, cookie, 0, 0, 0], nomap, "ldc_mapin from a peer that exports nothing");
+            let rc = self.arg();
+            self.expect(hcall::LDC_REVOKE, [ch, cookie, rc, 0, 0], inval, "ldc_revoke of a page nobody mapped");
+        }
+        for f in [hcall::LDC_TX_QCONF, hcall::LDC_RX_QCONF, hcall::LDC_SET_MAP_TABLE] {
+            self.expect(f, [ch, 0, 0, 0, 0], 0, "unconfigure");
         }
     }
 }
