@@ -552,3 +552,191 @@ pub unsafe fn soft_state_get(buf_ra: u64) -> HvResult<u64> {
     let (s, r) = unsafe { fast_trap(hcall::SOFT_STATE_GET, [buf_ra, 0, 0, 0, 0]) };
     check(s).map(|()| r[0])
 }
+
+// ----- virtual interrupts (INTR group, hv-api.md §2.5; docs/ldc.md "Interrupts") -----
+//
+// A virtual interrupt is addressed by (devhandle, devino): for a channel endpoint the
+// `cfg-handle` of the guest MD's `channel-devices` node and the endpoint's `tx-ino` or
+// `rx-ino`. Every call answers `EINVAL` for an unknown devhandle or devino. Callable under
+// INTR 1.0 and 2.0.
+
+/// `vintr_getcookie(devhandle, devino)` → cookie (function 0xa7; `EINVAL` unknown
+/// devhandle or devino) (hv-api.md §2.5).
+pub fn vintr_getcookie(devhandle: u64, devino: u64) -> HvResult<u64> {
+    let (s, r) = pure(hcall::VINTR_GETCOOKIE, [devhandle, devino, 0, 0, 0]);
+    check(s).map(|()| r[0])
+}
+
+/// `vintr_setcookie(devhandle, devino, cookie)`: the word 0 of the device mondos the
+/// interrupt delivers (function 0xa8; `EINVAL`) (hv-api.md §2.5).
+pub fn vintr_setcookie(devhandle: u64, devino: u64, cookie: u64) -> HvResult<()> {
+    check(pure(hcall::VINTR_SETCOOKIE, [devhandle, devino, cookie, 0, 0]).0)
+}
+
+/// `vintr_getvalid(devhandle, devino)` → 0 invalid / 1 valid (function 0xa9; `EINVAL`)
+/// (hv-api.md §2.5).
+pub fn vintr_getvalid(devhandle: u64, devino: u64) -> HvResult<u64> {
+    let (s, r) = pure(hcall::VINTR_GETVALID, [devhandle, devino, 0, 0, 0]);
+    check(s).map(|()| r[0])
+}
+
+/// `vintr_setvalid(devhandle, devino, valid)` (function 0xaa; `EINVAL`, also for
+/// `valid` > 1) (hv-api.md §2.5).
+pub fn vintr_setvalid(devhandle: u64, devino: u64, valid: u64) -> HvResult<()> {
+    check(pure(hcall::VINTR_SETVALID, [devhandle, devino, valid, 0, 0]).0)
+}
+
+/// `vintr_getstate(devhandle, devino)` → 0 IDLE, 1 RECEIVED, 2 DELIVERED (function 0xab;
+/// `EINVAL`) (hv-api.md §2.5).
+pub fn vintr_getstate(devhandle: u64, devino: u64) -> HvResult<u64> {
+    let (s, r) = pure(hcall::VINTR_GETSTATE, [devhandle, devino, 0, 0, 0]);
+    check(s).map(|()| r[0])
+}
+
+/// `vintr_setstate(devhandle, devino, state)`; IDLE re-arms the interrupt (function 0xac;
+/// `EINVAL`, also for `state` > 2) (hv-api.md §2.5).
+pub fn vintr_setstate(devhandle: u64, devino: u64, state: u64) -> HvResult<()> {
+    check(pure(hcall::VINTR_SETSTATE, [devhandle, devino, state, 0, 0]).0)
+}
+
+/// `vintr_gettarget(devhandle, devino)` → target vCPU id (function 0xad; `EINVAL`)
+/// (hv-api.md §2.5).
+pub fn vintr_gettarget(devhandle: u64, devino: u64) -> HvResult<u64> {
+    let (s, r) = pure(hcall::VINTR_GETTARGET, [devhandle, devino, 0, 0, 0]);
+    check(s).map(|()| r[0])
+}
+
+/// `vintr_settarget(devhandle, devino, cpuid)` (function 0xae; `EINVAL`; `ENOCPU` when
+/// `cpuid` is not a vCPU of the domain) (hv-api.md §2.5).
+pub fn vintr_settarget(devhandle: u64, devino: u64, cpuid: u64) -> HvResult<()> {
+    check(pure(hcall::VINTR_SETTARGET, [devhandle, devino, cpuid, 0, 0]).0)
+}
+
+// ----- logical domain channels (LDOM group 0x101, hv-api.md §2.6, §6; docs/ldc.md) -----
+//
+// Every call taking a channel answers `ECHANNEL` for a channel id the domain has no
+// endpoint for. Queue offsets (head, tail) are byte offsets, multiples of 64.
+
+/// `ldc_tx_qconf(channel, ra, entries)`: the transmit queue, `entries` 64-byte packets at
+/// `ra` (aligned to its size); `entries = 0` unconfigures (function 0xe0; `ECHANNEL`,
+/// `EINVAL` entries not a power of two, `EBADALIGN`, `ENORADDR`). The hypervisor only
+/// reads the queue (hv-api.md §2.6).
+pub fn ldc_tx_qconf(channel: u64, ra: u64, entries: u64) -> HvResult<()> {
+    check(pure(hcall::LDC_TX_QCONF, [channel, ra, entries, 0, 0]).0)
+}
+
+/// `ldc_tx_qinfo(channel)` → (RA, entries), (0, 0) when unconfigured (function 0xe1;
+/// `ECHANNEL`) (hv-api.md §2.6).
+pub fn ldc_tx_qinfo(channel: u64) -> HvResult<(u64, u64)> {
+    let (s, r) = pure(hcall::LDC_TX_QINFO, [channel, 0, 0, 0, 0]);
+    check(s).map(|()| (r[0], r[1]))
+}
+
+/// `ldc_tx_get_state(channel)` → (head, tail, channel state) (function 0xe2; `ECHANNEL`,
+/// `EINVAL` no transmit queue). States: [`crate::ldc::state`] (hv-api.md §2.6).
+pub fn ldc_tx_get_state(channel: u64) -> HvResult<(u64, u64, u64)> {
+    let (s, r) = pure(hcall::LDC_TX_GET_STATE, [channel, 0, 0, 0, 0]);
+    check(s).map(|()| (r[0], r[1], r[2]))
+}
+
+/// `ldc_tx_set_qtail(channel, tail)`: sends the packets between the current tail and
+/// `tail` (function 0xe3; `ECHANNEL`, `EBADALIGN`, `EINVAL` no transmit queue or tail past
+/// the queue, `EWOULDBLOCK` the peer has no receive queue or no room for all of them:
+/// nothing sent, tail unchanged) (hv-api.md §2.6).
+pub fn ldc_tx_set_qtail(channel: u64, tail: u64) -> HvResult<()> {
+    check(pure(hcall::LDC_TX_SET_QTAIL, [channel, tail, 0, 0, 0]).0)
+}
+
+/// `ldc_rx_qconf(channel, ra, entries)`: the receive queue; `entries = 0` unconfigures
+/// (function 0xe4; errors as [`ldc_tx_qconf`]) (hv-api.md §2.6).
+///
+/// # Safety
+///
+/// The hypervisor writes the peer's packets into `entries × 64` bytes at `ra` until the
+/// queue is unconfigured.
+pub unsafe fn ldc_rx_qconf(channel: u64, ra: u64, entries: u64) -> HvResult<()> {
+    // SAFETY: forwarded to the caller.
+    check(unsafe { fast_trap(hcall::LDC_RX_QCONF, [channel, ra, entries, 0, 0]) }.0)
+}
+
+/// `ldc_rx_qinfo(channel)` → (RA, entries) (function 0xe5; `ECHANNEL`) (hv-api.md §2.6).
+pub fn ldc_rx_qinfo(channel: u64) -> HvResult<(u64, u64)> {
+    let (s, r) = pure(hcall::LDC_RX_QINFO, [channel, 0, 0, 0, 0]);
+    check(s).map(|()| (r[0], r[1]))
+}
+
+/// `ldc_rx_get_state(channel)` → (head, tail, channel state) (function 0xe6; `ECHANNEL`,
+/// `EINVAL` no receive queue) (hv-api.md §2.6).
+pub fn ldc_rx_get_state(channel: u64) -> HvResult<(u64, u64, u64)> {
+    let (s, r) = pure(hcall::LDC_RX_GET_STATE, [channel, 0, 0, 0, 0]);
+    check(s).map(|()| (r[0], r[1], r[2]))
+}
+
+/// `ldc_rx_set_qhead(channel, head)`: frees the packets before `head` (function 0xe7;
+/// `ECHANNEL`, `EBADALIGN`, `EINVAL` no receive queue or head not between the current head
+/// and tail) (hv-api.md §2.6).
+pub fn ldc_rx_set_qhead(channel: u64, head: u64) -> HvResult<()> {
+    check(pure(hcall::LDC_RX_SET_QHEAD, [channel, head, 0, 0, 0]).0)
+}
+
+/// `ldc_set_map_table(channel, ra, entries)`: the table of pages exported to the peer;
+/// `entries = 0` removes it (function 0xea; `ECHANNEL`, `EINVAL` entries < 2, ≥ 2^30 or
+/// not a power of two, `EBADALIGN` RA not 64-byte aligned, `ENORADDR`) (hv-api.md §2.6,
+/// §6.4).
+///
+/// # Safety
+///
+/// The hypervisor writes revoke cookies into the table's entries (word 1) and gives the
+/// peer access to the pages the entries name until the table is removed.
+pub unsafe fn ldc_set_map_table(channel: u64, ra: u64, entries: u64) -> HvResult<()> {
+    // SAFETY: forwarded to the caller.
+    check(unsafe { fast_trap(hcall::LDC_SET_MAP_TABLE, [channel, ra, entries, 0, 0]) }.0)
+}
+
+/// `ldc_get_map_table(channel)` → (RA, entries), (0, 0) when none (function 0xeb;
+/// `ECHANNEL`) (hv-api.md §2.6).
+pub fn ldc_get_map_table(channel: u64) -> HvResult<(u64, u64)> {
+    let (s, r) = pure(hcall::LDC_GET_MAP_TABLE, [channel, 0, 0, 0, 0]);
+    check(s).map(|()| (r[0], r[1]))
+}
+
+/// `ldc_copy(channel, direction, cookie, ra, length)` → bytes copied, between `length`
+/// bytes at the caller's `ra` and the peer's exported pages from `cookie` on;
+/// direction [`crate::ldc::COPY_IN`] (peer → own) or [`crate::ldc::COPY_OUT`]
+/// (function 0xec; `ECHANNEL`, `EINVAL`, `EBADALIGN`, `ENORADDR`, `ENOMAP`, `EBADPGSZ`,
+/// `ENOACCESS`: docs/ldc.md) (hv-api.md §2.6, §6.4).
+///
+/// # Safety
+///
+/// With `COPY_IN` the hypervisor writes up to `length` bytes at `ra`.
+pub unsafe fn ldc_copy(channel: u64, direction: u64, cookie: u64, ra: u64, length: u64) -> HvResult<u64> {
+    // SAFETY: forwarded to the caller.
+    let (s, r) = unsafe { fast_trap(hcall::LDC_COPY, [channel, direction, cookie, ra, length]) };
+    check(s).map(|()| r[0])
+}
+
+/// `ldc_mapin(channel, cookie)` → (RA, permissions: [`crate::ldc::MAPIN_R`], `_W`, `_X`):
+/// where the peer's page appears for the caller (function 0xed; `ECHANNEL`, `ENOMAP`,
+/// `EBADPGSZ`, `ENORADDR`, `ENOACCESS`, `ETOOMANY`) (hv-api.md §2.6, §6.4).
+pub fn ldc_mapin(channel: u64, cookie: u64) -> HvResult<(u64, u64)> {
+    let (s, r) = pure(hcall::LDC_MAPIN, [channel, cookie, 0, 0, 0]);
+    check(s).map(|()| (r[0], r[1]))
+}
+
+/// `ldc_unmap(ra)`: ends a map-in of the caller (function 0xee; `EINVAL` not a live
+/// map-in) (hv-api.md §2.6).
+///
+/// # Safety
+///
+/// The page disappears from the caller at once: translations to it fault afterwards.
+pub unsafe fn ldc_unmap(ra: u64) -> HvResult<()> {
+    // SAFETY: forwarded to the caller.
+    check(unsafe { fast_trap(hcall::LDC_UNMAP, [ra, 0, 0, 0, 0]) }.0)
+}
+
+/// `ldc_revoke(channel, cookie, revoke_cookie)`: the exporter ends the peer's map-in of
+/// the page `cookie` names; `revoke_cookie` is word 1 of its map-table entry (function
+/// 0xef; `ECHANNEL`, `EINVAL` no such live map-in) (hv-api.md §2.6).
+pub fn ldc_revoke(channel: u64, cookie: u64, revoke_cookie: u64) -> HvResult<()> {
+    check(pure(hcall::LDC_REVOKE, [channel, cookie, revoke_cookie, 0, 0]).0)
+}

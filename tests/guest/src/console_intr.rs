@@ -98,6 +98,22 @@ extern "C" {
     fn guest_set_dev_mondo_head(head: u64);
 }
 
+/// Device mondos vCPU `id` has received so far (0 for an id beyond [`MAX_VCPUS`]).
+pub(crate) fn dev_mondos(id: u64) -> u64 {
+    QUEUES.get(id as usize).map_or(0, DevQueue::count)
+}
+
+/// The 8 words of device mondo number `k` (counting from 0) that vCPU `id` received, if it
+/// is still among the last [`RECORDS`].
+pub(crate) fn dev_mondo(id: u64, k: u64) -> Option<[u64; 8]> {
+    let q = QUEUES.get(id as usize)?;
+    if k >= q.count() || q.count() - k > RECORDS as u64 {
+        return None;
+    }
+    let r = &q.records[(k % RECORDS as u64) as usize];
+    Some(core::array::from_fn(|i| r[i].load(SeqCst)))
+}
+
 /// Moves the entries of this vCPU's device mondo queue `q` (`n` entries) into its records
 /// and advances HEAD (hv-api.md §4.4). Runs with PSTATE.IE = 0 (in the trap handler).
 fn drain(q: &DevQueue, n: u64) {

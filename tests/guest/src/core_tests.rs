@@ -73,6 +73,7 @@ fn run_tests(base: u64, size: u64) -> ! {
     crate::real_access::run(base, size);
     crate::mmu_tests::run(base, size);
     crate::smp::run(base, size);
+    crate::ldc::run(base, size);
     #[cfg(guest_ra2pa)]
     crate::real_access::canary_at_end();
     let changed = canaries.iter().find_map(|&(ra, len)| crate::rt::canary_changed(ra, len));
@@ -104,24 +105,25 @@ fn canaries(base: u64, size: u64) -> [(u64, u64); 2] {
 }
 
 #[no_mangle]
-extern "C" fn guest_after_sir(_base: u64, _size: u64) -> ! {
+extern "C" fn guest_after_sir(base: u64, size: u64) -> ! {
     // `GUEST_MODE=fault-windows-tlb` restarts itself this way after a failure the
     // hypervisor missed, and goes on with the next one.
     #[cfg(guest_fault_windows_tlb)]
     {
-        crate::fault::run(_base, _size)
+        crate::fault::run(base, size)
     }
     #[cfg(not(guest_fault_windows_tlb))]
-    after_sir()
+    after_sir(base, size)
 }
 
 #[cfg_attr(guest_fault_windows_tlb, allow(dead_code))]
-fn after_sir() -> ! {
+fn after_sir(base: u64, size: u64) -> ! {
     say!("restarted by mach_sir");
     check_eq!("sir resets core version to 1.0", hv::api_get_version(group::CORE), Ok((1, 0)));
     check_eq!("sir resets negotiated groups", hv::api_get_version(group::SOFT_STATE), Ok((0, 0)));
     check_eq!("set soft state 1.0 again", hv::api_set_version(group::SOFT_STATE, 1, 0), Ok(0));
     check_eq!("sir resets soft state", unsafe { hv::soft_state_get(TEXT.ra()) }, Ok(soft_state::TRANSITION));
+    crate::ldc::after_sir(base, size);
     let failed = failures();
     say!("exiting with code {failed}");
     hv::mach_exit(failed)
@@ -138,7 +140,7 @@ fn versions() {
     let (status, _) = raw_fast(0x70, [0x2000, TEXT.ra(), 16, 0, 0]);
     check_eq!("legacy NVRAM read past the end", status, HvError::Inval.code());
     check_eq!("soft state at start", hv::api_get_version(group::SOFT_STATE), Ok((0, 0)));
-    // A group this hypervisor does not offer (LDC) can never be negotiated.
+    // A call of a group not negotiated (LDOM: the LDC tests negotiate it at the end).
     let (status, _) = raw_fast(hcall::LDC_TX_QCONF, [0, TEXT.ra(), 2, 0, 0]);
     check_eq!("call in an unnegotiated group (LDC)", status, HvError::BadTrap.code());
     check_eq!("set sun4v 1.0", hv::api_set_version(group::SUN4V, 1, 0), Ok(0));

@@ -34,6 +34,9 @@ mod fault;
 #[cfg(all(target_arch = "sparc64", guest_hostile))]
 mod hostile;
 #[cfg(target_arch = "sparc64")]
+#[cfg_attr(any(guest_bench, guest_fault, guest_hostile, guest_console_intr), allow(dead_code))]
+mod ldc;
+#[cfg(target_arch = "sparc64")]
 #[cfg_attr(guest_hostile, allow(dead_code))]
 mod mmu_tests;
 #[cfg(all(target_arch = "sparc64", guest_ra2pa))]

@@ -11,26 +11,26 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use hv_api::error::HvError;
 use hv_api::guest as hv;
 
-const PAGE_8K: u64 = hv_api::mmu::page_bytes(SZ_8K);
-const PAGE_4M: u64 = hv_api::mmu::page_bytes(SZ_4M);
+pub(crate) const PAGE_8K: u64 = hv_api::mmu::page_bytes(SZ_8K);
+pub(crate) const PAGE_4M: u64 = hv_api::mmu::page_bytes(SZ_4M);
 
 // TTE bits (hv-api.md §4.1).
-const TTE_V: u64 = hv_api::mmu::Tte::V;
-const TTE_CP: u64 = hv_api::mmu::Tte::CP;
-const TTE_CV: u64 = hv_api::mmu::Tte::CV;
-const TTE_P: u64 = hv_api::mmu::Tte::P;
-const TTE_X: u64 = hv_api::mmu::Tte::X;
-const TTE_W: u64 = hv_api::mmu::Tte::W;
-const SZ_8K: u64 = 0;
-const SZ_4M: u64 = 3;
+pub(crate) const TTE_V: u64 = hv_api::mmu::Tte::V;
+pub(crate) const TTE_CP: u64 = hv_api::mmu::Tte::CP;
+pub(crate) const TTE_CV: u64 = hv_api::mmu::Tte::CV;
+pub(crate) const TTE_P: u64 = hv_api::mmu::Tte::P;
+pub(crate) const TTE_X: u64 = hv_api::mmu::Tte::X;
+pub(crate) const TTE_W: u64 = hv_api::mmu::Tte::W;
+pub(crate) const SZ_8K: u64 = 0;
+pub(crate) const SZ_4M: u64 = 3;
 
-const MAP_D: u64 = 1;
+pub(crate) const MAP_D: u64 = 1;
 const MAP_I: u64 = 2;
-const MAP_ID: u64 = 3;
+pub(crate) const MAP_ID: u64 = 3;
 
 // Fault status area offsets and fault types (hv-api.md §4.3).
-const DFT: usize = 0x40 / 8;
-const DFA: usize = 0x48 / 8;
+pub(crate) const DFT: usize = 0x40 / 8;
+pub(crate) const DFA: usize = 0x48 / 8;
 const DFC: usize = 0x50 / 8;
 const FT_MISS: u64 = 3;
 const FT_INV_RA: u64 = 4;
@@ -91,7 +91,13 @@ struct FaultArea(UnsafeCell<[u64; 16]>);
 unsafe impl Sync for FaultArea {}
 static FAULT_AREA: FaultArea = FaultArea(UnsafeCell::new([0; 16]));
 
-fn fault_word(i: usize) -> u64 {
+/// The real address of the fault status area the MMU tests configure.
+pub(crate) fn fault_area_ra() -> u64 {
+    FAULT_AREA.0.get() as u64
+}
+
+/// Word `i` of the fault status area.
+pub(crate) fn fault_word(i: usize) -> u64 {
     // SAFETY: an aligned u64 of the fault area.
     unsafe { core::ptr::read_volatile((FAULT_AREA.0.get() as *const u64).add(i)) }
 }
@@ -104,7 +110,7 @@ static DESCRIPTORS: Descriptors = Descriptors(UnsafeCell::new([0; 8]));
 static INFO: Descriptors = Descriptors(UnsafeCell::new([0; 8]));
 
 /// Builds `hv_tsb_descr` entries (hv-api.md §4.2) in DESCRIPTORS and returns its RA.
-fn descriptors(list: &[(u16, u32, u32, u32, u64)]) -> u64 {
+pub(crate) fn descriptors(list: &[(u16, u32, u32, u32, u64)]) -> u64 {
     // SAFETY: one vCPU; at most two descriptors of four words.
     unsafe {
         let d = &mut *DESCRIPTORS.0.get();
@@ -160,7 +166,8 @@ pub fn on_trap(tt: u64, _tpc: u64, _tl: u64) -> u64 {
     }
 }
 
-fn tte(ra: u64, size: u64, bits: u64) -> u64 {
+/// A valid, cacheable TTE for `ra` with page size `size` and the bits `bits`.
+pub(crate) fn tte(ra: u64, size: u64, bits: u64) -> u64 {
     TTE_V | ra | TTE_CP | TTE_CV | bits | size
 }
 
@@ -213,7 +220,7 @@ fn traps() -> u64 {
 }
 
 /// Turns the MMU on or off; execution continues at the next instruction (identity mapped).
-fn mmu_enable(on: bool) -> u64 {
+pub(crate) fn mmu_enable(on: bool) -> u64 {
     let status: u64;
     // SAFETY: the code and stack are mapped identically, so the return address is valid
     // in both modes.

@@ -147,6 +147,9 @@ extern "C" fn guest_trap(tt: u64, tpc: u64, tl: u64) -> u64 {
         if tt == hv_api::trap::tt::INSTRUCTION_ACCESS_ERROR {
             guest_unexpected_trap(tt, tpc, tl);
         }
+        if crate::ldc::expects_faults() {
+            return crate::ldc::on_trap(tt, tpc, tl);
+        }
         crate::mmu_tests::on_trap(tt, tpc, tl)
     }
 }
