@@ -1444,6 +1444,9 @@ impl Ldc {
         t.eq("real accesses at the map-in RAs: (faults, last trap type)", (n, if n == 0 { 0 } else { tt }), (0, 0));
         let want = [page_word(pb, 0, 0x1ff8), page_word(pb, 1, 0x100), page_word(pb, 2, 0x40)];
         t.eq("real loads of pages 0, 1 and 2 at their map-in RAs", got, want);
+        // A real store to the read-only page must not land (the exporter checks the page).
+        let (n, tt, _) = faulting(|| wr(r2 + 0x48, 0xbad));
+        t.ok(n == 1, format_args!("real store to the read-only map-in: {n} traps (tt {tt:#x}), expected 1"));
         // Through TTEs, MMU on: a TSB entry for page 0, mmu_map_addr for page 3 (R|X), and
         // a writable TSB entry for the read-only page 2, whose store must not land.
         let (va0, va2, va6) = (VA_MAP, VA_MAP + PAGE, VA_MAP + 2 * PAGE);
