@@ -1410,8 +1410,7 @@ impl Ldc {
         let c0 = self.id(0);
         let pb = self.peer_base;
         let window = |ra: u64| {
-            ra >= l::MAPIN_BASE_RA
-                && ra < l::MAPIN_BASE_RA + MAPIN_SLOTS * l::MAPIN_SLOT_SIZE
+            (l::MAPIN_BASE_RA..l::MAPIN_BASE_RA + MAPIN_SLOTS * l::MAPIN_SLOT_SIZE).contains(&ra)
                 && (ra - l::MAPIN_BASE_RA) % l::MAPIN_SLOT_SIZE < PAGE
         };
         t.eq("mapin no permissions", hv::ldc_mapin(c0, cookie(3, 0)), Err(HvError::NoAccess));
