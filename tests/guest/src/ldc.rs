@@ -34,10 +34,11 @@
 //!    interrupt once the peer drains, then the rest.
 //! 6. **Shared memory**: each domain exports pages through its map table; the other copies
 //!    (`ldc_copy`, across two entries, partial copies, the 64 KiB limit, every error), maps
-//!    them (`ldc_mapin`: real accesses with the MMU off, a TSB entry and `mmu_map_addr` with
-//!    it on, a writable TTE to a read-only page that must not write), unmaps them (the page
-//!    is gone), uses up the 64 map-in slots (`ETOOMANY`), and the exporter revokes a page the
-//!    importer mapped (its next access is a data access exception).
+//!    them (`ldc_mapin`: a TSB entry and `mmu_map_addr` with the MMU on, a writable TTE to a
+//!    read-only page that must not write; neither real accesses with the MMU off nor
+//!    `mmu_map_perm_addr` reach the page), unmaps them (the page is gone), uses up the
+//!    endpoint's 8 map-in slots (`ETOOMANY`), and the exporter revokes a page the importer
+//!    mapped (its next access is a data access exception).
 //! 7. **Reset**: B ends its tests with `mach_sir` (as the guest always does); A sees the
 //!    link DOWN with an rx interrupt, and UP again when B's restarted guest configures its
 //!    queues ([`after_sir`]); then the roles turn: A ends with `mach_sir` and B sees the same.
@@ -73,8 +74,8 @@ const FIRST_POLLS: u64 = 1 << 27;
 const N: u64 = 40;
 /// Entries of the map table.
 const TABLE_ENTRIES: u64 = 32;
-/// Map-in slots of a domain (docs/ldc.md).
-const MAPIN_SLOTS: u64 = 64;
+/// Map-in slots of an endpoint (docs/ldc.md).
+const MAPIN_SLOTS: u64 = 8;
 /// 8 KiB.
 const PAGE: u64 = mmu::PAGE_8K;
 /// Entries of the device mondo queue.
@@ -1258,7 +1259,7 @@ impl Ldc {
             t.eq("copied out to page 1", rd(e + PAGE + 0x1f00 + 8 * i), pattern(self.peer_base, 9, 1, i));
         }
         t.eq("page 2 (copy-in only) unchanged", rd(e + 2 * PAGE), page_word(self.base, 2, 0));
-        t.eq("stored at the map-in RA (MMU off)", rd(e + 0x200), w[0]);
+        t.eq("no real store landed (MMU off)", rd(e + 0x200), page_word(self.base, 0, 0x200));
         t.eq("stored through the importer's TTE", rd(e + 0x300), w[1]);
         let unchanged = (0..PAGE).step_by(8).all(|off| rd(e + 2 * PAGE + off) == page_word(self.base, 2, off));
         t.ok(unchanged, format_args!("the read-only page changed"));
@@ -1338,9 +1339,9 @@ impl Ldc {
         t.eq("copy in to a hostile RA", cp(l::COPY_IN, cookie(0, 0), 0x10_0000, 8), Err(HvError::NoRAddr));
         t.finish();
 
-        self.mapins(&mut T::new("ldc_mapin: real accesses, TTEs, unmap"))?;
+        self.mapins(&mut T::new("ldc_mapin: through TTEs, not real or permanent; unmap"))?;
 
-        let mut t = T::new("ldc_mapin: 64 slots, then ETOOMANY");
+        let mut t = T::new("ldc_mapin: 8 slots per endpoint, then ETOOMANY");
         let mut ras = [0u64; MAPIN_SLOTS as usize];
         let mut n = 0;
         let last = loop {
@@ -1410,7 +1411,7 @@ impl Ldc {
         let c0 = self.id(0);
         let pb = self.peer_base;
         let window = |ra: u64| {
-            (l::MAPIN_BASE_RA..l::MAPIN_BASE_RA + MAPIN_SLOTS * l::MAPIN_SLOT_SIZE).contains(&ra)
+            (l::MAPIN_BASE_RA..l::MAPIN_BASE_RA + l::MAPIN_SLOTS * l::MAPIN_SLOT_SIZE).contains(&ra)
                 && (ra - l::MAPIN_BASE_RA) % l::MAPIN_SLOT_SIZE < PAGE
         };
         t.eq("mapin no permissions", hv::ldc_mapin(c0, cookie(3, 0)), Err(HvError::NoAccess));
@@ -1434,18 +1435,34 @@ impl Ldc {
             return Err(Abort);
         };
         t.ok(r0 != r1 - 0x100 && r0 != r2 && r2 != r6, format_args!("map-ins share a slot"));
-        // Real accesses, MMU off.
-        let mut got = [0u64; 3];
-        let (n, tt, _) = faulting(|| {
-            got = [rd(r0 + 0x1ff8), rd(r1), rd(r2 + 0x40)];
-            wr(r0 + 0x200, 0x0123_4567_89ab_cdef ^ self.base);
-        });
-        t.eq("real accesses at the map-in RAs: (faults, last trap type)", (n, if n == 0 { 0 } else { tt }), (0, 0));
-        let want = [page_word(pb, 0, 0x1ff8), page_word(pb, 1, 0x100), page_word(pb, 2, 0x40)];
-        t.eq("real loads of pages 0, 1 and 2 at their map-in RAs", got, want);
-        // A real store to the read-only page must not land (the exporter checks the page).
-        let (n, tt, _) = faulting(|| wr(r2 + 0x48, 0xbad));
-        t.ok(n == 1, format_args!("real store to the read-only map-in: {n} traps (tt {tt:#x}), expected 1"));
+        // Not with the MMU off: every real access is a data access error, and no store lands
+        // (the exporter checks its pages).
+        let dae = hv_api::trap::tt::DATA_ACCESS_ERROR;
+        for (what, ra, store) in [
+            ("real load from page 0", r0 + 0x1ff8, false),
+            ("real load from page 1", r1, false),
+            ("real load from page 2", r2 + 0x40, false),
+            ("real store to page 0", r0 + 0x200, true),
+            ("real store to read-only page 2", r2 + 0x48, true),
+        ] {
+            let (n, tt, _) = faulting(|| {
+                if store {
+                    wr(ra, 0xbad0_0000_0000_0000 ^ self.base);
+                } else {
+                    let _ = rd(ra);
+                }
+            });
+            t.eq(what, (n, tt), (1, dae));
+        }
+        // Not through a permanent mapping either.
+        let perm = mmu::tte(r0, mmu::SZ_8K, mmu::TTE_P);
+        // SAFETY: refused; if it were not, it is removed before the MMU is ever on.
+        let r = unsafe { hv::mmu_map_perm_addr(VA_MAP + 3 * PAGE, perm, mmu::MAP_D) };
+        t.eq("mmu_map_perm_addr of a map-in", r, Err(HvError::NoRAddr));
+        if r.is_ok() {
+            // SAFETY: the mapping just made.
+            let _ = unsafe { hv::mmu_unmap_perm_addr(VA_MAP + 3 * PAGE, mmu::MAP_D) };
+        }
         // Through TTEs, MMU on: a TSB entry for page 0, mmu_map_addr for page 3 (R|X), and
         // a writable TSB entry for the read-only page 2, whose store must not land.
         let (va0, va2, va6) = (VA_MAP, VA_MAP + PAGE, VA_MAP + 2 * PAGE);
@@ -1493,7 +1510,7 @@ impl Ldc {
         t.ok(n == 1 && (tt == 0x30 || tt == 0x32), format_args!("real access after unmap: {n} traps, tt {tt:#x}"));
         self.tsb_set(va0, 0);
         self.tsb_set(va2, 0);
-        let w = [0x0123_4567_89ab_cdef ^ self.base, 0x7e57_0000_0000_0000 ^ self.base, 0, 0, 0, 0];
+        let w = [0, 0x7e57_0000_0000_0000 ^ self.base, 0, 0, 0, 0];
         self.tell(tag::WROTE, w)?;
         let _ = t;
         Ok(())
