@@ -296,6 +296,8 @@ struct Ldc {
     unknown_ch: u64,
     /// A vCPU id the domain does not have.
     unknown_cpu: u64,
+    /// Another vCPU of the domain, if it has one.
+    other_vcpu: Option<u64>,
     /// The tail of each transmit queue as the guest keeps it.
     tx_tail: [u64; MAX_EPS],
     /// The other domain's memory base (from its hello).
@@ -350,6 +352,7 @@ impl Ldc {
             eps,
             unknown_ch,
             unknown_cpu,
+            other_vcpu: ids[..nv].iter().copied().find(|&id| id != me && id < crate::smp::MAX_VCPUS as u64),
             tx_tail: [0; MAX_EPS],
             peer_base: 0,
             low: false,
@@ -946,23 +949,69 @@ impl Ldc {
         t.eq("packet", words(&p)[2], 4);
         t.eq("vintr_setstate IDLE, queue empty", hv::vintr_setstate(dh, ino, 0), Ok(()));
         t.eq("vintr_getstate IDLE", hv::vintr_getstate(dh, ino), Ok(0));
-        self.tell(tag::GO, [4, 0, 0, 0, 0, 0])?;
+        t.finish();
+        if let Some(other) = self.other_vcpu {
+            self.interrupt_on_other_vcpu(other)?;
+        }
+        self.tell(tag::GO, [0; 6])?;
+        Ok(())
+    }
+
+    /// `vintr_settarget` to another vCPU of the domain, started for it with a device mondo
+    /// queue of its own: a packet's rx interrupt goes into that vCPU's queue, not this one's.
+    fn interrupt_on_other_vcpu(&mut self, other: u64) -> Step {
+        let (dh, ino, ck) = (self.devhandle, self.eps[0].rx_ino, self.rx_cookie(0));
+        let mut t = T::new("ldc rx interrupt on another vCPU");
+        if let Err(e) = crate::smp::start_helper(other) {
+            t.ok(false, format_args!("vCPU {other}: {e}"));
+            t.finish();
+            return Ok(());
+        }
+        let s = crate::smp::helper_dev_queue(other, DEV_QUEUE_ENTRIES, true);
+        t.eq("the other vCPU's cpu_qconf(dev mondo)", s, Some(EOK));
+        t.eq("vintr_settarget(other vCPU)", hv::vintr_settarget(dh, ino, other), Ok(()));
+        t.eq("vintr_gettarget", hv::vintr_gettarget(dh, ino), Ok(other));
+        t.eq("vintr_setstate IDLE", hv::vintr_setstate(dh, ino, 0), Ok(()));
+        let (mine, theirs) = (self.mondos(), crate::console_intr::dev_mondos(other));
+        self.tell(tag::GO, [5, 0, 0, 0, 0, 0])?;
+        let came = wait(POLLS, || crate::console_intr::dev_mondos(other) > theirs);
+        t.ok(came, format_args!("no device mondo on vCPU {other}"));
+        let mut want = [0u64; 8];
+        want[0] = ck;
+        t.eq("its device mondo", crate::console_intr::dev_mondo(other, theirs), Some(want));
+        t.eq("none on this vCPU", self.mondos(), mine);
+        t.eq("vintr_getstate DELIVERED", hv::vintr_getstate(dh, ino), Ok(2));
+        let p = self.recv(0, POLLS, "interrupt test packet")?;
+        t.eq("packet", words(&p)[2], 5);
+        t.eq("vintr_settarget(self) again", hv::vintr_settarget(dh, ino, self.me), Ok(()));
+        t.eq("vintr_setstate IDLE", hv::vintr_setstate(dh, ino, 0), Ok(()));
+        let s = crate::smp::helper_dev_queue(other, 0, false);
+        t.eq("the other vCPU's cpu_qconf(dev mondo, 0)", s, Some(EOK));
+        t.eq("cpu_stop(other vCPU)", hv::cpu_stop(other), Ok(()));
         t.finish();
         Ok(())
     }
 
     /// The interrupt test with this domain sending.
+    /// Each GO names the packets to send (0: the test is over).
     fn interrupt_sender(&mut self) -> Step {
         let data = |i| msg(tag::DATA, [i, 0, 0, 0, 0, 0]);
-        self.expect(tag::GO, "interrupt test")?;
-        self.send(0, &data(1), "interrupt test")?;
-        self.expect(tag::GO, "interrupt test")?;
-        self.send(0, &data(2), "interrupt test")?;
-        self.send(0, &data(3), "interrupt test")?;
-        self.expect(tag::GO, "interrupt test")?;
-        self.send(0, &data(4), "interrupt test")?;
-        self.expect(tag::GO, "interrupt test")?;
-        Ok(())
+        loop {
+            let packets: &[u64] = match self.expect(tag::GO, "interrupt test")?[0] {
+                0 => return Ok(()),
+                1 => &[1],
+                2 => &[2, 3],
+                3 => &[4],
+                5 => &[5],
+                n => {
+                    check("ldc protocol", false, format_args!("interrupt test step {n}"));
+                    return Err(Abort);
+                }
+            };
+            for &i in packets {
+                self.send(0, &data(i), "interrupt test")?;
+            }
+        }
     }
 
     // ----- 4. modes -----
