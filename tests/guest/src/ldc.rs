@@ -1388,7 +1388,9 @@ impl Ldc {
         t.eq("copy in to a hostile RA", cp(l::COPY_IN, cookie(0, 0), 0x10_0000, 8), Err(HvError::NoRAddr));
         t.finish();
 
-        self.mapins(&mut T::new("ldc_mapin: through TTEs, not real or permanent; unmap"))?;
+        let mut t = T::new("ldc_mapin: through TTEs, not real or permanent; unmap");
+        self.mapins(&mut t)?;
+        t.finish();
 
         let mut t = T::new("ldc_mapin: 8 slots per endpoint, then ETOOMANY");
         let mut ras = [0u64; MAPIN_SLOTS as usize];
@@ -1561,7 +1563,6 @@ impl Ldc {
         self.tsb_set(va2, 0);
         let w = [0, 0x7e57_0000_0000_0000 ^ self.base, 0, 0, 0, 0];
         self.tell(tag::WROTE, w)?;
-        let _ = t;
         Ok(())
     }
 

@@ -4,7 +4,9 @@
 //! the MMU off; the MMU tests then turn it on (kernel in context 0, a user context with its
 //! own TSB, faults handled through the fault status area, permanent mappings, demaps,
 //! hostile TSB contents). When the guest MD lists more than one vCPU, the SMP tests
-//! (`smp.rs`) then start the others and exchange cpu mondos with them (case `smp`). It ends
+//! (`smp.rs`) then start the others and exchange cpu mondos with them (case `smp`). When it
+//! lists channel endpoints, the LDC tests (`ldc.rs`) run against the guest in the other
+//! domain, which runs the same image (case `two-domains-ldc`). It ends
 //! with `test-guest: all tests passed` (or a failure count),
 //! then `mach_sir`; the restarted guest checks the reset state and leaves with
 //! `mach_exit(0)`.
