@@ -25,7 +25,8 @@
 //! 3. **Interrupts** on endpoint 0: each domain's rx interrupt (its cookie, aimed at itself,
 //!    valid) delivered through its device mondo queue for a packet, held while DELIVERED,
 //!    raised again at once by `vintr_setstate(IDLE)` and by `vintr_setvalid(1)` with packets
-//!    pending, not raised while invalid.
+//!    pending, not raised while invalid; aimed at the domain's second vCPU (when the MD has
+//!    one), into that vCPU's device mondo queue.
 //! 4. **Modes**: N packets each way in RAW mode, then in unreliable and in reliable (STREAM,
 //!    mode 3) mode after the VERS (a NACK first) / RTS / RTR / RDX handshake (hv-api.md
 //!    §6.3), sequence numbers, acks and payloads checked.
@@ -39,10 +40,11 @@
 //!    `mmu_map_perm_addr` reach the page), unmaps them (the page is gone), uses up the
 //!    endpoint's 8 map-in slots (`ETOOMANY`), and the exporter revokes a page the importer
 //!    mapped (its next access is a data access exception).
-//! 7. **Reset**: B ends its tests with `mach_sir` (as the guest always does); A sees the
-//!    link DOWN with an rx interrupt, and UP again when B's restarted guest configures its
-//!    queues ([`after_sir`]); then the roles turn: A ends with `mach_sir` and B sees the same.
-//!    Both leave with `mach_exit`.
+//! 7. **Reset**: B ends its tests with `mach_sir` (as the guest always does; even after a
+//!    failure, since A waits for it); A sees the link DOWN with an rx interrupt, removes its
+//!    receive queue, sees UP again when B's restarted guest configures its queues
+//!    ([`after_sir`]) and configures its own again; a packet each way. Then the roles turn:
+//!    A ends with `mach_sir` and B sees the same. Both leave with `mach_exit`.
 //!
 //! Until the hypervisor offers the LDOM group the module prints `LDC: group not offered`
 //! and returns.
