@@ -766,6 +766,24 @@ impl Ldc {
         }
     }
 
+    /// The other domain's memory is not this domain's: queues, map tables and copies there
+    /// are refused.
+    fn foreign_memory(&mut self) {
+        let (c0, c1, p) = (self.id(0), self.id(1), self.peer_base);
+        let mut t = T::new("ldc queues, map tables and copies in the other domain's memory refused");
+        t.eq("tx_qconf", hv::ldc_tx_qconf(c1, p, ENTRIES), Err(HvError::NoRAddr));
+        // SAFETY: refused.
+        unsafe {
+            t.eq("rx_qconf", hv::ldc_rx_qconf(c1, p + 0x10_0000, ENTRIES), Err(HvError::NoRAddr));
+            t.eq("set_map_table", hv::ldc_set_map_table(c1, p + 0x2000, 4), Err(HvError::NoRAddr));
+            t.eq("copy in", hv::ldc_copy(c0, l::COPY_IN, 0, p + 0x4000, 8), Err(HvError::NoRAddr));
+            t.eq("copy out", hv::ldc_copy(c0, l::COPY_OUT, 0, p + 0x4000, 8), Err(HvError::NoRAddr));
+        }
+        t.eq("rx_qinfo", hv::ldc_rx_qinfo(c1), Ok((0, 0)));
+        t.eq("get_map_table", hv::ldc_get_map_table(c1), Ok((0, 0)));
+        t.finish();
+    }
+
     // ----- 2. link state -----
 
     /// The link-state handshake on endpoint `c`; `first`: this domain configures its
@@ -1273,8 +1291,8 @@ impl Ldc {
         }
         let rw = Mte::R | Mte::W | Mte::CPR | Mte::CPW;
         // 0, 1: read/write pages; 2: read and copy-in only; 3: no permissions; 4: a 64 KiB
-        // page; 5: a page outside the domain; 6: read/execute; 7-15: zero; 16-31: page 0,
-        // copy-in only (the 64 KiB copy).
+        // page; 5: a page of the hypervisor; 6: read/execute; 7: zero; 8: a page of the
+        // importer; 9-15: zero; 16-31: page 0, copy-in only (the 64 KiB copy).
         let entries: [u64; 8] = [
             Mte::new(e, PageSize::Size8K, rw).0,
             Mte::new(e + PAGE, PageSize::Size8K, rw).0,
@@ -1289,6 +1307,9 @@ impl Ldc {
         for i in 0..TABLE_ENTRIES {
             let mte = if i < 8 {
                 entries[i as usize]
+            } else if i == 8 {
+                // A page of the importer's own memory: not the exporter's to give.
+                Mte::new(self.peer_base + 0x2000, PageSize::Size8K, rw).0
             } else if i >= 16 {
                 Mte::new(e, PageSize::Size8K, Mte::CPR).0
             } else {
@@ -1382,6 +1403,8 @@ impl Ldc {
         t.eq("64 KiB MTE", cp(l::COPY_IN, cookie(4, 0), b, 8), Err(HvError::BadPgSz));
         t.eq("MTE RA outside the exporter", cp(l::COPY_IN, cookie(5, 0), b, 8), Err(HvError::NoRAddr));
         t.eq("MTE RA outside the exporter, out", cp(l::COPY_OUT, cookie(5, 0), b, 8), Err(HvError::NoRAddr));
+        t.eq("MTE RA in the importer's memory", cp(l::COPY_IN, cookie(8, 0), b, 8), Err(HvError::NoRAddr));
+        t.eq("MTE RA in the importer's memory, out", cp(l::COPY_OUT, cookie(8, 0), b, 8), Err(HvError::NoRAddr));
         t.eq("zero MTE", cp(l::COPY_IN, cookie(7, 0), b, 8), Err(HvError::NoAccess));
         t.eq("index past the table", cp(l::COPY_IN, cookie(TABLE_ENTRIES, 0), b, 8), Err(HvError::NoMap));
         t.eq("index 2^40", cp(l::COPY_IN, cookie(1 << 40, 0), b, 8), Err(HvError::NoMap));
@@ -1470,6 +1493,7 @@ impl Ldc {
         t.eq("mapin no permissions", hv::ldc_mapin(c0, cookie(3, 0)), Err(HvError::NoAccess));
         t.eq("mapin 64 KiB MTE", hv::ldc_mapin(c0, cookie(4, 0)), Err(HvError::BadPgSz));
         t.eq("mapin MTE RA outside the exporter", hv::ldc_mapin(c0, cookie(5, 0)), Err(HvError::NoRAddr));
+        t.eq("mapin MTE RA in the importer's memory", hv::ldc_mapin(c0, cookie(8, 0)), Err(HvError::NoRAddr));
         t.eq("mapin zero MTE (RA 0 before permissions)", hv::ldc_mapin(c0, cookie(7, 0)), Err(HvError::NoRAddr));
         t.eq("mapin index past the table", hv::ldc_mapin(c0, cookie(TABLE_ENTRIES, 0)), Err(HvError::NoMap));
         t.eq("mapin 64 KiB cookie", hv::ldc_mapin(c0, make_cookie(PageSize::Size64K, 0, 0)), Err(HvError::BadPgSz));
@@ -1718,6 +1742,7 @@ impl Ldc {
     fn all(&mut self) -> Step {
         self.arguments();
         self.hello()?;
+        self.foreign_memory();
         let low = self.low;
         self.link_state(1, low)?;
         self.sync(0)?;
