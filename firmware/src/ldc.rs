@@ -299,13 +299,13 @@ fn mapin_slot(ra: u64) -> Option<(usize, usize, u64)> {
     Some((n / MAPIN_SLOTS, n % MAPIN_SLOTS, off % MAPIN_SLOT_SIZE))
 }
 
-/// Channel state of an endpoint as its peer's receive queue makes it (docs/ldc.md): DOWN
-/// without one; RESET once after the peer reconfigured it; else UP.
+/// Channel state of an endpoint as its peer's receive queue makes it (docs/ldc.md): RESET
+/// once after the peer reconfigured or unconfigured it; then DOWN without one, else UP.
 fn link_state(peer: &mut EndpointState) -> u64 {
-    if !peer.rx.configured() {
-        hv_api::ldc::state::DOWN
-    } else if core::mem::take(&mut peer.rx_updated) {
+    if core::mem::take(&mut peer.rx_updated) {
         hv_api::ldc::state::RESET
+    } else if !peer.rx.configured() {
+        hv_api::ldc::state::DOWN
     } else {
         hv_api::ldc::state::UP
     }
@@ -524,15 +524,13 @@ pub fn ldc_get_map_table(cx: &mut Context<'_>, channel: u64) -> Reply {
     reply(endpoint(cx, channel).map(|e| cx.channels.with(e, |me, _| Reply::ok2(me.map_table.0, me.map_table.2))))
 }
 
-/// The exporter's page a cookie names: its MTE, checked to be an 8 KiB page inside the
-/// exporter's memory. Errors: `ENOMAP` (no table, index beyond it), `EBADPGSZ`,
-/// `ENORADDR`.
-fn exported_page(
+/// The exporter's map-table entry a cookie names, with the decoded cookie. Errors: `ENOMAP`
+/// (no table, index beyond it), `EBADPGSZ` (cookie or MTE not an 8 KiB page).
+fn map_entry(
     hw: &mut dyn crate::hardware::Hardware,
     exporter: &EndpointState,
-    memory: &GuestMemory,
     cookie: u64,
-) -> Result<(Mte, Pa, Cookie), HvError> {
+) -> Result<(Mte, Cookie), HvError> {
     let (_, table_pa, entries) = exporter.map_table;
     if entries == 0 {
         return Err(HvError::NoMap);
@@ -550,8 +548,13 @@ fn exported_page(
     if mte.size_code() != 0 {
         return Err(HvError::BadPgSz);
     }
-    let page = memory.range(Ra::new(mte.ra()), PAGE)?;
-    Ok((mte, page.pa(), c))
+    Ok((mte, c))
+}
+
+/// The physical address of the page an MTE names, checked to lie in the exporter's
+/// memory. Errors: `ENORADDR`.
+fn exported_page(memory: &GuestMemory, mte: Mte) -> Result<Pa, HvError> {
+    Ok(memory.range(Ra::new(mte.ra()), PAGE)?.pa())
 }
 
 /// `ldc_copy` (0xec): `(channel, direction, cookie, ra, length)` → bytes copied: copies
@@ -578,12 +581,11 @@ pub fn ldc_copy(cx: &mut Context<'_>, channel: u64, direction: u64, cookie: u64,
         cx.channels.with(e, |_, peer| {
             let mut done = 0;
             while done < length {
-                let page = exported_page(hw, peer, &peer_memory, cookie.wrapping_add(done)).and_then(|(mte, pa, c)| {
-                    if mte.allows(need) {
-                        Ok((pa, c))
-                    } else {
-                        Err(HvError::NoAccess)
+                let page = map_entry(hw, peer, cookie.wrapping_add(done)).and_then(|(mte, c)| {
+                    if !mte.allows(need) {
+                        return Err(HvError::NoAccess);
                     }
+                    Ok((exported_page(&peer_memory, mte)?, c))
                 });
                 let (pa, c) = match page {
                     Ok(p) => p,
@@ -615,7 +617,8 @@ pub fn ldc_mapin(cx: &mut Context<'_>, channel: u64, cookie: u64) -> Reply {
         let hw = &mut *cx.hw;
         let stick = hw.stick();
         cx.channels.with(e, |me, peer| {
-            let (mte, pa, c) = exported_page(hw, peer, &peer_memory, cookie)?;
+            let (mte, c) = map_entry(hw, peer, cookie)?;
+            let pa = exported_page(&peer_memory, mte)?;
             let perms = (mte.perms() >> hv_api::ldc::MTE_PERM_SHIFT) & (perm::R | perm::W | perm::X);
             if perms == 0 {
                 return Err(HvError::NoAccess);

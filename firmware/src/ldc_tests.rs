@@ -141,6 +141,7 @@ fn queue_configuration_checks_and_link_state() {
     assert_eq!(t.call(P, hcall::LDC_RX_GET_STATE, &[0])[3], state::RESET);
     assert_eq!(t.call(P, hcall::LDC_TX_GET_STATE, &[0])[3], state::UP);
     assert_eq!(t.call(G, hcall::LDC_RX_QCONF, &[0, 0, 0])[0], EOK, "unconfigure");
+    assert_eq!(t.call(P, hcall::LDC_TX_GET_STATE, &[0])[3], state::RESET, "once");
     assert_eq!(t.call(P, hcall::LDC_TX_GET_STATE, &[0])[3], state::DOWN);
     assert_eq!(t.call(G, hcall::LDC_RX_QINFO, &[0])[..3], [EOK, 0, 0]);
 }
@@ -260,8 +261,8 @@ fn ldc_copy_follows_the_peers_map_table() {
     );
     assert_eq!(
         t.call(G, hcall::LDC_COPY, &[0, COPY_IN, make_cookie(PageSize::Size8K, 3, 0), buf, 64])[0],
-        e(HvError::NoRAddr),
-        "MTE RA 0"
+        e(HvError::NoAccess),
+        "a zero MTE: no permission, checked before its RA"
     );
     assert_eq!(
         t.call(G, hcall::LDC_COPY, &[0, COPY_OUT, make_cookie(PageSize::Size8K, 1, 0), buf, 64])[0],
