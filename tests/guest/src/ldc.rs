@@ -314,7 +314,8 @@ struct Abort;
 type Step = Result<(), Abort>;
 
 impl Ldc {
-    /// Reads the guest MD: `None` when it lists no channel endpoint.
+    /// Reads the guest MD: `None` when it lists no channel endpoint, or fewer than the tests
+    /// need (then it says so).
     fn new(base: u64, size: u64) -> Option<Result<Ldc, &'static str>> {
         let md = match crate::rt::read_guest_md(&MD) {
             Ok(md) => md,
@@ -336,7 +337,10 @@ impl Ldc {
             return None;
         }
         if n < MAX_EPS {
-            return Some(Err("the LDC tests need two channel endpoints"));
+            // Not a pair of test guests (e.g. the victim of two-domains-hostile, whose one
+            // channel leads to the hostile guest): nothing to test against.
+            say!("skip ldc ({n} channel endpoint: the tests need {MAX_EPS}, to another test guest)");
+            return None;
         }
         let Some(devhandle) = cdev.val("cfg-handle") else {
             return Some(Err("channel-devices has no cfg-handle"));
