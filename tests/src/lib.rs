@@ -864,6 +864,13 @@ impl Env {
     /// a relative result is taken relative to the case folder. Fails when a variable used in
     /// `s` is not available.
     pub fn expand(&self, case: &Case, s: &str) -> Result<PathBuf, String> {
+        let p = PathBuf::from(self.expand_text(case, s)?);
+        Ok(if p.is_absolute() { p } else { case.dir.join(p) })
+    }
+
+    /// The variables of [`Env::expand`] replaced in `s`, which stays text (a configuration
+    /// file's). Fails when a variable used in `s` is not available.
+    pub fn expand_text(&self, case: &Case, s: &str) -> Result<String, String> {
         let mut out = s.to_string();
         if out.contains("${LINUX_BOOT}") {
             match &self.linux_boot {
@@ -891,8 +898,7 @@ impl Env {
                 out = out.replace(var, &v.to_string_lossy());
             }
         }
-        let p = PathBuf::from(out);
-        Ok(if p.is_absolute() { p } else { case.dir.join(p) })
+        Ok(out)
     }
 
     fn missing(&self, r: Requirement) -> bool {
@@ -956,9 +962,27 @@ pub fn case_config(case: &Case, env: &Env) -> Result<Option<ldom_config::Config>
     let path = match (&case.firmware_dir, &case.guest_image) {
         (Some(_), _) => return Ok(None),
         (None, Some(_)) => generated_config(case, env),
-        (None, None) => env.workspace.join(&case.config),
+        (None, None) => expanded_config(case, env)?,
     };
     ldom_config::load(&path).map(Some).map_err(|e| e.to_string())
+}
+
+/// The `config` of a case: the file itself, or, when its text uses `${SUN_FIRMWARE}` or
+/// another variable of [`Env::expand`] (e.g. Sun's OpenBoot as the image of several
+/// domains), a copy with them replaced, written where a generated configuration goes.
+fn expanded_config(case: &Case, env: &Env) -> Result<PathBuf, String> {
+    let path = env.workspace.join(&case.config);
+    // A file that cannot be read is the firmware builder's to report.
+    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(path) };
+    if !text.contains("${") {
+        return Ok(path);
+    }
+    let text = env.expand_text(case, &text)?;
+    let out = generated_config(case, env);
+    std::fs::create_dir_all(&env.out_dir)
+        .and_then(|_| std::fs::write(&out, text))
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    Ok(out)
 }
 
 /// Prepares the firmware set of a case and writes it to `dir`; returns the RAM size.
@@ -980,7 +1004,7 @@ fn prepare(case: &Case, env: &Env, src: &mut dyn FirmwareSource, dir: &Path) -> 
             (set, Some(ram))
         }
         (None, None) => {
-            let config = env.workspace.join(&case.config);
+            let config = expanded_config(case, env)?;
             let (set, ram) = src
                 .firmware_set(&config, case.hypervisor)
                 .map_err(|e| format!("building the firmware set for {}: {e}", case.config.display()))?;

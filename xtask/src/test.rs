@@ -121,6 +121,9 @@ pub(crate) fn cmd_test(args: &[String]) -> Result<ExitCode, String> {
                 })
         })
         .map(|c| (ws.join(&c.config), c.hypervisor))
+        // A configuration with ${SUN_FIRMWARE} and the like is built once expanded, with
+        // its case (tests::expanded_config).
+        .filter(|(path, _)| !std::fs::read_to_string(path).is_ok_and(|t| t.contains("${")))
         .collect();
     configs.sort_by(|a, b| a.0.cmp(&b.0));
     configs.dedup();
