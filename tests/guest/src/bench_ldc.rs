@@ -36,6 +36,7 @@
 //!   Everything the two guests do outside their measured stretches is the same with and
 //!   without a packet (stores of values computed before the `%tick` read, no branches).
 
+use crate::bench_smp::{report, Sum};
 use crate::rt::Buffer;
 use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use hv_api::error::EOK;
@@ -272,28 +273,6 @@ fn peer(channel: u64, n: usize) -> Option<[u64; r::WORDS]> {
         *v = PEER.get(i);
     }
     (w[0] == MAGIC).then_some(w)
-}
-
-/// Sums of windows: (sum of ticks, windows).
-#[derive(Default, Clone, Copy)]
-struct Sum(u64, u64);
-
-impl Sum {
-    fn add(&mut self, ticks: u64) {
-        self.0 += ticks;
-        self.1 += 1;
-    }
-    /// Mean in hundredths of an instruction (10 instructions per tick).
-    fn centi(self) -> i64 {
-        (self.0 * 1000).checked_div(self.1).unwrap_or(0) as i64
-    }
-}
-
-/// Prints `bench <name>: <centi / 100>` with two decimals (signed).
-fn report(name: &str, centi: i64) {
-    let sign = if centi < 0 { "-" } else { "" };
-    let c = centi.unsigned_abs();
-    say!("bench {name}: {sign}{}.{:02}", c / 100, c % 100);
 }
 
 /// Sets up this guest's end: LDOM 1.0 and INTR 1.0, both queues, the map table

@@ -185,23 +185,23 @@ fn hcall_window(real: bool) -> u64 {
     (t1 & !(1 << 63)).wrapping_sub(t0 & !(1 << 63))
 }
 
-/// Sums of windows: (sum of ticks, windows).
+/// Sums of windows: (sum of ticks, windows). Also the LDC figures' (bench_ldc.rs).
 #[derive(Default, Clone, Copy)]
-struct Sum(u64, u64);
+pub(crate) struct Sum(pub(crate) u64, pub(crate) u64);
 
 impl Sum {
-    fn add(&mut self, ticks: u64) {
+    pub(crate) fn add(&mut self, ticks: u64) {
         self.0 += ticks;
         self.1 += 1;
     }
     /// Mean in hundredths of an instruction (10 instructions per tick).
-    fn centi(self) -> i64 {
+    pub(crate) fn centi(self) -> i64 {
         (self.0 * 1000).checked_div(self.1).unwrap_or(0) as i64
     }
 }
 
 /// Prints `bench <name>: <centi / 100>` with two decimals (signed).
-fn report(name: &str, centi: i64) {
+pub(crate) fn report(name: &str, centi: i64) {
     let sign = if centi < 0 { "-" } else { "" };
     let c = centi.unsigned_abs();
     say!("bench {name}: {sign}{}.{:02}", c / 100, c % 100);
