@@ -417,7 +417,7 @@ impl Hypervisor {
         let v = self.config.vcpus[vcpu];
         let domain = v.domain;
         let mut poll = None;
-        let (mut kick, mut flush) = (0, 0);
+        let mut after = crate::ldc::AfterCall::NONE;
         let outcome = {
             let mut vs = self.vcpus[vcpu].lock();
             let mut d = self.domains[domain].state.lock();
@@ -441,14 +441,13 @@ impl Hypervisor {
                     hw,
                     hv_config: &self.config,
                     channels: &self.channels,
-                    kick: 0,
-                    flush: 0,
+                    after: crate::ldc::AfterCall::NONE,
                 };
                 let outcome = dispatch(&mut cx, frame);
                 if let Some(vid) = cx.poll {
                     poll = self.vcpu_index(domain, vid);
                 }
-                (kick, flush) = (cx.kick, cx.flush);
+                after = cx.after;
                 if frame.tt == hv_api::trap::hv_tt(hv_api::trap::CORE_TRAP) {
                     self.domains[domain].sync_fast(&d);
                 }
@@ -469,11 +468,8 @@ impl Hypervisor {
         }
         // Channel interrupts raised, map-ins ended (crate::ldc): delivered and flushed
         // before the guest goes on.
-        if kick != 0 {
-            self.kick(hw, Some(vcpu), kick);
-        }
-        if flush != 0 {
-            self.flush_and_wait(hw, Some(vcpu), flush);
+        if after != crate::ldc::AfterCall::NONE {
+            self.after_call(hw, vcpu, after);
         }
         #[cfg(hv_trace)]
         if (0x180..=0x1ff).contains(&frame.tt) {
@@ -518,6 +514,17 @@ impl Hypervisor {
                 let rtba = self.vcpus[vcpu].lock().cpu.rtba;
                 self.restart_domain(hw, vcpu, Start::Reset { rtba, offset: SIR_OFFSET })
             }
+        }
+    }
+
+    /// The channel work a call left ([`crate::ldc::AfterCall`]).
+    #[inline(never)]
+    fn after_call(&self, hw: &mut dyn Hardware, vcpu: usize, after: crate::ldc::AfterCall) {
+        if after.kick != 0 {
+            self.kick(hw, Some(vcpu), after.kick);
+        }
+        if after.flush != 0 {
+            self.flush_and_wait(hw, Some(vcpu), after.flush);
         }
     }
 

@@ -178,9 +178,26 @@ pub struct Channels {
     pub place: heapless::Vec<(usize, usize), MAX_LDC_ENDPOINTS>,
 }
 
-/// The vCPU indices (bits) whose strands must look at their channel interrupts: see
-/// [`Channels::deliver`].
-pub type Kicks = u64;
+/// A set of vCPUs: bit i = vCPU i of the configuration (at most 32,
+/// [`crate::hv_config::MAX_VCPUS`]).
+pub type Kicks = u32;
+
+/// What a call leaves the hypervisor to do once its locks are dropped: the vCPUs whose
+/// strands deliver the channel interrupts it raised ([`Channels::deliver`]), and the vCPUs
+/// whose TLBs are flushed (it ended map-ins) before it returns. Eight bytes: the hypercall
+/// path tests "nothing to do" in one compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AfterCall {
+    /// vCPUs to ask for delivery.
+    pub kick: Kicks,
+    /// vCPUs whose TLBs are flushed.
+    pub flush: Kicks,
+}
+
+impl AfterCall {
+    /// Nothing to do.
+    pub const NONE: AfterCall = AfterCall { kick: 0, flush: 0 };
+}
 
 impl Channels {
     /// The links of `config`'s endpoints, every endpoint in its start state.
@@ -413,7 +430,7 @@ pub fn ldc_tx_set_qtail(cx: &mut Context<'_>, channel: u64, tail: u64) -> Reply 
         kicks |= raise(config, &peer_cfg, peer, Which::Rx);
         Reply::ok()
     });
-    cx.kick |= kicks;
+    cx.after.kick |= kicks;
     r
 }
 
@@ -437,7 +454,7 @@ pub fn ldc_rx_qconf(cx: &mut Context<'_>, channel: u64, ra: u64, entries: u64) -
             }
             k
         });
-        cx.kick |= kicks;
+        cx.after.kick |= kicks;
         Ok(Reply::ok())
     })())
 }
@@ -490,7 +507,7 @@ pub fn ldc_rx_set_qhead(cx: &mut Context<'_>, channel: u64, head: u64) -> Reply 
         }
         Reply::ok()
     });
-    cx.kick |= kicks;
+    cx.after.kick |= kicks;
     r
 }
 
@@ -646,7 +663,7 @@ pub fn ldc_unmap(cx: &mut Context<'_>, ra: u64) -> Reply {
     if !live {
         return Reply::err(HvError::Inval);
     }
-    cx.flush |= domain_vcpus(cx.hv_config, cx.domain_index);
+    cx.after.flush |= domain_vcpus(cx.hv_config, cx.domain_index);
     Reply::ok()
 }
 
@@ -668,7 +685,7 @@ pub fn ldc_revoke(cx: &mut Context<'_>, channel: u64, cookie: u64, revoke_cookie
         if !found {
             return Err(HvError::Inval);
         }
-        cx.flush |= domain_vcpus(cx.hv_config, cx.hv_config.endpoints[cx.hv_config.endpoints[e].peer].domain);
+        cx.after.flush |= domain_vcpus(cx.hv_config, cx.hv_config.endpoints[cx.hv_config.endpoints[e].peer].domain);
         Ok(Reply::ok())
     })())
 }
@@ -720,7 +737,7 @@ fn vintr_call(
             }
             Ok::<_, HvError>((r, k))
         })?;
-        cx.kick |= kicks;
+        cx.after.kick |= kicks;
         Ok(r)
     })())
 }

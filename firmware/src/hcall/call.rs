@@ -6,7 +6,7 @@ use crate::cpu::CpuState;
 use crate::domain::Domain;
 use crate::hardware::Hardware;
 use crate::hv_config::{DomainConfig, HvConfig};
-use crate::ldc::{Channels, Kicks};
+use crate::ldc::{AfterCall, Channels};
 use crate::mmu::MmuState;
 use crate::trap::TrapFrame;
 use crate::vcpu::Mailbox;
@@ -143,12 +143,9 @@ pub struct Context<'a> {
     pub hv_config: &'a HvConfig,
     /// Every channel's state ([`crate::ldc`]).
     pub channels: &'a Channels,
-    /// Set by a call that raised channel interrupts: the vCPUs (bits of configuration
-    /// indices) whose strands deliver them after the call.
-    pub kick: Kicks,
-    /// Set by a call that ended map-ins: the vCPUs whose TLBs are flushed before the call
-    /// returns to the guest.
-    pub flush: Kicks,
+    /// Set by a call that raised channel interrupts or ended map-ins: what the hypervisor
+    /// does once the call's locks are dropped.
+    pub after: AfterCall,
 }
 
 impl Context<'_> {
