@@ -93,9 +93,8 @@ impl DevQueue {
 static QUEUES: [DevQueue; MAX_VCPUS] = [const { DevQueue::new() }; MAX_VCPUS];
 static MD: crate::rt::Buffer<8192> = crate::rt::Buffer::new();
 extern "C" {
-    fn guest_dev_mondo_head() -> u64;
-    fn guest_dev_mondo_tail() -> u64;
-    fn guest_set_dev_mondo_head(head: u64);
+    fn guest_queue_read(reg: u64) -> u64;
+    fn guest_queue_write(reg: u64, value: u64);
 }
 
 /// Device mondos vCPU `id` has received so far (0 for an id beyond [`MAX_VCPUS`]).
@@ -120,7 +119,8 @@ fn drain(q: &DevQueue, n: u64) {
     let size = n * queue::ENTRY_SIZE;
     loop {
         // SAFETY: reads the ASI_QUEUE registers.
-        let (head, tail) = unsafe { (guest_dev_mondo_head(), guest_dev_mondo_tail()) };
+        let (head, tail) =
+            unsafe { (guest_queue_read(queue::DEV_MONDO_HEAD), guest_queue_read(queue::DEV_MONDO_TAIL)) };
         if queue::is_empty(head, tail) {
             return;
         }
@@ -128,7 +128,7 @@ fn drain(q: &DevQueue, n: u64) {
         if !inside(head) || !inside(tail) {
             q.bad_offsets.fetch_add(1, SeqCst);
             // SAFETY: writes HEAD; the queue is empty afterwards.
-            unsafe { guest_set_dev_mondo_head(tail) };
+            unsafe { guest_queue_write(queue::DEV_MONDO_HEAD, tail) };
             return;
         }
         let entry = (q.ra() + head) as *const u64;
@@ -139,7 +139,7 @@ fn drain(q: &DevQueue, n: u64) {
         }
         q.received.store(k + 1, SeqCst);
         // SAFETY: writes HEAD past the entry just consumed.
-        unsafe { guest_set_dev_mondo_head(queue::next_offset(head, n)) };
+        unsafe { guest_queue_write(queue::DEV_MONDO_HEAD, queue::next_offset(head, n)) };
     }
 }
 

@@ -343,26 +343,17 @@ guest_bench_dev_mondo_end:
     restore
     retry
 
-! guest_dev_mondo_head() / guest_dev_mondo_tail(): the device mondo queue's HEAD / TAIL.
-.global guest_dev_mondo_head
-guest_dev_mondo_head:
-    mov     {DEV_MONDO_HEAD}, %o1
+! guest_queue_read(reg) / guest_queue_write(reg, value): a queue register (ASI_QUEUE VA
+! `reg`: the HEAD / TAIL of the cpu or device mondo queue, hv_api::queue).
+.global guest_queue_read
+guest_queue_read:
     retl
-    ldxa    [%o1] {ASI_QUEUE}, %o0
+    ldxa    [%o0] {ASI_QUEUE}, %o0
 
-.global guest_dev_mondo_tail
-guest_dev_mondo_tail:
-    mov     {DEV_MONDO_TAIL}, %o1
+.global guest_queue_write
+guest_queue_write:
     retl
-    ldxa    [%o1] {ASI_QUEUE}, %o0
-
-! guest_set_dev_mondo_head(head).
-.global guest_set_dev_mondo_head
-guest_set_dev_mondo_head:
-    mov     {DEV_MONDO_HEAD}, %o1
-    stxa    %o0, [%o1] {ASI_QUEUE}
-    retl
-    nop
+    stxa    %o1, [%o0] {ASI_QUEUE}
 
 ! ----- shared helpers -----
 
@@ -417,26 +408,6 @@ guest_set_interrupts:
     retl
     wrpr    %o1, %pstate
 
-! guest_cpu_mondo_head() / guest_cpu_mondo_tail(): the cpu mondo queue's HEAD / TAIL.
-.global guest_cpu_mondo_head
-guest_cpu_mondo_head:
-    mov     {CPU_MONDO_HEAD}, %o1
-    retl
-    ldxa    [%o1] {ASI_QUEUE}, %o0
-
-.global guest_cpu_mondo_tail
-guest_cpu_mondo_tail:
-    mov     {CPU_MONDO_TAIL}, %o1
-    retl
-    ldxa    [%o1] {ASI_QUEUE}, %o0
-
-! guest_set_cpu_mondo_head(head).
-.global guest_set_cpu_mondo_head
-guest_set_cpu_mondo_head:
-    mov     {CPU_MONDO_HEAD}, %o1
-    stxa    %o0, [%o1] {ASI_QUEUE}
-    retl
-    nop
 
 ! guest_mmu_disable_status() -> status of mmu_enable(0, 1f): EINVAL when the MMU is off
 ! already; on EOK it was on and execution goes on at 1f with it off.

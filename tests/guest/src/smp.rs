@@ -212,9 +212,8 @@ extern "C" {
     fn guest_pil() -> u64;
     fn guest_set_pil(pil: u64);
     fn guest_set_interrupts(on: u64);
-    fn guest_cpu_mondo_head() -> u64;
-    fn guest_cpu_mondo_tail() -> u64;
-    fn guest_set_cpu_mondo_head(head: u64);
+    fn guest_queue_read(reg: u64) -> u64;
+    fn guest_queue_write(reg: u64, value: u64);
     fn guest_mmu_disable_status() -> u64;
 }
 
@@ -396,7 +395,8 @@ fn drain_cpu_mondo_queue(slot: &Slot, id: usize, limit: u64) {
     let size = n * queue::ENTRY_SIZE;
     while slot.received.load(SeqCst) < limit {
         // SAFETY: reads the ASI_QUEUE registers.
-        let (head, tail) = unsafe { (guest_cpu_mondo_head(), guest_cpu_mondo_tail()) };
+        let (head, tail) =
+            unsafe { (guest_queue_read(queue::CPU_MONDO_HEAD), guest_queue_read(queue::CPU_MONDO_TAIL)) };
         if queue::is_empty(head, tail) {
             return;
         }
@@ -406,7 +406,7 @@ fn drain_cpu_mondo_queue(slot: &Slot, id: usize, limit: u64) {
             slot.bad_offsets[1].store(tail, SeqCst);
             slot.bad_offsets[2].fetch_add(1, SeqCst);
             // SAFETY: writes HEAD; the queue is empty afterwards.
-            unsafe { guest_set_cpu_mondo_head(tail) };
+            unsafe { guest_queue_write(queue::CPU_MONDO_HEAD, tail) };
             return;
         }
         let entry = (QUEUES[id].ra() + head) as *const u64;
@@ -418,7 +418,7 @@ fn drain_cpu_mondo_queue(slot: &Slot, id: usize, limit: u64) {
         }
         slot.received.store(k + 1, SeqCst);
         // SAFETY: writes HEAD past the entry just consumed.
-        unsafe { guest_set_cpu_mondo_head(queue::next_offset(head, n)) };
+        unsafe { guest_queue_write(queue::CPU_MONDO_HEAD, queue::next_offset(head, n)) };
     }
 }
 
